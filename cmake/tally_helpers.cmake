@@ -1,0 +1,57 @@
+# One helper per kind of target, after Abseil's absl_cc_library / absl_cc_test.
+
+# tally_cc_library(NAME name SRCS ... [HDRS ...] [DEPS ...])
+function(tally_cc_library)
+  cmake_parse_arguments(T "" "NAME" "SRCS;HDRS;DEPS" ${ARGN})
+  if(T_SRCS)
+    add_library(${T_NAME} STATIC ${T_SRCS} ${T_HDRS})
+    target_include_directories(${T_NAME} PUBLIC ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${T_NAME} PUBLIC ${T_DEPS})
+  else()
+    add_library(${T_NAME} INTERFACE ${T_HDRS})
+    target_include_directories(${T_NAME} INTERFACE ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${T_NAME} INTERFACE ${T_DEPS})
+  endif()
+endfunction()
+
+# tally_cc_test(NAME name SRCS ... [DEPS ...] [LABELS ...])
+# Registers every GoogleTest case with CTest (gtest_discover_tests).
+function(tally_cc_test)
+  cmake_parse_arguments(T "" "NAME" "SRCS;DEPS;LABELS" ${ARGN})
+  add_executable(${T_NAME} ${T_SRCS})
+  target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main)
+  set(labels unit)
+  if(T_LABELS)
+    set(labels ${T_LABELS})
+  endif()
+  gtest_discover_tests(${T_NAME} PROPERTIES LABELS "${labels}" DISCOVERY_TIMEOUT 60)
+endfunction()
+
+# tally_fuzz_test(NAME name SRCS ... [DEPS ...] [SECONDS n])
+# With clang the target is a real libFuzzer binary; CTest runs it for a few
+# seconds from its seed corpus. With another compiler it links a small
+# standalone driver that replays the corpus and random mutations of it, so the
+# target still runs as an ordinary test.
+function(tally_fuzz_test)
+  cmake_parse_arguments(T "" "NAME;SECONDS" "SRCS;DEPS" ${ARGN})
+  if(NOT T_SECONDS)
+    set(T_SECONDS 10)
+  endif()
+  add_executable(${T_NAME} ${T_SRCS})
+  target_link_libraries(${T_NAME} PRIVATE ${T_DEPS})
+  set(corpus ${CMAKE_CURRENT_BINARY_DIR}/${T_NAME}_corpus)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    target_compile_options(${T_NAME} PRIVATE -fsanitize=fuzzer)
+    target_link_options(${T_NAME} PRIVATE -fsanitize=fuzzer)
+    add_test(NAME ${T_NAME}
+             COMMAND ${CMAKE_COMMAND} -E env
+                     $<TARGET_FILE:${T_NAME}> -seed=1 -max_total_time=${T_SECONDS}
+                     -rss_limit_mb=2048 ${corpus})
+  else()
+    target_sources(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/tests/fuzz/standalone_driver.cc)
+    add_test(NAME ${T_NAME} COMMAND $<TARGET_FILE:${T_NAME}> --seconds=${T_SECONDS} ${corpus})
+  endif()
+  # The corpus folder is created (and seeded by the target itself) before the run.
+  set_tests_properties(${T_NAME} PROPERTIES LABELS fuzz TIMEOUT 300)
+  file(MAKE_DIRECTORY ${corpus})
+endfunction()

@@ -1,0 +1,128 @@
+// What an event log is: an append-only, totally ordered, hash-chained
+// sequence of event envelopes, indexed by stream, with idempotent request
+// ids, unique-key reservations and optimistic concurrency. How it is stored
+// lives in rocksdb_event_log.h; the byte layout in events/FORMAT.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/base/result.h"
+#include "engine/chain_hash.h"
+
+namespace tally {
+
+// Expected stream versions for optimistic concurrency.
+inline constexpr uint64_t kAnyVersion = UINT64_MAX;  // no check
+inline constexpr uint64_t kNoStream = 0;             // the stream must not exist yet
+
+struct StreamExpectation {
+  std::string stream_id;
+  uint64_t expected_version = kAnyVersion;
+};
+
+// Reserves `key` (e.g. "domain/contoso.onmicrosoft.com") for `owner`, for
+// ever. A key already reserved makes the whole request fail.
+struct UniqueClaim {
+  std::string key;
+  std::string owner;
+};
+
+// One command's events: appended all together, or not at all.
+struct AppendRequest {
+  // Idempotency key (MS-RequestId). Empty: not idempotent.
+  std::string request_id;
+  // Digest of the command as the client sent it. A retry with the same
+  // request id and a different fingerprint is kRequestIdReused.
+  std::string fingerprint;
+  std::vector<StreamExpectation> expectations;
+  std::vector<UniqueClaim> claims;
+  // Envelopes built with events::FinishEnvelope; the log stamps position,
+  // stream version and recorded-at. Consumed by the append.
+  std::vector<std::string> events;
+  // Opaque bytes stored under the request id and handed back on a retry
+  // (e.g. the response body, never a secret).
+  std::string outcome;
+};
+
+struct AppendOutcome {
+  uint64_t first_position = 0;  // 0 when the request had no events
+  uint64_t last_position = 0;
+  // The version each event got in its stream, in request order. Empty when
+  // `replayed`.
+  std::vector<uint64_t> stream_versions;
+  // True when the request id had been applied before: nothing was appended
+  // and `outcome` is the stored outcome of the first application.
+  bool replayed = false;
+  std::string outcome;
+};
+
+// A stored event as a reader sees it. `envelope` is 8-byte aligned heap
+// storage, so it can be read with events::VerifyEnvelope.
+struct StoredEvent {
+  uint64_t position = 0;
+  ChainDigest hash{};
+  std::string envelope;
+};
+
+// A stored event seen during a Scan: views valid only during the callback.
+// `raw_value` is the whole stored value (hash then envelope) so that a
+// verifier can inspect damaged records; `envelope` is empty when the value
+// is too short to hold a hash, and is 8-byte aligned otherwise.
+struct EventView {
+  uint64_t position = 0;
+  std::string_view raw_value;
+  std::string_view stored_hash;  // 32 bytes, or empty if the value is short
+  std::string_view envelope;
+};
+
+// Thread-safety: AppendBatch must be called from one thread at a time (the
+// writer thread, see GroupCommitWriter). Every const method may be called
+// from any thread, concurrently with AppendBatch; readers see only events
+// that are durable.
+class EventLog {
+ public:
+  virtual ~EventLog() = default;
+
+  // Appends the accepted requests of `requests` in one durable (synced)
+  // write. Each request succeeds or fails on its own (expected version,
+  // unique claim, reused request id, malformed envelope); later requests
+  // see the effects of earlier accepted ones in the same batch. If the write
+  // itself fails, every request that would have been appended fails with
+  // kIoError and nothing is visible. Returns one result per request, in
+  // order. Consumes the events of `requests`.
+  virtual std::vector<Result<AppendOutcome>> AppendBatch(std::span<AppendRequest> requests) = 0;
+
+  // The highest durable position (0 for an empty log).
+  virtual uint64_t Head() const = 0;
+
+  // Up to `max` events from `from` (inclusive) on, in position order.
+  virtual Result<std::vector<StoredEvent>> Read(uint64_t from, size_t max) const = 0;
+
+  // Up to `max` events of one stream from version `from_version` on.
+  virtual Result<std::vector<StoredEvent>> ReadStream(std::string_view stream_id,
+                                                      uint64_t from_version,
+                                                      size_t max) const = 0;
+
+  // Calls `fn` for each stored record with position in [from, to], in order,
+  // until it returns false. Records are not verified: that is the caller's
+  // job (see VerifyChain). The snapshot is taken at the start of the scan.
+  virtual Status Scan(uint64_t from, uint64_t to,
+                      const std::function<bool(const EventView&)>& fn) const = 0;
+
+  // The current version of a stream (0 if it does not exist).
+  virtual Result<uint64_t> StreamVersion(std::string_view stream_id) const = 0;
+
+  // The owner of a reserved unique key, or nullopt if it is free.
+  virtual Result<std::optional<std::string>> UniqueOwner(std::string_view key) const = 0;
+
+  // The chain hash stored at `position` (kGenesisDigest for position 0).
+  virtual Result<ChainDigest> HashAt(uint64_t position) const = 0;
+};
+
+}  // namespace tally

@@ -1,0 +1,53 @@
+// Byte layout of the event log in RocksDB (documented in events/FORMAT.md).
+// Shared by the log, its tools and tests that tamper with stored bytes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace tally::log_format {
+
+// Column family names.
+inline constexpr char kEventsCf[] = "events";
+inline constexpr char kStreamsCf[] = "streams";
+inline constexpr char kRequestsCf[] = "requests";
+inline constexpr char kUniqueCf[] = "unique";
+inline constexpr char kMetaCf[] = "meta";
+
+// meta: "format" -> kFormatValue. Opening a folder with another value fails.
+inline constexpr char kFormatKey[] = "format";
+inline constexpr char kFormatValue[] = "tally-log/1";
+
+inline constexpr size_t kHashSize = 32;
+
+inline void PutBigEndian64(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+
+inline uint64_t GetBigEndian64(std::string_view in) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
+  return v;
+}
+
+// events: key = position as 8 bytes big-endian (so byte order = position order).
+inline std::string EventKey(uint64_t position) {
+  std::string key;
+  key.reserve(8);
+  PutBigEndian64(key, position);
+  return key;
+}
+
+// streams: key = stream id, 0x00, version as 8 bytes big-endian;
+// value = position as 8 bytes big-endian. Stream ids never contain 0x00.
+inline std::string StreamKey(std::string_view stream_id, uint64_t version) {
+  std::string key;
+  key.reserve(stream_id.size() + 9);
+  key.append(stream_id);
+  key.push_back('\0');
+  PutBigEndian64(key, version);
+  return key;
+}
+
+}  // namespace tally::log_format

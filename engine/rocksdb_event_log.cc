@@ -1,0 +1,470 @@
+#include "engine/rocksdb_event_log.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <cstring>
+#include <unordered_set>
+
+#include "engine/log_format.h"
+#include "events/codec.h"
+
+namespace tally {
+namespace {
+
+using namespace log_format;  // NOLINT: the layout constants
+
+// Converts a rocksdb::Status once, here at the boundary.
+Error FromRocks(const rocksdb::Status& s, std::string_view what) {
+  ErrorCode code = ErrorCode::kIoError;
+  if (s.IsCorruption()) code = ErrorCode::kCorruption;
+  if (s.IsNotFound()) code = ErrorCode::kNotFound;
+  if (s.IsInvalidArgument()) code = ErrorCode::kInvalidArgument;
+  return Error(code, std::string(what) + ": " + s.ToString());
+}
+
+// requests value: first position (8 BE), last position (8 BE), fingerprint
+// length (2 BE), fingerprint, outcome.
+std::string EncodeRequestRecord(uint64_t first, uint64_t last, std::string_view fingerprint,
+                                std::string_view outcome) {
+  std::string v;
+  v.reserve(18 + fingerprint.size() + outcome.size());
+  PutBigEndian64(v, first);
+  PutBigEndian64(v, last);
+  v.push_back(static_cast<char>(fingerprint.size() >> 8));
+  v.push_back(static_cast<char>(fingerprint.size() & 0xff));
+  v.append(fingerprint);
+  v.append(outcome);
+  return v;
+}
+
+struct RequestRecord {
+  uint64_t first = 0;
+  uint64_t last = 0;
+  std::string fingerprint;
+  std::string outcome;
+};
+
+Error RequestIdReused(const std::string& request_id) {
+  return Error(ErrorCode::kRequestIdReused,
+               "request id '" + request_id + "' was used before for a different request");
+}
+
+Result<RequestRecord> DecodeRequestRecord(std::string_view v) {
+  if (v.size() < 18) return Error(ErrorCode::kCorruption, "request record too short");
+  RequestRecord r;
+  r.first = GetBigEndian64(v.substr(0, 8));
+  r.last = GetBigEndian64(v.substr(8, 8));
+  size_t fp_len = (static_cast<uint8_t>(v[16]) << 8) | static_cast<uint8_t>(v[17]);
+  if (v.size() < 18 + fp_len) return Error(ErrorCode::kCorruption, "request record truncated");
+  r.fingerprint = std::string(v.substr(18, fp_len));
+  r.outcome = std::string(v.substr(18 + fp_len));
+  return r;
+}
+
+rocksdb::ColumnFamilyOptions IndexCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions o;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = cache;
+  // Lookups of request ids and unique keys mostly miss: a bloom filter
+  // answers those without reading a block.
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  t.whole_key_filtering = true;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  o.write_buffer_size = 32 << 20;
+  return o;
+}
+
+rocksdb::ColumnFamilyOptions EventsCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions o;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = cache;
+  t.block_size = 16 << 10;  // scans dominate; bigger blocks compress better
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  o.write_buffer_size = 64 << 20;
+  o.compression = rocksdb::kLZ4Compression;
+  o.bottommost_compression = rocksdb::kZSTD;
+  return o;
+}
+
+}  // namespace
+
+// Staging state of one AppendBatch call: what the batch would change, kept
+// apart from the log's state until the write is durable.
+struct RocksDbEventLog::Batch {
+  rocksdb::WriteBatch wb;
+  uint64_t position = 0;
+  ChainDigest hash{};
+  std::unordered_map<std::string, uint64_t> versions;      // streams touched in this batch
+  std::unordered_map<std::string, size_t> request_ids;     // request id -> index in batch
+  std::unordered_set<std::string> claims;                  // unique keys claimed in this batch
+};
+
+Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::Open(
+    const std::string& path, const RocksDbEventLogOptions& options) {
+  return OpenImpl(path, options, /*read_only=*/false);
+}
+
+Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenReadOnly(const std::string& path) {
+  return OpenImpl(path, RocksDbEventLogOptions{}, /*read_only=*/true);
+}
+
+Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenImpl(
+    const std::string& path, const RocksDbEventLogOptions& options, bool read_only) {
+  std::unique_ptr<RocksDbEventLog> log(new RocksDbEventLog());
+  log->options_ = options;
+  log->read_only_ = read_only;
+  log->hasher_ = std::make_unique<ChainHasher>();
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = !read_only;
+  db_options.create_missing_column_families = !read_only;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+  db_options.max_open_files = -1;
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {kEventsCf, EventsCfOptions(cache)},
+      {kStreamsCf, IndexCfOptions(cache)},
+      {kRequestsCf, IndexCfOptions(cache)},
+      {kUniqueCf, IndexCfOptions(cache)},
+      {kMetaCf, rocksdb::ColumnFamilyOptions()},
+  };
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      read_only ? rocksdb::DB::OpenForReadOnly(db_options, path, cfs, &log->cf_, &raw)
+                : rocksdb::DB::Open(db_options, path, cfs, &log->cf_, &raw);
+  if (!s.ok()) return FromRocks(s, "opening event log at " + path);
+  log->db_.reset(raw);
+
+  // The format marker: written on creation, checked on every open.
+  std::string format;
+  s = raw->Get(rocksdb::ReadOptions(), log->cf_[kMeta], kFormatKey, &format);
+  if (s.IsNotFound()) {
+    if (read_only) return Error(ErrorCode::kFormatMismatch, path + " has no tally format marker");
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = raw->Put(wo, log->cf_[kMeta], kFormatKey, kFormatValue);
+    if (!s.ok()) return FromRocks(s, "writing format marker");
+  } else if (!s.ok()) {
+    return FromRocks(s, "reading format marker");
+  } else if (format != kFormatValue) {
+    return Error(ErrorCode::kFormatMismatch,
+                 path + " holds format '" + format + "', this build reads '" + kFormatValue + "'");
+  }
+  TALLY_RETURN_IF_ERROR(log->LoadHead());
+  return log;
+}
+
+RocksDbEventLog::~RocksDbEventLog() {
+  if (!db_) return;
+  // Nothing to do about a failure here: every acknowledged write is synced.
+  for (auto* cf : cf_) db_->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
+  db_->Close().PermitUncheckedError();
+}
+
+Status RocksDbEventLog::LoadHead() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kEvents]));
+  it->SeekToLast();
+  if (!it->status().ok()) return FromRocks(it->status(), "seeking to the log head");
+  if (!it->Valid()) {
+    head_.store(0);
+    last_hash_ = kGenesisDigest;
+    return OkStatus();
+  }
+  if (it->key().size() != 8 || it->value().size() < kHashSize) {
+    return Error(ErrorCode::kCorruption, "the last event record is malformed");
+  }
+  head_.store(GetBigEndian64(it->key().ToStringView()));
+  std::memcpy(last_hash_.data(), it->value().data(), kHashSize);
+  return OkStatus();
+}
+
+Result<uint64_t> RocksDbEventLog::CurrentVersion(Batch& batch, const std::string& stream_id) {
+  if (auto it = batch.versions.find(stream_id); it != batch.versions.end()) return it->second;
+  if (auto it = stream_versions_.find(stream_id); it != stream_versions_.end()) return it->second;
+  auto v = StreamVersion(stream_id);
+  if (!v.ok()) return v.error();
+  stream_versions_.emplace(stream_id, *v);
+  return *v;
+}
+
+Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req, size_t index) {
+  // 1. Idempotency: a request id applied by an earlier batch.
+  if (!req.request_id.empty()) {
+    std::string stored;
+    auto s = db_->Get(rocksdb::ReadOptions(), cf_[kRequests], req.request_id, &stored);
+    if (s.ok()) {
+      auto rec = DecodeRequestRecord(stored);
+      if (!rec.ok()) return rec.error();
+      if (rec->fingerprint != req.fingerprint) return RequestIdReused(req.request_id);
+      AppendOutcome out;
+      out.first_position = rec->first;
+      out.last_position = rec->last;
+      out.replayed = true;
+      out.outcome = std::move(rec->outcome);
+      return out;
+    }
+    if (!s.IsNotFound()) return FromRocks(s, "reading request id");
+  }
+  // 2. Every check, before anything is staged: a rejected request leaves the
+  // batch untouched.
+  for (const auto& e : req.expectations) {
+    if (e.expected_version == kAnyVersion) continue;
+    auto current = CurrentVersion(batch, e.stream_id);
+    if (!current.ok()) return current.error();
+    if (*current != e.expected_version) {
+      return Error(ErrorCode::kWrongExpectedVersion,
+                   "stream '" + e.stream_id + "' is at version " + std::to_string(*current) +
+                       ", expected " + std::to_string(e.expected_version));
+    }
+  }
+  std::unordered_set<std::string_view> own_claims;
+  for (const auto& c : req.claims) {
+    if (c.key.empty()) return Error(ErrorCode::kInvalidArgument, "empty unique key");
+    bool taken = !own_claims.insert(c.key).second || batch.claims.count(c.key) > 0;
+    if (!taken) {
+      auto owner = UniqueOwner(c.key);
+      if (!owner.ok()) return owner.error();
+      taken = owner->has_value();
+    }
+    if (taken) return Error(ErrorCode::kUniqueKeyTaken, "'" + c.key + "' is already taken");
+  }
+  std::vector<std::string> streams;
+  streams.reserve(req.events.size());
+  for (auto& bytes : req.events) {
+    auto env = events::VerifyEnvelope(bytes);
+    if (!env.ok()) {
+      return Error(ErrorCode::kInvalidArgument, "malformed event: " + env.error().message());
+    }
+    std::string_view stream = events::View((*env)->stream_id());
+    if (stream.find('\0') != std::string_view::npos) {
+      return Error(ErrorCode::kInvalidArgument, "stream id contains a NUL byte");
+    }
+    // Proves the placeholders are present, so stamping below cannot fail.
+    if (!events::StampEnvelope(bytes, 0, 0, 0)) {
+      return Error(ErrorCode::kInvalidArgument, "event was not built by FinishEnvelope");
+    }
+    auto current = CurrentVersion(batch, std::string(stream));  // warms the cache
+    if (!current.ok()) return current.error();
+    streams.emplace_back(stream);
+  }
+  // 3. Stage: stamp, chain, index. Nothing here can fail.
+  AppendOutcome out;
+  out.stream_versions.reserve(req.events.size());
+  const int64_t now = options_.clock->NowMicros();
+  std::string value;
+  for (size_t i = 0; i < req.events.size(); ++i) {
+    uint64_t& version = batch.versions[streams[i]];
+    if (version == 0) version = stream_versions_.at(streams[i]);
+    ++version;
+    const uint64_t position = ++batch.position;
+    std::string& bytes = req.events[i];
+    (void)events::StampEnvelope(bytes, position, version, now);  // checked in step 2
+    batch.hash = hasher_->Next(batch.hash, bytes);
+    value.clear();
+    value.append(reinterpret_cast<const char*>(batch.hash.data()), kHashSize);
+    value.append(bytes);
+    batch.wb.Put(cf_[kEvents], EventKey(position), value);
+    std::string pos_value;
+    PutBigEndian64(pos_value, position);
+    batch.wb.Put(cf_[kStreams], StreamKey(streams[i], version), pos_value);
+    if (out.first_position == 0) out.first_position = position;
+    out.last_position = position;
+    out.stream_versions.push_back(version);
+  }
+  for (const auto& c : req.claims) {
+    batch.wb.Put(cf_[kUnique], c.key, c.owner);
+    batch.claims.insert(c.key);
+  }
+  if (!req.request_id.empty()) {
+    batch.wb.Put(cf_[kRequests], req.request_id,
+                 EncodeRequestRecord(out.first_position, out.last_position, req.fingerprint,
+                                     req.outcome));
+    batch.request_ids.emplace(req.request_id, index);
+  }
+  out.outcome = std::move(req.outcome);
+  return out;
+}
+
+std::vector<Result<AppendOutcome>> RocksDbEventLog::AppendBatch(std::span<AppendRequest> requests) {
+  std::vector<Result<AppendOutcome>> results;
+  results.reserve(requests.size());
+  if (read_only_) {
+    for (size_t i = 0; i < requests.size(); ++i) {
+      results.emplace_back(Error(ErrorCode::kInvalidArgument, "event log is open read-only"));
+    }
+    return results;
+  }
+  Batch batch;
+  batch.position = head_.load(std::memory_order_relaxed);
+  batch.hash = last_hash_;
+  // Requests replaying one applied earlier in this same batch, by index.
+  std::vector<std::pair<size_t, size_t>> in_batch_replays;
+
+  for (size_t i = 0; i < requests.size(); ++i) {
+    AppendRequest& req = requests[i];
+    auto first = req.request_id.empty() ? batch.request_ids.end()
+                                        : batch.request_ids.find(req.request_id);
+    if (first == batch.request_ids.end()) {
+      results.push_back(Stage(batch, req, i));
+    } else if (requests[first->second].fingerprint != req.fingerprint) {
+      results.push_back(RequestIdReused(req.request_id));
+    } else {
+      const AppendOutcome& o = *results[first->second];
+      AppendOutcome replay;
+      replay.first_position = o.first_position;
+      replay.last_position = o.last_position;
+      replay.replayed = true;
+      replay.outcome = o.outcome;
+      results.push_back(std::move(replay));
+      in_batch_replays.emplace_back(i, first->second);
+    }
+  }
+
+  if (batch.wb.Count() == 0) return results;
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  rocksdb::Status s = db_->Write(wo, &batch.wb);
+  if (!s.ok()) {
+    // Nothing of this batch is acknowledged: every request that would have
+    // appended fails, and so do replays of those requests.
+    Error err = FromRocks(s, "writing a batch of " + std::to_string(requests.size()) + " requests");
+    for (auto& r : results) {
+      if (r.ok() && !r->replayed) r = err;
+    }
+    for (auto [replay, first] : in_batch_replays) results[replay] = err;
+    return results;
+  }
+  // Durable: publish.
+  for (auto& [stream, version] : batch.versions) stream_versions_[stream] = version;
+  last_hash_ = batch.hash;
+  head_.store(batch.position, std::memory_order_release);
+  return results;
+}
+
+Result<std::vector<StoredEvent>> RocksDbEventLog::Read(uint64_t from, size_t max) const {
+  std::vector<StoredEvent> out;
+  if (from == 0) from = 1;
+  const uint64_t head = Head();
+  if (from > head || max == 0) return out;
+  const uint64_t to = max >= head - from + 1 ? head : from + max - 1;
+  Status s = Scan(from, to, [&](const EventView& v) {
+    StoredEvent e;
+    e.position = v.position;
+    if (v.stored_hash.size() == kHashSize) std::memcpy(e.hash.data(), v.stored_hash.data(), kHashSize);
+    e.envelope = std::string(v.envelope);
+    out.push_back(std::move(e));
+    return true;
+  });
+  if (!s.ok()) return s.error();
+  return out;
+}
+
+Status RocksDbEventLog::Scan(uint64_t from, uint64_t to,
+                             const std::function<bool(const EventView&)>& fn) const {
+  const uint64_t head = Head();
+  if (to > head) to = head;
+  if (from == 0) from = 1;
+  if (from > to) return OkStatus();
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 2 << 20;
+  ro.verify_checksums = true;
+  std::string upper = EventKey(to + 1);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_[kEvents]));
+  std::string aligned;  // reused when RocksDB's bytes are not 8-byte aligned
+  for (it->Seek(EventKey(from)); it->Valid(); it->Next()) {
+    rocksdb::Slice key = it->key();
+    if (key.size() != 8) return Error(ErrorCode::kCorruption, "event key is not 8 bytes");
+    EventView v;
+    v.position = GetBigEndian64(key.ToStringView());
+    v.raw_value = it->value().ToStringView();
+    if (v.raw_value.size() >= kHashSize) {
+      v.stored_hash = v.raw_value.substr(0, kHashSize);
+      v.envelope = v.raw_value.substr(kHashSize);
+      if (reinterpret_cast<uintptr_t>(v.envelope.data()) % 8 != 0) {
+        aligned.assign(v.envelope);
+        v.envelope = aligned;
+      }
+    }
+    if (!fn(v)) return OkStatus();
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "scanning events");
+  return OkStatus();
+}
+
+Result<std::vector<StoredEvent>> RocksDbEventLog::ReadStream(std::string_view stream_id,
+                                                             uint64_t from_version,
+                                                             size_t max) const {
+  std::vector<StoredEvent> out;
+  if (from_version == 0) from_version = 1;
+  const uint64_t head = Head();
+  rocksdb::ReadOptions ro;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_[kStreams]));
+  const std::string prefix = StreamKey(stream_id, 0).substr(0, stream_id.size() + 1);
+  std::vector<std::string> keys;
+  for (it->Seek(StreamKey(stream_id, from_version)); it->Valid() && keys.size() < max; it->Next()) {
+    if (!it->key().starts_with(prefix) || it->key().size() != prefix.size() + 8) break;
+    if (it->value().size() != 8) return Error(ErrorCode::kCorruption, "stream index value is not 8 bytes");
+    uint64_t pos = GetBigEndian64(it->value().ToStringView());
+    if (pos > head) break;  // not yet durable-published
+    keys.push_back(EventKey(pos));
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading stream index");
+  if (keys.empty()) return out;
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs(keys.size(), cf_[kEvents]);
+  std::vector<std::string> values;
+  auto statuses = db_->MultiGet(ro, cfs, slices, &values);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!statuses[i].ok()) return FromRocks(statuses[i], "reading a stream's event");
+    if (values[i].size() < kHashSize) return Error(ErrorCode::kCorruption, "event record too short");
+    StoredEvent e;
+    e.position = GetBigEndian64(keys[i]);
+    std::memcpy(e.hash.data(), values[i].data(), kHashSize);
+    e.envelope = values[i].substr(kHashSize);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<uint64_t> RocksDbEventLog::StreamVersion(std::string_view stream_id) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kStreams]));
+  const std::string last = StreamKey(stream_id, UINT64_MAX);
+  it->SeekForPrev(last);
+  if (!it->status().ok()) return FromRocks(it->status(), "reading stream version");
+  if (!it->Valid()) return uint64_t{0};
+  std::string_view key = it->key().ToStringView();
+  if (key.size() != last.size() || key.substr(0, stream_id.size() + 1) != last.substr(0, stream_id.size() + 1)) {
+    return uint64_t{0};
+  }
+  return GetBigEndian64(key.substr(stream_id.size() + 1));
+}
+
+Result<std::optional<std::string>> RocksDbEventLog::UniqueOwner(std::string_view key) const {
+  std::string owner;
+  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kUnique], key, &owner);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "reading unique key");
+  return std::optional<std::string>(std::move(owner));
+}
+
+Result<ChainDigest> RocksDbEventLog::HashAt(uint64_t position) const {
+  if (position == 0) return kGenesisDigest;
+  if (position > Head()) return Error(ErrorCode::kNotFound, "no event at " + std::to_string(position));
+  rocksdb::PinnableSlice value;
+  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kEvents], EventKey(position), &value);
+  if (!s.ok()) return FromRocks(s, "reading event " + std::to_string(position));
+  if (value.size() < kHashSize) return Error(ErrorCode::kCorruption, "event record too short");
+  ChainDigest d;
+  std::memcpy(d.data(), value.data(), kHashSize);
+  return d;
+}
+
+}  // namespace tally
