@@ -1,0 +1,226 @@
+// tally-bench append / open.
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "engine/group_commit_writer.h"
+#include "engine/log_format.h"
+#include "engine/rocksdb_event_log.h"
+#include "events/samples.h"
+#include "tools/bench/bench.h"
+#include "tools/common/progress.h"
+
+namespace tally::bench {
+namespace {
+
+double Percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  size_t k = static_cast<size_t>(p * (v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + k, v.end());
+  return v[k];
+}
+
+// Synced WriteBatches of exactly `records`, `per_batch` records each, into a
+// fresh default-options RocksDB: the baseline.
+double RawSyncedWrites(const std::string& dir,
+                       const std::vector<std::pair<std::string, std::string>>& records,
+                       size_t per_batch) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(options, dir, &raw);
+  if (!s.ok()) {
+    std::fprintf(stderr, "raw open: %s\n", s.ToString().c_str());
+    std::exit(2);
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  Clock clock;
+  for (size_t i = 0; i < records.size(); i += per_batch) {
+    rocksdb::WriteBatch wb;
+    for (size_t j = i; j < std::min(records.size(), i + per_batch); ++j) {
+      wb.Put(records[j].first, records[j].second);
+    }
+    s = db->Write(wo, &wb);
+    if (!s.ok()) {
+      std::fprintf(stderr, "raw write: %s\n", s.ToString().c_str());
+      std::exit(2);
+    }
+  }
+  return clock.Seconds();
+}
+
+}  // namespace
+
+int RunAppendBench(const AppendBenchOptions& o) {
+  const int k = std::max(1, o.events_per_request);
+  const uint64_t total_requests = o.events / k;
+  std::printf("tally-bench append: %llu events, %d per request, %d concurrent callers\n",
+              static_cast<unsigned long long>(total_requests * k), k, o.callers);
+
+  // Pre-built envelopes (building them is the callers' work, not the log's).
+  std::vector<std::vector<AppendRequest>> work(o.callers);
+  size_t bytes = 0;
+  {
+    events::SampleEvents samples(1);
+    std::vector<std::string> customers;
+    for (int i = 0; i < 10'000; ++i) customers.push_back(samples.Uuid());
+    for (uint64_t r = 0; r < total_requests; ++r) {
+      AppendRequest req;
+      req.request_id = samples.Uuid();
+      req.fingerprint = req.request_id;
+      const std::string& c = customers[r % customers.size()];
+      for (int e = 0; e < k; ++e) {
+        req.events.push_back(samples.OfType(events::Payload::SubscriptionQuantityChanged, c));
+        bytes += req.events.back().size();
+      }
+      work[r % o.callers].push_back(std::move(req));
+    }
+  }
+  const double avg_event = static_cast<double>(bytes) / (total_requests * k);
+
+  // Engine: the log behind the group-commit writer, many callers.
+  const std::string engine_dir = FreshDir(o.dir, "append-engine");
+  auto log = RocksDbEventLog::Open(engine_dir);
+  if (!log.ok()) {
+    std::fprintf(stderr, "%s\n", log.error().ToString().c_str());
+    return 2;
+  }
+  std::vector<std::vector<double>> latencies(o.callers);
+  std::atomic<uint64_t> failures{0};
+  GroupCommitStats stats;
+  double engine_secs = 0;
+  {
+    GroupCommitWriter writer(**log);
+    Clock clock;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < o.callers; ++t) {
+      threads.emplace_back([&, t] {
+        latencies[t].reserve(work[t].size());
+        for (auto& req : work[t]) {
+          Clock one;
+          auto r = writer.Append(std::move(req));
+          latencies[t].push_back(one.Seconds() * 1e6);
+          if (!r.ok()) failures.fetch_add(1);
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    engine_secs = clock.Seconds();
+    stats = writer.Stats();
+  }
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+
+  // The same records (key + hash + stamped envelope) for the baseline.
+  std::vector<std::pair<std::string, std::string>> records;
+  records.reserve(stats.events);
+  auto s = (*log)->Scan(1, (*log)->Head(), [&](const EventView& v) {
+    records.emplace_back(log_format::EventKey(v.position), std::string(v.raw_value));
+    return true;
+  });
+  if (!s.ok()) return 2;
+  log->reset();
+  const size_t per_batch =
+      std::max<size_t>(1, static_cast<size_t>(double(stats.events) / std::max<uint64_t>(1, stats.batches) + 0.5));
+  const double raw_secs = RawSyncedWrites(FreshDir(o.dir, "append-raw"), records, per_batch);
+  const double raw256_secs = RawSyncedWrites(FreshDir(o.dir, "append-raw256"), records, 256);
+
+  const double engine_rate = stats.events / engine_secs;
+  const double raw_rate = records.size() / raw_secs;
+  std::printf("  event size            %.0f bytes on average (stored value: +32-byte chain hash)\n", avg_event);
+  std::printf("  engine                %10.0f events/s  %8.0f commands/s  (%llu batches, %.1f events/batch, largest %llu requests, %llu failed)\n",
+              engine_rate, stats.requests / engine_secs,
+              static_cast<unsigned long long>(stats.batches), double(stats.events) / stats.batches,
+              static_cast<unsigned long long>(stats.largest_batch),
+              static_cast<unsigned long long>(failures.load()));
+  std::printf("  engine latency        p50 %.0f us, p99 %.0f us, max %.0f us per command\n",
+              Percentile(all, 0.50), Percentile(all, 0.99), Percentile(all, 1.0));
+  std::printf("  raw RocksDB           %10.0f events/s  (synced WriteBatches of %zu records, same records)\n",
+              raw_rate, per_batch);
+  std::printf("  raw RocksDB, 256/batch%10.0f events/s\n", records.size() / raw256_secs);
+  std::printf("  ratio engine/raw      %.2f  (goal >= 0.60)\n", engine_rate / raw_rate);
+  if (!o.keep) std::filesystem::remove_all(o.dir);
+  return failures.load() == 0 ? 0 : 1;
+}
+
+int RunOpenBench(const OpenBenchOptions& o) {
+  const std::string dir = o.dir + "/open-" + std::to_string(o.events);
+  bool reuse = false;
+  if (std::filesystem::exists(dir)) {
+    auto existing = RocksDbEventLog::OpenReadOnly(dir);
+    reuse = existing.ok() && (*existing)->Head() == o.events;
+  }
+  if (!reuse) {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    RocksDbEventLogOptions fast;
+    fast.sync = false;  // generation only; the timed part is the open
+    auto log = RocksDbEventLog::Open(dir, fast);
+    if (!log.ok()) return 2;
+    events::SampleEvents samples(3);
+    std::vector<std::string> customers;
+    for (int i = 0; i < 100'000; ++i) customers.push_back(samples.Uuid());
+    tools::Progress progress("generating", o.events);
+    uint64_t done = 0;
+    while (done < o.events) {
+      std::vector<AppendRequest> batch;
+      for (int i = 0; i < 1000 && done + batch.size() < o.events; ++i) {
+        AppendRequest r;
+        r.events.push_back(samples.OfType(events::Payload::SubscriptionQuantityChanged,
+                                          customers[(done + i) % customers.size()]));
+        batch.push_back(std::move(r));
+      }
+      for (auto& r : (*log)->AppendBatch(batch)) {
+        if (!r.ok()) {
+          std::fprintf(stderr, "generate: %s\n", r.error().ToString().c_str());
+          return 2;
+        }
+      }
+      done += batch.size();
+      if (done % 100'000 == 0) progress.Update(done);
+    }
+    progress.Done();
+    std::printf("generated %llu events in %.1fs\n", static_cast<unsigned long long>(done), progress.Elapsed());
+  }
+  std::printf("tally-bench open: log of %llu events\n", static_cast<unsigned long long>(o.events));
+  double best_engine = 1e9, best_raw = 1e9;
+  for (int i = 0; i < 3; ++i) {
+    Clock clock;
+    auto log = RocksDbEventLog::Open(dir);
+    const double secs = clock.Seconds();
+    if (!log.ok() || (*log)->Head() != o.events) {
+      std::fprintf(stderr, "open failed or wrong head\n");
+      return 2;
+    }
+    best_engine = std::min(best_engine, secs);
+    log->reset();
+    // Baseline: RocksDB opening the same folder and column families, nothing else.
+    std::vector<std::string> names;
+    if (!rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok()) return 2;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    Clock raw_clock;
+    if (!rocksdb::DB::Open(rocksdb::DBOptions(), dir, cfs, &handles, &raw).ok()) return 2;
+    best_raw = std::min(best_raw, raw_clock.Seconds());
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    delete raw;
+    std::printf("  run %d: engine open %.3fs\n", i + 1, secs);
+  }
+  std::printf("  engine open (best of 3)   %.3f s  (goal < 1 s)\n", best_engine);
+  std::printf("  raw RocksDB open          %.3f s  (same folder, same column families)\n", best_raw);
+  std::printf("  ratio engine/raw          %.2f\n", best_engine / best_raw);
+  if (!o.keep) std::filesystem::remove_all(dir);
+  return 0;
+}
+
+}  // namespace tally::bench

@@ -1,0 +1,45 @@
+// tally-bench: tally's benchmarks. Each prints the engine's figure, a
+// baseline from the same run on the same machine, and the ratio.
+//
+//   tally-bench append [--events N] [--callers C] [--events-per-request K] [--dir D]
+//   tally-bench open   [--events N] [--dir D]
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+
+#include "tools/bench/bench.h"
+
+namespace tally::bench {
+
+std::string FreshDir(const std::string& base, const std::string& name) {
+  const std::string dir = base + "/" + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+}  // namespace tally::bench
+
+int main(int argc, char** argv) {
+  CLI::App app{"tally-bench: engine figures next to same-run baselines"};
+  app.require_subcommand(1);
+
+  tally::bench::AppendBenchOptions append;
+  auto* a = app.add_subcommand("append", "durable append rate vs raw RocksDB synced WriteBatches");
+  a->add_option("--events", append.events, "events to append")->capture_default_str();
+  a->add_option("--callers", append.callers, "concurrent callers")->capture_default_str();
+  a->add_option("--events-per-request", append.events_per_request)->capture_default_str();
+  a->add_option("--dir", append.dir, "scratch folder (on the disk to measure)")->capture_default_str();
+  a->add_flag("--keep", append.keep, "keep the scratch data");
+
+  tally::bench::OpenBenchOptions open;
+  auto* o = app.add_subcommand("open", "time to open a large log (no replay at start)");
+  o->add_option("--events", open.events, "events in the generated log")->capture_default_str();
+  o->add_option("--dir", open.dir, "scratch folder")->capture_default_str();
+  o->add_flag("--keep", open.keep, "keep the generated log (reused by a later run)");
+
+  CLI11_PARSE(app, argc, argv);
+  if (*a) return tally::bench::RunAppendBench(append);
+  if (*o) return tally::bench::RunOpenBench(open);
+  return 2;
+}

@@ -1,0 +1,61 @@
+// tallyd: the tally server.
+//
+// Today it opens (or creates) the event log in --data, checks it, runs the
+// group-commit writer and waits for SIGINT/SIGTERM, then shuts down cleanly.
+// The HTTP API (--listen) is not implemented yet (issue 5): the address is
+// validated and reported, nothing listens on it.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+
+#include "engine/group_commit_writer.h"
+#include "engine/rocksdb_event_log.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tallyd: the tally event-sourced partner-center engine"};
+  std::string data = "./var";
+  std::string listen = "127.0.0.1:8080";
+  app.add_option("--data", data, "data folder (created if missing)")->capture_default_str();
+  app.add_option("--listen", listen, "HTTP address HOST:PORT")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  if (listen.rfind(':') == std::string::npos) {
+    std::fprintf(stderr, "tallyd: --listen must be HOST:PORT, got '%s'\n", listen.c_str());
+    return 2;
+  }
+  // Block the stop signals before any thread starts, so that only sigwait sees them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  std::error_code ec;
+  std::filesystem::create_directories(data, ec);
+  if (ec) {
+    std::fprintf(stderr, "tallyd: cannot create %s: %s\n", data.c_str(), ec.message().c_str());
+    return 2;
+  }
+  auto log = tally::RocksDbEventLog::Open(data + "/log");
+  if (!log.ok()) {
+    std::fprintf(stderr, "tallyd: %s\n", log.error().ToString().c_str());
+    return 2;
+  }
+  tally::GroupCommitWriter writer(**log);
+  std::printf("tallyd: event log %s/log open, head position %llu\n", data.c_str(),
+              static_cast<unsigned long long>((*log)->Head()));
+  std::printf("tallyd: HTTP API on %s is not implemented yet (see README, 'Status')\n",
+              listen.c_str());
+  std::printf("tallyd: running; SIGINT or SIGTERM stops\n");
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&stop, &sig);
+  std::printf("tallyd: signal %d, stopping\n", sig);
+  writer.Stop();  // finishes queued commands
+  log->reset();
+  std::printf("tallyd: stopped\n");
+  return 0;
+}
