@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -81,22 +82,55 @@ struct EventView {
   std::string_view envelope;
 };
 
-// Thread-safety: AppendBatch must be called from one thread at a time (the
-// writer thread, see GroupCommitWriter). Every const method may be called
-// from any thread, concurrently with AppendBatch; readers see only events
-// that are durable.
+// A batch staged by EventLog::Prepare: each request's result as it will be
+// once the batch is durable, and whatever the log needs to write it.
+class PreparedBatch {
+ public:
+  virtual ~PreparedBatch() = default;
+  // One per request, in order. Ok results become true only when Commit of
+  // this batch succeeds; if it fails, every one of them fails.
+  std::vector<Result<AppendOutcome>> results;
+};
+
+// Thread-safety: Prepare is called by one thread at a time (the staging
+// thread) and Commit by one thread at a time (the commit thread); the two
+// may run concurrently, which is how staging overlaps the disk sync. Every
+// const method may be called from any thread; readers see only durable
+// events.
+//
+// Failure: if a commit's write or sync fails, the log is failed from then on:
+// that commit and every later Prepare and Commit fail with kIoError until the
+// log is reopened (recovery replays RocksDB's WAL; nothing acknowledged is
+// lost, nothing unacknowledged is half-visible).
 class EventLog {
  public:
   virtual ~EventLog() = default;
 
-  // Appends the accepted requests of `requests` in one durable (synced)
-  // write. Each request succeeds or fails on its own (expected version,
-  // unique claim, reused request id, malformed envelope); later requests
-  // see the effects of earlier accepted ones in the same batch. If the write
-  // itself fails, every request that would have been appended fails with
-  // kIoError and nothing is visible. Returns one result per request, in
-  // order. Consumes the events of `requests`.
-  virtual std::vector<Result<AppendOutcome>> AppendBatch(std::span<AppendRequest> requests) = 0;
+  // Stages `requests` on top of everything staged before (durable or not).
+  // Each request succeeds or fails on its own (expected version, unique
+  // claim, reused request id, malformed envelope); later requests see the
+  // effects of earlier accepted ones. Nothing is visible to readers or
+  // durable until Commit. Consumes the events of `requests`.
+  virtual std::unique_ptr<PreparedBatch> Prepare(std::span<AppendRequest> requests) = 0;
+
+  // Makes `batches` durable, in the order they were prepared (which must be
+  // the order of the Prepare calls, none skipped), with one sync; then
+  // publishes the new head to readers.
+  virtual Status Commit(std::span<PreparedBatch* const> batches) = 0;
+
+  // Prepare + Commit, for single-threaded callers (tools, tests). Results
+  // of a failed commit are the commit's error.
+  std::vector<Result<AppendOutcome>> AppendBatch(std::span<AppendRequest> requests) {
+    auto batch = Prepare(requests);
+    PreparedBatch* one[1] = {batch.get()};
+    Status s = Commit(one);
+    if (!s.ok()) {
+      for (auto& r : batch->results) {
+        if (r.ok()) r = s.error();
+      }
+    }
+    return std::move(batch->results);
+  }
 
   // The highest durable position (0 for an empty log).
   virtual uint64_t Head() const = 0;

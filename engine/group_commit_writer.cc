@@ -1,12 +1,14 @@
 #include "engine/group_commit_writer.h"
 
 #include <future>
-#include <vector>
 
 namespace tally {
 
 GroupCommitWriter::GroupCommitWriter(EventLog& log, GroupCommitWriterOptions options)
-    : log_(log), options_(options), thread_([this] { Run(); }) {}
+    : log_(log),
+      options_(options),
+      committer_([this] { CommitLoop(); }),
+      stager_([this] { StageLoop(); }) {}
 
 GroupCommitWriter::~GroupCommitWriter() { Stop(); }
 
@@ -17,7 +19,7 @@ void GroupCommitWriter::Submit(AppendRequest request, Callback done) {
     stopping = stopping_;
     if (!stopping && queue_.size() < options_.max_queued_requests) {
       queue_.push_back(Pending{std::move(request), std::move(done)});
-      if (queue_.size() == 1) cv_.notify_one();
+      if (queue_.size() == 1) queue_cv_.notify_one();
       return;
     }
   }
@@ -33,59 +35,109 @@ Result<AppendOutcome> GroupCommitWriter::Append(AppendRequest request) {
 }
 
 void GroupCommitWriter::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  std::call_once(stop_once_, [this] {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    queue_cv_.notify_one();
+    stager_.join();  // drains the queue, then tells the committer
+    committer_.join();
+  });
 }
 
 GroupCommitStats GroupCommitWriter::Stats() const {
   GroupCommitStats s;
-  s.batches = batches_.load(std::memory_order_relaxed);
+  s.commits = commits_.load(std::memory_order_relaxed);
+  s.prepared_batches = prepared_batches_.load(std::memory_order_relaxed);
   s.requests = requests_.load(std::memory_order_relaxed);
   s.events = events_.load(std::memory_order_relaxed);
   s.failed_requests = failed_.load(std::memory_order_relaxed);
-  s.largest_batch = largest_.load(std::memory_order_relaxed);
+  s.largest_commit = largest_.load(std::memory_order_relaxed);
   return s;
 }
 
-void GroupCommitWriter::Run() {
-  std::vector<Pending> taken;
+void GroupCommitWriter::StageLoop() {
   std::vector<AppendRequest> requests;
   for (;;) {
+    // Wait for room first: while the commit thread is behind, requests keep
+    // queuing and the next batch grows.
+    {
+      std::unique_lock<std::mutex> lock(prepared_mu_);
+      space_cv_.wait(lock, [this] { return prepared_.size() < options_.max_prepared_batches; });
+    }
+    Prepared p;
+    requests.clear();
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything is answered
+      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) break;  // stopping, and everything is staged
       const size_t n = std::min(queue_.size(), options_.max_batch_requests);
-      taken.clear();
-      taken.reserve(n);
+      requests.reserve(n);
+      p.callbacks.reserve(n);
       for (size_t i = 0; i < n; ++i) {
-        taken.push_back(std::move(queue_.front()));
+        requests.push_back(std::move(queue_.front().request));
+        p.callbacks.push_back(std::move(queue_.front().done));
         queue_.pop_front();
       }
     }
-    requests.clear();
-    requests.reserve(taken.size());
-    uint64_t events = 0;
-    for (auto& p : taken) {
-      events += p.request.events.size();
-      requests.push_back(std::move(p.request));
+    p.batch = log_.Prepare(requests);
+    prepared_batches_.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lock(prepared_mu_);
+      prepared_.push_back(std::move(p));
     }
-    auto results = log_.AppendBatch(requests);
+    prepared_cv_.notify_one();
+  }
+  {
+    std::lock_guard<std::mutex> lock(prepared_mu_);
+    staging_done_ = true;
+  }
+  prepared_cv_.notify_one();
+}
+
+void GroupCommitWriter::CommitLoop() {
+  std::vector<Prepared> taken;
+  std::vector<PreparedBatch*> batches;
+  for (;;) {
+    taken.clear();
+    {
+      std::unique_lock<std::mutex> lock(prepared_mu_);
+      prepared_cv_.wait(lock, [this] { return staging_done_ || !prepared_.empty(); });
+      if (prepared_.empty()) return;  // staging done and everything answered
+      while (!prepared_.empty()) {
+        taken.push_back(std::move(prepared_.front()));
+        prepared_.pop_front();
+      }
+    }
+    space_cv_.notify_one();
+    batches.clear();
+    for (auto& p : taken) batches.push_back(p.batch.get());
+    Status s = log_.Commit(batches);
+
     // Count before answering: a caller who has its answer sees it counted.
-    uint64_t failed = 0;
-    for (const auto& r : results) failed += r.ok() ? 0 : 1;
-    batches_.fetch_add(1, std::memory_order_relaxed);
-    requests_.fetch_add(taken.size(), std::memory_order_relaxed);
+    uint64_t requests = 0, events = 0, failed = 0;
+    for (auto& p : taken) {
+      requests += p.callbacks.size();
+      for (auto& r : p.batch->results) {
+        if (r.ok() && !s.ok()) r = s.error();
+        if (!r.ok()) {
+          ++failed;
+        } else if (!r->replayed && r->first_position > 0) {
+          events += r->last_position - r->first_position + 1;
+        }
+      }
+    }
+    commits_.fetch_add(1, std::memory_order_relaxed);
+    requests_.fetch_add(requests, std::memory_order_relaxed);
     events_.fetch_add(events, std::memory_order_relaxed);
     failed_.fetch_add(failed, std::memory_order_relaxed);
-    if (taken.size() > largest_.load(std::memory_order_relaxed)) {
-      largest_.store(taken.size(), std::memory_order_relaxed);
+    if (requests > largest_.load(std::memory_order_relaxed)) {
+      largest_.store(requests, std::memory_order_relaxed);
     }
-    for (size_t i = 0; i < taken.size(); ++i) taken[i].done(std::move(results[i]));
+    for (auto& p : taken) {
+      for (size_t i = 0; i < p.callbacks.size(); ++i) p.callbacks[i](std::move(p.batch->results[i]));
+    }
   }
 }
 

@@ -1,7 +1,9 @@
-// The command pipeline's single writer: callers on any thread submit
-// append requests; one thread takes everything queued, appends it as one
-// synced batch, then answers every caller. Throughput comes from the batch
-// (one fsync for many commands), latency from never waiting for a timer.
+// The command pipeline's writer: callers on any thread submit append
+// requests; a staging thread takes everything queued and prepares it (checks,
+// stamps, chains) while a commit thread writes and syncs what was prepared
+// before, then answers those callers. Throughput comes from the batch (one
+// fsync for many commands) and from staging overlapping the fsync; latency
+// from never waiting for a timer.
 #pragma once
 
 #include <atomic>
@@ -11,38 +13,43 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "engine/event_log.h"
 
 namespace tally {
 
 struct GroupCommitWriterOptions {
-  // Upper bound on requests per batch (bounds latency of one sync).
+  // Upper bound on requests per prepared batch.
   size_t max_batch_requests = 8192;
   // Submissions beyond this many queued requests fail fast with kBusy.
   size_t max_queued_requests = 200'000;
+  // Prepared batches waiting for the commit thread before staging pauses
+  // (while it pauses, requests pile up and make the next batch bigger).
+  size_t max_prepared_batches = 4;
 };
 
 // Counters for metrics; monotonic since start.
 struct GroupCommitStats {
-  uint64_t batches = 0;
+  uint64_t commits = 0;           // synced writes
+  uint64_t prepared_batches = 0;  // Prepare calls
   uint64_t requests = 0;
-  uint64_t events = 0;
+  uint64_t events = 0;            // appended (durable) events
   uint64_t failed_requests = 0;
-  uint64_t largest_batch = 0;
+  uint64_t largest_commit = 0;    // most requests made durable by one sync
 };
 
 // Thread-safety: Submit, Append, Stats and Stop may be called from any
 // thread. `log` must outlive the writer, and nothing else may call
-// log.AppendBatch while the writer runs.
+// log.Prepare or log.Commit while the writer runs.
 class GroupCommitWriter {
  public:
-  // Runs on the writer thread once the request's batch is durable (or has
+  // Runs on the commit thread once the request's batch is durable (or has
   // failed). Keep it short: post work elsewhere rather than doing it here.
   using Callback = std::function<void(Result<AppendOutcome>)>;
 
-  GroupCommitWriter(EventLog& log, GroupCommitWriterOptions options = {});
-  // Stops (see Stop) and joins the writer thread.
+  explicit GroupCommitWriter(EventLog& log, GroupCommitWriterOptions options = {});
+  // Stops (see Stop) and joins both threads.
   ~GroupCommitWriter();
   GroupCommitWriter(const GroupCommitWriter&) = delete;
   GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
@@ -55,7 +62,7 @@ class GroupCommitWriter {
   Result<AppendOutcome> Append(AppendRequest request);
 
   // Refuses new submissions, finishes everything already queued, and joins
-  // the writer thread. Idempotent.
+  // both threads. Idempotent.
   void Stop();
 
   GroupCommitStats Stats() const;
@@ -65,19 +72,33 @@ class GroupCommitWriter {
     AppendRequest request;
     Callback done;
   };
-  void Run();
+  struct Prepared {
+    std::unique_ptr<PreparedBatch> batch;
+    std::vector<Callback> callbacks;
+  };
+  void StageLoop();
+  void CommitLoop();
 
   EventLog& log_;
   const GroupCommitWriterOptions options_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::mutex mu_;
+  std::condition_variable queue_cv_;
   std::deque<Pending> queue_;  // guarded by mu_
   bool stopping_ = false;      // guarded by mu_
 
-  // Written by the writer thread only.
-  std::atomic<uint64_t> batches_{0}, requests_{0}, events_{0}, failed_{0}, largest_{0};
-  std::thread thread_;  // last: starts after every member is ready
+  std::mutex prepared_mu_;
+  std::condition_variable prepared_cv_;  // commit thread waits for work
+  std::condition_variable space_cv_;     // staging thread waits for room
+  std::deque<Prepared> prepared_;        // guarded by prepared_mu_
+  bool staging_done_ = false;            // guarded by prepared_mu_
+
+  std::atomic<uint64_t> commits_{0}, prepared_batches_{0}, requests_{0}, events_{0}, failed_{0},
+      largest_{0};
+  std::once_flag stop_once_;
+  // Last: they start once every member above is ready.
+  std::thread committer_;
+  std::thread stager_;
 };
 
 }  // namespace tally

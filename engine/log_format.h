@@ -50,9 +50,8 @@ inline std::string StreamKey(std::string_view stream_id, uint64_t version) {
   return key;
 }
 
-// streams: key = stream id, 0x00 (no version): the stream's head record;
-// value = current version (8 BE) and the position of that version (8 BE).
-inline std::string StreamHeadKey(std::string_view stream_id) {
+// The prefix all of a stream's keys share: stream id, 0x00.
+inline std::string StreamPrefix(std::string_view stream_id) {
   std::string key;
   key.reserve(stream_id.size() + 1);
   key.append(stream_id);

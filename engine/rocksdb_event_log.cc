@@ -119,18 +119,16 @@ rocksdb::ColumnFamilyOptions EventsCfOptions(const std::shared_ptr<rocksdb::Cach
 
 }  // namespace
 
-// Staging state of one AppendBatch call: what the batch would change, kept
-// apart from the log's state until the write is durable.
-struct RocksDbEventLog::Batch {
+// A prepared batch: its WriteBatch and its place in the commit order.
+class RocksDbEventLog::Batch final : public PreparedBatch {
+ public:
   rocksdb::WriteBatch wb;
-  uint64_t position = 0;
-  ChainDigest hash{};
-  std::unordered_map<std::string, uint64_t> versions;      // streams touched in this batch
-  std::unordered_map<std::string, uint64_t> stream_positions;  // their last event's position
-  std::unordered_map<std::string, size_t> request_ids;     // request id -> index in batch
-  std::unordered_set<std::string> claims;                  // unique keys claimed in this batch
-  // Index entries, inserted sorted after the events: sorted inserts let the
-  // memtable skiplist reuse its search path from one key to the next.
+  uint64_t seq = 0;            // 1, 2, 3, ... in Prepare order
+  uint64_t last_position = 0;  // the head once this batch is durable
+  std::vector<std::string> request_ids;  // staged here, pending until durable
+  std::vector<std::string> claims;
+  // Index entries, inserted sorted after the events: sorted inserts are
+  // kinder to the memtables than batch order.
   std::vector<std::pair<std::string, std::string>> stream_entries, request_entries, unique_entries;
 };
 
@@ -209,33 +207,44 @@ Status RocksDbEventLog::LoadHead() {
   if (!it->status().ok()) return FromRocks(it->status(), "seeking to the log head");
   if (!it->Valid()) {
     head_.store(0);
-    last_hash_ = kGenesisDigest;
+    staged_position_ = 0;
+    staged_hash_ = kGenesisDigest;
     return OkStatus();
   }
   if (it->key().size() != 8 || it->value().size() < kHashSize) {
     return Error(ErrorCode::kCorruption, "the last event record is malformed");
   }
-  head_.store(GetBigEndian64(it->key().ToStringView()));
-  std::memcpy(last_hash_.data(), it->value().data(), kHashSize);
+  staged_position_ = GetBigEndian64(it->key().ToStringView());
+  head_.store(staged_position_);
+  std::memcpy(staged_hash_.data(), it->value().data(), kHashSize);
   return OkStatus();
 }
 
-Result<uint64_t> RocksDbEventLog::CurrentVersion(Batch& batch, const std::string& stream_id) {
-  if (auto it = batch.versions.find(stream_id); it != batch.versions.end()) return it->second;
+Result<uint64_t> RocksDbEventLog::CurrentVersion(const std::string& stream_id) {
   if (auto it = stream_versions_.find(stream_id); it != stream_versions_.end()) return it->second;
+  // Not cached: nothing was staged for it since open, so RocksDB is current.
   auto v = StreamVersion(stream_id);
   if (!v.ok()) return v.error();
   stream_versions_.emplace(stream_id, *v);
   return *v;
 }
 
-Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req, size_t index) {
-  // 1. Idempotency: a request id applied by an earlier batch.
+Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req) {
+  // 1. Idempotency: a request id staged before (durable or not).
   if (!req.request_id.empty()) {
-    std::string stored;
+    if (auto it = pending_requests_.find(req.request_id); it != pending_requests_.end()) {
+      if (it->second.fingerprint != req.fingerprint) return RequestIdReused(req.request_id);
+      AppendOutcome out;
+      out.first_position = it->second.first;
+      out.last_position = it->second.last;
+      out.replayed = true;
+      out.outcome = it->second.outcome;
+      return out;
+    }
+    rocksdb::PinnableSlice stored;
     auto s = db_->Get(rocksdb::ReadOptions(), cf_[kRequests], req.request_id, &stored);
     if (s.ok()) {
-      auto rec = DecodeRequestRecord(stored);
+      auto rec = DecodeRequestRecord(stored.ToStringView());
       if (!rec.ok()) return rec.error();
       if (rec->fingerprint != req.fingerprint) return RequestIdReused(req.request_id);
       AppendOutcome out;
@@ -251,7 +260,7 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req, s
   // batch untouched.
   for (const auto& e : req.expectations) {
     if (e.expected_version == kAnyVersion) continue;
-    auto current = CurrentVersion(batch, e.stream_id);
+    auto current = CurrentVersion(e.stream_id);
     if (!current.ok()) return current.error();
     if (*current != e.expected_version) {
       return Error(ErrorCode::kWrongExpectedVersion,
@@ -259,10 +268,13 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req, s
                        ", expected " + std::to_string(e.expected_version));
     }
   }
+  if (!req.claims.empty() && req.events.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "a unique claim needs an event that records it");
+  }
   std::unordered_set<std::string_view> own_claims;
   for (const auto& c : req.claims) {
     if (c.key.empty()) return Error(ErrorCode::kInvalidArgument, "empty unique key");
-    bool taken = !own_claims.insert(c.key).second || batch.claims.count(c.key) > 0;
+    bool taken = !own_claims.insert(c.key).second || pending_claims_.count(c.key) > 0;
     if (!taken) {
       auto owner = UniqueOwner(c.key);
       if (!owner.ok()) return owner.error();
@@ -285,7 +297,7 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req, s
     if (!events::StampEnvelope(bytes, 0, 0, 0)) {
       return Error(ErrorCode::kInvalidArgument, "event was not built by FinishEnvelope");
     }
-    auto current = CurrentVersion(batch, std::string(stream));  // warms the cache
+    auto current = CurrentVersion(std::string(stream));  // loads the cache entry used below
     if (!current.ok()) return current.error();
     streams.emplace_back(stream);
   }
@@ -293,107 +305,115 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req, s
   AppendOutcome out;
   out.stream_versions.reserve(req.events.size());
   const int64_t now = options_.clock->NowMicros();
-  std::string value;
   for (size_t i = 0; i < req.events.size(); ++i) {
-    uint64_t& version = batch.versions[streams[i]];
-    if (version == 0) version = stream_versions_.at(streams[i]);
-    ++version;
-    const uint64_t position = ++batch.position;
+    const uint64_t version = ++stream_versions_.at(streams[i]);
+    const uint64_t position = ++staged_position_;
     std::string& bytes = req.events[i];
     (void)events::StampEnvelope(bytes, position, version, now);  // checked in step 2
-    batch.hash = hasher_->Next(batch.hash, bytes);
-    value.clear();
-    value.append(reinterpret_cast<const char*>(batch.hash.data()), kHashSize);
-    value.append(bytes);
-    batch.wb.Put(cf_[kEvents], EventKey(position), value);
+    staged_hash_ = hasher_->Next(staged_hash_, bytes);
+    const std::string key = EventKey(position);
+    rocksdb::Slice parts[] = {
+        rocksdb::Slice(reinterpret_cast<const char*>(staged_hash_.data()), kHashSize),
+        rocksdb::Slice(bytes)};
+    rocksdb::Slice key_part(key);
+    batch.wb.Put(cf_[kEvents], rocksdb::SliceParts(&key_part, 1), rocksdb::SliceParts(parts, 2));
     std::string pos_value;
     PutBigEndian64(pos_value, position);
     batch.stream_entries.emplace_back(StreamKey(streams[i], version), std::move(pos_value));
-    batch.stream_positions[streams[i]] = position;
     if (out.first_position == 0) out.first_position = position;
     out.last_position = position;
     out.stream_versions.push_back(version);
   }
   for (const auto& c : req.claims) {
-    batch.unique_entries.emplace_back(c.key, c.owner);
-    batch.claims.insert(c.key);
+    std::string value;
+    PutBigEndian64(value, out.last_position);
+    value.append(c.owner);
+    batch.unique_entries.emplace_back(c.key, std::move(value));
+    pending_claims_.emplace(c.key, out.last_position);
+    batch.claims.push_back(c.key);
   }
   if (!req.request_id.empty()) {
     batch.request_entries.emplace_back(
         req.request_id,
         EncodeRequestRecord(out.first_position, out.last_position, req.fingerprint, req.outcome));
-    batch.request_ids.emplace(req.request_id, index);
+    pending_requests_.emplace(req.request_id, PendingRequest{req.fingerprint, req.outcome,
+                                                             out.first_position, out.last_position});
+    batch.request_ids.push_back(req.request_id);
   }
   out.outcome = std::move(req.outcome);
   return out;
 }
 
-std::vector<Result<AppendOutcome>> RocksDbEventLog::AppendBatch(std::span<AppendRequest> requests) {
-  std::vector<Result<AppendOutcome>> results;
-  results.reserve(requests.size());
-  if (read_only_) {
-    for (size_t i = 0; i < requests.size(); ++i) {
-      results.emplace_back(Error(ErrorCode::kInvalidArgument, "event log is open read-only"));
-    }
-    return results;
+void RocksDbEventLog::ForgetCommitted() {
+  const uint64_t committed = committed_seq_.load(std::memory_order_acquire);
+  while (!pending_by_seq_.empty() && pending_by_seq_.front().first <= committed) {
+    for (const auto& id : pending_by_seq_.front().second) pending_requests_.erase(id);
+    pending_by_seq_.pop_front();
   }
-  Batch batch;
-  batch.position = head_.load(std::memory_order_relaxed);
-  batch.hash = last_hash_;
-  // Requests replaying one applied earlier in this same batch, by index.
-  std::vector<std::pair<size_t, size_t>> in_batch_replays;
+  while (!claims_by_seq_.empty() && claims_by_seq_.front().first <= committed) {
+    for (const auto& key : claims_by_seq_.front().second) pending_claims_.erase(key);
+    claims_by_seq_.pop_front();
+  }
+}
 
-  for (size_t i = 0; i < requests.size(); ++i) {
-    AppendRequest& req = requests[i];
-    auto first = req.request_id.empty() ? batch.request_ids.end()
-                                        : batch.request_ids.find(req.request_id);
-    if (first == batch.request_ids.end()) {
-      results.push_back(Stage(batch, req, i));
-    } else if (requests[first->second].fingerprint != req.fingerprint) {
-      results.push_back(RequestIdReused(req.request_id));
-    } else {
-      const AppendOutcome& o = *results[first->second];
-      AppendOutcome replay;
-      replay.first_position = o.first_position;
-      replay.last_position = o.last_position;
-      replay.replayed = true;
-      replay.outcome = o.outcome;
-      results.push_back(std::move(replay));
-      in_batch_replays.emplace_back(i, first->second);
-    }
+std::unique_ptr<PreparedBatch> RocksDbEventLog::Prepare(std::span<AppendRequest> requests) {
+  auto batch = std::make_unique<Batch>();
+  batch->results.reserve(requests.size());
+  std::optional<Error> refuse;
+  if (read_only_) refuse = Error(ErrorCode::kInvalidArgument, "event log is open read-only");
+  if (failed()) refuse = Error(ErrorCode::kIoError, "event log failed a write; reopen it");
+  if (refuse) {
+    for (size_t i = 0; i < requests.size(); ++i) batch->results.emplace_back(*refuse);
+    return batch;
   }
+  ForgetCommitted();
+  batch->seq = ++staged_seq_;
+  for (auto& req : requests) batch->results.push_back(Stage(*batch, req));
+  batch->last_position = staged_position_;
 
-  for (const auto& [stream, version] : batch.versions) {
-    std::string head_value;
-    PutBigEndian64(head_value, version);
-    PutBigEndian64(head_value, batch.stream_positions.at(stream));
-    batch.stream_entries.emplace_back(StreamHeadKey(stream), std::move(head_value));
-  }
-  for (auto [entries, cf] : {std::pair{&batch.stream_entries, kStreams},
-                             std::pair{&batch.request_entries, kRequests},
-                             std::pair{&batch.unique_entries, kUnique}}) {
+  for (auto [entries, cf] : {std::pair{&batch->stream_entries, kStreams},
+                             std::pair{&batch->request_entries, kRequests},
+                             std::pair{&batch->unique_entries, kUnique}}) {
     std::sort(entries->begin(), entries->end());
-    for (const auto& [key, value] : *entries) batch.wb.Put(cf_[cf], key, value);
+    for (const auto& [key, value] : *entries) batch->wb.Put(cf_[cf], key, value);
+    entries->clear();
   }
-  if (batch.wb.Count() == 0) return results;
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.sync;
-  rocksdb::Status s = db_->Write(wo, &batch.wb);
-  if (!s.ok()) {
-    // Nothing of this batch is acknowledged: every request that would have
-    // appended fails, and so do replays of those requests.
-    Error err = FromRocks(s, "writing a batch of " + std::to_string(requests.size()) + " requests");
-    for (auto& r : results) {
-      if (r.ok() && !r->replayed) r = err;
+  if (!batch->request_ids.empty()) pending_by_seq_.emplace_back(batch->seq, std::move(batch->request_ids));
+  if (!batch->claims.empty()) claims_by_seq_.emplace_back(batch->seq, std::move(batch->claims));
+  return batch;
+}
+
+Status RocksDbEventLog::Commit(std::span<PreparedBatch* const> batches) {
+  if (batches.empty()) return OkStatus();
+  if (failed()) return Error(ErrorCode::kIoError, "event log failed a write; reopen it");
+  if (read_only_) return Error(ErrorCode::kInvalidArgument, "event log is open read-only");
+  // Every batch but the last non-empty one is written unsynced; syncing that
+  // one syncs the WAL up to it, so one fsync covers them all.
+  size_t last_write = batches.size();
+  for (size_t i = 0; i < batches.size(); ++i) {
+    auto* batch = static_cast<Batch*>(batches[i]);
+    if (batch->seq != commit_expected_seq_++) {
+      failed_.store(true, std::memory_order_release);
+      return Error(ErrorCode::kInvalidArgument, "prepared batches committed out of order");
     }
-    for (auto [replay, first] : in_batch_replays) results[replay] = err;
-    return results;
+    if (batch->wb.Count() > 0) last_write = i;
   }
-  // Durable: publish.
-  for (auto& [stream, version] : batch.versions) stream_versions_[stream] = version;
-  last_hash_ = batch.hash;
-  head_.store(batch.position, std::memory_order_release);
-  return results;
+  for (size_t i = 0; i < batches.size() && last_write < batches.size(); ++i) {
+    auto* batch = static_cast<Batch*>(batches[i]);
+    if (batch->wb.Count() == 0) continue;
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync && i == last_write;
+    rocksdb::Status s = db_->Write(wo, &batch->wb);
+    if (!s.ok()) {
+      failed_.store(true, std::memory_order_release);
+      return FromRocks(s, "writing " + std::to_string(batches.size()) + " prepared batches");
+    }
+  }
+  auto* final_batch = static_cast<Batch*>(batches.back());
+  // Durable: publish to readers, then let the stager forget pending ids.
+  head_.store(final_batch->last_position, std::memory_order_release);
+  committed_seq_.store(final_batch->seq, std::memory_order_release);
+  return OkStatus();
 }
 
 Result<std::vector<StoredEvent>> RocksDbEventLog::Read(uint64_t from, size_t max) const {
@@ -484,34 +504,35 @@ Result<std::vector<StoredEvent>> RocksDbEventLog::ReadStream(std::string_view st
 }
 
 Result<uint64_t> RocksDbEventLog::StreamVersion(std::string_view stream_id) const {
-  std::string value;
-  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kStreams], StreamHeadKey(stream_id), &value);
-  if (s.IsNotFound()) return uint64_t{0};
-  if (!s.ok()) return FromRocks(s, "reading stream head");
-  if (value.size() != 16) return Error(ErrorCode::kCorruption, "stream head record is not 16 bytes");
-  uint64_t version = GetBigEndian64(std::string_view(value).substr(0, 8));
-  const uint64_t position = GetBigEndian64(std::string_view(value).substr(8, 8));
+  // Hash memtables cannot seek backwards, so walk the stream's prefix to its
+  // last durable version. O(versions); the writer caches the result, so it
+  // runs once per stream per process (customer streams are short).
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = true;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_[kStreams]));
+  const std::string prefix = StreamPrefix(stream_id);
   const uint64_t head = Head();
-  if (position <= head) return version;
-  // Written but not yet durable (a batch in flight): step back to the last
-  // durable version of the stream.
-  while (version > 0) {
-    --version;
-    if (version == 0) break;
-    std::string pos;
-    s = db_->Get(rocksdb::ReadOptions(), cf_[kStreams], StreamKey(stream_id, version), &pos);
-    if (!s.ok()) return FromRocks(s, "reading stream index");
-    if (pos.size() == 8 && GetBigEndian64(pos) <= head) break;
+  uint64_t version = 0;
+  for (it->Seek(StreamKey(stream_id, 1)); it->Valid(); it->Next()) {
+    std::string_view key = it->key().ToStringView();
+    if (key.size() != prefix.size() + 8 || key.substr(0, prefix.size()) != prefix) break;
+    if (it->value().size() != 8) return Error(ErrorCode::kCorruption, "stream index value is not 8 bytes");
+    if (GetBigEndian64(it->value().ToStringView()) > head) break;  // not durable yet
+    version = GetBigEndian64(key.substr(prefix.size()));
   }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading stream index");
   return version;
 }
 
 Result<std::optional<std::string>> RocksDbEventLog::UniqueOwner(std::string_view key) const {
-  std::string owner;
-  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kUnique], key, &owner);
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kUnique], key, &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return FromRocks(s, "reading unique key");
-  return std::optional<std::string>(std::move(owner));
+  if (value.size() < 8) return Error(ErrorCode::kCorruption, "unique record too short");
+  // Written but not yet durable: not visible.
+  if (GetBigEndian64(value) > Head()) return std::optional<std::string>();
+  return std::optional<std::string>(value.substr(8));
 }
 
 Result<ChainDigest> RocksDbEventLog::HashAt(uint64_t position) const {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -35,14 +36,15 @@ class RocksDbEventLog final : public EventLog {
   // seek to the last event, not a replay: O(1) in the log's length.
   static Result<std::unique_ptr<RocksDbEventLog>> Open(const std::string& path,
                                                        const RocksDbEventLogOptions& options = {});
-  // Opens an existing log read-only (e.g. tallyctl while tallyd runs is not
-  // supported by RocksDB's lock; this is for stopped folders and backups).
-  // AppendBatch fails with kInvalidArgument.
+  // Opens an existing log read-only (tools on a stopped folder, or beside a
+  // running tallyd: RocksDB then shows the log as of this open). Prepare
+  // fails every request with kInvalidArgument.
   static Result<std::unique_ptr<RocksDbEventLog>> OpenReadOnly(const std::string& path);
 
   ~RocksDbEventLog() override;
 
-  std::vector<Result<AppendOutcome>> AppendBatch(std::span<AppendRequest> requests) override;
+  std::unique_ptr<PreparedBatch> Prepare(std::span<AppendRequest> requests) override;
+  Status Commit(std::span<PreparedBatch* const> batches) override;
   uint64_t Head() const override { return head_.load(std::memory_order_acquire); }
   Result<std::vector<StoredEvent>> Read(uint64_t from, size_t max) const override;
   Result<std::vector<StoredEvent>> ReadStream(std::string_view stream_id, uint64_t from_version,
@@ -53,33 +55,57 @@ class RocksDbEventLog final : public EventLog {
   Result<std::optional<std::string>> UniqueOwner(std::string_view key) const override;
   Result<ChainDigest> HashAt(uint64_t position) const override;
 
+  // True once a commit has failed (see EventLog, "Failure").
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+
   // For tools and tests that need RocksDB itself (backups, tampering).
   rocksdb::DB* db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* events_cf() const { return cf_[kEvents]; }
 
  private:
   enum Cf { kDefault = 0, kEvents, kStreams, kRequests, kUnique, kMeta, kCfCount };
-  struct Batch;  // per-call staging state (rocksdb_event_log.cc)
+  class Batch;  // a PreparedBatch (rocksdb_event_log.cc)
+
+  // A request id staged in a batch that is not durable yet.
+  struct PendingRequest {
+    std::string fingerprint;
+    std::string outcome;
+    uint64_t first = 0, last = 0;
+  };
 
   RocksDbEventLog() = default;
   static Result<std::unique_ptr<RocksDbEventLog>> OpenImpl(const std::string& path,
                                                            const RocksDbEventLogOptions& options,
                                                            bool read_only);
   Status LoadHead();
-  // Writer thread only: the current version of a stream, cached.
-  Result<uint64_t> CurrentVersion(Batch& batch, const std::string& stream_id);
-  Result<AppendOutcome> Stage(Batch& batch, AppendRequest& request, size_t index);
+  Result<uint64_t> CurrentVersion(const std::string& stream_id);
+  Result<AppendOutcome> Stage(Batch& batch, AppendRequest& request);
+  void ForgetCommitted();
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;
   RocksDbEventLogOptions options_;
   bool read_only_ = false;
 
-  // Published to readers after each durable write.
+  // Published by the commit thread after each durable write.
   std::atomic<uint64_t> head_{0};
-  // Writer-thread state (only touched inside AppendBatch).
-  ChainDigest last_hash_{};
-  std::unordered_map<std::string, uint64_t> stream_versions_;  // cache; unbounded (see FORMAT.md)
+  std::atomic<uint64_t> committed_seq_{0};  // sequence number of the last durable batch
+  std::atomic<bool> failed_{false};
+  uint64_t commit_expected_seq_ = 1;         // commit thread only
+
+  // Staging-thread state: the log as staged, durable or not.
+  uint64_t staged_position_ = 0;
+  ChainDigest staged_hash_{};
+  uint64_t staged_seq_ = 0;
+  // Stream versions, cached (staged values included). Unbounded: one entry
+  // per stream written since open (see FORMAT.md, "Memory").
+  std::unordered_map<std::string, uint64_t> stream_versions_;
+  // Request ids and unique keys of batches not yet durable, which a lookup
+  // in RocksDB would miss; forgotten once their batch is committed.
+  std::unordered_map<std::string, PendingRequest> pending_requests_;
+  std::unordered_map<std::string, uint64_t> pending_claims_;  // key -> position
+  std::deque<std::pair<uint64_t, std::vector<std::string>>> pending_by_seq_;  // seq -> request ids
+  std::deque<std::pair<uint64_t, std::vector<std::string>>> claims_by_seq_;   // seq -> claim keys
   std::unique_ptr<ChainHasher> hasher_;
 };
 

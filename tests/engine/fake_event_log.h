@@ -1,5 +1,5 @@
 // An in-memory EventLog for testing the writer's logic: positions without
-// storage, a gate to hold a batch in flight, and an injectable write error.
+// storage, a gate that holds a commit in flight, and an injectable failure.
 #pragma once
 
 #include <condition_variable>
@@ -12,30 +12,36 @@ namespace tally::testing {
 
 class FakeEventLog final : public EventLog {
  public:
-  std::vector<Result<AppendOutcome>> AppendBatch(std::span<AppendRequest> requests) override {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      batch_sizes_.push_back(requests.size());
-      ++entered_;
-      cv_.notify_all();
-      cv_.wait(lock, [this] { return !held_; });
-    }
-    std::vector<Result<AppendOutcome>> out;
+  std::unique_ptr<PreparedBatch> Prepare(std::span<AppendRequest> requests) override {
+    auto batch = std::make_unique<PreparedBatch>();
     for (auto& r : requests) {
-      if (fail_) {
-        out.emplace_back(Error(ErrorCode::kIoError, "injected"));
-        continue;
-      }
       AppendOutcome o;
-      o.first_position = head_ + 1;
-      head_ += r.events.size();
-      o.last_position = head_;
+      o.first_position = staged_head_ + 1;
+      staged_head_ += r.events.size();
+      o.last_position = staged_head_;
       o.outcome = r.outcome;
-      out.emplace_back(std::move(o));
+      batch->results.emplace_back(std::move(o));
     }
-    return out;
+    std::lock_guard<std::mutex> l(mu_);
+    prepared_requests_ += requests.size();
+    prepare_sizes_.push_back(requests.size());
+    cv_.notify_all();
+    return batch;
   }
-  uint64_t Head() const override { return head_; }
+
+  Status Commit(std::span<PreparedBatch* const> batches) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    size_t requests = 0;
+    for (auto* b : batches) requests += b->results.size();
+    commit_sizes_.push_back(requests);
+    ++commits_entered_;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return !held_; });
+    if (fail_) return Error(ErrorCode::kIoError, "injected");
+    return OkStatus();
+  }
+
+  uint64_t Head() const override { return 0; }
   Result<std::vector<StoredEvent>> Read(uint64_t, size_t) const override { return Unsupported(); }
   Result<std::vector<StoredEvent>> ReadStream(std::string_view, uint64_t, size_t) const override {
     return Unsupported();
@@ -47,26 +53,32 @@ class FakeEventLog final : public EventLog {
   Result<std::optional<std::string>> UniqueOwner(std::string_view) const override { return Unsupported(); }
   Result<ChainDigest> HashAt(uint64_t) const override { return Unsupported(); }
 
-  // While held, AppendBatch blocks after recording its batch size.
+  // While held, Commit blocks after recording its size.
   void Hold() { std::lock_guard<std::mutex> l(mu_); held_ = true; }
   void Release() { std::lock_guard<std::mutex> l(mu_); held_ = false; cv_.notify_all(); }
-  // Blocks until AppendBatch has been entered `n` times.
-  void WaitEntered(int n) {
+  // Block until Commit has been entered `n` times / `n` requests were prepared.
+  void WaitCommitsEntered(int n) {
     std::unique_lock<std::mutex> l(mu_);
-    cv_.wait(l, [&] { return entered_ >= n; });
+    cv_.wait(l, [&] { return commits_entered_ >= n; });
   }
-  void FailWrites(bool fail) { fail_ = fail; }
-  std::vector<size_t> BatchSizes() { std::lock_guard<std::mutex> l(mu_); return batch_sizes_; }
+  void WaitPrepared(size_t n) {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return prepared_requests_ >= n; });
+  }
+  void FailCommits(bool fail) { std::lock_guard<std::mutex> l(mu_); fail_ = fail; }
+  std::vector<size_t> CommitSizes() { std::lock_guard<std::mutex> l(mu_); return commit_sizes_; }
+  std::vector<size_t> PrepareSizes() { std::lock_guard<std::mutex> l(mu_); return prepare_sizes_; }
 
  private:
   static Error Unsupported() { return Error(ErrorCode::kInvalidArgument, "fake: not supported"); }
   std::mutex mu_;
   std::condition_variable cv_;
   bool held_ = false;
-  int entered_ = 0;
-  std::vector<size_t> batch_sizes_;
-  bool fail_ = false;   // set only while no batch is in flight
-  uint64_t head_ = 0;   // writer thread only
+  bool fail_ = false;
+  int commits_entered_ = 0;
+  size_t prepared_requests_ = 0;
+  std::vector<size_t> commit_sizes_, prepare_sizes_;
+  uint64_t staged_head_ = 0;  // staging thread only
 };
 
 }  // namespace tally::testing

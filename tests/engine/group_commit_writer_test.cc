@@ -32,65 +32,92 @@ TEST(GroupCommitWriterTest, EverySubmitIsAnsweredOnce) {
   EXPECT_EQ(r->outcome, "x");
 }
 
-TEST(GroupCommitWriterTest, RequestsQueuedDuringABatchGoIntoTheNextOne) {
+TEST(GroupCommitWriterTest, WorkStagedDuringASyncIsCommittedByTheNextOne) {
   FakeEventLog log;
   GroupCommitWriter writer(log);
   log.Hold();
   std::promise<void> first_done;
   writer.Submit(Req(1), [&](Result<AppendOutcome> r) { first_done.set_value(); });
-  log.WaitEntered(1);  // batch 1 is in flight, held
+  log.WaitCommitsEntered(1);  // commit 1 is in flight, held
   std::atomic<int> answered{0};
   for (int i = 0; i < 50; ++i) {
-    writer.Submit(Req(1), [&](Result<AppendOutcome> r) {
+    writer.Submit(Req(2), [&](Result<AppendOutcome> r) {
       EXPECT_TRUE(r.ok());
       answered.fetch_add(1);
     });
   }
-  EXPECT_EQ(answered.load(), 0) << "nobody is answered before their batch is written";
+  log.WaitPrepared(51);  // staged while the first commit is still syncing
+  EXPECT_EQ(answered.load(), 0) << "nobody is answered before their batch is durable";
   log.Release();
   first_done.get_future().wait();
   writer.Stop();
   EXPECT_EQ(answered.load(), 50);
-  EXPECT_EQ(log.BatchSizes(), (std::vector<size_t>{1, 50}));
+  EXPECT_EQ(log.CommitSizes(), (std::vector<size_t>{1, 50})) << "one sync for all staged work";
   auto stats = writer.Stats();
-  EXPECT_EQ(stats.batches, 2u);
+  EXPECT_EQ(stats.commits, 2u);
   EXPECT_EQ(stats.requests, 51u);
-  EXPECT_EQ(stats.events, 51u);
-  EXPECT_EQ(stats.largest_batch, 50u);
+  EXPECT_EQ(stats.events, 101u);
+  EXPECT_EQ(stats.largest_commit, 50u);
+  EXPECT_GE(stats.prepared_batches, 2u);
 }
 
-TEST(GroupCommitWriterTest, BatchesAreCappedAtTheConfiguredSize) {
+TEST(GroupCommitWriterTest, PreparedBatchesAreCappedAtTheConfiguredSize) {
   FakeEventLog log;
   GroupCommitWriterOptions options;
   options.max_batch_requests = 8;
   GroupCommitWriter writer(log, options);
   log.Hold();
   writer.Submit(Req(1), [](Result<AppendOutcome>) {});
-  log.WaitEntered(1);
+  log.WaitCommitsEntered(1);
   for (int i = 0; i < 20; ++i) writer.Submit(Req(1), [](Result<AppendOutcome>) {});
+  log.WaitPrepared(21);
   log.Release();
   writer.Stop();
-  EXPECT_EQ(log.BatchSizes(), (std::vector<size_t>{1, 8, 8, 4}));
+  for (size_t n : log.PrepareSizes()) EXPECT_LE(n, 8u);
+  EXPECT_EQ(log.CommitSizes(), (std::vector<size_t>{1, 20}));
 }
 
-TEST(GroupCommitWriterTest, AWriteFailureFailsEveryRequestOfTheBatch) {
+TEST(GroupCommitWriterTest, StagingPausesWhenTooManyBatchesWaitSoTheNextGrows) {
   FakeEventLog log;
-  log.FailWrites(true);
+  GroupCommitWriterOptions options;
+  options.max_batch_requests = 1;  // one request per prepared batch...
+  options.max_prepared_batches = 2;  // ...and at most two waiting
+  GroupCommitWriter writer(log, options);
+  log.Hold();
+  writer.Submit(Req(1), [](Result<AppendOutcome>) {});
+  log.WaitCommitsEntered(1);
+  for (int i = 0; i < 5; ++i) writer.Submit(Req(1), [](Result<AppendOutcome>) {});
+  log.WaitPrepared(3);  // two waiting: the stager now pauses
+  EXPECT_EQ(log.PrepareSizes().size(), 3u);
+  log.Release();
+  writer.Stop();
+  size_t total = 0;
+  for (size_t n : log.CommitSizes()) total += n;
+  EXPECT_EQ(total, 6u);
+}
+
+TEST(GroupCommitWriterTest, AFailedCommitFailsEveryRequestInIt) {
+  FakeEventLog log;
+  log.FailCommits(true);
   GroupCommitWriter writer(log);
   auto r = writer.Append(Req(1));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::kIoError);
   EXPECT_EQ(writer.Stats().failed_requests, 1u);
+  EXPECT_EQ(writer.Stats().events, 0u);
 }
 
 TEST(GroupCommitWriterTest, FullQueueFailsFastWithBusy) {
   FakeEventLog log;
   GroupCommitWriterOptions options;
   options.max_queued_requests = 3;
+  options.max_prepared_batches = 1;
   GroupCommitWriter writer(log, options);
   log.Hold();
   writer.Submit(Req(1), [](Result<AppendOutcome>) {});
-  log.WaitEntered(1);  // queue is empty again; fill it
+  log.WaitCommitsEntered(1);
+  writer.Submit(Req(1), [](Result<AppendOutcome>) {});
+  log.WaitPrepared(2);  // one batch waiting: staging pauses, the queue fills
   for (int i = 0; i < 3; ++i) writer.Submit(Req(1), [](Result<AppendOutcome> r) { EXPECT_TRUE(r.ok()); });
   std::optional<ErrorCode> code;
   writer.Submit(Req(1), [&](Result<AppendOutcome> r) { code = r.error().code(); });
@@ -104,7 +131,7 @@ TEST(GroupCommitWriterTest, StopFinishesQueuedWorkThenRefuses) {
   GroupCommitWriter writer(log);
   log.Hold();
   writer.Submit(Req(1), [](Result<AppendOutcome>) {});
-  log.WaitEntered(1);
+  log.WaitCommitsEntered(1);
   std::atomic<int> ok{0};
   for (int i = 0; i < 10; ++i) writer.Submit(Req(1), [&](Result<AppendOutcome> r) { ok += r.ok(); });
   std::thread stopper([&] { writer.Stop(); });
@@ -141,7 +168,7 @@ TEST_F(GroupCommitOnRocksDbTest, ConcurrentCallersAllLandInAVerifiedChain) {
     }
     for (auto& th : threads) th.join();
     EXPECT_EQ(acked.load(), kThreads * kPerThread);
-    EXPECT_LT(writer.Stats().batches, static_cast<uint64_t>(kThreads * kPerThread))
+    EXPECT_LT(writer.Stats().commits, static_cast<uint64_t>(kThreads * kPerThread))
         << "concurrent callers share batches";
   }
   EXPECT_EQ(log_->Head(), static_cast<uint64_t>(kThreads * kPerThread));
