@@ -46,6 +46,7 @@ function(tally_fuzz_test)
     add_test(NAME ${T_NAME}
              COMMAND ${CMAKE_COMMAND} -E env
                      $<TARGET_FILE:${T_NAME}> -seed=1 -max_total_time=${T_SECONDS}
+                     -artifact_prefix=${CMAKE_CURRENT_BINARY_DIR}/
                      -rss_limit_mb=2048 ${corpus})
   else()
     target_sources(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/tests/fuzz/standalone_driver.cc)

@@ -52,9 +52,6 @@ Result<const Envelope*> VerifyEnvelope(std::span<const uint8_t> bytes) {
   if (env->payload_type() == Payload::NONE || env->payload() == nullptr) {
     return Error(ErrorCode::kCorruption, "envelope has no payload");
   }
-  if (static_cast<uint8_t>(env->payload_type()) > static_cast<uint8_t>(Payload::MAX)) {
-    return Error(ErrorCode::kCorruption, "envelope has an unknown payload type");
-  }
   if (env->stream_id() == nullptr || env->stream_id()->size() == 0) {
     return Error(ErrorCode::kCorruption, "envelope has no stream id");
   }
@@ -73,6 +70,9 @@ bool StampEnvelope(std::string& bytes, uint64_t position, uint64_t stream_versio
          env->mutate_recorded_at_us(recorded_at_us);
 }
 
-std::string_view EventTypeName(Payload type) { return EnumNamePayload(type); }
+std::string_view EventTypeName(Payload type) {
+  if (static_cast<uint8_t>(type) > static_cast<uint8_t>(Payload::MAX)) return "UNKNOWN";
+  return EnumNamePayload(type);
+}
 
 }  // namespace tally::events

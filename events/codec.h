@@ -39,7 +39,9 @@ std::string FinishEnvelope(flatbuffers::FlatBufferBuilder& fbb, const EnvelopeFi
                            Payload payload_type, flatbuffers::Offset<void> payload);
 
 // Verifies `bytes` as an Envelope: FlatBuffers verifier (bounds, offsets,
-// nesting), file identifier, a known payload type and a stream id. A corrupt
+// nesting), file identifier, a payload and a stream id. A payload type newer
+// than this build verifies (forward compatibility): its name is "UNKNOWN"
+// and readers skip it. A corrupt
 // or truncated buffer is an error, never a crash. `bytes` must be 8-byte
 // aligned (as std::string storage is). On success the returned pointer
 // aliases `bytes`.
@@ -52,7 +54,8 @@ Result<const Envelope*> VerifyEnvelope(std::string_view bytes);
 [[nodiscard]] bool StampEnvelope(std::string& bytes, uint64_t position, uint64_t stream_version,
                                  int64_t recorded_at_us);
 
-// "CustomerCreated", ... ; "NONE" for an absent payload.
+// "CustomerCreated", ... ; "NONE" for an absent payload, "UNKNOWN" for a
+// type newer than this build.
 std::string_view EventTypeName(Payload type);
 
 // Reads the envelope without verifying; only for bytes that were verified

@@ -32,7 +32,8 @@ Result<std::string> JsonRenderer::Render(std::string_view bytes) const {
   if (!env.ok()) return env.error();
   std::string out;
   if (!flatbuffers::GenerateText(*parser_, bytes.data(), &out)) {
-    return Error(ErrorCode::kCorruption, "envelope could not be rendered as JSON");
+    return Error(ErrorCode::kCorruption,
+                 "envelope could not be rendered as JSON (a string that is not UTF-8?)");
   }
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;

@@ -103,6 +103,19 @@ TEST(CodecTest, RejectsWrongIdentifierAndMisalignedBuffers) {
             ErrorCode::kInvalidArgument);
 }
 
+TEST(CodecTest, APayloadTypeFromANewerSchemaVerifiesAsUnknown) {
+  // A future writer appends union member 200; this build must still read
+  // the envelope (and skip the payload), not call it corrupt.
+  flatbuffers::FlatBufferBuilder fbb;
+  auto future_payload = CreateSubscriptionSuspendedDirect(fbb, "s1");
+  std::string bytes = FinishEnvelope(fbb, {.stream_id = "customer-c1"}, static_cast<Payload>(200),
+                                     future_payload.Union());
+  auto env = VerifyEnvelope(bytes);
+  ASSERT_TRUE(env.ok()) << env.error().ToString();
+  EXPECT_EQ(EventTypeName((*env)->payload_type()), "UNKNOWN");
+  EXPECT_EQ(View((*env)->stream_id()), "customer-c1");
+}
+
 TEST(CodecTest, EveryPayloadTypeHasASampleThatVerifies) {
   SampleEvents samples(5);
   for (uint8_t t = 1; t <= static_cast<uint8_t>(Payload::MAX); ++t) {

@@ -44,6 +44,19 @@ TEST(JsonTest, CorruptBytesAreAnError) {
   EXPECT_FALSE(renderer.Render(junk).ok());
 }
 
+TEST(JsonTest, AStringThatIsNotUtf8IsAnErrorNotBrokenJson) {
+  JsonRenderer renderer;
+  SampleEvents samples(9);
+  std::string bytes = samples.CustomerCreated("c1", "r1");
+  const size_t at = bytes.find("Contoso Ltd");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 2] = static_cast<char>(0xae);  // a lone continuation byte
+  ASSERT_TRUE(VerifyEnvelope(bytes).ok()) << "FlatBuffers does not check UTF-8";
+  auto text = renderer.Render(bytes);
+  ASSERT_FALSE(text.ok());
+  EXPECT_EQ(text.error().code(), ErrorCode::kCorruption);
+}
+
 TEST(JsonTest, SchemaTextIsTheSchemaFile) {
   EXPECT_NE(SchemaText().find("root_type Envelope;"), std::string_view::npos);
   EXPECT_NE(SchemaText().find("union Payload"), std::string_view::npos);

@@ -38,13 +38,13 @@ class TempDir {
 };
 
 // The seed for a randomized test: TALLY_SEED if set, else GoogleTest's
-// --gtest_random_seed (0 means "pick one", then a fixed default is used).
+// --gtest_random_seed if given, else a fixed default.
 // Printed so a failure can be replayed.
 inline uint64_t TestSeed(uint64_t fallback = 20261123) {
   uint64_t seed = fallback;
   if (const char* env = std::getenv("TALLY_SEED")) {
     seed = std::strtoull(env, nullptr, 10);
-  } else if (int s = ::testing::UnitTest::GetInstance()->random_seed(); s != 0) {
+  } else if (int s = GTEST_FLAG_GET(random_seed); s != 0) {
     seed = static_cast<uint64_t>(s);
   }
   ::testing::Test::RecordProperty("seed", std::to_string(seed));
