@@ -229,7 +229,8 @@ Result<uint64_t> RocksDbEventLog::CurrentVersion(const std::string& stream_id) {
   return *v;
 }
 
-Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req) {
+Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
+                                             const StoredRequest& stored) {
   // 1. Idempotency: a request id staged before (durable or not).
   if (!req.request_id.empty()) {
     if (auto it = pending_requests_.find(req.request_id); it != pending_requests_.end()) {
@@ -241,10 +242,9 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req) {
       out.outcome = it->second.outcome;
       return out;
     }
-    rocksdb::PinnableSlice stored;
-    auto s = db_->Get(rocksdb::ReadOptions(), cf_[kRequests], req.request_id, &stored);
+    const rocksdb::Status& s = *stored.status;
     if (s.ok()) {
-      auto rec = DecodeRequestRecord(stored.ToStringView());
+      auto rec = DecodeRequestRecord(stored.value->ToStringView());
       if (!rec.ok()) return rec.error();
       if (rec->fingerprint != req.fingerprint) return RequestIdReused(req.request_id);
       AppendOutcome out;
@@ -301,10 +301,13 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req) {
     if (!current.ok()) return current.error();
     streams.emplace_back(stream);
   }
-  // 3. Stage: stamp, chain, index. Nothing here can fail.
+  // 3. Stage: stamp, chain, index. Nothing here can fail. A stream gets one
+  // index entry per request: its first version here -> the positions of
+  // its events in this request.
   AppendOutcome out;
   out.stream_versions.reserve(req.events.size());
   const int64_t now = options_.clock->NowMicros();
+  std::vector<std::pair<size_t, std::string>> chunks;  // (index into streams, packed positions)
   for (size_t i = 0; i < req.events.size(); ++i) {
     const uint64_t version = ++stream_versions_.at(streams[i]);
     const uint64_t position = ++staged_position_;
@@ -317,12 +320,17 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req) {
         rocksdb::Slice(bytes)};
     rocksdb::Slice key_part(key);
     batch.wb.Put(cf_[kEvents], rocksdb::SliceParts(&key_part, 1), rocksdb::SliceParts(parts, 2));
-    std::string pos_value;
-    PutBigEndian64(pos_value, position);
-    batch.stream_entries.emplace_back(StreamKey(streams[i], version), std::move(pos_value));
+    auto chunk = std::find_if(chunks.begin(), chunks.end(),
+                              [&](const auto& c) { return streams[c.first] == streams[i]; });
+    if (chunk == chunks.end()) chunk = chunks.insert(chunks.end(), {i, std::string()});
+    PutBigEndian64(chunk->second, position);
     if (out.first_position == 0) out.first_position = position;
     out.last_position = position;
     out.stream_versions.push_back(version);
+  }
+  for (auto& [i, positions] : chunks) {
+    batch.stream_entries.emplace_back(StreamKey(streams[i], out.stream_versions[i]),
+                                      std::move(positions));
   }
   for (const auto& c : req.claims) {
     std::string value;
@@ -368,7 +376,28 @@ std::unique_ptr<PreparedBatch> RocksDbEventLog::Prepare(std::span<AppendRequest>
   }
   ForgetCommitted();
   batch->seq = ++staged_seq_;
-  for (auto& req : requests) batch->results.push_back(Stage(*batch, req));
+  // Look up every request id of the batch in one MultiGet: batched bloom
+  // probes and block reads cost a fraction of one Get each.
+  std::vector<rocksdb::Slice> ids;
+  std::vector<size_t> id_index(requests.size(), SIZE_MAX);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (!requests[i].request_id.empty()) {
+      id_index[i] = ids.size();
+      ids.emplace_back(requests[i].request_id);
+    }
+  }
+  std::vector<rocksdb::PinnableSlice> values(ids.size());
+  std::vector<rocksdb::Status> statuses(ids.size());
+  if (!ids.empty()) {
+    db_->MultiGet(rocksdb::ReadOptions(), cf_[kRequests], ids.size(), ids.data(), values.data(),
+                  statuses.data());
+  }
+  const rocksdb::Status not_found = rocksdb::Status::NotFound();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    StoredRequest stored{&not_found, nullptr};
+    if (id_index[i] != SIZE_MAX) stored = {&statuses[id_index[i]], &values[id_index[i]]};
+    batch->results.push_back(Stage(*batch, requests[i], stored));
+  }
   batch->last_position = staged_position_;
 
   for (auto [entries, cf] : {std::pair{&batch->stream_entries, kStreams},
@@ -468,25 +497,46 @@ Status RocksDbEventLog::Scan(uint64_t from, uint64_t to,
   return OkStatus();
 }
 
+Status RocksDbEventLog::WalkStream(
+    std::string_view stream_id,
+    const std::function<bool(uint64_t version, uint64_t position)>& fn) const {
+  // Chunks are keyed by their first version; hash memtables cannot seek
+  // backwards, so walk the stream's prefix from the start (customer streams
+  // are short, and the writer caches versions).
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = true;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_[kStreams]));
+  const std::string prefix = StreamPrefix(stream_id);
+  const uint64_t head = Head();
+  for (it->Seek(StreamKey(stream_id, 1)); it->Valid(); it->Next()) {
+    std::string_view key = it->key().ToStringView();
+    if (key.size() != prefix.size() + 8 || key.substr(0, prefix.size()) != prefix) break;
+    std::string_view positions = it->value().ToStringView();
+    if (positions.empty() || positions.size() % 8 != 0) {
+      return Error(ErrorCode::kCorruption, "stream index entry is not a list of positions");
+    }
+    uint64_t version = GetBigEndian64(key.substr(prefix.size()));
+    for (size_t off = 0; off < positions.size(); off += 8, ++version) {
+      const uint64_t position = GetBigEndian64(positions.substr(off, 8));
+      if (position > head) return OkStatus();  // not durable yet
+      if (!fn(version, position)) return OkStatus();
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading stream index");
+  return OkStatus();
+}
+
 Result<std::vector<StoredEvent>> RocksDbEventLog::ReadStream(std::string_view stream_id,
                                                              uint64_t from_version,
                                                              size_t max) const {
   std::vector<StoredEvent> out;
-  if (from_version == 0) from_version = 1;
-  const uint64_t head = Head();
-  rocksdb::ReadOptions ro;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_[kStreams]));
-  const std::string prefix = StreamKey(stream_id, 0).substr(0, stream_id.size() + 1);
   std::vector<std::string> keys;
-  for (it->Seek(StreamKey(stream_id, from_version)); it->Valid() && keys.size() < max; it->Next()) {
-    if (!it->key().starts_with(prefix) || it->key().size() != prefix.size() + 8) break;
-    if (it->value().size() != 8) return Error(ErrorCode::kCorruption, "stream index value is not 8 bytes");
-    uint64_t pos = GetBigEndian64(it->value().ToStringView());
-    if (pos > head) break;  // not yet durable-published
-    keys.push_back(EventKey(pos));
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading stream index");
+  TALLY_RETURN_IF_ERROR(WalkStream(stream_id, [&](uint64_t version, uint64_t position) {
+    if (version >= from_version) keys.push_back(EventKey(position));
+    return keys.size() < max;
+  }));
   if (keys.empty()) return out;
+  rocksdb::ReadOptions ro;
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::ColumnFamilyHandle*> cfs(keys.size(), cf_[kEvents]);
   std::vector<std::string> values;
@@ -504,24 +554,12 @@ Result<std::vector<StoredEvent>> RocksDbEventLog::ReadStream(std::string_view st
 }
 
 Result<uint64_t> RocksDbEventLog::StreamVersion(std::string_view stream_id) const {
-  // Hash memtables cannot seek backwards, so walk the stream's prefix to its
-  // last durable version. O(versions); the writer caches the result, so it
-  // runs once per stream per process (customer streams are short).
-  rocksdb::ReadOptions ro;
-  ro.prefix_same_as_start = true;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_[kStreams]));
-  const std::string prefix = StreamPrefix(stream_id);
-  const uint64_t head = Head();
-  uint64_t version = 0;
-  for (it->Seek(StreamKey(stream_id, 1)); it->Valid(); it->Next()) {
-    std::string_view key = it->key().ToStringView();
-    if (key.size() != prefix.size() + 8 || key.substr(0, prefix.size()) != prefix) break;
-    if (it->value().size() != 8) return Error(ErrorCode::kCorruption, "stream index value is not 8 bytes");
-    if (GetBigEndian64(it->value().ToStringView()) > head) break;  // not durable yet
-    version = GetBigEndian64(key.substr(prefix.size()));
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading stream index");
-  return version;
+  uint64_t last = 0;
+  TALLY_RETURN_IF_ERROR(WalkStream(stream_id, [&](uint64_t version, uint64_t) {
+    last = version;
+    return true;
+  }));
+  return last;
 }
 
 Result<std::optional<std::string>> RocksDbEventLog::UniqueOwner(std::string_view key) const {

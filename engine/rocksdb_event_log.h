@@ -14,6 +14,8 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class PinnableSlice;
+class Status;
 }  // namespace rocksdb
 
 namespace tally {
@@ -79,8 +81,17 @@ class RocksDbEventLog final : public EventLog {
                                                            bool read_only);
   Status LoadHead();
   Result<uint64_t> CurrentVersion(const std::string& stream_id);
-  Result<AppendOutcome> Stage(Batch& batch, AppendRequest& request);
+  // What RocksDB holds under a request id, looked up before staging.
+  struct StoredRequest {
+    const rocksdb::Status* status;
+    const rocksdb::PinnableSlice* value;
+  };
+  Result<AppendOutcome> Stage(Batch& batch, AppendRequest& request, const StoredRequest& stored);
   void ForgetCommitted();
+  // Calls `fn` for each durable (version, position) of a stream, in order,
+  // until it returns false.
+  Status WalkStream(std::string_view stream_id,
+                    const std::function<bool(uint64_t version, uint64_t position)>& fn) const;
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;

@@ -72,6 +72,38 @@ TEST_F(EventLogTest, ReadsByStreamAndByRange) {
   EXPECT_TRUE(log_->Read(7, 10)->empty());
 }
 
+TEST_F(EventLogTest, ARequestInterleavingStreamsIndexesEachStreamCorrectly) {
+  ASSERT_TRUE(AppendOne(Request("a", 1, "r0")).ok());  // a@1 = position 1
+  AppendRequest r;
+  r.request_id = "r1";
+  r.events.push_back(samples_.SubscriptionCreated("a", "r1", 1));  // a@2 = 2
+  r.events.push_back(samples_.SubscriptionCreated("b", "r1", 2));  // b@1 = 3
+  r.events.push_back(samples_.SubscriptionCreated("a", "r1", 3));  // a@3 = 4
+  r.events.push_back(samples_.SubscriptionCreated("b", "r1", 4));  // b@2 = 5
+  auto out = AppendOne(std::move(r));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->stream_versions, (std::vector<uint64_t>{2, 1, 3, 2}));
+  auto positions = [&](const std::string& stream, uint64_t from) {
+    std::vector<uint64_t> p;
+    auto events = log_->ReadStream(stream, from, 100);  // keep the Result alive
+    EXPECT_TRUE(events.ok());
+    for (const auto& e : *events) p.push_back(e.position);
+    return p;
+  };
+  EXPECT_EQ(positions("customer-a", 1), (std::vector<uint64_t>{1, 2, 4}));
+  EXPECT_EQ(positions("customer-a", 3), (std::vector<uint64_t>{4}));
+  EXPECT_EQ(positions("customer-b", 1), (std::vector<uint64_t>{3, 5}));
+  EXPECT_EQ(positions("customer-b", 2), (std::vector<uint64_t>{5}));
+  EXPECT_EQ(*log_->StreamVersion("customer-a"), 3u);
+  EXPECT_EQ(*log_->StreamVersion("customer-b"), 2u);
+  Reopen();  // versions now come from the index, not the writer's cache
+  auto next = Request("b", 1, "r2");
+  next.expectations.push_back({"customer-b", 2});
+  auto appended = AppendOne(std::move(next));
+  ASSERT_TRUE(appended.ok()) << appended.error().ToString();
+  EXPECT_EQ(appended->stream_versions, (std::vector<uint64_t>{3}));
+}
+
 TEST_F(EventLogTest, ExpectedVersionMismatchIsAConflictAndAppendsNothing) {
   ASSERT_TRUE(AppendOne(Request("c1", 2, "r1")).ok());
   auto r = Request("c1", 1, "r2");
