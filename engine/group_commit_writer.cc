@@ -82,10 +82,11 @@ void GroupCommitWriter::StageLoop() {
       }
     }
     p.batch = log_.Prepare(requests);
-    prepared_batches_.fetch_add(1, std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(prepared_mu_);
       prepared_.push_back(std::move(p));
+      // Counted once handed to the commit thread (tests wait on this).
+      prepared_batches_.fetch_add(1, std::memory_order_relaxed);
     }
     prepared_cv_.notify_one();
   }

@@ -32,7 +32,7 @@ struct GroupCommitWriterOptions {
 // Counters for metrics; monotonic since start.
 struct GroupCommitStats {
   uint64_t commits = 0;           // synced writes
-  uint64_t prepared_batches = 0;  // Prepare calls
+  uint64_t prepared_batches = 0;  // batches prepared and handed to the commit thread
   uint64_t requests = 0;
   uint64_t events = 0;            // appended (durable) events
   uint64_t failed_requests = 0;

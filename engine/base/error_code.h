@@ -23,6 +23,7 @@ enum class ErrorCode : int32_t {
   kShuttingDown = 90008,       // the writer no longer accepts commands
   kFormatMismatch = 90009,     // data folder written by an incompatible version
   kBusy = 90010,               // queue full; retry later (HTTP 503)
+  kInvalidCatalog = 90011,     // the offer catalog file is malformed (start-up error)
 };
 
 // "io_error", "wrong_expected_version", ... (stable, snake_case).

@@ -15,6 +15,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kShuttingDown: return "shutting_down";
     case ErrorCode::kFormatMismatch: return "format_mismatch";
     case ErrorCode::kBusy: return "busy";
+    case ErrorCode::kInvalidCatalog: return "invalid_catalog";
   }
   return "unknown";
 }

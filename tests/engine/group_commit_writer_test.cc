@@ -15,6 +15,12 @@ namespace {
 
 using testing::FakeEventLog;
 
+// Waits until the writer has handed every batch the fake log prepared to its
+// commit thread (a condition, not a sleep).
+void WaitHandedOver(GroupCommitWriter& writer, FakeEventLog& log) {
+  while (writer.Stats().prepared_batches < log.PrepareSizes().size()) std::this_thread::yield();
+}
+
 AppendRequest Req(int events, const std::string& outcome = "") {
   AppendRequest r;
   r.events.resize(events);
@@ -47,6 +53,7 @@ TEST(GroupCommitWriterTest, WorkStagedDuringASyncIsCommittedByTheNextOne) {
     });
   }
   log.WaitPrepared(51);  // staged while the first commit is still syncing
+  WaitHandedOver(writer, log);
   EXPECT_EQ(answered.load(), 0) << "nobody is answered before their batch is durable";
   log.Release();
   first_done.get_future().wait();
@@ -71,6 +78,7 @@ TEST(GroupCommitWriterTest, PreparedBatchesAreCappedAtTheConfiguredSize) {
   log.WaitCommitsEntered(1);
   for (int i = 0; i < 20; ++i) writer.Submit(Req(1), [](Result<AppendOutcome>) {});
   log.WaitPrepared(21);
+  WaitHandedOver(writer, log);
   log.Release();
   writer.Stop();
   for (size_t n : log.PrepareSizes()) EXPECT_LE(n, 8u);

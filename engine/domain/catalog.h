@@ -1,0 +1,59 @@
+// The offer catalog: what a partner can sell, with the rules orders are
+// checked against (quantities, add-on prerequisites, billing cycles,
+// instance). Loaded once at start from a JSON file (engine/catalog/offers.json)
+// and immutable afterwards, so it may be read from any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/base/result.h"
+
+namespace tally::domain {
+
+// An engine instance: the public cloud, or the US Government cloud (no
+// multipartner, its own catalog).
+enum class Instance { kGlobal, kUsGov };
+
+std::string_view InstanceName(Instance instance);  // "global", "usgov"
+Result<Instance> ParseInstance(std::string_view name);
+
+struct Offer {
+  std::string id;
+  std::string name;
+  std::string description;
+  int32_t min_quantity = 1;
+  int32_t max_quantity = 1;
+  bool is_add_on = false;
+  std::vector<std::string> prerequisite_offers;  // base offers an add-on can attach to
+  std::vector<std::string> billing_cycles;       // "monthly", "annual", ...
+  Instance instance = Instance::kGlobal;
+
+  bool SupportsBillingCycle(std::string_view cycle) const;
+  bool HasPrerequisite(std::string_view base_offer_id) const;
+};
+
+class Catalog {
+ public:
+  // Parses and validates a catalog. Every problem is reported, each naming
+  // the offer and field, in one kInvalidCatalog error. Unknown keys are
+  // problems too: a typo in a hand-edited file must not pass silently.
+  static Result<Catalog> FromJson(std::string_view text);
+  static Result<Catalog> Load(const std::string& path);
+
+  // nullptr when there is no such offer.
+  const Offer* Find(std::string_view id) const;
+  std::vector<const Offer*> ForInstance(Instance instance) const;
+  // The add-ons (of the same instance) that list `base_offer_id` as prerequisite.
+  std::vector<const Offer*> AddOnsOf(std::string_view base_offer_id) const;
+  const std::vector<Offer>& offers() const { return offers_; }
+
+ private:
+  std::vector<Offer> offers_;
+  std::unordered_map<std::string, size_t> by_id_;
+};
+
+}  // namespace tally::domain
