@@ -63,6 +63,14 @@ struct AppendOutcome {
   std::string outcome;
 };
 
+// An applied request, as stored under its request id.
+struct RequestRecord {
+  std::string fingerprint;
+  uint64_t first_position = 0;
+  uint64_t last_position = 0;
+  std::string outcome;
+};
+
 // A stored event as a reader sees it. `envelope` is 8-byte aligned heap
 // storage, so it can be read with events::VerifyEnvelope.
 struct StoredEvent {
@@ -154,6 +162,9 @@ class EventLog {
 
   // The owner of a reserved unique key, or nullopt if it is free.
   virtual Result<std::optional<std::string>> UniqueOwner(std::string_view key) const = 0;
+
+  // The durable record of an applied request id, or nullopt.
+  virtual Result<std::optional<RequestRecord>> FindRequest(std::string_view request_id) const = 0;
 
   // The chain hash stored at `position` (kGenesisDigest for position 0).
   virtual Result<ChainDigest> HashAt(uint64_t position) const = 0;

@@ -43,13 +43,6 @@ std::string EncodeRequestRecord(uint64_t first, uint64_t last, std::string_view 
   return v;
 }
 
-struct RequestRecord {
-  uint64_t first = 0;
-  uint64_t last = 0;
-  std::string fingerprint;
-  std::string outcome;
-};
-
 Error RequestIdReused(const std::string& request_id) {
   return Error(ErrorCode::kRequestIdReused,
                "request id '" + request_id + "' was used before for a different request");
@@ -58,8 +51,8 @@ Error RequestIdReused(const std::string& request_id) {
 Result<RequestRecord> DecodeRequestRecord(std::string_view v) {
   if (v.size() < 18) return Error(ErrorCode::kCorruption, "request record too short");
   RequestRecord r;
-  r.first = GetBigEndian64(v.substr(0, 8));
-  r.last = GetBigEndian64(v.substr(8, 8));
+  r.first_position = GetBigEndian64(v.substr(0, 8));
+  r.last_position = GetBigEndian64(v.substr(8, 8));
   size_t fp_len = (static_cast<uint8_t>(v[16]) << 8) | static_cast<uint8_t>(v[17]);
   if (v.size() < 18 + fp_len) return Error(ErrorCode::kCorruption, "request record truncated");
   r.fingerprint = std::string(v.substr(18, fp_len));
@@ -248,8 +241,8 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
       if (!rec.ok()) return rec.error();
       if (rec->fingerprint != req.fingerprint) return RequestIdReused(req.request_id);
       AppendOutcome out;
-      out.first_position = rec->first;
-      out.last_position = rec->last;
+      out.first_position = rec->first_position;
+      out.last_position = rec->last_position;
       out.replayed = true;
       out.outcome = std::move(rec->outcome);
       return out;
@@ -571,6 +564,17 @@ Result<std::optional<std::string>> RocksDbEventLog::UniqueOwner(std::string_view
   // Written but not yet durable: not visible.
   if (GetBigEndian64(value) > Head()) return std::optional<std::string>();
   return std::optional<std::string>(value.substr(8));
+}
+
+Result<std::optional<RequestRecord>> RocksDbEventLog::FindRequest(std::string_view request_id) const {
+  rocksdb::PinnableSlice value;
+  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kRequests], request_id, &value);
+  if (s.IsNotFound()) return std::optional<RequestRecord>();
+  if (!s.ok()) return FromRocks(s, "reading request id");
+  auto rec = DecodeRequestRecord(value.ToStringView());
+  if (!rec.ok()) return rec.error();
+  if (rec->last_position > Head()) return std::optional<RequestRecord>();  // not durable yet
+  return std::optional<RequestRecord>(std::move(*rec));
 }
 
 Result<ChainDigest> RocksDbEventLog::HashAt(uint64_t position) const {

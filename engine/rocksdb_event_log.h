@@ -56,6 +56,7 @@ class RocksDbEventLog final : public EventLog {
   Result<uint64_t> StreamVersion(std::string_view stream_id) const override;
   Result<std::optional<std::string>> UniqueOwner(std::string_view key) const override;
   Result<ChainDigest> HashAt(uint64_t position) const override;
+  Result<std::optional<RequestRecord>> FindRequest(std::string_view request_id) const override;
 
   // True once a commit has failed (see EventLog, "Failure").
   bool failed() const { return failed_.load(std::memory_order_acquire); }

@@ -1,8 +1,8 @@
 // Stable numeric error codes. Codes are part of the public API (HTTP bodies,
 // CLI exit messages): never renumber, only add.
 //
-// Engine codes live in 90000-90999. Domain codes (issue 3) follow the Partner
-// Center numbering where one exists.
+// Engine codes live in 90000-90999. Domain codes follow the Partner Center
+// numbering where one exists, and tally's own are 70000-70999.
 #pragma once
 
 #include <cstdint>
@@ -24,9 +24,51 @@ enum class ErrorCode : int32_t {
   kFormatMismatch = 90009,     // data folder written by an incompatible version
   kBusy = 90010,               // queue full; retry later (HTTP 503)
   kInvalidCatalog = 90011,     // the offer catalog file is malformed (start-up error)
+
+  // Domain rejections, Partner Center numbering where one exists.
+  kQuantityOutOfRange = 2002,                  // quantity outside the offer's min/max
+  kSubscriptionDeleted = 2011,                 // the subscription is cancelled (status deleted)
+  kStaleEtag = 2055,                           // If-Match does not match the current version
+  kSubscriptionNotFound = 20003,               // no such subscription (for this partner)
+  kRegistrationNumberMissing = 600049,         // the country needs an organization registration number
+  kRegistrationNumberMalformed = 600050,
+  kPhoneRequired = 600051,
+  kInvalidOffer = 800004,                      // no such offer
+  kAddOnNotRelatedToParent = 800029,           // the add-on does not list the parent's offer
+  kOfferNotInInstance = 800070,                // the offer belongs to the other instance
+  kSuspendedSubscriptionCannotBeUpdated = 800091,
+
+  // Domain rejections of tally's own (70001-70999).
+  kDomainTaken = 70001,              // <prefix>.onmicrosoft.com belongs to another customer
+  kInvalidDomainPrefix = 70002,      // letters and digits, 1-27 characters
+  kInvalidAddress = 70003,           // a required address field is missing or malformed
+  kCustomerNotFound = 70004,         // no such customer (or no relationship with it)
+  kInvalidEmail = 70005,
+  kInvalidCulture = 70006,           // e.g. en-US
+  kInvalidLanguage = 70007,          // two-letter ISO 639-1
+  kInvalidCountry = 70008,           // ISO 3166-1 alpha-2
+  kInvalidCompanyName = 70009,
+  kInvalidQuantity = 70010,          // not a positive whole number
+  kBillingCycleNotSupported = 70011,
+  kInvalidLineItems = 70012,         // empty order, too many items, duplicate line numbers
+  kAddOnNeedsParent = 70013,         // an add-on offer ordered without a parent subscription
+  kNotAnAddOn = 70014,               // a base offer ordered with a parent subscription
+  kParentNotActive = 70015,          // add-on on, or reactivation under, a parent that is not active
+  kInvalidFriendlyName = 70016,
+  kInvalidStatus = 70017,            // status other than active, suspended, deleted
+  kRelationshipExists = 70018,       // the partner already serves this customer
+  kInvitationNotFound = 70019,
+  kMultipartnerNotAvailable = 70020, // relationship requests are refused in the usgov instance
+  kActiveSubscriptionsRemain = 70021, // a relationship ends only when its subscriptions are suspended or cancelled
+  kLastRelationship = 70022,         // a customer keeps at least one partner
+  kFieldTooLong = 70023,
 };
 
 // "io_error", "wrong_expected_version", ... (stable, snake_case).
 std::string_view ErrorCodeName(ErrorCode code);
+
+// The HTTP status an error answers with (4xx for rejections, 5xx for the
+// engine's own failures).
+int HttpStatus(ErrorCode code);
 
 }  // namespace tally

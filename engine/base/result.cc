@@ -16,8 +16,78 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kFormatMismatch: return "format_mismatch";
     case ErrorCode::kBusy: return "busy";
     case ErrorCode::kInvalidCatalog: return "invalid_catalog";
+    case ErrorCode::kQuantityOutOfRange: return "quantity_out_of_range";
+    case ErrorCode::kSubscriptionDeleted: return "subscription_deleted";
+    case ErrorCode::kStaleEtag: return "stale_etag";
+    case ErrorCode::kSubscriptionNotFound: return "subscription_not_found";
+    case ErrorCode::kRegistrationNumberMissing: return "registration_number_missing";
+    case ErrorCode::kRegistrationNumberMalformed: return "registration_number_malformed";
+    case ErrorCode::kPhoneRequired: return "phone_required";
+    case ErrorCode::kInvalidOffer: return "invalid_offer";
+    case ErrorCode::kAddOnNotRelatedToParent: return "addon_not_related_to_parent";
+    case ErrorCode::kOfferNotInInstance: return "offer_not_in_instance";
+    case ErrorCode::kSuspendedSubscriptionCannotBeUpdated: return "suspended_subscription_cannot_be_updated";
+    case ErrorCode::kDomainTaken: return "domain_taken";
+    case ErrorCode::kInvalidDomainPrefix: return "invalid_domain_prefix";
+    case ErrorCode::kInvalidAddress: return "invalid_address";
+    case ErrorCode::kCustomerNotFound: return "customer_not_found";
+    case ErrorCode::kInvalidEmail: return "invalid_email";
+    case ErrorCode::kInvalidCulture: return "invalid_culture";
+    case ErrorCode::kInvalidLanguage: return "invalid_language";
+    case ErrorCode::kInvalidCountry: return "invalid_country";
+    case ErrorCode::kInvalidCompanyName: return "invalid_company_name";
+    case ErrorCode::kInvalidQuantity: return "invalid_quantity";
+    case ErrorCode::kBillingCycleNotSupported: return "billing_cycle_not_supported";
+    case ErrorCode::kInvalidLineItems: return "invalid_line_items";
+    case ErrorCode::kAddOnNeedsParent: return "addon_needs_parent";
+    case ErrorCode::kNotAnAddOn: return "not_an_addon";
+    case ErrorCode::kParentNotActive: return "parent_not_active";
+    case ErrorCode::kInvalidFriendlyName: return "invalid_friendly_name";
+    case ErrorCode::kInvalidStatus: return "invalid_status";
+    case ErrorCode::kRelationshipExists: return "relationship_exists";
+    case ErrorCode::kInvitationNotFound: return "invitation_not_found";
+    case ErrorCode::kMultipartnerNotAvailable: return "multipartner_not_available";
+    case ErrorCode::kActiveSubscriptionsRemain: return "active_subscriptions_remain";
+    case ErrorCode::kLastRelationship: return "last_relationship";
+    case ErrorCode::kFieldTooLong: return "field_too_long";
   }
   return "unknown";
+}
+
+int HttpStatus(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOk: return 200;
+    case ErrorCode::kNotFound:
+    case ErrorCode::kSubscriptionNotFound:
+    case ErrorCode::kCustomerNotFound:
+    case ErrorCode::kInvitationNotFound:
+      return 404;
+    case ErrorCode::kWrongExpectedVersion:
+    case ErrorCode::kStaleEtag:
+      return 412;
+    case ErrorCode::kRequestIdReused:
+    case ErrorCode::kUniqueKeyTaken:
+    case ErrorCode::kDomainTaken:
+    case ErrorCode::kSubscriptionDeleted:
+    case ErrorCode::kSuspendedSubscriptionCannotBeUpdated:
+    case ErrorCode::kParentNotActive:
+    case ErrorCode::kRelationshipExists:
+    case ErrorCode::kActiveSubscriptionsRemain:
+    case ErrorCode::kLastRelationship:
+      return 409;
+    case ErrorCode::kMultipartnerNotAvailable:
+      return 403;
+    case ErrorCode::kBusy:
+    case ErrorCode::kShuttingDown:
+      return 503;
+    case ErrorCode::kIoError:
+    case ErrorCode::kCorruption:
+    case ErrorCode::kFormatMismatch:
+    case ErrorCode::kInvalidCatalog:
+      return 500;
+    default:
+      return 400;
+  }
 }
 
 std::string Error::ToString() const {

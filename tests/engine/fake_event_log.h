@@ -52,6 +52,7 @@ class FakeEventLog final : public EventLog {
   Result<uint64_t> StreamVersion(std::string_view) const override { return Unsupported(); }
   Result<std::optional<std::string>> UniqueOwner(std::string_view) const override { return Unsupported(); }
   Result<ChainDigest> HashAt(uint64_t) const override { return Unsupported(); }
+  Result<std::optional<RequestRecord>> FindRequest(std::string_view) const override { return Unsupported(); }
 
   // While held, Commit blocks after recording its size.
   void Hold() { std::lock_guard<std::mutex> l(mu_); held_ = true; }

@@ -1,0 +1,108 @@
+// The partner-center commands: plain data, validated by Decide (decide.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace tally::domain {
+
+// Who sent a command, and its request headers (MS-RequestId, MS-CorrelationId).
+struct CommandMeta {
+  std::string partner_id;
+  std::string request_id;
+  std::string correlation_id;
+};
+
+struct AddressInput {
+  std::string first_name, last_name;
+  std::string address_line1, address_line2, address_line3;
+  std::string city, state, postal_code;
+  std::string country;  // ISO 3166-1 alpha-2
+  std::string phone_number;
+  bool operator==(const AddressInput&) const = default;
+};
+
+struct BillingProfileInput {
+  std::string email;
+  std::string culture;   // e.g. en-US
+  std::string language;  // e.g. en
+  std::string company_name;
+  AddressInput default_address;
+  bool operator==(const BillingProfileInput&) const = default;
+};
+
+// One line of an order: a new subscription (or an add-on, with a parent).
+struct LineItem {
+  std::string offer_id;
+  int64_t quantity = 0;
+  std::string friendly_name;
+  std::string billing_cycle = "monthly";
+  std::string parent_subscription_id;  // add-ons only
+};
+
+struct AddCustomer {
+  std::string domain_prefix;  // <prefix>.onmicrosoft.com
+  std::string company_name;
+  std::string registration_number;
+  BillingProfileInput billing;
+  std::vector<LineItem> line_items;  // the optional first order
+};
+
+struct UpdateBillingProfile {
+  std::string customer_id;
+  BillingProfileInput billing;
+  std::optional<uint64_t> expected_version;  // If-Match
+};
+
+struct CreateOrder {
+  std::string customer_id;
+  std::vector<LineItem> line_items;
+};
+
+// An order line with a parent subscription, added to an existing order.
+struct AddAddOn {
+  std::string customer_id;
+  std::string order_id;
+  LineItem item;
+};
+
+enum class SubscriptionStatus { kActive, kSuspended, kDeleted };
+
+struct UpdateSubscription {
+  std::string customer_id;
+  std::string subscription_id;
+  std::optional<int64_t> quantity;
+  std::optional<SubscriptionStatus> status;
+  std::optional<std::string> friendly_name;
+  std::optional<bool> auto_renew;
+  std::optional<uint64_t> expected_version;  // If-Match
+};
+
+struct RequestRelationship {
+  std::string customer_id;
+};
+
+// The customer's side accepting a partner's invitation.
+struct AcceptRelationship {
+  std::string customer_id;
+  std::string invitation_id;
+};
+
+// Ends `partner_id`'s relationship; `by_customer` when the customer ends it.
+struct RemoveRelationship {
+  std::string customer_id;
+  std::string partner_id;
+  bool by_customer = false;
+};
+
+using Command = std::variant<AddCustomer, UpdateBillingProfile, CreateOrder, AddAddOn,
+                             UpdateSubscription, RequestRelationship, AcceptRelationship,
+                             RemoveRelationship>;
+
+// "AddCustomer", ... for metrics and logs.
+const char* CommandName(const Command& command);
+
+}  // namespace tally::domain

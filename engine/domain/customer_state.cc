@@ -1,0 +1,140 @@
+#include "engine/domain/customer_state.h"
+
+#include "events/codec.h"
+
+namespace tally::domain {
+namespace {
+
+using events::View;
+
+std::string Str(const flatbuffers::String* s) { return std::string(View(s)); }
+
+BillingProfileInput FromEvent(const events::BillingProfile* p) {
+  BillingProfileInput b;
+  if (p == nullptr) return b;
+  b.email = Str(p->email());
+  b.culture = Str(p->culture());
+  b.language = Str(p->language());
+  b.company_name = Str(p->company_name());
+  if (const auto* a = p->default_address()) {
+    b.default_address = AddressInput{Str(a->first_name()),    Str(a->last_name()),
+                                     Str(a->address_line1()), Str(a->address_line2()),
+                                     Str(a->address_line3()), Str(a->city()),
+                                     Str(a->state()),         Str(a->postal_code()),
+                                     Str(a->country()),       Str(a->phone_number())};
+  }
+  return b;
+}
+
+}  // namespace
+
+const Subscription* CustomerState::FindSubscription(const std::string& id,
+                                                    const std::string& partner_id) const {
+  auto it = subscriptions.find(id);
+  if (it == subscriptions.end() || it->second.partner_id != partner_id) return nullptr;
+  return &it->second;
+}
+
+void Evolve(CustomerState& s, const events::Envelope& e) {
+  using events::Payload;
+  s.version = e.stream_version();
+  const int64_t at = e.recorded_at_us();
+  s.updated_at_us = at;
+  auto touch = [&](const flatbuffers::String* id) -> Subscription* {
+    auto it = s.subscriptions.find(Str(id));
+    if (it == s.subscriptions.end()) return nullptr;
+    it->second.updated_at_us = at;
+    return &it->second;
+  };
+  switch (e.payload_type()) {
+    case Payload::CustomerCreated: {
+      const auto* p = e.payload_as_CustomerCreated();
+      s.exists = true;
+      s.customer_id = Str(p->customer_id());
+      s.domain = Str(p->domain());
+      s.company_name = Str(p->company_name());
+      s.registration_number = Str(p->registration_number());
+      s.instance = View(p->instance()) == "usgov" ? Instance::kUsGov : Instance::kGlobal;
+      s.billing = FromEvent(p->billing_profile());
+      s.admin_user_name = Str(p->admin_user_name());
+      s.created_at_us = at;
+      break;
+    }
+    case Payload::BillingProfileUpdated:
+      s.billing = FromEvent(e.payload_as_BillingProfileUpdated()->billing_profile());
+      break;
+    case Payload::RelationshipEstablished: {
+      const auto* p = e.payload_as_RelationshipEstablished();
+      s.partners[Str(p->partner_id())] = Relationship{Str(p->partner_id()), Str(p->invitation_id()), at};
+      break;
+    }
+    case Payload::RelationshipRequested: {
+      const auto* p = e.payload_as_RelationshipRequested();
+      s.invitations[Str(p->invitation_id())] = Invitation{Str(p->invitation_id()), Str(p->partner_id()), at};
+      break;
+    }
+    case Payload::RelationshipAccepted: {
+      const auto* p = e.payload_as_RelationshipAccepted();
+      s.invitations.erase(Str(p->invitation_id()));
+      s.partners[Str(p->partner_id())] = Relationship{Str(p->partner_id()), Str(p->invitation_id()), at};
+      break;
+    }
+    case Payload::RelationshipRemoved:
+      s.partners.erase(Str(e.payload_as_RelationshipRemoved()->partner_id()));
+      break;
+    case Payload::SubscriptionCreated: {
+      const auto* p = e.payload_as_SubscriptionCreated();
+      Subscription sub;
+      sub.id = Str(p->subscription_id());
+      sub.order_id = Str(p->order_id());
+      sub.offer_id = Str(p->offer_id());
+      sub.friendly_name = Str(p->friendly_name());
+      sub.quantity = p->quantity();
+      sub.parent_id = Str(p->parent_subscription_id());
+      sub.billing_cycle = Str(p->billing_cycle());
+      sub.auto_renew = p->auto_renew();
+      sub.partner_id = Str(p->partner_id());
+      sub.created_at_us = sub.updated_at_us = at;
+      s.subscriptions[sub.id] = sub;
+      break;
+    }
+    case Payload::SubscriptionQuantityChanged: {
+      const auto* p = e.payload_as_SubscriptionQuantityChanged();
+      if (auto* sub = touch(p->subscription_id())) sub->quantity = p->quantity();
+      break;
+    }
+    case Payload::SubscriptionSuspended:
+      if (auto* sub = touch(e.payload_as_SubscriptionSuspended()->subscription_id())) {
+        sub->status = SubscriptionStatus::kSuspended;
+      }
+      break;
+    case Payload::SubscriptionReactivated:
+      if (auto* sub = touch(e.payload_as_SubscriptionReactivated()->subscription_id())) {
+        sub->status = SubscriptionStatus::kActive;
+      }
+      break;
+    case Payload::SubscriptionCancelled:
+      if (auto* sub = touch(e.payload_as_SubscriptionCancelled()->subscription_id())) {
+        sub->status = SubscriptionStatus::kDeleted;
+      }
+      break;
+    case Payload::SubscriptionRenamed: {
+      const auto* p = e.payload_as_SubscriptionRenamed();
+      if (auto* sub = touch(p->subscription_id())) sub->friendly_name = Str(p->friendly_name());
+      break;
+    }
+    case Payload::SubscriptionAutoRenewChanged: {
+      const auto* p = e.payload_as_SubscriptionAutoRenewChanged();
+      if (auto* sub = touch(p->subscription_id())) sub->auto_renew = p->auto_renew();
+      break;
+    }
+    case Payload::CustomerPersonalDataErased:
+      s.personal_data_erased = true;
+      s.billing = BillingProfileInput{};
+      break;
+    default:
+      break;  // a newer event type: skipped
+  }
+}
+
+}  // namespace tally::domain

@@ -1,0 +1,74 @@
+// The customer aggregate's state, rebuilt from its stream by Evolve. One
+// stream per customer ("customer-<id>") holds its profile, its partners,
+// pending invitations and every partner's subscriptions.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "engine/domain/catalog.h"
+#include "engine/domain/commands.h"
+#include "events/events_generated.h"
+
+namespace tally::domain {
+
+struct Subscription {
+  std::string id;
+  std::string order_id;
+  std::string offer_id;
+  std::string friendly_name;
+  int32_t quantity = 0;
+  std::string parent_id;  // empty for base subscriptions
+  std::string billing_cycle;
+  bool auto_renew = true;
+  std::string partner_id;
+  SubscriptionStatus status = SubscriptionStatus::kActive;
+  int64_t created_at_us = 0;
+  int64_t updated_at_us = 0;
+
+  bool operator==(const Subscription&) const = default;
+};
+
+struct Relationship {
+  std::string partner_id;
+  std::string invitation_id;  // empty for the partner that created the customer
+  int64_t since_us = 0;
+  bool operator==(const Relationship&) const = default;
+};
+
+struct Invitation {
+  std::string id;
+  std::string partner_id;
+  int64_t requested_at_us = 0;
+  bool operator==(const Invitation&) const = default;
+};
+
+struct CustomerState {
+  bool exists = false;
+  uint64_t version = 0;  // the stream version: the customer's etag
+  std::string customer_id;
+  std::string domain;
+  std::string company_name;
+  std::string registration_number;
+  std::string admin_user_name;
+  Instance instance = Instance::kGlobal;
+  BillingProfileInput billing;
+  std::map<std::string, Relationship> partners;     // by partner id
+  std::map<std::string, Invitation> invitations;    // pending, by invitation id
+  std::map<std::string, Subscription> subscriptions;  // by subscription id
+  bool personal_data_erased = false;
+  int64_t created_at_us = 0;
+  int64_t updated_at_us = 0;
+
+  bool operator==(const CustomerState&) const = default;
+
+  // A subscription visible to `partner_id`, or nullptr.
+  const Subscription* FindSubscription(const std::string& id, const std::string& partner_id) const;
+};
+
+// Applies one stored event of this customer's stream. Unknown event types
+// leave the state as it is apart from the version (forward compatibility).
+void Evolve(CustomerState& state, const events::Envelope& event);
+
+}  // namespace tally::domain

@@ -1,0 +1,473 @@
+#include "engine/domain/decide.h"
+
+#include <algorithm>
+#include <cctype>
+#include <climits>
+
+#include "engine/domain/validation.h"
+#include "events/codec.h"
+
+namespace tally::domain {
+namespace {
+
+namespace ev = tally::events;
+using Fbb = flatbuffers::FlatBufferBuilder;
+
+// Builds the envelopes of one decision, all on the customer's stream.
+class EventWriter {
+ public:
+  EventWriter(const CommandMeta& meta, const std::string& customer_id, IdSource& ids)
+      : meta_(meta), customer_id_(customer_id), stream_(CustomerStreamId(customer_id)), ids_(ids) {}
+
+  template <typename Build>
+  void Add(ev::Payload type, Build build) {
+    Fbb fbb(512);
+    flatbuffers::Offset<void> payload = build(fbb);
+    const std::string event_id = ids_.NewId();
+    ev::EnvelopeFields f;
+    f.stream_id = stream_;
+    f.event_id = event_id;
+    f.request_id = meta_.request_id;
+    f.correlation_id = meta_.correlation_id;
+    f.partner_id = meta_.partner_id;
+    f.customer_id = customer_id_;
+    events_.push_back(ev::FinishEnvelope(fbb, f, type, payload));
+  }
+  std::vector<std::string> Take() { return std::move(events_); }
+
+ private:
+  const CommandMeta& meta_;
+  const std::string& customer_id_;
+  const std::string stream_;
+  IdSource& ids_;
+  std::vector<std::string> events_;
+};
+
+flatbuffers::Offset<ev::BillingProfile> BuildBilling(Fbb& fbb, const BillingProfileInput& b) {
+  const AddressInput& a = b.default_address;
+  auto address = ev::CreateAddressDirect(
+      fbb, a.first_name.c_str(), a.last_name.c_str(), a.address_line1.c_str(),
+      a.address_line2.c_str(), a.address_line3.c_str(), a.city.c_str(), a.state.c_str(),
+      a.postal_code.c_str(), a.country.c_str(), a.phone_number.c_str());
+  return ev::CreateBillingProfileDirect(fbb, b.email.c_str(), b.culture.c_str(),
+                                        b.language.c_str(), b.company_name.c_str(), address);
+}
+
+Error E(ErrorCode code, std::string message) { return Error(code, std::move(message)); }
+
+// Checks one line item against the catalog and, for add-ons, its parent.
+// Returns the offer.
+Result<const Offer*> CheckLineItem(const LineItem& item, const CustomerState& state,
+                                   const CommandMeta& meta, const DecideContext& ctx) {
+  const Offer* offer = ctx.catalog->Find(item.offer_id);
+  if (offer == nullptr) return E(ErrorCode::kInvalidOffer, "offer '" + item.offer_id + "' does not exist");
+  if (offer->instance != ctx.instance) {
+    return E(ErrorCode::kOfferNotInInstance, "offer '" + item.offer_id + "' is not sold in the " +
+                                                 std::string(InstanceName(ctx.instance)) + " instance");
+  }
+  if (item.quantity < 1 || item.quantity > INT32_MAX) {
+    return E(ErrorCode::kInvalidQuantity, "quantity must be a positive whole number");
+  }
+  if (item.quantity < offer->min_quantity || item.quantity > offer->max_quantity) {
+    return E(ErrorCode::kQuantityOutOfRange,
+             "quantity " + std::to_string(item.quantity) + " is outside " + offer->name + "'s range " +
+                 std::to_string(offer->min_quantity) + "-" + std::to_string(offer->max_quantity));
+  }
+  if (!offer->SupportsBillingCycle(item.billing_cycle)) {
+    return E(ErrorCode::kBillingCycleNotSupported,
+             offer->name + " is not sold with billing cycle '" + item.billing_cycle + "'");
+  }
+  if (item.friendly_name.size() > kMaxFriendlyName) {
+    return E(ErrorCode::kInvalidFriendlyName, "friendly name is longer than 128 characters");
+  }
+  if (offer->is_add_on && item.parent_subscription_id.empty()) {
+    return E(ErrorCode::kAddOnNeedsParent,
+             offer->name + " is an add-on: order it with a parent subscription");
+  }
+  if (!offer->is_add_on && !item.parent_subscription_id.empty()) {
+    return E(ErrorCode::kNotAnAddOn, offer->name + " is not an add-on: it cannot have a parent");
+  }
+  if (offer->is_add_on) {
+    const Subscription* parent = state.FindSubscription(item.parent_subscription_id, meta.partner_id);
+    if (parent == nullptr) {
+      return E(ErrorCode::kSubscriptionNotFound,
+               "parent subscription '" + item.parent_subscription_id + "' does not exist");
+    }
+    if (parent->status == SubscriptionStatus::kDeleted) {
+      return E(ErrorCode::kSubscriptionDeleted, "the parent subscription is cancelled");
+    }
+    if (parent->status != SubscriptionStatus::kActive || !parent->parent_id.empty()) {
+      return E(ErrorCode::kParentNotActive, "the parent subscription must be an active base subscription");
+    }
+    if (!offer->HasPrerequisite(parent->offer_id)) {
+      return E(ErrorCode::kAddOnNotRelatedToParent,
+               offer->name + " cannot be added to a subscription of offer " + parent->offer_id);
+    }
+  }
+  return offer;
+}
+
+// Appends one SubscriptionCreated per line item (already checked).
+void CreateSubscriptions(EventWriter& w, const std::vector<LineItem>& items,
+                         const std::vector<const Offer*>& offers, const std::string& order_id,
+                         const CommandMeta& meta, IdSource& ids, Decision& d) {
+  for (size_t i = 0; i < items.size(); ++i) {
+    const LineItem& item = items[i];
+    const std::string sub_id = ids.NewId();
+    const std::string name = item.friendly_name.empty() ? offers[i]->name : item.friendly_name;
+    w.Add(ev::Payload::SubscriptionCreated, [&](Fbb& fbb) {
+      return ev::CreateSubscriptionCreatedDirect(
+                 fbb, sub_id.c_str(), order_id.c_str(), item.offer_id.c_str(), name.c_str(),
+                 static_cast<int32_t>(item.quantity), item.parent_subscription_id.c_str(),
+                 item.billing_cycle.c_str(), true, meta.partner_id.c_str())
+          .Union();
+    });
+    d.subscription_ids.push_back(sub_id);
+  }
+}
+
+Result<std::vector<const Offer*>> CheckLineItems(const std::vector<LineItem>& items, bool allow_empty,
+                                                 const CustomerState& state, const CommandMeta& meta,
+                                                 const DecideContext& ctx) {
+  if (items.empty() && !allow_empty) return E(ErrorCode::kInvalidLineItems, "an order needs at least one line item");
+  if (items.size() > kMaxLineItems) {
+    return E(ErrorCode::kInvalidLineItems, "an order has at most " + std::to_string(kMaxLineItems) + " line items");
+  }
+  std::vector<const Offer*> offers;
+  for (const auto& item : items) {
+    auto offer = CheckLineItem(item, state, meta, ctx);
+    if (!offer.ok()) return offer.error();
+    offers.push_back(*offer);
+  }
+  return offers;
+}
+
+// The acting partner must serve the customer; otherwise it does not exist
+// for them (404, no existence leak).
+Status CheckServed(const CustomerState& state, const std::string& customer_id, const CommandMeta& meta) {
+  if (!state.exists || state.partners.count(meta.partner_id) == 0) {
+    return E(ErrorCode::kCustomerNotFound, "customer '" + customer_id + "' not found");
+  }
+  return OkStatus();
+}
+
+Status CheckEtag(const CustomerState& state, const std::optional<uint64_t>& expected) {
+  if (expected && *expected != state.version) {
+    return E(ErrorCode::kStaleEtag, "the customer changed (version " + std::to_string(state.version) +
+                                        ", If-Match says " + std::to_string(*expected) + ")");
+  }
+  return OkStatus();
+}
+
+Decision Start(const CustomerState& state) {
+  Decision d;
+  d.customer_id = state.customer_id;
+  d.stream_id = CustomerStreamId(state.customer_id);
+  d.expected_version = state.version;
+  return d;
+}
+
+// --- one function per command ---------------------------------------------
+
+Result<Decision> DecideAddCustomer(const AddCustomer& c, const CommandMeta& meta, const DecideContext& ctx) {
+  std::string prefix = c.domain_prefix;
+  TALLY_RETURN_IF_ERROR(ValidateDomainPrefix(prefix));
+  std::transform(prefix.begin(), prefix.end(), prefix.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  TALLY_RETURN_IF_ERROR(ValidateCompanyName(c.company_name));
+  TALLY_RETURN_IF_ERROR(ValidateBillingProfile(c.billing));
+  TALLY_RETURN_IF_ERROR(ValidateRegistrationNumber(c.billing.default_address.country, c.registration_number));
+  CustomerState empty;
+  auto offers = CheckLineItems(c.line_items, /*allow_empty=*/true, empty, meta, ctx);
+  if (!offers.ok()) return offers.error();
+
+  Decision d;
+  d.customer_id = ctx.ids->NewId();
+  d.stream_id = CustomerStreamId(d.customer_id);
+  d.expected_version = kNoStream;
+  const std::string domain = prefix + ".onmicrosoft.com";
+  d.claims.push_back({DomainKey(domain), d.customer_id});
+  d.admin_user_name = "admin@" + domain;
+  EventWriter w(meta, d.customer_id, *ctx.ids);
+  w.Add(ev::Payload::CustomerCreated, [&](Fbb& fbb) {
+    auto billing = BuildBilling(fbb, c.billing);
+    return ev::CreateCustomerCreatedDirect(fbb, d.customer_id.c_str(), domain.c_str(),
+                                           c.company_name.c_str(), c.registration_number.c_str(),
+                                           std::string(InstanceName(ctx.instance)).c_str(), billing,
+                                           d.admin_user_name.c_str())
+        .Union();
+  });
+  w.Add(ev::Payload::RelationshipEstablished, [&](Fbb& fbb) {
+    return ev::CreateRelationshipEstablishedDirect(fbb, meta.partner_id.c_str(),
+                                                   ev::RelationshipKind::Reseller, "")
+        .Union();
+  });
+  if (!c.line_items.empty()) {
+    d.order_id = ctx.ids->NewId();
+    CreateSubscriptions(w, c.line_items, *offers, d.order_id, meta, *ctx.ids, d);
+  }
+  d.events = w.Take();
+  return d;
+}
+
+Result<Decision> DecideUpdateBillingProfile(const CustomerState& s, const UpdateBillingProfile& c,
+                                            const CommandMeta& meta, const DecideContext& ctx) {
+  TALLY_RETURN_IF_ERROR(CheckServed(s, c.customer_id, meta));
+  TALLY_RETURN_IF_ERROR(CheckEtag(s, c.expected_version));
+  TALLY_RETURN_IF_ERROR(ValidateBillingProfile(c.billing));
+  Decision d = Start(s);
+  if (c.billing == s.billing) return d;  // nothing changes
+  EventWriter w(meta, s.customer_id, *ctx.ids);
+  w.Add(ev::Payload::BillingProfileUpdated, [&](Fbb& fbb) {
+    auto billing = BuildBilling(fbb, c.billing);
+    return ev::CreateBillingProfileUpdated(fbb, billing).Union();
+  });
+  d.events = w.Take();
+  return d;
+}
+
+Result<Decision> DecideCreateOrder(const CustomerState& s, const CreateOrder& c, const CommandMeta& meta,
+                                   const DecideContext& ctx) {
+  TALLY_RETURN_IF_ERROR(CheckServed(s, c.customer_id, meta));
+  auto offers = CheckLineItems(c.line_items, /*allow_empty=*/false, s, meta, ctx);
+  if (!offers.ok()) return offers.error();
+  Decision d = Start(s);
+  d.order_id = ctx.ids->NewId();
+  EventWriter w(meta, s.customer_id, *ctx.ids);
+  CreateSubscriptions(w, c.line_items, *offers, d.order_id, meta, *ctx.ids, d);
+  d.events = w.Take();
+  return d;
+}
+
+Result<Decision> DecideAddAddOn(const CustomerState& s, const AddAddOn& c, const CommandMeta& meta,
+                                const DecideContext& ctx) {
+  TALLY_RETURN_IF_ERROR(CheckServed(s, c.customer_id, meta));
+  const bool order_known = std::any_of(s.subscriptions.begin(), s.subscriptions.end(), [&](const auto& kv) {
+    return kv.second.order_id == c.order_id && kv.second.partner_id == meta.partner_id;
+  });
+  if (!order_known) return E(ErrorCode::kNotFound, "order '" + c.order_id + "' not found");
+  if (c.item.parent_subscription_id.empty()) {
+    return E(ErrorCode::kAddOnNeedsParent, "an add-on line needs parentSubscriptionId");
+  }
+  auto offer = CheckLineItem(c.item, s, meta, ctx);
+  if (!offer.ok()) return offer.error();
+  Decision d = Start(s);
+  d.order_id = c.order_id;
+  EventWriter w(meta, s.customer_id, *ctx.ids);
+  CreateSubscriptions(w, {c.item}, {*offer}, c.order_id, meta, *ctx.ids, d);
+  d.events = w.Take();
+  return d;
+}
+
+Result<Decision> DecideUpdateSubscription(const CustomerState& s, const UpdateSubscription& c,
+                                          const CommandMeta& meta, const DecideContext& ctx) {
+  TALLY_RETURN_IF_ERROR(CheckServed(s, c.customer_id, meta));
+  const Subscription* sub = s.FindSubscription(c.subscription_id, meta.partner_id);
+  if (sub == nullptr) {
+    return E(ErrorCode::kSubscriptionNotFound, "subscription '" + c.subscription_id + "' not found");
+  }
+  TALLY_RETURN_IF_ERROR(CheckEtag(s, c.expected_version));
+  if (sub->status == SubscriptionStatus::kDeleted) {
+    return E(ErrorCode::kSubscriptionDeleted, "subscription '" + sub->id + "' is cancelled");
+  }
+  const Offer* offer = ctx.catalog->Find(sub->offer_id);
+  const SubscriptionStatus target = c.status.value_or(sub->status);
+  const bool active_after = target == SubscriptionStatus::kActive;
+  if (c.quantity && *c.quantity != sub->quantity) {
+    if (*c.quantity < 1 || *c.quantity > INT32_MAX) {
+      return E(ErrorCode::kInvalidQuantity, "quantity must be a positive whole number");
+    }
+    if (!active_after || sub->status != SubscriptionStatus::kActive) {
+      return E(ErrorCode::kSuspendedSubscriptionCannotBeUpdated,
+               "the quantity of a suspended subscription cannot change");
+    }
+    if (offer != nullptr && (*c.quantity < offer->min_quantity || *c.quantity > offer->max_quantity)) {
+      return E(ErrorCode::kQuantityOutOfRange,
+               "quantity " + std::to_string(*c.quantity) + " is outside " + offer->name + "'s range " +
+                   std::to_string(offer->min_quantity) + "-" + std::to_string(offer->max_quantity));
+    }
+  }
+  if (c.friendly_name && (c.friendly_name->empty() || c.friendly_name->size() > kMaxFriendlyName)) {
+    return E(ErrorCode::kInvalidFriendlyName, "friendly name must be 1-128 characters");
+  }
+  if (c.status == SubscriptionStatus::kActive && sub->status == SubscriptionStatus::kSuspended &&
+      !sub->parent_id.empty()) {
+    auto parent = s.subscriptions.find(sub->parent_id);
+    if (parent == s.subscriptions.end() || parent->second.status != SubscriptionStatus::kActive) {
+      return E(ErrorCode::kParentNotActive, "an add-on cannot be reactivated while its parent is not active");
+    }
+  }
+  if (sub->status == SubscriptionStatus::kSuspended && target == SubscriptionStatus::kSuspended &&
+      (c.friendly_name || c.auto_renew)) {
+    // Partner Center refuses any change to a suspended subscription.
+    const bool changes = (c.friendly_name && *c.friendly_name != sub->friendly_name) ||
+                         (c.auto_renew && *c.auto_renew != sub->auto_renew);
+    if (changes) {
+      return E(ErrorCode::kSuspendedSubscriptionCannotBeUpdated,
+               "a suspended subscription cannot be updated; reactivate it first");
+    }
+  }
+
+  Decision d = Start(s);
+  EventWriter w(meta, s.customer_id, *ctx.ids);
+  const std::string& id = sub->id;
+  auto children = [&](SubscriptionStatus from_a, SubscriptionStatus from_b) {
+    std::vector<std::string> out;
+    for (const auto& [child_id, child] : s.subscriptions) {
+      if (child.parent_id == id && (child.status == from_a || child.status == from_b)) out.push_back(child_id);
+    }
+    return out;
+  };
+  // Reactivation comes first, so later changes apply to an active subscription.
+  if (c.status == SubscriptionStatus::kActive && sub->status == SubscriptionStatus::kSuspended) {
+    w.Add(ev::Payload::SubscriptionReactivated,
+          [&](Fbb& fbb) { return ev::CreateSubscriptionReactivatedDirect(fbb, id.c_str()).Union(); });
+  }
+  if (c.quantity && *c.quantity != sub->quantity) {
+    w.Add(ev::Payload::SubscriptionQuantityChanged, [&](Fbb& fbb) {
+      return ev::CreateSubscriptionQuantityChangedDirect(fbb, id.c_str(), static_cast<int32_t>(*c.quantity),
+                                                         sub->quantity)
+          .Union();
+    });
+  }
+  if (c.friendly_name && *c.friendly_name != sub->friendly_name) {
+    w.Add(ev::Payload::SubscriptionRenamed, [&](Fbb& fbb) {
+      return ev::CreateSubscriptionRenamedDirect(fbb, id.c_str(), c.friendly_name->c_str()).Union();
+    });
+  }
+  if (c.auto_renew && *c.auto_renew != sub->auto_renew) {
+    w.Add(ev::Payload::SubscriptionAutoRenewChanged, [&](Fbb& fbb) {
+      return ev::CreateSubscriptionAutoRenewChangedDirect(fbb, id.c_str(), *c.auto_renew).Union();
+    });
+  }
+  // Add-ons never outlive an active parent: suspending or cancelling a base
+  // subscription does the same to its add-ons.
+  if (c.status == SubscriptionStatus::kSuspended && sub->status == SubscriptionStatus::kActive) {
+    for (const auto& child : children(SubscriptionStatus::kActive, SubscriptionStatus::kActive)) {
+      w.Add(ev::Payload::SubscriptionSuspended,
+            [&](Fbb& fbb) { return ev::CreateSubscriptionSuspendedDirect(fbb, child.c_str()).Union(); });
+    }
+    w.Add(ev::Payload::SubscriptionSuspended,
+          [&](Fbb& fbb) { return ev::CreateSubscriptionSuspendedDirect(fbb, id.c_str()).Union(); });
+  }
+  if (c.status == SubscriptionStatus::kDeleted) {
+    for (const auto& child : children(SubscriptionStatus::kActive, SubscriptionStatus::kSuspended)) {
+      w.Add(ev::Payload::SubscriptionCancelled,
+            [&](Fbb& fbb) { return ev::CreateSubscriptionCancelledDirect(fbb, child.c_str()).Union(); });
+    }
+    w.Add(ev::Payload::SubscriptionCancelled,
+          [&](Fbb& fbb) { return ev::CreateSubscriptionCancelledDirect(fbb, id.c_str()).Union(); });
+  }
+  d.subscription_ids.push_back(id);
+  d.events = w.Take();
+  return d;
+}
+
+Result<Decision> DecideRequestRelationship(const CustomerState& s, const RequestRelationship& c,
+                                           const CommandMeta& meta, const DecideContext& ctx) {
+  if (ctx.instance == Instance::kUsGov) {
+    return E(ErrorCode::kMultipartnerNotAvailable,
+             "relationship requests are not available in the usgov instance");
+  }
+  if (!s.exists) return E(ErrorCode::kCustomerNotFound, "customer '" + c.customer_id + "' not found");
+  if (s.partners.count(meta.partner_id)) {
+    return E(ErrorCode::kRelationshipExists, "this partner already serves the customer");
+  }
+  for (const auto& [id, inv] : s.invitations) {
+    if (inv.partner_id == meta.partner_id) {
+      Decision d = Start(s);  // asking again returns the pending invitation
+      d.invitation_id = id;
+      return d;
+    }
+  }
+  Decision d = Start(s);
+  d.invitation_id = ctx.ids->NewId();
+  EventWriter w(meta, s.customer_id, *ctx.ids);
+  w.Add(ev::Payload::RelationshipRequested, [&](Fbb& fbb) {
+    return ev::CreateRelationshipRequestedDirect(fbb, d.invitation_id.c_str(), meta.partner_id.c_str()).Union();
+  });
+  d.events = w.Take();
+  return d;
+}
+
+Result<Decision> DecideAcceptRelationship(const CustomerState& s, const AcceptRelationship& c,
+                                          const CommandMeta& meta, const DecideContext& ctx) {
+  if (ctx.instance == Instance::kUsGov) {
+    return E(ErrorCode::kMultipartnerNotAvailable, "multipartner is not available in the usgov instance");
+  }
+  if (!s.exists) return E(ErrorCode::kCustomerNotFound, "customer '" + c.customer_id + "' not found");
+  auto inv = s.invitations.find(c.invitation_id);
+  if (inv == s.invitations.end()) {
+    return E(ErrorCode::kInvitationNotFound, "invitation '" + c.invitation_id + "' not found");
+  }
+  Decision d = Start(s);
+  d.invitation_id = c.invitation_id;
+  EventWriter w(meta, s.customer_id, *ctx.ids);
+  w.Add(ev::Payload::RelationshipAccepted, [&](Fbb& fbb) {
+    return ev::CreateRelationshipAcceptedDirect(fbb, c.invitation_id.c_str(), inv->second.partner_id.c_str())
+        .Union();
+  });
+  d.events = w.Take();
+  return d;
+}
+
+Result<Decision> DecideRemoveRelationship(const CustomerState& s, const RemoveRelationship& c,
+                                          const CommandMeta& meta, const DecideContext& ctx) {
+  if (!c.by_customer) TALLY_RETURN_IF_ERROR(CheckServed(s, c.customer_id, meta));
+  if (!s.exists) return E(ErrorCode::kCustomerNotFound, "customer '" + c.customer_id + "' not found");
+  if (!c.by_customer && c.partner_id != meta.partner_id) {
+    return E(ErrorCode::kCustomerNotFound, "a partner can only end its own relationship");
+  }
+  if (s.partners.count(c.partner_id) == 0) {
+    return E(ErrorCode::kNotFound, "partner '" + c.partner_id + "' has no relationship with this customer");
+  }
+  for (const auto& [id, sub] : s.subscriptions) {
+    if (sub.partner_id == c.partner_id && sub.status == SubscriptionStatus::kActive) {
+      return E(ErrorCode::kActiveSubscriptionsRemain,
+               "subscription '" + id + "' is active: suspend or cancel it first");
+    }
+  }
+  if (s.partners.size() == 1) {
+    return E(ErrorCode::kLastRelationship, "a customer keeps at least one partner");
+  }
+  Decision d = Start(s);
+  EventWriter w(meta, s.customer_id, *ctx.ids);
+  w.Add(ev::Payload::RelationshipRemoved, [&](Fbb& fbb) {
+    return ev::CreateRelationshipRemovedDirect(fbb, c.partner_id.c_str(), c.by_customer ? "customer" : "partner")
+        .Union();
+  });
+  d.events = w.Take();
+  return d;
+}
+
+}  // namespace
+
+std::string CustomerStreamId(const std::string& customer_id) { return "customer-" + customer_id; }
+std::string DomainKey(const std::string& domain) { return "domain/" + domain; }
+
+const char* CommandName(const Command& command) {
+  static constexpr const char* kNames[] = {"AddCustomer",         "UpdateBillingProfile", "CreateOrder",
+                                           "AddAddOn",            "UpdateSubscription",   "RequestRelationship",
+                                           "AcceptRelationship",  "RemoveRelationship"};
+  return kNames[command.index()];
+}
+
+Result<Decision> Decide(const CustomerState& state, const Command& command, const CommandMeta& meta,
+                        const DecideContext& ctx) {
+  if (meta.partner_id.empty()) return E(ErrorCode::kInvalidArgument, "a command needs a partner");
+  return std::visit(
+      [&](const auto& c) -> Result<Decision> {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, AddCustomer>) return DecideAddCustomer(c, meta, ctx);
+        if constexpr (std::is_same_v<T, UpdateBillingProfile>) return DecideUpdateBillingProfile(state, c, meta, ctx);
+        if constexpr (std::is_same_v<T, CreateOrder>) return DecideCreateOrder(state, c, meta, ctx);
+        if constexpr (std::is_same_v<T, AddAddOn>) return DecideAddAddOn(state, c, meta, ctx);
+        if constexpr (std::is_same_v<T, UpdateSubscription>) return DecideUpdateSubscription(state, c, meta, ctx);
+        if constexpr (std::is_same_v<T, RequestRelationship>) return DecideRequestRelationship(state, c, meta, ctx);
+        if constexpr (std::is_same_v<T, AcceptRelationship>) return DecideAcceptRelationship(state, c, meta, ctx);
+        if constexpr (std::is_same_v<T, RemoveRelationship>) return DecideRemoveRelationship(state, c, meta, ctx);
+      },
+      command);
+}
+
+}  // namespace tally::domain

@@ -1,0 +1,28 @@
+// Field validation for customer input. Each check returns the first
+// problem as a typed error naming the field.
+#pragma once
+
+#include <string_view>
+
+#include "engine/base/result.h"
+#include "engine/domain/commands.h"
+
+namespace tally::domain {
+
+// Letters and digits, 1-27 characters (the part before .onmicrosoft.com).
+Status ValidateDomainPrefix(std::string_view prefix);
+
+// Email, culture (xx-XX), language (xx), company name, and the default
+// address (required fields, ISO country, US/CA postal codes, phone).
+Status ValidateBillingProfile(const BillingProfileInput& billing);
+
+// The organization registration number some countries require
+// (600049 missing, 600050 malformed).
+Status ValidateRegistrationNumber(std::string_view country, std::string_view number);
+
+Status ValidateCompanyName(std::string_view name);
+
+bool IsIsoCountry(std::string_view code);
+bool CountryNeedsRegistrationNumber(std::string_view code);
+
+}  // namespace tally::domain
