@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/domain/fingerprint.h"
 #include "events/codec.h"
 
 namespace tally {
@@ -68,16 +69,19 @@ Result<const domain::CustomerState*> CommandProcessor::State(const std::string& 
 }
 
 Result<CommandOutcome> CommandProcessor::Execute(const domain::Command& command,
-                                                 const domain::CommandMeta& meta,
-                                                 const std::string& fingerprint) {
+                                                 const domain::CommandMeta& meta) {
+  // The log's key for the request id: namespaced by partner.
+  const std::string request_key =
+      meta.request_id.empty() ? std::string() : meta.partner_id + "/" + meta.request_id;
+  const std::string fingerprint = domain::Fingerprint(command, meta);
   // A retry of an applied request returns its first outcome, whatever has
   // changed since (deciding again could fail, e.g. on a stale If-Match).
   if (!meta.request_id.empty()) {
-    auto applied = log_.FindRequest(meta.request_id);
+    auto applied = log_.FindRequest(request_key);
     if (!applied.ok()) return applied.error();
     if (applied->has_value()) {
       const RequestRecord& record = **applied;
-      if (record.fingerprint != (fingerprint.empty() ? meta.request_id : fingerprint)) {
+      if (record.fingerprint != fingerprint) {
         return Error(ErrorCode::kRequestIdReused,
                      "request id '" + meta.request_id + "' was used before for a different request");
       }
@@ -110,8 +114,8 @@ Result<CommandOutcome> CommandProcessor::Execute(const domain::Command& command,
   if (decision->events.empty()) return outcome;  // nothing changes: nothing to append
 
   AppendRequest request;
-  request.request_id = meta.request_id;
-  request.fingerprint = fingerprint.empty() ? meta.request_id : fingerprint;
+  request.request_id = request_key;
+  request.fingerprint = fingerprint;
   request.expectations.push_back({decision->stream_id, decision->expected_version});
   request.claims = decision->claims;
   request.events = std::move(decision->events);

@@ -41,9 +41,10 @@ class CommandProcessor {
   CommandProcessor(EventLog& log, const domain::Catalog& catalog, domain::Instance instance,
                    domain::IdSource& ids);
 
-  // `fingerprint` is a digest of the command as sent (see AppendRequest).
-  Result<CommandOutcome> Execute(const domain::Command& command, const domain::CommandMeta& meta,
-                                 const std::string& fingerprint = "");
+  // Request ids are per partner: two partners may send the same
+  // MS-RequestId. A retry (same partner, id and command) returns the first
+  // outcome; the same id with another command is kRequestIdReused.
+  Result<CommandOutcome> Execute(const domain::Command& command, const domain::CommandMeta& meta);
 
   // The customer's current state (loaded from the log if not cached).
   Result<const domain::CustomerState*> State(const std::string& customer_id);

@@ -146,6 +146,16 @@ TEST_F(SeedFlowTest, ARetriedRequestReturnsTheFirstOutcomeAndAppendsNothing) {
   EXPECT_EQ(StateOf(first.customer_id).subscriptions.at(first.subscription_ids[0]).quantity, 9);
 }
 
+TEST_F(SeedFlowTest, RequestIdsArePerPartner) {
+  auto a = Ok(ValidAddCustomer("alpha"), Meta("p1", "same-id"));
+  auto b = Ok(ValidAddCustomer("bravo"), Meta("p2", "same-id"));
+  EXPECT_FALSE(b.replayed) << "another partner's request, not a retry";
+  EXPECT_NE(a.customer_id, b.customer_id);
+  auto reused = processor_->Execute(ValidAddCustomer("charlie"), Meta("p1", "same-id"));
+  ASSERT_FALSE(reused.ok());
+  EXPECT_EQ(reused.error().code(), ErrorCode::kRequestIdReused);
+}
+
 TEST_F(SeedFlowTest, AChangeThatChangesNothingAppendsNothing) {
   auto add = ValidAddCustomer("tailspin");
   add.line_items = {Item(offers::kE3, 5)};

@@ -1,0 +1,75 @@
+#include "engine/domain/fingerprint.h"
+
+#include <openssl/sha.h>
+
+#include <nlohmann/json.hpp>
+
+namespace tally::domain {
+
+NLOHMANN_JSON_SERIALIZE_ENUM(SubscriptionStatus, {{SubscriptionStatus::kActive, "active"},
+                                                  {SubscriptionStatus::kSuspended, "suspended"},
+                                                  {SubscriptionStatus::kDeleted, "deleted"}})
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AddressInput, first_name, last_name, address_line1, address_line2,
+                                   address_line3, city, state, postal_code, country, phone_number)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BillingProfileInput, email, culture, language, company_name,
+                                   default_address)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LineItem, offer_id, quantity, friendly_name, billing_cycle,
+                                   parent_subscription_id)
+
+namespace {
+
+template <typename T>
+nlohmann::json Opt(const std::optional<T>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+nlohmann::json ToJson(const Command& command) {
+  return std::visit(
+      [](const auto& c) -> nlohmann::json {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, AddCustomer>) {
+          return {{"domain_prefix", c.domain_prefix}, {"company_name", c.company_name},
+                  {"registration_number", c.registration_number}, {"billing", c.billing},
+                  {"line_items", c.line_items}};
+        } else if constexpr (std::is_same_v<T, UpdateBillingProfile>) {
+          return {{"customer_id", c.customer_id}, {"billing", c.billing},
+                  {"expected_version", Opt(c.expected_version)}};
+        } else if constexpr (std::is_same_v<T, CreateOrder>) {
+          return {{"customer_id", c.customer_id}, {"line_items", c.line_items}};
+        } else if constexpr (std::is_same_v<T, AddAddOn>) {
+          return {{"customer_id", c.customer_id}, {"order_id", c.order_id}, {"item", c.item}};
+        } else if constexpr (std::is_same_v<T, UpdateSubscription>) {
+          return {{"customer_id", c.customer_id}, {"subscription_id", c.subscription_id},
+                  {"quantity", Opt(c.quantity)}, {"status", Opt(c.status)},
+                  {"friendly_name", Opt(c.friendly_name)}, {"auto_renew", Opt(c.auto_renew)},
+                  {"expected_version", Opt(c.expected_version)}};
+        } else if constexpr (std::is_same_v<T, RequestRelationship>) {
+          return {{"customer_id", c.customer_id}};
+        } else if constexpr (std::is_same_v<T, AcceptRelationship>) {
+          return {{"customer_id", c.customer_id}, {"invitation_id", c.invitation_id}};
+        } else {
+          return {{"customer_id", c.customer_id}, {"partner_id", c.partner_id},
+                  {"by_customer", c.by_customer}};
+        }
+      },
+      command);
+}
+
+}  // namespace
+
+std::string Fingerprint(const Command& command, const CommandMeta& meta) {
+  const nlohmann::json canonical = {
+      {"partner", meta.partner_id}, {"command", CommandName(command)}, {"fields", ToJson(command)}};
+  const std::string text = canonical.dump();  // object keys sorted: canonical
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : digest) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+}  // namespace tally::domain
