@@ -68,15 +68,17 @@ Result<const domain::CustomerState*> CommandProcessor::State(const std::string& 
   return &it->second;
 }
 
-Result<CommandOutcome> CommandProcessor::Execute(const domain::Command& command,
-                                                 const domain::CommandMeta& meta) {
+Result<CommandProcessor::Decided> CommandProcessor::DecideCommand(const domain::Command& command,
+                                                                  const domain::CommandMeta& meta) {
+  if (cache_poisoned_.exchange(false)) cache_.clear();
+  Decided d;
   // The log's key for the request id: namespaced by partner.
   const std::string request_key =
       meta.request_id.empty() ? std::string() : meta.partner_id + "/" + meta.request_id;
   const std::string fingerprint = domain::Fingerprint(command, meta);
   // A retry of an applied request returns its first outcome, whatever has
   // changed since (deciding again could fail, e.g. on a stale If-Match).
-  if (!meta.request_id.empty()) {
+  if (!request_key.empty()) {
     auto applied = log_.FindRequest(request_key);
     if (!applied.ok()) return applied.error();
     if (applied->has_value()) {
@@ -90,7 +92,8 @@ Result<CommandOutcome> CommandProcessor::Execute(const domain::Command& command,
       first->replayed = true;
       first->first_position = record.first_position;
       first->last_position = record.last_position;
-      return first;
+      d.early = std::move(*first);
+      return d;
     }
   }
   static const domain::CustomerState kNoCustomer;
@@ -104,47 +107,117 @@ Result<CommandOutcome> CommandProcessor::Execute(const domain::Command& command,
   auto decision = domain::Decide(*state, command, meta, context_);
   if (!decision.ok()) return decision.error();
 
-  CommandOutcome outcome;
-  outcome.customer_id = decision->customer_id;
-  outcome.order_id = decision->order_id;
-  outcome.subscription_ids = decision->subscription_ids;
-  outcome.invitation_id = decision->invitation_id;
-  outcome.admin_user_name = decision->admin_user_name;
-  outcome.version = state->version + decision->events.size();
-  if (decision->events.empty()) return outcome;  // nothing changes: nothing to append
+  d.customer_id = decision->customer_id;
+  d.outcome.customer_id = decision->customer_id;
+  d.outcome.order_id = decision->order_id;
+  d.outcome.subscription_ids = decision->subscription_ids;
+  d.outcome.invitation_id = decision->invitation_id;
+  d.outcome.admin_user_name = decision->admin_user_name;
+  d.outcome.version = state->version + decision->events.size();
+  if (decision->events.empty()) {
+    d.early = d.outcome;  // nothing changes: nothing to append
+    return d;
+  }
+  d.request.request_id = request_key;
+  d.request.fingerprint = fingerprint;
+  d.request.expectations.push_back({decision->stream_id, decision->expected_version});
+  d.request.claims = decision->claims;
+  d.request.events = std::move(decision->events);
+  d.request.outcome = d.outcome.Encode();
+  return d;
+}
 
-  AppendRequest request;
-  request.request_id = request_key;
-  request.fingerprint = fingerprint;
-  request.expectations.push_back({decision->stream_id, decision->expected_version});
-  request.claims = decision->claims;
-  request.events = std::move(decision->events);
-  request.outcome = outcome.Encode();
-  auto results = log_.AppendBatch(std::span<AppendRequest>(&request, 1));
-  if (!results[0].ok()) {
-    const Error& e = results[0].error();
+Result<CommandOutcome> CommandProcessor::AfterAppend(Decided& d, const Result<AppendOutcome>& appended) {
+  if (!appended.ok()) {
+    const Error& e = appended.error();
     if (e.code() == ErrorCode::kUniqueKeyTaken) {
       return Error(ErrorCode::kDomainTaken, "the domain is already taken");
     }
     if (e.code() == ErrorCode::kWrongExpectedVersion) return Error(ErrorCode::kStaleEtag, e.message());
     return e;
   }
-  const AppendOutcome& appended = *results[0];
-  if (appended.replayed) {
-    auto first = CommandOutcome::Decode(appended.outcome);
+  if (appended->replayed) {  // a retry of a request staged moments ago
+    auto first = CommandOutcome::Decode(appended->outcome);
     if (!first.ok()) return first.error();
     first->replayed = true;
-    first->first_position = appended.first_position;
-    first->last_position = appended.last_position;
+    first->first_position = appended->first_position;
+    first->last_position = appended->last_position;
     return first;
   }
-  // Durable: bring the cached state up to date with the stamped events.
-  domain::CustomerState& cached = cache_[decision->customer_id];
-  for (const auto& bytes : request.events) domain::Evolve(cached, *events::UnverifiedEnvelope(bytes));
-  outcome.first_position = appended.first_position;
-  outcome.last_position = appended.last_position;
-  outcome.version = cached.version;
-  return outcome;
+  // Staged (and durable once committed): bring the cached state up to date.
+  domain::CustomerState& cached = cache_[d.customer_id];
+  for (const auto& bytes : d.request.events) domain::Evolve(cached, *events::UnverifiedEnvelope(bytes));
+  d.outcome.first_position = appended->first_position;
+  d.outcome.last_position = appended->last_position;
+  d.outcome.version = cached.version;
+  return d.outcome;
+}
+
+Result<CommandOutcome> CommandProcessor::Execute(const domain::Command& command,
+                                                 const domain::CommandMeta& meta) {
+  auto decided = DecideCommand(command, meta);
+  if (!decided.ok()) return decided.error();
+  if (decided->early) return *decided->early;
+  auto results = log_.AppendBatch(std::span<AppendRequest>(&decided->request, 1));
+  if (!results[0].ok() && results[0].error().code() == ErrorCode::kIoError) cache_.clear();
+  return AfterAppend(*decided, results[0]);
+}
+
+// A command as a WriteTask: decided and staged on the writer's staging
+// thread, answered on its commit thread.
+class CommandTask final : public WriteTask {
+ public:
+  CommandTask(CommandProcessor& processor, domain::Command command, domain::CommandMeta meta,
+              CommandProcessor::Callback done)
+      : processor_(processor), command_(std::move(command)), meta_(std::move(meta)), done_(std::move(done)) {}
+
+  std::string Key() const override { return TargetCustomer(command_); }
+
+  Result<AppendRequest> Decide() override {
+    auto decided = processor_.DecideCommand(command_, meta_);
+    if (!decided.ok()) return decided.error();
+    decided_ = std::move(*decided);
+    if (decided_.early) return AppendRequest{};  // answered after earlier commits are durable
+    return std::move(decided_.request);
+  }
+
+  void Staged(const Result<AppendOutcome>& staged, const AppendRequest& request) override {
+    if (decided_.early) return;
+    decided_.request.events = request.events;  // stamped
+    result_ = processor_.AfterAppend(decided_, staged);
+  }
+
+  void Done(Result<AppendOutcome> outcome) override {
+    if (!outcome.ok()) {
+      if (result_.has_value() && !result_->ok()) {
+        done_(std::move(*result_));  // rejected by the log at staging, already mapped
+        return;
+      }
+      // Rejected at Decide, or the commit failed after staging (then the
+      // cache holds state that never became durable).
+      if (result_.has_value()) processor_.cache_poisoned_.store(true);
+      done_(outcome.error());
+      return;
+    }
+    if (decided_.early) {
+      done_(*decided_.early);
+      return;
+    }
+    done_(std::move(*result_));
+  }
+
+ private:
+  CommandProcessor& processor_;
+  domain::Command command_;
+  domain::CommandMeta meta_;
+  CommandProcessor::Callback done_;
+  CommandProcessor::Decided decided_;
+  std::optional<Result<CommandOutcome>> result_;
+};
+
+std::unique_ptr<WriteTask> CommandProcessor::Task(domain::Command command, domain::CommandMeta meta,
+                                                  Callback done) {
+  return std::make_unique<CommandTask>(*this, std::move(command), std::move(meta), std::move(done));
 }
 
 }  // namespace tally

@@ -2,9 +2,10 @@
 // state (cached, or rebuilt from its stream), decides, appends, and evolves
 // the cached state with the appended events.
 //
-// This is the synchronous form: one append (one fsync) per command. Running
-// the same steps inside the group-commit writer's staging thread, so many
-// commands share one fsync, is not done yet (README, "Status").
+// Two forms: Execute appends synchronously (one fsync per command: tools,
+// tests); Task makes a WriteTask for the GroupCommitWriter, whose staging
+// thread decides commands one after another against the cached state and
+// lets many of them share one fsync.
 #pragma once
 
 #include <memory>
@@ -12,8 +13,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include <atomic>
+#include <functional>
+
 #include "engine/domain/decide.h"
 #include "engine/event_log.h"
+#include "engine/group_commit_writer.h"
 
 namespace tally {
 
@@ -34,10 +39,13 @@ struct CommandOutcome {
   static Result<CommandOutcome> Decode(std::string_view bytes);
 };
 
-// Thread-compatible: one thread at a time (the writer's). `log`, `catalog`
-// and `ids` must outlive the processor.
+// Thread-compatible: Execute, State and the tasks' staging steps run on one
+// thread at a time (with a writer: its staging thread). `log`, `catalog` and
+// `ids` must outlive the processor and its tasks.
 class CommandProcessor {
  public:
+  using Callback = std::function<void(Result<CommandOutcome>)>;
+
   CommandProcessor(EventLog& log, const domain::Catalog& catalog, domain::Instance instance,
                    domain::IdSource& ids);
 
@@ -46,13 +54,34 @@ class CommandProcessor {
   // outcome; the same id with another command is kRequestIdReused.
   Result<CommandOutcome> Execute(const domain::Command& command, const domain::CommandMeta& meta);
 
+  // A task for GroupCommitWriter::Submit; `done` runs on the writer's
+  // commit thread once the command is durable or rejected.
+  std::unique_ptr<WriteTask> Task(domain::Command command, domain::CommandMeta meta, Callback done);
+
   // The customer's current state (loaded from the log if not cached).
   Result<const domain::CustomerState*> State(const std::string& customer_id);
 
  private:
+  friend class CommandTask;
+  // A decided command: either finished already (`early`: a replay or a
+  // change that changes nothing) or a request to append.
+  struct Decided {
+    std::optional<CommandOutcome> early;
+    AppendRequest request;
+    CommandOutcome outcome;
+    std::string customer_id;
+  };
+  Result<Decided> DecideCommand(const domain::Command& command, const domain::CommandMeta& meta);
+  // After staging (or appending): map log errors, decode replays, evolve
+  // the cache with the stamped events.
+  Result<CommandOutcome> AfterAppend(Decided& decided, const Result<AppendOutcome>& appended);
+
   EventLog& log_;
   domain::DecideContext context_;
   std::unordered_map<std::string, domain::CustomerState> cache_;
+  // Set by a failed commit (commit thread): the cache may hold states that
+  // never became durable; it is dropped before the next decision.
+  std::atomic<bool> cache_poisoned_{false};
 };
 
 // The customer a command targets ("" for AddCustomer).

@@ -1,5 +1,6 @@
 #include "engine/group_commit_writer.h"
 
+#include <algorithm>
 #include <future>
 
 namespace tally {
@@ -12,19 +13,40 @@ GroupCommitWriter::GroupCommitWriter(EventLog& log, GroupCommitWriterOptions opt
 
 GroupCommitWriter::~GroupCommitWriter() { Stop(); }
 
+namespace {
+
+// A plain append request as a task.
+class AppendTask final : public WriteTask {
+ public:
+  AppendTask(AppendRequest request, GroupCommitWriter::Callback done)
+      : request_(std::move(request)), done_(std::move(done)) {}
+  Result<AppendRequest> Decide() override { return std::move(request_); }
+  void Done(Result<AppendOutcome> outcome) override { done_(std::move(outcome)); }
+
+ private:
+  AppendRequest request_;
+  GroupCommitWriter::Callback done_;
+};
+
+}  // namespace
+
 void GroupCommitWriter::Submit(AppendRequest request, Callback done) {
+  Submit(std::make_unique<AppendTask>(std::move(request), std::move(done)));
+}
+
+void GroupCommitWriter::Submit(std::unique_ptr<WriteTask> task) {
   bool stopping;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping = stopping_;
     if (!stopping && queue_.size() < options_.max_queued_requests) {
-      queue_.push_back(Pending{std::move(request), std::move(done)});
+      queue_.push_back(std::move(task));
       if (queue_.size() == 1) queue_cv_.notify_one();
       return;
     }
   }
-  done(stopping ? Error(ErrorCode::kShuttingDown, "the writer is shutting down")
-                : Error(ErrorCode::kBusy, "the command queue is full; retry later"));
+  task->Done(stopping ? Error(ErrorCode::kShuttingDown, "the writer is shutting down")
+                      : Error(ErrorCode::kBusy, "the command queue is full; retry later"));
 }
 
 Result<AppendOutcome> GroupCommitWriter::Append(AppendRequest request) {
@@ -58,30 +80,58 @@ GroupCommitStats GroupCommitWriter::Stats() const {
 }
 
 void GroupCommitWriter::StageLoop() {
-  std::vector<AppendRequest> requests;
+  std::vector<std::unique_ptr<WriteTask>> tasks;
   for (;;) {
-    // Wait for room first: while the commit thread is behind, requests keep
+    // Wait for room first: while the commit thread is behind, tasks keep
     // queuing and the next batch grows.
     {
       std::unique_lock<std::mutex> lock(prepared_mu_);
       space_cv_.wait(lock, [this] { return prepared_.size() < options_.max_prepared_batches; });
     }
-    Prepared p;
-    requests.clear();
+    tasks.clear();
     {
       std::unique_lock<std::mutex> lock(mu_);
       queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) break;  // stopping, and everything is staged
       const size_t n = std::min(queue_.size(), options_.max_batch_requests);
-      requests.reserve(n);
-      p.callbacks.reserve(n);
+      tasks.reserve(n);
       for (size_t i = 0; i < n; ++i) {
-        requests.push_back(std::move(queue_.front().request));
-        p.callbacks.push_back(std::move(queue_.front().done));
+        tasks.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
+    StageTasks(tasks);
+  }
+  {
+    std::lock_guard<std::mutex> lock(prepared_mu_);
+    staging_done_ = true;
+  }
+  prepared_cv_.notify_one();
+}
+
+void GroupCommitWriter::StageTasks(std::vector<std::unique_ptr<WriteTask>>& tasks) {
+  // Tasks are decided in order. A group of tasks with distinct keys is
+  // prepared in one batch; a task whose key is already in the group starts a
+  // new group, so that it decides against the state its predecessor staged.
+  size_t next = 0;
+  while (next < tasks.size()) {
+    Prepared p;
+    std::vector<AppendRequest> requests;
+    std::vector<std::string> keys;
+    for (; next < tasks.size(); ++next) {
+      std::string key = tasks[next]->Key();
+      if (!key.empty() && std::find(keys.begin(), keys.end(), key) != keys.end()) break;
+      auto request = tasks[next]->Decide();
+      if (!request.ok()) {
+        p.rejected.emplace_back(std::move(tasks[next]), request.error());
+        continue;
+      }
+      if (!key.empty()) keys.push_back(std::move(key));
+      requests.push_back(std::move(*request));
+      p.tasks.push_back(std::move(tasks[next]));
+    }
     p.batch = log_.Prepare(requests);
+    for (size_t i = 0; i < p.tasks.size(); ++i) p.tasks[i]->Staged(p.batch->results[i], requests[i]);
     {
       std::lock_guard<std::mutex> lock(prepared_mu_);
       prepared_.push_back(std::move(p));
@@ -90,11 +140,6 @@ void GroupCommitWriter::StageLoop() {
     }
     prepared_cv_.notify_one();
   }
-  {
-    std::lock_guard<std::mutex> lock(prepared_mu_);
-    staging_done_ = true;
-  }
-  prepared_cv_.notify_one();
 }
 
 void GroupCommitWriter::CommitLoop() {
@@ -119,7 +164,8 @@ void GroupCommitWriter::CommitLoop() {
     // Count before answering: a caller who has its answer sees it counted.
     uint64_t requests = 0, events = 0, failed = 0;
     for (auto& p : taken) {
-      requests += p.callbacks.size();
+      requests += p.tasks.size() + p.rejected.size();
+      failed += p.rejected.size();
       for (auto& r : p.batch->results) {
         if (r.ok() && !s.ok()) r = s.error();
         if (!r.ok()) {
@@ -137,7 +183,8 @@ void GroupCommitWriter::CommitLoop() {
       largest_.store(requests, std::memory_order_relaxed);
     }
     for (auto& p : taken) {
-      for (size_t i = 0; i < p.callbacks.size(); ++i) p.callbacks[i](std::move(p.batch->results[i]));
+      for (size_t i = 0; i < p.tasks.size(); ++i) p.tasks[i]->Done(std::move(p.batch->results[i]));
+      for (auto& [task, error] : p.rejected) task->Done(std::move(error));
     }
   }
 }

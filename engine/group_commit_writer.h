@@ -29,6 +29,26 @@ struct GroupCommitWriterOptions {
   size_t max_prepared_batches = 4;
 };
 
+// A unit of work for the writer. Its three steps run in order: Decide and
+// Staged on the staging thread (so a task decides against everything staged
+// before it, durable or not), Done on the commit thread once the outcome is
+// durable or has failed.
+class WriteTask {
+ public:
+  virtual ~WriteTask() = default;
+  // The request to append, or an error that rejects the task (Done is then
+  // called with it; nothing is appended). `key` groups tasks that must be
+  // staged one after another (e.g. the customer): tasks with different keys
+  // are prepared together in one batch.
+  virtual Result<AppendRequest> Decide() = 0;
+  virtual std::string Key() const { return {}; }
+  // The request's staged result; on success its events are stamped in
+  // `request.events`. Not yet durable.
+  virtual void Staged(const Result<AppendOutcome>& staged, const AppendRequest& request) {}
+  // The final outcome: durable, or failed. Called exactly once.
+  virtual void Done(Result<AppendOutcome> outcome) = 0;
+};
+
 // Counters for metrics; monotonic since start.
 struct GroupCommitStats {
   uint64_t commits = 0;           // synced writes
@@ -58,6 +78,10 @@ class GroupCommitWriter {
   // with kBusy / kShuttingDown (then on the calling thread, immediately).
   void Submit(AppendRequest request, Callback done);
 
+  // Queues a task; its Done is called exactly once (with kBusy or
+  // kShuttingDown on the calling thread, immediately, if refused).
+  void Submit(std::unique_ptr<WriteTask> task);
+
   // Submit and wait for the outcome.
   Result<AppendOutcome> Append(AppendRequest request);
 
@@ -68,14 +92,14 @@ class GroupCommitWriter {
   GroupCommitStats Stats() const;
 
  private:
-  struct Pending {
-    AppendRequest request;
-    Callback done;
-  };
   struct Prepared {
     std::unique_ptr<PreparedBatch> batch;
-    std::vector<Callback> callbacks;
+    std::vector<std::unique_ptr<WriteTask>> tasks;  // one per result of `batch`
+    // Tasks rejected by Decide or by staging: answered after the commit so
+    // that answers keep submission order per commit.
+    std::vector<std::pair<std::unique_ptr<WriteTask>, Error>> rejected;
   };
+  void StageTasks(std::vector<std::unique_ptr<WriteTask>>& tasks);
   void StageLoop();
   void CommitLoop();
 
@@ -84,7 +108,7 @@ class GroupCommitWriter {
 
   std::mutex mu_;
   std::condition_variable queue_cv_;
-  std::deque<Pending> queue_;  // guarded by mu_
+  std::deque<std::unique_ptr<WriteTask>> queue_;  // guarded by mu_
   bool stopping_ = false;      // guarded by mu_
 
   std::mutex prepared_mu_;
