@@ -69,13 +69,13 @@ Result<const domain::CustomerState*> CommandProcessor::State(const std::string& 
 }
 
 Result<CommandProcessor::Decided> CommandProcessor::DecideCommand(const domain::Command& command,
-                                                                  const domain::CommandMeta& meta) {
+                                                                  const domain::CommandMeta& meta,
+                                                                  const std::string& fingerprint) {
   if (cache_poisoned_.exchange(false)) cache_.clear();
   Decided d;
   // The log's key for the request id: namespaced by partner.
   const std::string request_key =
       meta.request_id.empty() ? std::string() : meta.partner_id + "/" + meta.request_id;
-  const std::string fingerprint = domain::Fingerprint(command, meta);
   // A retry of an applied request returns its first outcome, whatever has
   // changed since (deciding again could fail, e.g. on a stale If-Match).
   if (!request_key.empty()) {
@@ -123,7 +123,7 @@ Result<CommandProcessor::Decided> CommandProcessor::DecideCommand(const domain::
   d.request.expectations.push_back({decision->stream_id, decision->expected_version});
   d.request.claims = decision->claims;
   d.request.events = std::move(decision->events);
-  d.request.outcome = d.outcome.Encode();
+  if (!request_key.empty()) d.request.outcome = d.outcome.Encode();  // only retries read it
   return d;
 }
 
@@ -155,7 +155,8 @@ Result<CommandOutcome> CommandProcessor::AfterAppend(Decided& d, const Result<Ap
 
 Result<CommandOutcome> CommandProcessor::Execute(const domain::Command& command,
                                                  const domain::CommandMeta& meta) {
-  auto decided = DecideCommand(command, meta);
+  const std::string fingerprint = meta.request_id.empty() ? std::string() : domain::Fingerprint(command, meta);
+  auto decided = DecideCommand(command, meta, fingerprint);
   if (!decided.ok()) return decided.error();
   if (decided->early) return *decided->early;
   auto results = log_.AppendBatch(std::span<AppendRequest>(&decided->request, 1));
@@ -169,12 +170,16 @@ class CommandTask final : public WriteTask {
  public:
   CommandTask(CommandProcessor& processor, domain::Command command, domain::CommandMeta meta,
               CommandProcessor::Callback done)
-      : processor_(processor), command_(std::move(command)), meta_(std::move(meta)), done_(std::move(done)) {}
+      : processor_(processor),
+        command_(std::move(command)),
+        meta_(std::move(meta)),
+        done_(std::move(done)),
+        fingerprint_(meta_.request_id.empty() ? std::string() : domain::Fingerprint(command_, meta_)) {}
 
   std::string Key() const override { return TargetCustomer(command_); }
 
   Result<AppendRequest> Decide() override {
-    auto decided = processor_.DecideCommand(command_, meta_);
+    auto decided = processor_.DecideCommand(command_, meta_, fingerprint_);
     if (!decided.ok()) return decided.error();
     decided_ = std::move(*decided);
     if (decided_.early) return AppendRequest{};  // answered after earlier commits are durable
@@ -211,6 +216,7 @@ class CommandTask final : public WriteTask {
   domain::Command command_;
   domain::CommandMeta meta_;
   CommandProcessor::Callback done_;
+  const std::string fingerprint_;  // computed on the submitting thread
   CommandProcessor::Decided decided_;
   std::optional<Result<CommandOutcome>> result_;
 };

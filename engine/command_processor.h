@@ -71,7 +71,10 @@ class CommandProcessor {
     CommandOutcome outcome;
     std::string customer_id;
   };
-  Result<Decided> DecideCommand(const domain::Command& command, const domain::CommandMeta& meta);
+  // `fingerprint`: Fingerprint(command, meta), needed only with a request
+  // id (tasks compute it on the submitting thread, off the staging thread).
+  Result<Decided> DecideCommand(const domain::Command& command, const domain::CommandMeta& meta,
+                                const std::string& fingerprint);
   // After staging (or appending): map log errors, decode replays, evolve
   // the cache with the stamped events.
   Result<CommandOutcome> AfterAppend(Decided& decided, const Result<AppendOutcome>& appended);

@@ -29,6 +29,8 @@ double Percentile(std::vector<double>& v, double p) {
   return v[k];
 }
 
+}  // namespace
+
 // Synced WriteBatches of exactly `records`, `per_batch` records each, into a
 // fresh default-options RocksDB: the baseline.
 double RawSyncedWrites(const std::string& dir,
@@ -59,8 +61,6 @@ double RawSyncedWrites(const std::string& dir,
   }
   return clock.Seconds();
 }
-
-}  // namespace
 
 int RunAppendBench(const AppendBenchOptions& o) {
   const int k = std::max(1, o.events_per_request);

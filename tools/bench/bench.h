@@ -34,4 +34,13 @@ struct OpenBenchOptions {
 };
 int RunOpenBench(const OpenBenchOptions& options);
 
+struct CommandsBenchOptions {
+  std::string dir = "./bench-data";
+  std::string catalog = TALLY_DEFAULT_CATALOG;
+  uint64_t commands = 200'000;
+  int clients = 256;
+  bool keep = false;
+};
+int RunCommandsBench(const CommandsBenchOptions& options);
+
 }  // namespace tally::bench

@@ -3,6 +3,7 @@
 //
 //   tally-bench append [--events N] [--callers C] [--events-per-request K] [--dir D]
 //   tally-bench open   [--events N] [--dir D]
+//   tally-bench commands [--commands N] [--clients C] [--catalog F] [--dir D]
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
@@ -38,7 +39,16 @@ int main(int argc, char** argv) {
   o->add_option("--dir", open.dir, "scratch folder")->capture_default_str();
   o->add_flag("--keep", open.keep, "keep the generated log (reused by a later run)");
 
+  tally::bench::CommandsBenchOptions commands;
+  auto* c = app.add_subcommand("commands", "the write pipeline on a realistic command mix vs raw RocksDB");
+  c->add_option("--commands", commands.commands, "commands to run")->capture_default_str();
+  c->add_option("--clients", commands.clients, "commands in flight")->capture_default_str();
+  c->add_option("--catalog", commands.catalog, "offer catalog")->capture_default_str();
+  c->add_option("--dir", commands.dir, "scratch folder")->capture_default_str();
+  c->add_flag("--keep", commands.keep, "keep the scratch data");
+
   CLI11_PARSE(app, argc, argv);
+  if (*c) return tally::bench::RunCommandsBench(commands);
   if (*a) return tally::bench::RunAppendBench(append);
   if (*o) return tally::bench::RunOpenBench(open);
   return 2;
