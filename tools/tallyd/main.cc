@@ -1,7 +1,8 @@
 // tallyd: the tally server.
 //
-// Today it opens (or creates) the event log in --data, checks it, runs the
-// group-commit writer and waits for SIGINT/SIGTERM, then shuts down cleanly.
+// Today it loads and validates the offer catalog, opens (or creates) the
+// event log in --data, runs the command pipeline (group-commit writer and
+// domain processor) and waits for SIGINT/SIGTERM, then shuts down cleanly.
 // The HTTP API (--listen) is not implemented yet (issue 5): the address is
 // validated and reported, nothing listens on it.
 #include <CLI/CLI.hpp>
@@ -10,6 +11,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "engine/command_processor.h"
+#include "engine/domain/catalog.h"
 #include "engine/group_commit_writer.h"
 #include "engine/rocksdb_event_log.h"
 
@@ -17,9 +20,29 @@ int main(int argc, char** argv) {
   CLI::App app{"tallyd: the tally event-sourced partner-center engine"};
   std::string data = "./var";
   std::string listen = "127.0.0.1:8080";
+  std::string catalog_path = TALLY_DEFAULT_CATALOG;
+  std::string instance_name = "global";
   app.add_option("--data", data, "data folder (created if missing)")->capture_default_str();
   app.add_option("--listen", listen, "HTTP address HOST:PORT")->capture_default_str();
+  app.add_option("--catalog", catalog_path, "offer catalog (JSON)")->capture_default_str();
+  app.add_option("--instance", instance_name, "global or usgov")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+
+  auto instance = tally::domain::ParseInstance(instance_name);
+  if (!instance.ok()) {
+    std::fprintf(stderr, "tallyd: --instance: %s\n", instance.error().message().c_str());
+    return 2;
+  }
+  auto catalog = tally::domain::Catalog::Load(catalog_path);
+  if (!catalog.ok()) {
+    std::fprintf(stderr, "tallyd: %s\n", catalog.error().ToString().c_str());
+    return 2;
+  }
+  if (catalog->ForInstance(*instance).empty()) {
+    std::fprintf(stderr, "tallyd: the catalog %s has no offers for the %s instance\n",
+                 catalog_path.c_str(), instance_name.c_str());
+    return 2;
+  }
 
   if (listen.rfind(':') == std::string::npos) {
     std::fprintf(stderr, "tallyd: --listen must be HOST:PORT, got '%s'\n", listen.c_str());
@@ -43,7 +66,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tallyd: %s\n", log.error().ToString().c_str());
     return 2;
   }
+  tally::domain::RandomIdSource ids;
+  tally::CommandProcessor processor(**log, *catalog, *instance, ids);
   tally::GroupCommitWriter writer(**log);
+  std::printf("tallyd: instance %s, %zu offers from %s\n", instance_name.c_str(),
+              catalog->ForInstance(*instance).size(), catalog_path.c_str());
   std::printf("tallyd: event log %s/log open, head position %llu\n", data.c_str(),
               static_cast<unsigned long long>((*log)->Head()));
   std::printf("tallyd: HTTP API on %s is not implemented yet (see README, 'Status')\n",
