@@ -1,6 +1,6 @@
 #include "events/samples.h"
 
-#include <cstdio>
+#include "events/uuid.h"
 
 namespace tally::events {
 namespace {
@@ -20,13 +20,8 @@ EnvelopeFields Fields(const std::string& stream, const std::string& event_id,
 }  // namespace
 
 std::string SampleEvents::Uuid() {
-  uint64_t a = rng_(), b = rng_();
-  char buf[37];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buf;
+  const uint64_t a = rng_();
+  return FormatUuidV4(a, rng_());
 }
 
 std::string SampleEvents::CustomerCreated(const std::string& customer_id,

@@ -1,6 +1,6 @@
 #include "engine/domain/ids.h"
 
-#include <cstdio>
+#include "events/uuid.h"
 
 namespace tally::domain {
 
@@ -11,12 +11,7 @@ std::string RandomIdSource::NewId() {
     a = rng_();
     b = rng_();
   }
-  char buf[37];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buf;
+  return events::FormatUuidV4(a, b);
 }
 
 }  // namespace tally::domain

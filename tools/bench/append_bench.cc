@@ -20,8 +20,6 @@
 #include "tools/common/progress.h"
 
 namespace tally::bench {
-namespace {
-
 double Percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
   size_t k = static_cast<size_t>(p * (v.size() - 1));
@@ -29,13 +27,9 @@ double Percentile(std::vector<double>& v, double p) {
   return v[k];
 }
 
-}  // namespace
-
 // Synced WriteBatches of exactly `records`, `per_batch` records each, into a
 // fresh default-options RocksDB: the baseline.
-double RawSyncedWrites(const std::string& dir,
-                       const std::vector<std::pair<std::string, std::string>>& records,
-                       size_t per_batch) {
+double RawSyncedWrites(const std::string& dir, const Records& records, size_t per_batch) {
   rocksdb::Options options;
   options.create_if_missing = true;
   rocksdb::DB* raw = nullptr;
@@ -60,6 +54,30 @@ double RawSyncedWrites(const std::string& dir,
     }
   }
   return clock.Seconds();
+}
+
+Records CaptureRecords(std::unique_ptr<RocksDbEventLog>& log) {
+  Records records;
+  records.reserve(log->Head());
+  auto s = log->Scan(1, log->Head(), [&](const EventView& v) {
+    records.emplace_back(log_format::EventKey(v.position), std::string(v.raw_value));
+    return true;
+  });
+  if (!s.ok()) {
+    std::fprintf(stderr, "reading the engine's records: %s\n", s.error().ToString().c_str());
+    std::exit(2);
+  }
+  log.reset();
+  return records;
+}
+
+RawBaseline MeasureRawBaseline(const Records& records, const GroupCommitStats& stats, const std::string& dir) {
+  RawBaseline raw;
+  raw.records = records.size();
+  raw.per_batch = std::max<size_t>(
+      1, static_cast<size_t>(double(stats.events) / std::max<uint64_t>(1, stats.commits) + 0.5));
+  raw.seconds = RawSyncedWrites(dir, records, raw.per_batch);
+  return raw;
 }
 
 int RunAppendBench(const AppendBenchOptions& o) {
@@ -142,24 +160,13 @@ int RunAppendBench(const AppendBenchOptions& o) {
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
 
-  // The same records (key + hash + stamped envelope) for the baseline.
-  std::vector<std::pair<std::string, std::string>> records;
-  records.reserve(stats.events);
-  auto s = (*log)->Scan(1, (*log)->Head(), [&](const EventView& v) {
-    records.emplace_back(log_format::EventKey(v.position), std::string(v.raw_value));
-    return true;
-  });
-  if (!s.ok()) return 2;
-  log->reset();
-  // The engine made `commits` synced writes; the baseline makes synced
-  // WriteBatches of the same average size.
-  const size_t per_batch = std::max<size_t>(
-      1, static_cast<size_t>(double(stats.events) / std::max<uint64_t>(1, stats.commits) + 0.5));
-  const double raw_secs = RawSyncedWrites(FreshDir(o.dir, "append-raw"), records, per_batch);
+  const Records records = CaptureRecords(*log);
+  const RawBaseline raw = MeasureRawBaseline(records, stats, FreshDir(o.dir, "append-raw"));
+  const size_t per_batch = raw.per_batch;
   const double raw256_secs = RawSyncedWrites(FreshDir(o.dir, "append-raw256"), records, 256);
 
   const double engine_rate = stats.events / engine_secs;
-  const double raw_rate = records.size() / raw_secs;
+  const double raw_rate = raw.rate();
   std::printf("  event size            %.0f bytes on average (stored value: +32-byte chain hash)\n", avg_event);
   std::printf("  engine                %10.0f events/s  %8.0f commands/s  (%llu syncs, %.1f events/sync, %llu prepared batches, largest sync %llu requests, %llu failed)\n",
               engine_rate, stats.requests / engine_secs,

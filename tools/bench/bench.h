@@ -4,7 +4,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
+
+#include "engine/group_commit_writer.h"
+#include "engine/rocksdb_event_log.h"
 
 namespace tally::bench {
 
@@ -17,6 +22,28 @@ struct Clock {
 
 // A fresh folder for one benchmark under `base` (removed first if present).
 std::string FreshDir(const std::string& base, const std::string& name);
+
+// The p-th percentile (0..1) of `values` (reordered).
+double Percentile(std::vector<double>& values, double p);
+
+using Records = std::vector<std::pair<std::string, std::string>>;
+
+// Every record the engine stored (key, hash and stamped envelope); then
+// closes `log`, so that the baseline does not share the disk with it.
+Records CaptureRecords(std::unique_ptr<RocksDbEventLog>& log);
+
+// The same-run baseline: `records` written again to a fresh default-options
+// RocksDB in synced WriteBatches of the engine's average events per sync.
+struct RawBaseline {
+  size_t records = 0;
+  size_t per_batch = 0;
+  double seconds = 0;
+  double rate() const { return records / seconds; }
+};
+// Synced WriteBatches of exactly `records`, `per_batch` records each, into a
+// fresh default-options RocksDB; returns the seconds taken.
+double RawSyncedWrites(const std::string& dir, const Records& records, size_t per_batch);
+RawBaseline MeasureRawBaseline(const Records& records, const GroupCommitStats& stats, const std::string& dir);
 
 struct AppendBenchOptions {
   std::string dir = "./bench-data";

@@ -90,10 +90,6 @@ struct Client {
 
 }  // namespace
 
-double RawSyncedWrites(const std::string& dir,
-                       const std::vector<std::pair<std::string, std::string>>& records,
-                       size_t per_batch);
-
 int RunCommandsBench(const CommandsBenchOptions& o) {
   auto catalog = domain::Catalog::Load(o.catalog);
   if (!catalog.ok()) {
@@ -150,28 +146,17 @@ int RunCommandsBench(const CommandsBenchOptions& o) {
   }
   const double secs = clock.Seconds();
 
-  std::vector<std::pair<std::string, std::string>> records;
-  auto s = (*log)->Scan(1, (*log)->Head(), [&](const EventView& v) {
-    records.emplace_back(log_format::EventKey(v.position), std::string(v.raw_value));
-    return true;
-  });
-  if (!s.ok()) return 2;
-  log->reset();
-  const size_t per_batch = std::max<size_t>(
-      1, static_cast<size_t>(double(stats.events) / std::max<uint64_t>(1, stats.commits) + 0.5));
-  const double raw_secs = RawSyncedWrites(FreshDir(o.dir, "commands-raw"), records, per_batch);
-  std::sort(latencies.begin(), latencies.end());
-  auto pct = [&](double p) { return latencies.empty() ? 0.0 : latencies[static_cast<size_t>(p * (latencies.size() - 1))]; };
-
+  const RawBaseline raw = MeasureRawBaseline(CaptureRecords(*log), stats, FreshDir(o.dir, "commands-raw"));
   const double engine_events = stats.events / secs;
-  const double raw_events = records.size() / raw_secs;
+  const double raw_events = raw.rate();
   std::printf("  engine            %9.0f commands/s  %9.0f events/s  (%llu syncs, %.1f events/sync, %llu rejected)\n",
               stats.requests / secs, engine_events, static_cast<unsigned long long>(stats.commits),
               double(stats.events) / std::max<uint64_t>(1, stats.commits),
               static_cast<unsigned long long>(failures.load()));
-  std::printf("  engine latency    p50 %.0f us, p99 %.0f us per command\n", pct(0.5), pct(0.99));
+  std::printf("  engine latency    p50 %.0f us, p99 %.0f us per command\n", Percentile(latencies, 0.5),
+              Percentile(latencies, 0.99));
   std::printf("  raw RocksDB       %9.0f events/s  (synced WriteBatches of %zu records: the same stored bytes)\n",
-              raw_events, per_batch);
+              raw_events, raw.per_batch);
   std::printf("  ratio engine/raw  %.2f  (goal >= 0.50; goal >= 150000 commands/s)\n", engine_events / raw_events);
   if (!o.keep) std::filesystem::remove_all(o.dir);
   return failures.load() == 0 ? 0 : 1;
