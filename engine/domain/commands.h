@@ -71,14 +71,15 @@ struct AddAddOn {
 
 enum class SubscriptionStatus { kActive, kSuspended, kDeleted };
 
+// Changes only what is set; unset fields keep their value.
 struct UpdateSubscription {
   std::string customer_id;
   std::string subscription_id;
-  std::optional<int64_t> quantity;
-  std::optional<SubscriptionStatus> status;
-  std::optional<std::string> friendly_name;
-  std::optional<bool> auto_renew;
-  std::optional<uint64_t> expected_version;  // If-Match
+  std::optional<int64_t> quantity = std::nullopt;
+  std::optional<SubscriptionStatus> status = std::nullopt;
+  std::optional<std::string> friendly_name = std::nullopt;
+  std::optional<bool> auto_renew = std::nullopt;
+  std::optional<uint64_t> expected_version = std::nullopt;  // If-Match
 };
 
 struct RequestRelationship {
