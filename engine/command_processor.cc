@@ -2,7 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
+
 #include "engine/domain/fingerprint.h"
+#include "engine/domain/validation.h"
 #include "events/codec.h"
 
 namespace tally {
@@ -46,6 +50,20 @@ CommandProcessor::CommandProcessor(EventLog& log, const domain::Catalog& catalog
   context_.catalog = &catalog;
   context_.instance = instance;
   context_.ids = &ids;
+}
+
+Result<bool> CommandProcessor::IsDomainAvailable(std::string_view domain) const {
+  static constexpr std::string_view kSuffix = ".onmicrosoft.com";
+  std::string lower(domain);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower.size() <= kSuffix.size() || !lower.ends_with(kSuffix)) {
+    return Error(ErrorCode::kInvalidDomainPrefix, "a domain looks like <prefix>.onmicrosoft.com");
+  }
+  TALLY_RETURN_IF_ERROR(domain::ValidateDomainPrefix(std::string_view(lower).substr(0, lower.size() - kSuffix.size())));
+  auto owner = log_.UniqueOwner(domain::DomainKey(lower));
+  if (!owner.ok()) return owner.error();
+  return !owner->has_value();
 }
 
 Result<const domain::CustomerState*> CommandProcessor::State(const std::string& customer_id) {

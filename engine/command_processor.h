@@ -58,6 +58,11 @@ class CommandProcessor {
   // commit thread once the command is durable or rejected.
   std::unique_ptr<WriteTask> Task(domain::Command command, domain::CommandMeta meta, Callback done);
 
+  // CheckDomainAvailability: whether "<prefix>.onmicrosoft.com" (any case)
+  // is free, from the log's unique index (durable claims only). A malformed
+  // domain is kInvalidDomainPrefix. Any thread (reads only the log).
+  Result<bool> IsDomainAvailable(std::string_view domain) const;
+
   // The customer's current state (loaded from the log if not cached).
   Result<const domain::CustomerState*> State(const std::string& customer_id);
 

@@ -146,6 +146,20 @@ TEST_F(SeedFlowTest, ARetriedRequestReturnsTheFirstOutcomeAndAppendsNothing) {
   EXPECT_EQ(StateOf(first.customer_id).subscriptions.at(first.subscription_ids[0]).quantity, 9);
 }
 
+TEST_F(SeedFlowTest, CheckDomainAvailability) {
+  EXPECT_TRUE(*processor_->IsDomainAvailable("litware.onmicrosoft.com"));
+  Ok(ValidAddCustomer("Litware"), Meta("p1"));
+  EXPECT_FALSE(*processor_->IsDomainAvailable("litware.onmicrosoft.com"));
+  EXPECT_FALSE(*processor_->IsDomainAvailable("LITWARE.onmicrosoft.com")) << "case-insensitive";
+  EXPECT_TRUE(*processor_->IsDomainAvailable("litware2.onmicrosoft.com"));
+  for (const char* bad : {"litware.com", ".onmicrosoft.com", "lit-ware.onmicrosoft.com",
+                          "litware.onmicrosoft.com.evil", ""}) {
+    auto r = processor_->IsDomainAvailable(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code(), ErrorCode::kInvalidDomainPrefix) << bad;
+  }
+}
+
 TEST_F(SeedFlowTest, RequestIdsArePerPartner) {
   auto a = Ok(ValidAddCustomer("alpha"), Meta("p1", "same-id"));
   auto b = Ok(ValidAddCustomer("bravo"), Meta("p2", "same-id"));
