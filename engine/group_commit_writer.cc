@@ -1,5 +1,7 @@
 #include "engine/group_commit_writer.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <future>
 
@@ -80,6 +82,7 @@ GroupCommitStats GroupCommitWriter::Stats() const {
 }
 
 void GroupCommitWriter::StageLoop() {
+  pthread_setname_np(pthread_self(), "tally-stage");  // for top, perf and gdb
   std::vector<std::unique_ptr<WriteTask>> tasks;
   for (;;) {
     // Wait for room first: while the commit thread is behind, tasks keep
@@ -143,6 +146,7 @@ void GroupCommitWriter::StageTasks(std::vector<std::unique_ptr<WriteTask>>& task
 }
 
 void GroupCommitWriter::CommitLoop() {
+  pthread_setname_np(pthread_self(), "tally-commit");
   std::vector<Prepared> taken;
   std::vector<PreparedBatch*> batches;
   for (;;) {
