@@ -56,7 +56,7 @@ case "${1:-}" in
     data="${TALLY_DATA:-$root/var}"
     listen="${TALLY_LISTEN:-127.0.0.1:8080}"
     log "starting tallyd (data: $data, listen: $listen); Ctrl-C stops it"
-    exec "$root/build/release/tools/tallyd/tallyd" --data "$data" --listen "$listen"
+    exec "$root/build/release/tools/tallyd" --data "$data" --listen "$listen"
     ;;
   test)
     deps
