@@ -94,26 +94,6 @@ Result<CommandProcessor::Decided> CommandProcessor::DecideCommand(const domain::
   // The log's key for the request id: namespaced by partner.
   const std::string request_key =
       meta.request_id.empty() ? std::string() : meta.partner_id + "/" + meta.request_id;
-  // A retry of an applied request returns its first outcome, whatever has
-  // changed since (deciding again could fail, e.g. on a stale If-Match).
-  if (!request_key.empty()) {
-    auto applied = log_.FindRequest(request_key);
-    if (!applied.ok()) return applied.error();
-    if (applied->has_value()) {
-      const RequestRecord& record = **applied;
-      if (record.fingerprint != fingerprint) {
-        return Error(ErrorCode::kRequestIdReused,
-                     "request id '" + meta.request_id + "' was used before for a different request");
-      }
-      auto first = CommandOutcome::Decode(record.outcome);
-      if (!first.ok()) return first.error();
-      first->replayed = true;
-      first->first_position = record.first_position;
-      first->last_position = record.last_position;
-      d.early = std::move(*first);
-      return d;
-    }
-  }
   static const domain::CustomerState kNoCustomer;
   const domain::CustomerState* state = &kNoCustomer;
   const std::string& target = TargetCustomer(command);
@@ -122,8 +102,37 @@ Result<CommandProcessor::Decided> CommandProcessor::DecideCommand(const domain::
     if (!loaded.ok()) return loaded.error();
     if (*loaded != nullptr) state = *loaded;
   }
+  // A retry of an applied request returns its first outcome. When the
+  // command decides events, the log's own request check finds the retry
+  // (and its fingerprint); only when deciding again fails (e.g. a stale
+  // If-Match) or changes nothing must we look the request up here.
+  auto applied_before = [&]() -> Result<std::optional<CommandOutcome>> {
+    if (request_key.empty()) return std::optional<CommandOutcome>();
+    auto applied = log_.FindRequest(request_key);
+    if (!applied.ok()) return applied.error();
+    if (!applied->has_value()) return std::optional<CommandOutcome>();
+    const RequestRecord& record = **applied;
+    if (record.fingerprint != fingerprint) {
+      return Error(ErrorCode::kRequestIdReused,
+                   "request id '" + meta.request_id + "' was used before for a different request");
+    }
+    auto first = CommandOutcome::Decode(record.outcome);
+    if (!first.ok()) return first.error();
+    first->replayed = true;
+    first->first_position = record.first_position;
+    first->last_position = record.last_position;
+    return std::optional<CommandOutcome>(std::move(*first));
+  };
   auto decision = domain::Decide(*state, command, meta, context_);
-  if (!decision.ok()) return decision.error();
+  if (!decision.ok() || decision->events.empty()) {
+    auto replay = applied_before();
+    if (!replay.ok()) return replay.error();
+    if (replay->has_value()) {
+      d.early = std::move(**replay);
+      return d;
+    }
+    if (!decision.ok()) return decision.error();
+  }
 
   d.customer_id = decision->customer_id;
   d.outcome.customer_id = decision->customer_id;
