@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "tools/bench/bench.h"
+#include "tools/common/cli.h"
 
 namespace tally::bench {
 
@@ -47,7 +48,7 @@ int main(int argc, char** argv) {
   c->add_option("--dir", commands.dir, "scratch folder")->capture_default_str();
   c->add_flag("--keep", commands.keep, "keep the scratch data");
 
-  CLI11_PARSE(app, argc, argv);
+  if (auto rc = tally::tools::ParseArgs(app, argc, argv)) return *rc;
   if (*c) return tally::bench::RunCommandsBench(commands);
   if (*a) return tally::bench::RunAppendBench(append);
   if (*o) return tally::bench::RunOpenBench(open);

@@ -18,6 +18,7 @@
 #include "events/codec.h"
 #include "events/json.h"
 #include "tools/common/progress.h"
+#include "tools/common/cli.h"
 
 namespace tally {
 namespace {
@@ -147,7 +148,7 @@ int main(int argc, char** argv) {
   replay->add_option("--stream", stream, "only this stream, e.g. customer-<id>");
   replay->add_option("--type", type, "only this event type, e.g. CustomerCreated");
 
-  CLI11_PARSE(app, argc, argv);
+  if (auto rc = tally::tools::ParseArgs(app, argc, argv)) return *rc;
   if (*verify) return tally::Verify(data, from, to);
   if (*replay) return tally::Replay(data, from, to, stream, type);
   if (*status) return tally::StatusCmd(data);

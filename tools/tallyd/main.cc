@@ -15,6 +15,7 @@
 #include "engine/domain/catalog.h"
 #include "engine/group_commit_writer.h"
 #include "engine/rocksdb_event_log.h"
+#include "tools/common/cli.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tallyd: the tally event-sourced partner-center engine"};
@@ -26,7 +27,7 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "HTTP address HOST:PORT")->capture_default_str();
   app.add_option("--catalog", catalog_path, "offer catalog (JSON)")->capture_default_str();
   app.add_option("--instance", instance_name, "global or usgov")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (auto rc = tally::tools::ParseArgs(app, argc, argv)) return *rc;
 
   auto instance = tally::domain::ParseInstance(instance_name);
   if (!instance.ok()) {
