@@ -31,6 +31,20 @@ Result<CommandOutcome> CommandOutcome::Decode(std::string_view bytes) {
   return o;
 }
 
+namespace {
+
+// The answer to a retry: the stored outcome of the first application.
+Result<CommandOutcome> Replayed(std::string_view stored_outcome, uint64_t first, uint64_t last) {
+  auto outcome = CommandOutcome::Decode(stored_outcome);
+  if (!outcome.ok()) return outcome.error();
+  outcome->replayed = true;
+  outcome->first_position = first;
+  outcome->last_position = last;
+  return outcome;
+}
+
+}  // namespace
+
 const std::string& TargetCustomer(const domain::Command& command) {
   static const std::string kNone;
   return std::visit(
@@ -116,11 +130,8 @@ Result<CommandProcessor::Decided> CommandProcessor::DecideCommand(const domain::
       return Error(ErrorCode::kRequestIdReused,
                    "request id '" + meta.request_id + "' was used before for a different request");
     }
-    auto first = CommandOutcome::Decode(record.outcome);
+    auto first = Replayed(record.outcome, record.first_position, record.last_position);
     if (!first.ok()) return first.error();
-    first->replayed = true;
-    first->first_position = record.first_position;
-    first->last_position = record.last_position;
     return std::optional<CommandOutcome>(std::move(*first));
   };
   auto decision = domain::Decide(*state, command, meta, context_);
@@ -163,13 +174,8 @@ Result<CommandOutcome> CommandProcessor::AfterAppend(Decided& d, const Result<Ap
     if (e.code() == ErrorCode::kWrongExpectedVersion) return Error(ErrorCode::kStaleEtag, e.message());
     return e;
   }
-  if (appended->replayed) {  // a retry of a request staged moments ago
-    auto first = CommandOutcome::Decode(appended->outcome);
-    if (!first.ok()) return first.error();
-    first->replayed = true;
-    first->first_position = appended->first_position;
-    first->last_position = appended->last_position;
-    return first;
+  if (appended->replayed) {  // a retry found by the log's own request check
+    return Replayed(appended->outcome, appended->first_position, appended->last_position);
   }
   // Staged (and durable once committed): bring the cached state up to date.
   domain::CustomerState& cached = cache_[d.customer_id];

@@ -48,6 +48,16 @@ Error RequestIdReused(const std::string& request_id) {
                "request id '" + request_id + "' was used before for a different request");
 }
 
+// The answer to a retry of an applied request: its first outcome.
+AppendOutcome Replay(RequestRecord record) {
+  AppendOutcome out;
+  out.first_position = record.first_position;
+  out.last_position = record.last_position;
+  out.replayed = true;
+  out.outcome = std::move(record.outcome);
+  return out;
+}
+
 Result<RequestRecord> DecodeRequestRecord(std::string_view v) {
   if (v.size() < 18) return Error(ErrorCode::kCorruption, "request record too short");
   RequestRecord r;
@@ -228,24 +238,14 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
   if (!req.request_id.empty()) {
     if (auto it = pending_requests_.find(req.request_id); it != pending_requests_.end()) {
       if (it->second.fingerprint != req.fingerprint) return RequestIdReused(req.request_id);
-      AppendOutcome out;
-      out.first_position = it->second.first;
-      out.last_position = it->second.last;
-      out.replayed = true;
-      out.outcome = it->second.outcome;
-      return out;
+      return Replay(it->second);
     }
     const rocksdb::Status& s = *stored.status;
     if (s.ok()) {
       auto rec = DecodeRequestRecord(stored.value->ToStringView());
       if (!rec.ok()) return rec.error();
       if (rec->fingerprint != req.fingerprint) return RequestIdReused(req.request_id);
-      AppendOutcome out;
-      out.first_position = rec->first_position;
-      out.last_position = rec->last_position;
-      out.replayed = true;
-      out.outcome = std::move(rec->outcome);
-      return out;
+      return Replay(std::move(*rec));
     }
     if (!s.IsNotFound()) return FromRocks(s, "reading request id");
   }
@@ -337,8 +337,8 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
     batch.request_entries.emplace_back(
         req.request_id,
         EncodeRequestRecord(out.first_position, out.last_position, req.fingerprint, req.outcome));
-    pending_requests_.emplace(req.request_id, PendingRequest{req.fingerprint, req.outcome,
-                                                             out.first_position, out.last_position});
+    pending_requests_.emplace(req.request_id, RequestRecord{req.fingerprint, out.first_position,
+                                                            out.last_position, req.outcome});
     batch.request_ids.push_back(req.request_id);
   }
   out.outcome = std::move(req.outcome);

@@ -69,13 +69,6 @@ class RocksDbEventLog final : public EventLog {
   enum Cf { kDefault = 0, kEvents, kStreams, kRequests, kUnique, kMeta, kCfCount };
   class Batch;  // a PreparedBatch (rocksdb_event_log.cc)
 
-  // A request id staged in a batch that is not durable yet.
-  struct PendingRequest {
-    std::string fingerprint;
-    std::string outcome;
-    uint64_t first = 0, last = 0;
-  };
-
   RocksDbEventLog() = default;
   static Result<std::unique_ptr<RocksDbEventLog>> OpenImpl(const std::string& path,
                                                            const RocksDbEventLogOptions& options,
@@ -114,7 +107,7 @@ class RocksDbEventLog final : public EventLog {
   std::unordered_map<std::string, uint64_t> stream_versions_;
   // Request ids and unique keys of batches not yet durable, which a lookup
   // in RocksDB would miss; forgotten once their batch is committed.
-  std::unordered_map<std::string, PendingRequest> pending_requests_;
+  std::unordered_map<std::string, RequestRecord> pending_requests_;
   std::unordered_map<std::string, uint64_t> pending_claims_;  // key -> position
   std::deque<std::pair<uint64_t, std::vector<std::string>>> pending_by_seq_;  // seq -> request ids
   std::deque<std::pair<uint64_t, std::vector<std::string>>> claims_by_seq_;   // seq -> claim keys
