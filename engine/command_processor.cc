@@ -84,16 +84,14 @@ Result<const domain::CustomerState*> CommandProcessor::State(const std::string& 
   if (auto it = cache_.find(customer_id); it != cache_.end()) return &it->second;
   domain::CustomerState state;
   const std::string stream = domain::CustomerStreamId(customer_id);
-  for (uint64_t from = 1;;) {
-    auto batch = log_.ReadStream(stream, from, 1024);
-    if (!batch.ok()) return batch.error();
-    for (const auto& e : *batch) {
-      auto env = events::VerifyEnvelope(e.envelope);
-      if (!env.ok()) return env.error();
-      domain::Evolve(state, **env);
-    }
-    if (batch->size() < 1024) break;
-    from += batch->size();
+  // One call: ReadStream walks the stream's index from its start, so paging
+  // would repeat that walk per page. A customer's stream fits in memory.
+  auto events = log_.ReadStream(stream, 1, SIZE_MAX);
+  if (!events.ok()) return events.error();
+  for (const auto& e : *events) {
+    auto env = events::VerifyEnvelope(e.envelope);
+    if (!env.ok()) return env.error();
+    domain::Evolve(state, **env);
   }
   if (!state.exists) return static_cast<const domain::CustomerState*>(nullptr);
   auto [it, inserted] = cache_.emplace(customer_id, std::move(state));

@@ -80,19 +80,16 @@ int Replay(const std::string& data, uint64_t from, uint64_t to, const std::strin
     return true;
   };
   if (!stream.empty()) {
-    uint64_t version = 1;
-    for (;;) {
-      auto batch = log->ReadStream(stream, version, 1024);
-      if (!batch.ok()) {
-        std::fprintf(stderr, "tallyctl replay: %s\n", batch.error().ToString().c_str());
-        return 2;
-      }
-      for (const auto& e : *batch) {
-        if (e.position < from || (to != 0 && e.position > to)) continue;
-        if (!print(e.position, e.envelope)) return rc;
-      }
-      if (batch->size() < 1024) break;
-      version += batch->size();
+    // One call: ReadStream walks the stream's index from its start, so
+    // paging would repeat that walk per page.
+    auto events = log->ReadStream(stream, 1, SIZE_MAX);
+    if (!events.ok()) {
+      std::fprintf(stderr, "tallyctl replay: %s\n", events.error().ToString().c_str());
+      return 2;
+    }
+    for (const auto& e : *events) {
+      if (e.position < from || (to != 0 && e.position > to)) continue;
+      if (!print(e.position, e.envelope)) return rc;
     }
     return rc;
   }
