@@ -186,6 +186,7 @@ void GroupCommitWriter::CommitLoop() {
     if (requests > largest_.load(std::memory_order_relaxed)) {
       largest_.store(requests, std::memory_order_relaxed);
     }
+    if (s.ok() && options_.on_commit) options_.on_commit(log_.Head());
     for (auto& p : taken) {
       for (size_t i = 0; i < p.tasks.size(); ++i) p.tasks[i]->Done(std::move(p.batch->results[i]));
       for (auto& [task, error] : p.rejected) task->Done(std::move(error));

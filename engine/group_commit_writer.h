@@ -27,6 +27,10 @@ struct GroupCommitWriterOptions {
   // Prepared batches waiting for the commit thread before staging pauses
   // (while it pauses, requests pile up and make the next batch bigger).
   size_t max_prepared_batches = 4;
+  // Called on the commit thread after each successful commit, before the
+  // callers are answered, with the log's new head (e.g. to wake the
+  // projection runner). Must be quick and must not call back into the writer.
+  std::function<void(uint64_t head)> on_commit;
 };
 
 // A unit of work for the writer. Its three steps run in order: Decide and

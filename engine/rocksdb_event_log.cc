@@ -12,21 +12,13 @@
 #include <unordered_set>
 
 #include "engine/log_format.h"
+#include "engine/rocksdb_error.h"
 #include "events/codec.h"
 
 namespace tally {
 namespace {
 
 using namespace log_format;  // NOLINT: the layout constants
-
-// Converts a rocksdb::Status once, here at the boundary.
-Error FromRocks(const rocksdb::Status& s, std::string_view what) {
-  ErrorCode code = ErrorCode::kIoError;
-  if (s.IsCorruption()) code = ErrorCode::kCorruption;
-  if (s.IsNotFound()) code = ErrorCode::kNotFound;
-  if (s.IsInvalidArgument()) code = ErrorCode::kInvalidArgument;
-  return Error(code, std::string(what) + ": " + s.ToString());
-}
 
 // requests value: first position (8 BE), last position (8 BE), fingerprint
 // length (2 BE), fingerprint, outcome.

@@ -11,42 +11,14 @@
 #include "engine/domain/catalog.h"
 #include "engine/rocksdb_event_log.h"
 #include "tests/testing/test_util.h"
+#include "tools/common/workload.h"
 
 namespace tally::testing {
 
-namespace offers {
-inline const std::string kBusinessBasic = "3b555118-da6a-4418-894f-7df1e2096870";    // 1-300
-inline const std::string kBusinessStandard = "f245ecc8-75af-4f8e-b61f-27d8114de5f3";
-inline const std::string kE3 = "6fd2c87f-b296-42f0-b197-1e91e994b900";               // 1-500000
-inline const std::string kAzurePlan = "dcb9f1e9-1bb5-4d43-9a8d-6c6a1c1a7e4a";        // 1-1, monthly
-inline const std::string kPowerBiPro = "f8a1db68-be16-40ed-86d5-cb42ce701560";
-inline const std::string kAudioConferencing = "0c5d2bd6-5ee1-4f4b-ac57-1b44cc33a47e";  // not on Basic
-inline const std::string kTeamsPhone = "d0d3ce6b-8f2c-44c8-a5a0-6ffa6f1d4d71";       // on Basic, E3
-inline const std::string kDefenderP1 = "e0a2a1a4-5c9b-43fe-a8f1-fbd12a4e3f08";       // on Basic
-inline const std::string kG3Gcc = "535a3a29-c5f0-42fe-8215-d3b9e1f38c4a";            // usgov
-inline const std::string kGccAudio = "7e1c3a5b-2f4d-4e6a-8b9c-0d1e2f3a4b5c";         // usgov add-on
-}  // namespace offers
-
-inline domain::AddCustomer ValidAddCustomer(const std::string& prefix) {
-  domain::AddCustomer c;
-  c.domain_prefix = prefix;
-  c.company_name = "Contoso Ltd";
-  c.billing.email = "ada@contoso.example";
-  c.billing.culture = "en-US";
-  c.billing.language = "en";
-  c.billing.company_name = "Contoso Ltd";
-  c.billing.default_address = {"Ada", "Lovelace", "1 Microsoft Way", "", "", "Redmond", "WA",
-                               "98052", "US", "425 555 0100"};
-  return c;
-}
-
-inline domain::LineItem Item(const std::string& offer, int64_t quantity, const std::string& parent = "") {
-  domain::LineItem i;
-  i.offer_id = offer;
-  i.quantity = quantity;
-  i.parent_subscription_id = parent;
-  return i;
-}
+// The offers and command builders tests share with the workload generator.
+namespace offers = tally::tools::offers;
+using tally::tools::Item;
+using tally::tools::ValidAddCustomer;
 
 inline domain::CommandMeta Meta(const std::string& partner, const std::string& request_id = "") {
   return domain::CommandMeta{partner, request_id, "corr-" + request_id};

@@ -60,84 +60,23 @@ class PropertyTest : public DomainFixture {
 };
 
 TEST_F(PropertyTest, RandomCommandSequencesKeepTheInvariants) {
-  const uint64_t seed = TestSeed();
-  std::mt19937_64 rng(seed);
-  auto pick = [&](auto& v) -> auto& { return v[rng() % v.size()]; };
-  const std::vector<std::string> partners = {"p1", "p2", "p3"};
-  const std::vector<std::string> base_offers = {offers::kBusinessBasic, offers::kBusinessStandard, offers::kE3,
-                                                offers::kPowerBiPro, offers::kAzurePlan};
-  const std::vector<std::string> add_on_offers = {offers::kTeamsPhone, offers::kDefenderP1,
-                                                  offers::kAudioConferencing};
-  std::vector<std::string> customers;
+  tools::Workload workload(TestSeed());
   size_t accepted = 0, rejected = 0;
   constexpr int kSteps = 1500;
   for (int step = 0; step < kSteps; ++step) {
-    std::string partner = pick(partners);
-    Command command;
-    const int kind = customers.empty() ? 0 : static_cast<int>(rng() % 10);
-    // Quantities sometimes off the offer's range: rejections must change nothing.
-    auto quantity = [&] { return static_cast<int64_t>(rng() % 12 == 0 ? 400 : 1 + rng() % 20); };
-    if (kind == 0) {
-      auto add = ValidAddCustomer("c" + std::to_string(rng() % 40));  // domains collide on purpose
-      for (size_t i = rng() % 4; i > 0; --i) add.line_items.push_back(Item(pick(base_offers), quantity()));
-      command = add;
-    } else {
-      const std::string& c = pick(customers);
-      const CustomerState& s = StateOf(c);
-      std::vector<std::string> subs;
-      for (const auto& [id, sub] : s.subscriptions) subs.push_back(id);
-      const std::string sub = subs.empty() ? "none" : pick(subs);
-      // Mostly act as the partner that owns the subscription (or serves the
-      // customer), so that commands get past the visibility checks.
-      if (rng() % 5 != 0) {
-        if (auto it = s.subscriptions.find(sub); it != s.subscriptions.end() && kind >= 2 && kind <= 5) {
-          partner = it->second.partner_id;
-        } else if (!s.partners.empty() && kind != 6) {
-          partner = s.partners.begin()->first;
-        }
-      }
-      switch (kind) {
-        case 1: command = CreateOrder{c, {Item(pick(base_offers), quantity())}}; break;
-        case 2: {
-          const auto it = s.subscriptions.find(sub);
-          command = AddAddOn{c, it == s.subscriptions.end() ? "none" : it->second.order_id,
-                             Item(pick(add_on_offers), quantity(), sub)};
-          break;
-        }
-        case 3: command = UpdateSubscription{c, sub, quantity(), {}, {}, {}, {}}; break;
-        case 4: {
-          static const SubscriptionStatus kStatuses[] = {SubscriptionStatus::kActive, SubscriptionStatus::kSuspended,
-                                                         SubscriptionStatus::kActive, SubscriptionStatus::kSuspended,
-                                                         SubscriptionStatus::kDeleted};
-          command = UpdateSubscription{c, sub, {}, kStatuses[rng() % 5], {}, {}, {}};
-          break;
-        }
-        case 5: command = UpdateSubscription{c, sub, {}, {}, "Team " + std::to_string(rng() % 5), rng() % 2 == 0, {}}; break;
-        case 6: command = RequestRelationship{c}; break;
-        case 7: {
-          if (s.invitations.empty()) { command = RequestRelationship{c}; break; }
-          command = AcceptRelationship{c, s.invitations.begin()->first};
-          break;
-        }
-        case 8: command = RemoveRelationship{c, pick(partners), rng() % 2 == 0}; break;
-        default: {
-          auto b = s.billing;
-          b.default_address.city = "City " + std::to_string(rng() % 9);
-          command = UpdateBillingProfile{c, b, rng() % 3 == 0 ? std::optional<uint64_t>(s.version) : std::nullopt};
-        }
-      }
-    }
-    auto result = processor_->Execute(command, Meta(partner, "s" + std::to_string(step)));
+    auto [command, meta] = workload.Next(*processor_);
+    auto result = processor_->Execute(command, meta);
+    workload.Learn(command, result);
     if (result.ok()) {
       ++accepted;
-      if (std::holds_alternative<AddCustomer>(command)) customers.push_back(result->customer_id);
     } else {
       ++rejected;
       EXPECT_LT(HttpStatus(result.error().code()), 500) << result.error().ToString();
     }
-    CheckInvariants(customers, "step " + std::to_string(step) + " (" + CommandName(command) + ")");
+    CheckInvariants(workload.customers(), "step " + std::to_string(step) + " (" + CommandName(command) + ")");
     if (HasFatalFailure()) return;
   }
+  const auto& customers = workload.customers();
   std::printf("[ property ] %d steps: %zu accepted, %zu rejected, %zu customers, log head %llu\n", kSteps,
               accepted, rejected, customers.size(), static_cast<unsigned long long>(log_->Head()));
   EXPECT_GT(accepted, kSteps / 4u) << "the generator should mostly produce valid commands";

@@ -1,0 +1,238 @@
+#include "projections/license/license.h"
+
+#include <rocksdb/db.h>
+
+#include <algorithm>
+
+#include "engine/rocksdb_error.h"
+#include "events/codec.h"
+#include "projections/row_codec.h"
+
+namespace tally::projections {
+namespace {
+
+using events::View;
+
+constexpr size_t kMaxCachedSubscriptions = 400'000;
+constexpr size_t kMaxCachedTotals = 200'000;
+
+Error NotApplicable(const events::Envelope& e, std::string_view why) {
+  return Error(ErrorCode::kCorruption, "license model: " + std::string(events::EventTypeName(e.payload_type())) +
+                                           " for customer " + std::string(View(e.customer_id())) + ": " +
+                                           std::string(why));
+}
+
+const flatbuffers::String* SubscriptionIdOf(const events::Envelope& e) {
+  using events::Payload;
+  switch (e.payload_type()) {
+    case Payload::SubscriptionQuantityChanged: return e.payload_as_SubscriptionQuantityChanged()->subscription_id();
+    case Payload::SubscriptionSuspended: return e.payload_as_SubscriptionSuspended()->subscription_id();
+    case Payload::SubscriptionReactivated: return e.payload_as_SubscriptionReactivated()->subscription_id();
+    case Payload::SubscriptionCancelled: return e.payload_as_SubscriptionCancelled()->subscription_id();
+    case Payload::SubscriptionRenamed: return e.payload_as_SubscriptionRenamed()->subscription_id();
+    case Payload::SubscriptionAutoRenewChanged: return e.payload_as_SubscriptionAutoRenewChanged()->subscription_id();
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
+std::string_view StatusName(domain::SubscriptionStatus status) {
+  switch (status) {
+    case domain::SubscriptionStatus::kActive: return "active";
+    case domain::SubscriptionStatus::kSuspended: return "suspended";
+    case domain::SubscriptionStatus::kDeleted: return "deleted";
+  }
+  return "active";
+}
+
+std::string SubscriptionRow::Encode() const {
+  return RowWriter()
+      .Str(id).Str(customer_id).Str(partner_id).Str(order_id).Str(offer_id).Str(friendly_name)
+      .I64(quantity).Str(status).Str(parent_id).Str(billing_cycle).Bool(auto_renew)
+      .I64(created_us).I64(updated_us)
+      .Finish();
+}
+
+bool SubscriptionRow::Decode(std::string_view bytes, SubscriptionRow* row) {
+  RowReader r(bytes);
+  r.Str(row->id), r.Str(row->customer_id), r.Str(row->partner_id), r.Str(row->order_id),
+      r.Str(row->offer_id), r.Str(row->friendly_name), r.I32(row->quantity), r.Str(row->status),
+      r.Str(row->parent_id), r.Str(row->billing_cycle), r.Bool(row->auto_renew), r.I64(row->created_us),
+      r.I64(row->updated_us);
+  return r.done();
+}
+
+void TotalsRow::Add(std::string_view offer_id, std::string_view status, int64_t quantity, bool add_on,
+                    int sign) {
+  if (status != "active" && status != "suspended") return;
+  auto it = std::lower_bound(offers.begin(), offers.end(), offer_id,
+                             [](const OfferTotals& t, std::string_view id) { return t.offer_id < id; });
+  if (it == offers.end() || it->offer_id != offer_id) {
+    it = offers.insert(it, OfferTotals{std::string(offer_id)});
+  }
+  if (status == "active") {
+    it->active_units += sign * quantity;
+    if (add_on) it->add_on_units += sign * quantity;
+  } else {
+    it->suspended_units += sign * quantity;
+  }
+  it->subscriptions += sign;
+  if (it->subscriptions == 0 && it->active_units == 0 && it->suspended_units == 0 && it->add_on_units == 0) {
+    offers.erase(it);
+  }
+}
+
+std::string TotalsRow::Encode() const {
+  RowWriter w;
+  w.U64(offers.size());
+  for (const auto& o : offers) {
+    w.Str(o.offer_id).I64(o.active_units).I64(o.suspended_units).I64(o.add_on_units).I64(o.subscriptions);
+  }
+  return w.Finish();
+}
+
+bool TotalsRow::Decode(std::string_view bytes, TotalsRow* row) {
+  RowReader r(bytes);
+  uint64_t n = 0;
+  if (!r.Count(n)) return false;
+  row->offers.resize(n);
+  for (auto& o : row->offers) {
+    r.Str(o.offer_id), r.I64(o.active_units), r.I64(o.suspended_units), r.I64(o.add_on_units),
+        r.I64(o.subscriptions);
+  }
+  return r.done();
+}
+
+TotalsRow TotalsOf(const domain::CustomerState& state, std::string_view partner_id) {
+  TotalsRow totals;
+  for (const auto& [id, sub] : state.subscriptions) {
+    if (sub.partner_id != partner_id) continue;
+    totals.Add(sub.offer_id, StatusName(sub.status), sub.quantity, !sub.parent_id.empty(), +1);
+  }
+  return totals;
+}
+
+LicenseProjection::LicenseProjection(ProjectionStore& store, std::shared_ptr<const Copy> copy)
+    : Projection(store, std::move(copy)),
+      subscriptions_(store, *copy_, kMaxCachedSubscriptions),
+      totals_(store, *copy_, kMaxCachedTotals) {}
+
+Status LicenseProjection::Apply(uint64_t /*position*/, const events::Envelope& e) {
+  using events::Payload;
+  const std::string_view customer_id = View(e.customer_id());
+  const int64_t at = e.recorded_at_us();
+  auto totals_of = [&](const SubscriptionRow& row) -> Result<TotalsRow*> {
+    auto t = totals_.Get(Key('t', customer_id, row.partner_id));
+    if (!t.ok()) return t.error();
+    (*t)->exists = (*t)->dirty = true;
+    return &(*t)->row;
+  };
+
+  if (e.payload_type() == Payload::SubscriptionCreated) {
+    const auto* p = e.payload_as_SubscriptionCreated();
+    auto* entry = subscriptions_.Fresh(Key('s', customer_id, View(p->subscription_id())));
+    if (entry->exists) return NotApplicable(e, "the subscription exists already");
+    SubscriptionRow& row = entry->row;
+    row = SubscriptionRow{};
+    row.id = View(p->subscription_id());
+    row.customer_id = customer_id;
+    row.partner_id = View(p->partner_id());
+    row.order_id = View(p->order_id());
+    row.offer_id = View(p->offer_id());
+    row.friendly_name = View(p->friendly_name());
+    row.quantity = p->quantity();
+    row.parent_id = View(p->parent_subscription_id());
+    row.billing_cycle = View(p->billing_cycle());
+    row.auto_renew = p->auto_renew();
+    row.created_us = row.updated_us = at;
+    entry->exists = entry->dirty = true;
+    auto totals = totals_of(row);
+    if (!totals.ok()) return totals.error();
+    (*totals)->Add(row.offer_id, row.status, row.quantity, !row.parent_id.empty(), +1);
+    return OkStatus();
+  }
+
+  const flatbuffers::String* subscription_id = SubscriptionIdOf(e);
+  if (subscription_id == nullptr) return OkStatus();  // not a subscription event
+  auto got = subscriptions_.Get(Key('s', customer_id, View(subscription_id)));
+  if (!got.ok()) return got.error();
+  auto* entry = *got;
+  if (!entry->exists) return NotApplicable(e, "no subscription " + std::string(View(subscription_id)));
+  SubscriptionRow& row = entry->row;
+  entry->dirty = true;
+  row.updated_us = at;
+  const bool counts = e.payload_type() != Payload::SubscriptionRenamed &&
+                      e.payload_type() != Payload::SubscriptionAutoRenewChanged;
+  TotalsRow* totals = nullptr;
+  if (counts) {
+    auto t = totals_of(row);
+    if (!t.ok()) return t.error();
+    totals = *t;
+    totals->Add(row.offer_id, row.status, row.quantity, !row.parent_id.empty(), -1);
+  }
+  switch (e.payload_type()) {
+    case Payload::SubscriptionQuantityChanged:
+      row.quantity = e.payload_as_SubscriptionQuantityChanged()->quantity();
+      break;
+    case Payload::SubscriptionSuspended: row.status = "suspended"; break;
+    case Payload::SubscriptionReactivated: row.status = "active"; break;
+    case Payload::SubscriptionCancelled: row.status = "deleted"; break;
+    case Payload::SubscriptionRenamed:
+      row.friendly_name = View(e.payload_as_SubscriptionRenamed()->friendly_name());
+      break;
+    case Payload::SubscriptionAutoRenewChanged:
+      row.auto_renew = e.payload_as_SubscriptionAutoRenewChanged()->auto_renew();
+      break;
+    default:
+      break;
+  }
+  if (totals != nullptr) totals->Add(row.offer_id, row.status, row.quantity, !row.parent_id.empty(), +1);
+  return OkStatus();
+}
+
+Result<std::optional<SubscriptionRow>> LicenseReader::Get(std::string_view customer_id,
+                                                          std::string_view partner_id,
+                                                          std::string_view subscription_id) const {
+  auto copy = store_.Active("license");
+  auto value = store_.Get(*copy, Key('s', customer_id, subscription_id));
+  if (!value.ok()) return value.error();
+  if (!value->has_value()) return std::optional<SubscriptionRow>();
+  SubscriptionRow row;
+  if (!SubscriptionRow::Decode(**value, &row)) return Error(ErrorCode::kCorruption, "malformed subscription row");
+  if (row.partner_id != partner_id) return std::optional<SubscriptionRow>();
+  return std::optional<SubscriptionRow>(std::move(row));
+}
+
+Result<std::vector<SubscriptionRow>> LicenseReader::List(std::string_view customer_id,
+                                                         std::string_view partner_id,
+                                                         std::string_view parent_id) const {
+  auto copy = store_.Active("license");
+  const std::string prefix = Key('s', customer_id, "");
+  std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions(), copy->cf()));
+  std::vector<SubscriptionRow> out;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    SubscriptionRow row;
+    if (!SubscriptionRow::Decode(it->value().ToStringView(), &row)) {
+      return Error(ErrorCode::kCorruption, "malformed subscription row");
+    }
+    if (row.partner_id != partner_id) continue;
+    if (!parent_id.empty() && row.parent_id != parent_id) continue;
+    out.push_back(std::move(row));
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "listing subscriptions");
+  return out;
+}
+
+Result<TotalsRow> LicenseReader::Totals(std::string_view customer_id, std::string_view partner_id) const {
+  auto copy = store_.Active("license");
+  auto value = store_.Get(*copy, Key('t', customer_id, partner_id));
+  if (!value.ok()) return value.error();
+  TotalsRow row;
+  if (value->has_value() && !TotalsRow::Decode(**value, &row)) {
+    return Error(ErrorCode::kCorruption, "malformed totals row");
+  }
+  return row;
+}
+
+}  // namespace tally::projections

@@ -1,0 +1,104 @@
+// The license read model: every subscription of every customer (with the
+// partner that sells it), and per customer and partner, per offer, the
+// totals a billing system wants: what Partner Center shows as subscribed
+// SKUs.
+//
+// Rows (in the model's copy; values encoded with row_codec.h):
+//   "s" customer 00 subscription -> SubscriptionRow
+//   "t" customer 00 partner      -> TotalsRow (offers with units or subscriptions)
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/domain/customer_state.h"
+#include "projections/projection.h"
+
+namespace tally::projections {
+
+struct SubscriptionRow {
+  std::string id;
+  std::string customer_id;
+  std::string partner_id;
+  std::string order_id;
+  std::string offer_id;
+  std::string friendly_name;
+  int32_t quantity = 0;
+  std::string status = "active";  // "active", "suspended" or "deleted"
+  std::string parent_id;          // add-ons only
+  std::string billing_cycle;
+  bool auto_renew = true;
+  int64_t created_us = 0;
+  int64_t updated_us = 0;
+
+  std::string Encode() const;
+  static bool Decode(std::string_view bytes, SubscriptionRow* row);
+  bool operator==(const SubscriptionRow&) const = default;
+};
+
+// One offer's totals for one customer and partner. Cancelled subscriptions
+// count for nothing.
+struct OfferTotals {
+  std::string offer_id;
+  int64_t active_units = 0;     // units of active subscriptions
+  int64_t suspended_units = 0;  // units of suspended subscriptions
+  int64_t add_on_units = 0;     // of the active units, those held as add-ons of another subscription
+  int64_t subscriptions = 0;    // active or suspended subscriptions
+  bool operator==(const OfferTotals&) const = default;
+};
+
+struct TotalsRow {
+  std::vector<OfferTotals> offers;  // by offer id; offers with nothing left are removed
+
+  // Adds (sign +1) or removes (sign -1) what one subscription contributes.
+  void Add(std::string_view offer_id, std::string_view status, int64_t quantity, bool add_on, int sign);
+  std::string Encode() const;
+  static bool Decode(std::string_view bytes, TotalsRow* row);
+  bool operator==(const TotalsRow&) const = default;
+};
+
+// The totals of one partner's subscriptions in `state` (for as-of queries,
+// and to check the model against the domain's own state).
+TotalsRow TotalsOf(const domain::CustomerState& state, std::string_view partner_id);
+std::string_view StatusName(domain::SubscriptionStatus status);
+
+class LicenseProjection final : public Projection {
+ public:
+  LicenseProjection(ProjectionStore& store, std::shared_ptr<const Copy> copy);
+  Status Apply(uint64_t position, const events::Envelope& event) override;
+
+ private:
+  void FlushRows(rocksdb::WriteBatch& batch) override {
+    subscriptions_.Flush(batch);
+    totals_.Flush(batch);
+  }
+  void DiscardRows() override {
+    subscriptions_.Clear();
+    totals_.Clear();
+  }
+  RowCache<SubscriptionRow> subscriptions_;
+  RowCache<TotalsRow> totals_;
+};
+
+// Queries on the active copy; any thread. A partner sees only the
+// subscriptions it sells.
+class LicenseReader {
+ public:
+  explicit LicenseReader(const ProjectionStore& store) : store_(store) {}
+
+  Result<std::optional<SubscriptionRow>> Get(std::string_view customer_id, std::string_view partner_id,
+                                             std::string_view subscription_id) const;
+  // The partner's subscriptions of a customer, in subscription id order;
+  // with `parent_id` set, only the add-ons of that subscription.
+  Result<std::vector<SubscriptionRow>> List(std::string_view customer_id, std::string_view partner_id,
+                                            std::string_view parent_id = {}) const;
+  // Subscribed SKUs: the partner's totals per offer for a customer.
+  Result<TotalsRow> Totals(std::string_view customer_id, std::string_view partner_id) const;
+
+ private:
+  const ProjectionStore& store_;
+};
+
+}  // namespace tally::projections

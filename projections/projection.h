@@ -1,0 +1,167 @@
+// What a read model is to the runner: something that applies events in log
+// order to rows of its copy, keeping changes in memory until the runner
+// flushes them, together with the checkpoint, in one WriteBatch.
+#pragma once
+
+#include <rocksdb/write_batch.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "engine/base/result.h"
+#include "events/events_generated.h"
+#include "projections/store.h"
+
+namespace tally::projections {
+
+// The read models this build has, in the order the runner applies them.
+inline const std::vector<std::string>& ModelNames() {
+  static const std::vector<std::string> names = {"customer", "license", "relationship"};
+  return names;
+}
+
+// Thread-compatible: the runner calls Apply, Flush and Discard from one
+// thread at a time. `store` must outlive the projection.
+class Projection {
+ public:
+  Projection(ProjectionStore& store, std::shared_ptr<const Copy> copy)
+      : store_(store), copy_(std::move(copy)) {}
+  virtual ~Projection() = default;
+  Projection(const Projection&) = delete;
+  Projection& operator=(const Projection&) = delete;
+
+  const std::string& name() const { return copy_->model(); }
+  const std::shared_ptr<const Copy>& copy() const { return copy_; }
+
+  // Applies one verified event of a type this build knows, at `position`
+  // (each position once, in increasing order). An error means that the
+  // event cannot be applied to this model as it stands (the model and the
+  // log disagree); the runner then stops this model there.
+  virtual Status Apply(uint64_t position, const events::Envelope& event) = 0;
+
+  // Adds every change since the last Flush to `batch` and forgets them.
+  void Flush(rocksdb::WriteBatch& batch) {
+    FlushRows(batch);
+    for (auto& [key, value] : blind_) {
+      if (value) {
+        batch.Put(copy_->cf(), key, *value);
+      } else {
+        batch.Delete(copy_->cf(), key);
+      }
+    }
+    blind_.clear();
+  }
+
+  // Forgets every change since the last Flush (after a failed Apply or a
+  // failed write): the next Apply reads rows as they are stored.
+  void Discard() {
+    DiscardRows();
+    blind_.clear();
+  }
+
+ protected:
+  virtual void FlushRows(rocksdb::WriteBatch& batch) = 0;
+  virtual void DiscardRows() = 0;
+
+  // Writes to keys the projection never reads back (index entries): no
+  // lookup needed, applied in order at the next flush.
+  void BlindPut(std::string key, std::string value) { blind_.emplace_back(std::move(key), std::move(value)); }
+  void BlindDelete(std::string key) { blind_.emplace_back(std::move(key), std::nullopt); }
+
+  ProjectionStore& store_;
+  std::shared_ptr<const Copy> copy_;
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> blind_;
+};
+
+// A write-back cache of decoded rows for one key space of a projection:
+// rows are read from the copy once, changed in memory by any number of
+// events, and written once per flush. Clean rows stay cached across flushes
+// (most events touch recently touched rows) until there are more than
+// `max_rows`, then the clean ones are dropped; dirty rows are never dropped
+// before they are written. `Row` provides `std::string Encode() const` and
+// `static bool Decode(std::string_view, Row*)`.
+template <typename Row>
+class RowCache {
+ public:
+  struct Entry {
+    Row row{};
+    bool exists = false;  // false: no such row (set it to create one)
+    bool dirty = false;   // set after any change, so that Flush writes it
+  };
+
+  RowCache(ProjectionStore& store, const Copy& copy, size_t max_rows)
+      : store_(store), copy_(copy), max_rows_(max_rows) {}
+
+  // The entry for `key`, read from the copy on a miss.
+  Result<Entry*> Get(const std::string& key) {
+    auto it = rows_.find(key);
+    if (it != rows_.end()) return &it->second;
+    auto stored = store_.Get(copy_, key);
+    if (!stored.ok()) return stored.error();
+    Entry entry;
+    if (stored->has_value()) {
+      if (!Row::Decode(**stored, &entry.row)) {
+        return Error(ErrorCode::kCorruption, "malformed " + copy_.model() + " row");
+      }
+      entry.exists = true;
+    }
+    return &rows_.emplace(key, std::move(entry)).first->second;
+  }
+
+  // The entry for a key that cannot be stored yet (a new id): no read.
+  Entry* Fresh(const std::string& key) { return &rows_.try_emplace(key).first->second; }
+
+  void Flush(rocksdb::WriteBatch& batch) {
+    for (auto& [key, entry] : rows_) {
+      if (!entry.dirty) continue;
+      if (entry.exists) {
+        batch.Put(copy_.cf(), key, entry.row.Encode());
+      } else {
+        batch.Delete(copy_.cf(), key);
+      }
+      entry.dirty = false;
+    }
+    if (rows_.size() > max_rows_) rows_.clear();
+  }
+
+  void Clear() { rows_.clear(); }
+
+ private:
+  ProjectionStore& store_;
+  const Copy& copy_;
+  const size_t max_rows_;
+  std::unordered_map<std::string, Entry> rows_;
+};
+
+// Key helpers: a one-letter tag then fields separated by 0x00 (ids and
+// names never contain it).
+inline std::string Key(char tag, std::string_view a) {
+  std::string k;
+  k.reserve(1 + a.size());
+  k.push_back(tag);
+  k.append(a);
+  return k;
+}
+inline std::string Key(char tag, std::string_view a, std::string_view b) {
+  std::string k;
+  k.reserve(2 + a.size() + b.size());
+  k.push_back(tag);
+  k.append(a);
+  k.push_back('\0');
+  k.append(b);
+  return k;
+}
+
+// Makes the projection named `model` over `copy`; nullptr for an unknown name.
+std::unique_ptr<Projection> MakeProjection(const std::string& model, ProjectionStore& store,
+                                           std::shared_ptr<const Copy> copy);
+
+}  // namespace tally::projections

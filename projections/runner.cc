@@ -1,0 +1,288 @@
+#include "projections/runner.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "events/codec.h"
+
+namespace tally::projections {
+
+Status LogEventSource::Read(uint64_t from, uint64_t to,
+                            const std::function<bool(uint64_t, std::string_view)>& fn) {
+  return log_.Scan(from, to, [&](const EventView& v) { return fn(v.position, v.envelope); });
+}
+
+ProjectionRunner::ProjectionRunner(EventSource& source, ProjectionStore& store, RunnerOptions options)
+    : source_(source), store_(store), options_(options) {}
+
+ProjectionRunner::~ProjectionRunner() { Stop(); }
+
+Status ProjectionRunner::Add(std::unique_ptr<Projection> projection) {
+  auto checkpoint = store_.ReadCheckpoint(*projection->copy());
+  if (!checkpoint.ok()) return checkpoint.error();
+  {
+    std::lock_guard<std::mutex> lock(step_mu_);
+    auto slot = std::make_unique<Slot>();
+    slot->projection = std::move(projection);
+    slot->applied = slot->flushed = *checkpoint;
+    slots_.push_back(std::move(slot));
+  }
+  Publish();
+  return OkStatus();
+}
+
+Result<size_t> ProjectionRunner::Step(std::vector<Slot*>& slots, uint64_t limit) {
+  uint64_t from = UINT64_MAX;
+  for (Slot* s : slots) {
+    if (!s->failed) from = std::min(from, s->applied.position + 1);
+  }
+  const uint64_t head = source_.Head();
+  if (from == UINT64_MAX || from > head || from > limit) return size_t{0};
+  const uint64_t to = std::min({head, limit, from + options_.batch_events - 1});
+
+  auto fail = [](Slot* s, uint64_t position, const std::string& why) {
+    s->projection->Discard();
+    s->applied = s->flushed;
+    s->failed = true;
+    s->failed_position = position;
+    s->error = why;
+  };
+  size_t read = 0;
+  Status status = source_.Read(from, to, [&](uint64_t position, std::string_view envelope) {
+    ++read;
+    auto verified = events::VerifyEnvelope(envelope);
+    const bool known = verified.ok() && (*verified)->payload_type() <= events::Payload::MAX;
+    for (Slot* s : slots) {
+      if (s->failed || s->applied.position >= position) continue;
+      if (s->applied.position + 1 != position) {
+        fail(s, position, "the source skipped from " + std::to_string(s->applied.position) + " to " +
+                              std::to_string(position));
+        continue;
+      }
+      if (!verified.ok()) {
+        fail(s, position, "the event does not verify: " + verified.error().message());
+        continue;
+      }
+      if (known) {
+        Status applied = s->projection->Apply(position, **verified);
+        if (!applied.ok()) {
+          fail(s, position, applied.error().message());
+          continue;
+        }
+      } else {
+        ++s->applied.skipped_unknown;
+      }
+      s->applied.position = position;
+      ++s->applied.events;
+    }
+    return true;
+  });
+  auto undo = [&] {
+    for (Slot* s : slots) {
+      if (s->failed) continue;
+      s->projection->Discard();
+      s->applied = s->flushed;
+    }
+  };
+  if (!status.ok()) {
+    undo();
+    return status.error();
+  }
+  rocksdb::WriteBatch batch;
+  for (Slot* s : slots) {
+    if (s->failed || s->applied == s->flushed) continue;
+    s->projection->Flush(batch);
+    batch.Put(s->projection->copy()->cf(), kCheckpointKey, s->applied.Encode());
+  }
+  if (batch.Count() > 0) {
+    Status written = store_.Write(batch, options_.wal);
+    if (!written.ok()) {
+      undo();
+      return written.error();
+    }
+  }
+  for (Slot* s : slots) s->flushed = s->applied;
+  return read;
+}
+
+void ProjectionRunner::Publish() {
+  std::vector<ModelStatus> statuses;
+  const uint64_t head = source_.Head();
+  for (const auto& s : slots_) {
+    statuses.push_back(ModelStatus{s->projection->name(), s->projection->copy()->generation(), s->flushed,
+                                   head, s->failed, s->failed_position, s->error});
+  }
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    published_ = std::move(statuses);
+  }
+  state_cv_.notify_all();
+}
+
+Status ProjectionRunner::CatchUp(uint64_t target, const std::function<void(uint64_t)>& progress) {
+  std::lock_guard<std::mutex> lock(step_mu_);
+  target = std::min(target, source_.Head());
+  std::vector<Slot*> all;
+  for (auto& s : slots_) all.push_back(s.get());
+  for (;;) {
+    auto read = Step(all, target);
+    Publish();
+    if (!read.ok()) return read.error();
+    uint64_t lowest = UINT64_MAX;
+    for (Slot* s : all) {
+      if (!s->failed) lowest = std::min(lowest, s->flushed.position);
+    }
+    if (progress && lowest != UINT64_MAX) progress(lowest);
+    if (*read == 0) break;
+  }
+  for (Slot* s : all) {
+    if (s->failed) {
+      return Error(ErrorCode::kCorruption, "the " + s->projection->name() + " model stopped at position " +
+                                               std::to_string(s->failed_position) + ": " + s->error);
+    }
+  }
+  return OkStatus();
+}
+
+void ProjectionRunner::Start() {
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    stop_ = false;
+  }
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void ProjectionRunner::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    stop_ = true;
+  }
+  state_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ProjectionRunner::Notify() {
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    wake_ = true;
+  }
+  state_cv_.notify_all();
+}
+
+void ProjectionRunner::Loop() {
+  pthread_setname_np(pthread_self(), "tally-project");
+  std::string last_error;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(state_mu_);
+      if (stop_) return;
+      wake_ = false;
+    }
+    size_t read = 0;
+    bool error = false;
+    {
+      std::lock_guard<std::mutex> lock(step_mu_);
+      std::vector<Slot*> all;
+      for (auto& s : slots_) all.push_back(s.get());
+      const std::vector<bool> failed_before = [&] {
+        std::vector<bool> f;
+        for (Slot* s : all) f.push_back(s->failed);
+        return f;
+      }();
+      auto r = Step(all, UINT64_MAX);
+      if (r.ok()) {
+        read = *r;
+        last_error.clear();
+      } else if (r.error().message() != last_error) {
+        last_error = r.error().message();
+        std::fprintf(stderr, "tally projections: %s (retrying)\n", last_error.c_str());
+        error = true;
+      } else {
+        error = true;
+      }
+      for (size_t i = 0; i < all.size(); ++i) {
+        if (all[i]->failed && !failed_before[i]) {
+          std::fprintf(stderr, "tally projections: the %s model stopped at position %llu: %s\n",
+                       all[i]->projection->name().c_str(),
+                       static_cast<unsigned long long>(all[i]->failed_position), all[i]->error.c_str());
+        }
+      }
+      Publish();
+    }
+    if (read == 0) {
+      std::unique_lock<std::mutex> lock(state_mu_);
+      state_cv_.wait_for(lock, error ? std::chrono::milliseconds(1000) : options_.poll,
+                         [this] { return wake_ || stop_; });
+    }
+  }
+}
+
+bool ProjectionRunner::WaitFor(std::string_view model, uint64_t position, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(state_mu_);
+  bool reached = false;
+  state_cv_.wait_for(lock, timeout, [&] {
+    for (const auto& s : published_) {
+      if (s.model != model) continue;
+      reached = s.checkpoint.position >= position;
+      return reached || s.failed;
+    }
+    return true;  // unknown model
+  });
+  return reached;
+}
+
+std::vector<ModelStatus> ProjectionRunner::Statuses() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  std::vector<ModelStatus> out = published_;
+  const uint64_t head = source_.Head();
+  for (auto& s : out) s.head = head;
+  return out;
+}
+
+std::unique_ptr<Projection> ProjectionRunner::Release(std::string_view model) {
+  std::unique_ptr<Projection> out;
+  {
+    std::lock_guard<std::mutex> lock(step_mu_);
+    for (auto it = slots_.begin(); it != slots_.end(); ++it) {
+      if ((*it)->projection->name() == model) {
+        out = std::move((*it)->projection);
+        slots_.erase(it);
+        break;
+      }
+    }
+  }
+  Publish();
+  return out;
+}
+
+Status ProjectionRunner::Replace(std::unique_ptr<Projection> fresh) {
+  std::lock_guard<std::mutex> lock(step_mu_);
+  Slot* live = nullptr;
+  for (auto& s : slots_) {
+    if (s->projection->name() == fresh->name()) live = s.get();
+  }
+  if (live == nullptr) return Error(ErrorCode::kNotFound, "this runner does not run " + fresh->name());
+  auto checkpoint = store_.ReadCheckpoint(*fresh->copy());
+  if (!checkpoint.ok()) return checkpoint.error();
+  Slot next;
+  next.projection = std::move(fresh);
+  next.applied = next.flushed = *checkpoint;
+  std::vector<Slot*> one = {&next};
+  while (next.flushed.position < live->flushed.position) {
+    auto read = Step(one, live->flushed.position);
+    if (!read.ok()) return read.error();
+    if (next.failed) {
+      return Error(ErrorCode::kCorruption, "the new " + next.projection->name() + " copy stopped at position " +
+                                               std::to_string(next.failed_position) + ": " + next.error);
+    }
+    if (*read == 0) break;
+  }
+  TALLY_RETURN_IF_ERROR(store_.Activate(next.projection->copy()));
+  *live = std::move(next);
+  Publish();
+  return OkStatus();
+}
+
+}  // namespace tally::projections

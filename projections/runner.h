@@ -1,0 +1,144 @@
+// The projection runner: feeds events, in log order, to read models and
+// writes each batch of changed rows together with the models' checkpoints in
+// one WriteBatch, so that every event is applied exactly once even when the
+// process dies at any moment (a restart resumes after the checkpoint).
+//
+// Events come from an EventSource: the local event log (LogEventSource) in
+// tallyd and tallyctl, or, in a separate process, a Kafka topic.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "engine/event_log.h"
+#include "projections/projection.h"
+#include "projections/store.h"
+
+namespace tally::projections {
+
+// Where events come from, in position order with no gaps.
+class EventSource {
+ public:
+  virtual ~EventSource() = default;
+  // The highest position that can be read now.
+  virtual uint64_t Head() const = 0;
+  // Calls `fn` for each event in [from, to] in order until it returns
+  // false. `envelope` is valid during the call only and 8-byte aligned.
+  virtual Status Read(uint64_t from, uint64_t to,
+                      const std::function<bool(uint64_t position, std::string_view envelope)>& fn) = 0;
+};
+
+// The local event log as a source. `log` must outlive it; any thread.
+class LogEventSource final : public EventSource {
+ public:
+  explicit LogEventSource(const EventLog& log) : log_(log) {}
+  uint64_t Head() const override { return log_.Head(); }
+  Status Read(uint64_t from, uint64_t to,
+              const std::function<bool(uint64_t, std::string_view)>& fn) override;
+
+ private:
+  const EventLog& log_;
+};
+
+struct RunnerOptions {
+  // Events applied between two writes (and the most a crash makes redo).
+  size_t batch_events = 16384;
+  // false: write rows without RocksDB's WAL (rebuild copies only, which
+  // ProjectionStore::Activate flushes before they count).
+  bool wal = true;
+  // How often the tail thread looks for new events when nobody calls Notify.
+  std::chrono::milliseconds poll{50};
+};
+
+// One model as the runner sees it.
+struct ModelStatus {
+  std::string model;
+  uint64_t generation = 0;
+  Checkpoint checkpoint;   // as written (durable against a process crash)
+  uint64_t head = 0;       // the source's head when last looked at
+  bool failed = false;     // stopped at `failed_position`
+  uint64_t failed_position = 0;
+  std::string error;
+  uint64_t lag() const { return head > checkpoint.position ? head - checkpoint.position : 0; }
+};
+
+// Thread-safety: Add, CatchUp, Start, Stop and Replace from one controlling
+// thread; Notify, WaitFor and Statuses from any thread. `source` and `store`
+// must outlive the runner.
+class ProjectionRunner {
+ public:
+  ProjectionRunner(EventSource& source, ProjectionStore& store, RunnerOptions options = {});
+  ~ProjectionRunner();  // Stop()
+  ProjectionRunner(const ProjectionRunner&) = delete;
+  ProjectionRunner& operator=(const ProjectionRunner&) = delete;
+
+  // Adds a model; it resumes after the checkpoint stored in its copy.
+  Status Add(std::unique_ptr<Projection> projection);
+
+  // Applies events on the calling thread until every model that has not
+  // failed has reached `target` (clamped to the source's head). `progress`
+  // is called after each batch with the lowest checkpoint. An error: a
+  // write failed, or a model failed (the error names it and the position).
+  Status CatchUp(uint64_t target, const std::function<void(uint64_t)>& progress = {});
+
+  // Tails the source on a background thread until Stop.
+  void Start();
+  void Stop();
+  // New events may be available (e.g. from the writer's commit hook).
+  void Notify();
+
+  // Waits until `model` has applied `position`. False on timeout, for an
+  // unknown model, or when the model has failed before reaching it.
+  bool WaitFor(std::string_view model, uint64_t position, std::chrono::milliseconds timeout);
+
+  std::vector<ModelStatus> Statuses() const;
+
+  // Takes `model` out of this runner (for a rebuild's hand-over).
+  std::unique_ptr<Projection> Release(std::string_view model);
+
+  // Blue/green hand-over: brings `fresh` (a new copy of a model this runner
+  // runs, built by a rebuild) up to the live model's checkpoint while the
+  // tail is paused, makes its copy the active one, and runs it instead of
+  // the live model from then on.
+  Status Replace(std::unique_ptr<Projection> fresh);
+
+ private:
+  struct Slot {
+    std::unique_ptr<Projection> projection;
+    Checkpoint applied;  // in memory, ahead of `flushed` within a batch
+    Checkpoint flushed;  // as written
+    bool failed = false;
+    uint64_t failed_position = 0;
+    std::string error;
+  };
+  // Applies one batch (at most up to `limit`) to `slots`; returns the
+  // number of events read. Caller holds step_mu_.
+  Result<size_t> Step(std::vector<Slot*>& slots, uint64_t limit);
+  void Publish();
+  void Loop();
+
+  EventSource& source_;
+  ProjectionStore& store_;
+  const RunnerOptions options_;
+
+  std::mutex step_mu_;  // one batch at a time; held by Replace
+  std::vector<std::unique_ptr<Slot>> slots_;  // guarded by step_mu_
+
+  mutable std::mutex state_mu_;
+  std::condition_variable state_cv_;        // checkpoints published
+  std::vector<ModelStatus> published_;      // guarded by state_mu_
+  bool wake_ = false;                       // guarded by state_mu_
+  bool stop_ = false;                       // guarded by state_mu_
+  std::thread thread_;
+};
+
+}  // namespace tally::projections

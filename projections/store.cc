@@ -1,0 +1,268 @@
+#include "projections/store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <charconv>
+#include <set>
+
+#include "engine/rocksdb_error.h"
+#include "projections/row_codec.h"
+
+namespace tally::projections {
+namespace {
+
+constexpr char kMetaCf[] = "meta";
+constexpr char kActivePrefix[] = "active/";
+// meta: "format" -> kFormat. Another value: a store from an incompatible build.
+constexpr char kFormatKey[] = "format";
+constexpr char kFormat[] = "tally-projections/1";
+
+std::string CopyName(std::string_view model, uint64_t generation) {
+  return std::string(model) + "." + std::to_string(generation);
+}
+
+// "customer.3" -> ("customer", 3); false for anything else.
+bool ParseCopyName(std::string_view name, std::string* model, uint64_t* generation) {
+  const size_t dot = name.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == name.size()) return false;
+  auto [p, ec] = std::from_chars(name.data() + dot + 1, name.data() + name.size(), *generation);
+  if (ec != std::errc() || p != name.data() + name.size() || *generation == 0) return false;
+  *model = std::string(name.substr(0, dot));
+  return true;
+}
+
+rocksdb::ColumnFamilyOptions CfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions o;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = cache;
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  t.whole_key_filtering = true;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  o.write_buffer_size = 64 << 20;
+  o.compression = rocksdb::kLZ4Compression;
+  return o;
+}
+
+}  // namespace
+
+std::string Checkpoint::Encode() const {
+  return RowWriter().U64(position).U64(events).U64(skipped_unknown).Finish();
+}
+
+Result<Checkpoint> Checkpoint::Decode(std::string_view bytes) {
+  Checkpoint c;
+  RowReader r(bytes);
+  r.U64(c.position);
+  r.U64(c.events);
+  r.U64(c.skipped_unknown);
+  if (!r.done()) return Error(ErrorCode::kCorruption, "malformed projection checkpoint");
+  return c;
+}
+
+Copy::~Copy() { store_->Release(cf_); }
+
+Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string& path,
+                                                               const std::vector<std::string>& models,
+                                                               const ProjectionStoreOptions& options) {
+  std::unique_ptr<ProjectionStore> store(new ProjectionStore());
+  store->read_only_ = options.read_only;
+  store->cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
+  const auto& cache = store->cache_;
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = !options.read_only;
+  db_options.create_missing_column_families = !options.read_only;
+  db_options.max_background_jobs = 2;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+
+  std::vector<std::string> names;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, path, &names);
+  if (!s.ok()) {
+    if (options.read_only) return FromRocks(s, "opening the projection store at " + path);
+    names = {rocksdb::kDefaultColumnFamilyName};  // a new store
+  }
+  if (std::find(names.begin(), names.end(), kMetaCf) == names.end()) names.push_back(kMetaCf);
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& name : names) descriptors.emplace_back(name, CfOptions(cache));
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  s = options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw)
+          : rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
+  if (!s.ok()) return FromRocks(s, "opening the projection store at " + path);
+  store->db_.reset(raw);
+
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> copies;  // copy name -> handle
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == kMetaCf) {
+      store->meta_ = handles[i];
+    } else if (names[i] == rocksdb::kDefaultColumnFamilyName) {
+      store->dropped_.push_back(handles[i]);  // unused; destroyed with the DB
+    } else {
+      copies[names[i]] = handles[i];
+    }
+  }
+
+  std::string format;
+  s = store->db_->Get(rocksdb::ReadOptions(), store->meta_, kFormatKey, &format);
+  if (s.IsNotFound() && !options.read_only) {
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    s = store->db_->Put(sync, store->meta_, kFormatKey, kFormat);
+    format = kFormat;
+  }
+  if (!s.ok()) return FromRocks(s, "reading the projection store's format");
+  if (format != kFormat) {
+    return Error(ErrorCode::kFormatMismatch,
+                 path + " holds projections in format '" + format + "', this build writes '" + kFormat +
+                     "': remove the folder and restart (read models are rebuilt from the log)");
+  }
+
+  // The active generation of every model recorded in meta.
+  std::map<std::string, uint64_t> active_generation;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(store->db_->NewIterator(rocksdb::ReadOptions(), store->meta_));
+    for (it->Seek(kActivePrefix); it->Valid() && it->key().starts_with(kActivePrefix); it->Next()) {
+      uint64_t g = 0;
+      std::string_view v = it->value().ToStringView();
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), g);
+      if (ec != std::errc() || p != v.data() + v.size()) {
+        return Error(ErrorCode::kCorruption, "projection store meta: bad active generation");
+      }
+      active_generation[it->key().ToString().substr(sizeof(kActivePrefix) - 1)] = g;
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "reading projection store meta");
+  }
+
+  for (auto& [name, handle] : copies) {
+    std::string model;
+    uint64_t generation = 0;
+    const bool parsed = ParseCopyName(name, &model, &generation);
+    if (parsed) {
+      uint64_t& last = store->last_generation_[model];
+      last = std::max(last, generation);
+    }
+    auto active = active_generation.find(model);
+    if (parsed && active != active_generation.end() && active->second == generation) {
+      store->active_[model] = std::shared_ptr<const Copy>(new Copy(store.get(), model, generation, handle));
+      continue;
+    }
+    // Not active: left by an interrupted rebuild (or unknown). Dropped.
+    if (!options.read_only) {
+      s = store->db_->DropColumnFamily(handle);
+      if (!s.ok()) return FromRocks(s, "dropping the abandoned copy " + name);
+    }
+    store->dropped_.push_back(handle);
+  }
+
+  for (const auto& model : models) {
+    if (store->active_.count(model) != 0) continue;
+    if (options.read_only) {
+      return Error(ErrorCode::kNotFound, "the projection store has no " + model + " model yet");
+    }
+    auto copy = store->CreateCopy(model);
+    if (!copy.ok()) return copy.error();
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    s = store->db_->Put(sync, store->meta_, kActivePrefix + model, std::to_string((*copy)->generation()));
+    if (!s.ok()) return FromRocks(s, "recording the first copy of " + model);
+    store->active_[model] = *copy;
+  }
+  return store;
+}
+
+ProjectionStore::~ProjectionStore() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    active_.clear();  // destroys the handles of copies nobody else holds
+  }
+  if (db_ == nullptr) return;
+  for (auto* handle : dropped_) db_->DestroyColumnFamilyHandle(handle);
+  if (meta_ != nullptr) db_->DestroyColumnFamilyHandle(meta_);
+  db_->Close();
+}
+
+void ProjectionStore::Release(rocksdb::ColumnFamilyHandle* cf) {
+  if (db_ != nullptr && cf != nullptr) db_->DestroyColumnFamilyHandle(cf);
+}
+
+std::shared_ptr<const Copy> ProjectionStore::Active(std::string_view model) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = active_.find(model);
+  return it == active_.end() ? nullptr : it->second;
+}
+
+Result<std::shared_ptr<const Copy>> ProjectionStore::CreateCopy(const std::string& model) {
+  if (read_only_) return Error(ErrorCode::kInvalidArgument, "the projection store is open read-only");
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint64_t generation = ++last_generation_[model];
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
+  rocksdb::Status s = db_->CreateColumnFamily(CfOptions(cache_), CopyName(model, generation), &handle);
+  if (!s.ok()) return FromRocks(s, "creating a copy of " + model);
+  return std::shared_ptr<const Copy>(new Copy(this, model, generation, handle));
+}
+
+Status ProjectionStore::Activate(const std::shared_ptr<const Copy>& copy) {
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  rocksdb::Status s = db_->Flush(flush, copy->cf());
+  if (!s.ok()) return FromRocks(s, "flushing the new copy of " + copy->model());
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  s = db_->Put(sync, meta_, kActivePrefix + copy->model(), std::to_string(copy->generation()));
+  if (!s.ok()) return FromRocks(s, "activating the new copy of " + copy->model());
+  std::shared_ptr<const Copy> previous;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    previous = std::exchange(active_[copy->model()], copy);
+  }
+  if (previous != nullptr) {
+    s = db_->DropColumnFamily(previous->cf());
+    // The swap has happened; a failed drop leaves an inactive copy that the
+    // next open drops.
+    if (!s.ok()) return FromRocks(s, "dropping the previous copy of " + copy->model());
+  }
+  return OkStatus();
+}
+
+Status ProjectionStore::Discard(const std::shared_ptr<const Copy>& copy) {
+  if (Active(copy->model()) == copy) {
+    return Error(ErrorCode::kInvalidArgument, "cannot discard the active copy of " + copy->model());
+  }
+  rocksdb::Status s = db_->DropColumnFamily(copy->cf());
+  if (!s.ok()) return FromRocks(s, "dropping a copy of " + copy->model());
+  return OkStatus();
+}
+
+Status ProjectionStore::Write(rocksdb::WriteBatch& batch, bool wal) {
+  rocksdb::WriteOptions o;
+  o.disableWAL = !wal;
+  rocksdb::Status s = db_->Write(o, &batch);
+  if (!s.ok()) return FromRocks(s, "writing read-model rows");
+  return OkStatus();
+}
+
+Result<std::optional<std::string>> ProjectionStore::Get(const Copy& copy, std::string_view key,
+                                                        const rocksdb::Snapshot* snapshot) const {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
+  std::string value;
+  rocksdb::Status s = db_->Get(ro, copy.cf(), key, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "reading a " + copy.model() + " row");
+  return std::optional<std::string>(std::move(value));
+}
+
+Result<Checkpoint> ProjectionStore::ReadCheckpoint(const Copy& copy) const {
+  auto value = Get(copy, kCheckpointKey);
+  if (!value.ok()) return value.error();
+  if (!value->has_value()) return Checkpoint{};
+  return Checkpoint::Decode(**value);
+}
+
+}  // namespace tally::projections

@@ -1,0 +1,202 @@
+// Each read model against hand-written expected rows for a scripted
+// scenario: a customer with two subscriptions and an add-on, a quantity
+// change, a suspension, a second partner invited and accepted, a third
+// partner's pending invitation, then the second partner leaving.
+#include <gtest/gtest.h>
+
+#include "projections/customer/customer.h"
+#include "projections/license/license.h"
+#include "projections/relationship/relationship.h"
+#include "tests/projections/projection_fixture.h"
+
+namespace tally::projections {
+namespace {
+
+using namespace tally::testing;  // NOLINT
+using domain::AcceptRelationship;
+using domain::CreateOrder;
+using domain::RemoveRelationship;
+using domain::RequestRelationship;
+using domain::SubscriptionStatus;
+using domain::UpdateBillingProfile;
+using domain::UpdateSubscription;
+
+constexpr int64_t kMinute = 60'000'000;
+
+class ScenarioTest : public ProjectionFixture {
+ protected:
+  int64_t At(int minutes) { return t0_ + minutes * kMinute; }
+  void SetMinute(int minutes) { clock_.Set(At(minutes)); }
+
+  const int64_t t0_ = clock_.NowMicros();
+};
+
+TEST_F(ScenarioTest, ModelsHoldTheExpectedRows) {
+  auto add = ValidAddCustomer("contoso");
+  add.line_items = {Item(offers::kBusinessBasic, 10), Item(offers::kE3, 5)};
+  const auto created = Ok(add, Meta("p1", "r1"));
+  const std::string c = created.customer_id;
+  const std::string basic = created.subscription_ids.at(0), e3 = created.subscription_ids.at(1);
+  SetMinute(1);
+  const std::string teams = Ok(domain::AddAddOn{c, created.order_id, Item(offers::kTeamsPhone, 3, basic)},
+                               Meta("p1", "r2")).subscription_ids.at(0);
+  SetMinute(2);
+  Ok(UpdateSubscription{c, e3, 8, {}, {}, {}, {}}, Meta("p1", "r3"));
+  SetMinute(3);
+  Ok(UpdateSubscription{c, e3, {}, SubscriptionStatus::kSuspended, {}, {}, {}}, Meta("p1", "r4"));
+  SetMinute(4);
+  const std::string invitation = Ok(RequestRelationship{c}, Meta("p2", "r5")).invitation_id;
+  SetMinute(5);
+  Ok(AcceptRelationship{c, invitation}, Meta("customer", "r6"));
+  SetMinute(6);
+  const std::string p2_e3 = Ok(CreateOrder{c, {Item(offers::kE3, 20)}}, Meta("p2", "r7")).subscription_ids.at(0);
+  SetMinute(7);
+  auto billing = add.billing;
+  billing.default_address.city = "Bellevue";
+  Ok(UpdateBillingProfile{c, billing, {}}, Meta("p1", "r8"));
+  SetMinute(8);
+  const std::string pending = Ok(RequestRelationship{c}, Meta("p3", "r9")).invitation_id;
+  CatchUp();
+
+  // customer
+  CustomerRow customer;
+  customer.id = c;
+  customer.domain = "contoso.onmicrosoft.com";
+  customer.company_name = "Contoso Ltd";
+  customer.instance = "global";
+  customer.admin_user_name = "admin@contoso.onmicrosoft.com";
+  customer.email = "ada@contoso.example";
+  customer.culture = "en-US";
+  customer.language = "en";
+  customer.billing_company_name = "Contoso Ltd";
+  customer.address = {"Ada", "Lovelace", "1 Microsoft Way", "", "", "Bellevue", "WA", "98052", "US", "425 555 0100"};
+  customer.created_us = At(0);
+  customer.updated_us = At(7);
+  customer.partners = {{"p1", "reseller_of_record", At(0)}, {"p2", "reseller", At(5)}};
+  CustomerReader customers(*store_);
+  auto got = customers.Get(c);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ(**got, customer);
+  auto by_domain = customers.FindByDomain("Contoso.onmicrosoft.com");
+  ASSERT_TRUE(by_domain.ok() && by_domain->has_value());
+  EXPECT_EQ((*by_domain)->id, c);
+  for (const char* partner : {"p1", "p2"}) {
+    auto page = customers.ListForPartner(partner, 10, "");
+    ASSERT_TRUE(page.ok());
+    ASSERT_EQ(page->items.size(), 1u) << partner;
+    EXPECT_EQ(page->items[0], customer);
+    EXPECT_EQ(page->continuation, "");
+  }
+  EXPECT_TRUE(customers.ListForPartner("p3", 10, "")->items.empty()) << "a pending invitation is no relationship";
+  EXPECT_EQ(customers.SearchByCompanyPrefix("p1", "CONT", 10)->size(), 1u);
+  EXPECT_TRUE(customers.SearchByCompanyPrefix("p1", "fab", 10)->empty());
+  EXPECT_TRUE(customers.SearchByCompanyPrefix("p3", "cont", 10)->empty()) << "p3 is not related";
+
+  // license
+  auto sub = [&](const std::string& id, const std::string& partner, const std::string& offer, int32_t quantity,
+                 const std::string& status, const std::string& parent, int created_min, int updated_min) {
+    SubscriptionRow r;
+    r.id = id;
+    r.customer_id = c;
+    r.partner_id = partner;
+    r.offer_id = offer;
+    r.quantity = quantity;
+    r.status = status;
+    r.parent_id = parent;
+    r.billing_cycle = "monthly";
+    r.created_us = At(created_min);
+    r.updated_us = At(updated_min);
+    return r;
+  };
+  LicenseReader licenses(*store_);
+  auto p1_subs = licenses.List(c, "p1");
+  ASSERT_TRUE(p1_subs.ok());
+  std::map<std::string, SubscriptionRow> by_id;
+  for (auto& r : *p1_subs) by_id[r.id] = r;
+  ASSERT_EQ(by_id.size(), 3u);
+  auto expect_sub = [&](SubscriptionRow want) {
+    ASSERT_EQ(by_id.count(want.id), 1u) << want.id;
+    want.order_id = by_id[want.id].order_id;  // order ids are generated; checked below
+    want.friendly_name = by_id[want.id].friendly_name;
+    EXPECT_EQ(by_id[want.id], want);
+  };
+  expect_sub(sub(basic, "p1", offers::kBusinessBasic, 10, "active", "", 0, 0));
+  expect_sub(sub(e3, "p1", offers::kE3, 8, "suspended", "", 0, 3));
+  expect_sub(sub(teams, "p1", offers::kTeamsPhone, 3, "active", basic, 1, 1));
+  EXPECT_EQ(by_id[basic].order_id, created.order_id);
+  EXPECT_EQ(by_id[teams].order_id, created.order_id) << "an add-on joins its parent's order";
+  auto p2_subs = licenses.List(c, "p2");
+  ASSERT_TRUE(p2_subs.ok());
+  ASSERT_EQ(p2_subs->size(), 1u) << "p2 sees only its own subscriptions";
+  EXPECT_EQ((*p2_subs)[0].id, p2_e3);
+  EXPECT_FALSE(licenses.Get(c, "p2", basic)->has_value());
+  auto addons = licenses.List(c, "p1", basic);
+  ASSERT_EQ(addons->size(), 1u);
+  EXPECT_EQ((*addons)[0].id, teams);
+
+  TotalsRow p1_totals;  // by offer id: Basic 3b55..., E3 6fd2..., Teams Phone d0d3...
+  p1_totals.offers = {{offers::kBusinessBasic, 10, 0, 0, 1}, {offers::kE3, 0, 8, 0, 1},
+                      {offers::kTeamsPhone, 3, 0, 3, 1}};
+  EXPECT_EQ(*licenses.Totals(c, "p1"), p1_totals);
+  TotalsRow p2_totals;
+  p2_totals.offers = {{offers::kE3, 20, 0, 0, 1}};
+  EXPECT_EQ(*licenses.Totals(c, "p2"), p2_totals);
+
+  // relationship
+  RelationshipReader relationships(*store_);
+  CustomerRelationships rel;
+  rel.customer_id = c;
+  rel.partners = {{"p1", "reseller_of_record", "", At(0)}, {"p2", "reseller", invitation, At(5)}};
+  rel.pending = {{pending, "p3", At(8)}};
+  EXPECT_EQ(**relationships.ForCustomer(c), rel);
+  auto of_p3 = relationships.ForPartner("p3", 10, "");
+  ASSERT_EQ(of_p3->items.size(), 1u);
+  EXPECT_EQ(of_p3->items[0], (PartnerCustomer{c, "pending", pending, At(8)}));
+  EXPECT_EQ(relationships.ForPartner("p2", 10, "")->items.at(0), (PartnerCustomer{c, "reseller", invitation, At(5)}));
+
+  // p2 cancels its subscription and leaves.
+  SetMinute(9);
+  Ok(UpdateSubscription{c, p2_e3, {}, SubscriptionStatus::kDeleted, {}, {}, {}}, Meta("p2", "r10"));
+  SetMinute(10);
+  Ok(RemoveRelationship{c, "p2"}, Meta("p2", "r11"));
+  CatchUp();
+  customer.partners = {{"p1", "reseller_of_record", At(0)}};
+  customer.updated_us = At(10);
+  EXPECT_EQ(**customers.Get(c), customer);
+  EXPECT_TRUE(customers.ListForPartner("p2", 10, "")->items.empty());
+  EXPECT_TRUE(licenses.Totals(c, "p2")->offers.empty()) << "a cancelled subscription counts for nothing";
+  EXPECT_EQ((*licenses.Get(c, "p2", p2_e3))->status, "deleted") << "history stays readable";
+  rel.partners.pop_back();
+  EXPECT_EQ(**relationships.ForCustomer(c), rel);
+  EXPECT_TRUE(relationships.ForPartner("p2", 10, "")->items.empty());
+
+  // Every model has applied every event.
+  for (const auto& s : runner_->Statuses()) {
+    EXPECT_EQ(s.checkpoint.position, log_->Head()) << s.model;
+    EXPECT_EQ(s.lag(), 0u) << s.model;
+    EXPECT_FALSE(s.failed) << s.model;
+  }
+}
+
+TEST_F(ScenarioTest, ListingPagesThroughAPartnersCustomers) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 7; ++i) ids.insert(Ok(ValidAddCustomer("c" + std::to_string(i)), Meta("p1")).customer_id);
+  Ok(ValidAddCustomer("other"), Meta("p2"));
+  CatchUp();
+  CustomerReader customers(*store_);
+  std::vector<std::string> seen;
+  std::string continuation;
+  int pages = 0;
+  do {
+    auto page = customers.ListForPartner("p1", 3, continuation);
+    ASSERT_TRUE(page.ok());
+    for (const auto& row : page->items) seen.push_back(row.id);
+    continuation = page->continuation;
+    ++pages;
+  } while (!continuation.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen, std::vector<std::string>(ids.begin(), ids.end())) << "in id order, each once";
+}
+
+}  // namespace
+}  // namespace tally::projections
