@@ -1,0 +1,55 @@
+#include "projections/row_codec.h"
+
+#include <gtest/gtest.h>
+
+#include "projections/customer/customer.h"
+#include "projections/license/license.h"
+#include "projections/store.h"
+
+namespace tally::projections {
+namespace {
+
+TEST(RowCodecTest, RoundTripsEveryFieldKind) {
+  const std::string bytes = RowWriter().U64(0).U64(UINT64_MAX).I64(-1).I64(INT64_MIN).Bool(true).Str("").Str(
+      std::string("a\0b", 3)).Finish();
+  RowReader r(bytes);
+  uint64_t a = 1, b = 0;
+  int64_t c = 0, d = 0;
+  bool e = false;
+  std::string f = "x", g;
+  EXPECT_TRUE(r.U64(a) && r.U64(b) && r.I64(c) && r.I64(d) && r.Bool(e) && r.Str(f) && r.Str(g));
+  EXPECT_TRUE(r.done());
+  EXPECT_EQ(a, 0u);
+  EXPECT_EQ(b, UINT64_MAX);
+  EXPECT_EQ(c, -1);
+  EXPECT_EQ(d, INT64_MIN);
+  EXPECT_TRUE(e);
+  EXPECT_EQ(f, "");
+  EXPECT_EQ(g, std::string("a\0b", 3));
+}
+
+TEST(RowCodecTest, TruncatedOrForeignBytesAreRejectedNotOverread) {
+  SubscriptionRow row;
+  row.id = "s";
+  row.offer_id = "o";
+  row.quantity = 12;
+  const std::string bytes = row.Encode();
+  SubscriptionRow back;
+  ASSERT_TRUE(SubscriptionRow::Decode(bytes, &back));
+  EXPECT_EQ(back, row);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(SubscriptionRow::Decode(bytes.substr(0, n), &back)) << "prefix of " << n << " bytes";
+  }
+  EXPECT_FALSE(SubscriptionRow::Decode(bytes + "x", &back)) << "trailing bytes";
+  std::string other_format = bytes;
+  other_format[0] = 2;
+  EXPECT_FALSE(SubscriptionRow::Decode(other_format, &back));
+  // A count larger than the bytes left cannot make the decoder allocate it.
+  CustomerRow customer;
+  std::string huge = RowWriter().U64(UINT64_MAX).Finish();
+  EXPECT_FALSE(CustomerRow::Decode(huge, &customer));
+  EXPECT_FALSE(Checkpoint::Decode("").ok());
+}
+
+}  // namespace
+}  // namespace tally::projections
