@@ -5,6 +5,7 @@
 
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -48,6 +49,9 @@ class Projection {
   // Adds every change since the last Flush to `batch` and forgets them.
   void Flush(rocksdb::WriteBatch& batch) {
     FlushRows(batch);
+    // In key order (see RowCache::Flush); stable, so that later writes to
+    // one key still win.
+    std::stable_sort(blind_.begin(), blind_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     for (auto& [key, value] : blind_) {
       if (value) {
         batch.Put(copy_->cf(), key, *value);
@@ -74,11 +78,26 @@ class Projection {
   void BlindPut(std::string key, std::string value) { blind_.emplace_back(std::move(key), std::move(value)); }
   void BlindDelete(std::string key) { blind_.emplace_back(std::move(key), std::nullopt); }
 
+  // A key built in a buffer of the projection: valid until the next call.
+  // For lookups, which copy the key only when they insert it.
+  std::string_view ScratchKey(char tag, std::string_view a) {
+    scratch_.assign(1, tag);
+    scratch_.append(a);
+    return scratch_;
+  }
+  std::string_view ScratchKey(char tag, std::string_view a, std::string_view b) {
+    ScratchKey(tag, a);
+    scratch_.push_back('\0');
+    scratch_.append(b);
+    return scratch_;
+  }
+
   ProjectionStore& store_;
   std::shared_ptr<const Copy> copy_;
 
  private:
   std::vector<std::pair<std::string, std::optional<std::string>>> blind_;
+  std::string scratch_;
 };
 
 // A write-back cache of decoded rows for one key space of a projection:
@@ -88,20 +107,28 @@ class Projection {
 // `max_rows`, then the clean ones are dropped; dirty rows are never dropped
 // before they are written. `Row` provides `std::string Encode() const` and
 // `static bool Decode(std::string_view, Row*)`.
+// Hash and equality that look std::string keys up by std::string_view, so
+// that a lookup needs no allocation.
+struct StringViewHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+
 template <typename Row>
 class RowCache {
  public:
   struct Entry {
     Row row{};
     bool exists = false;  // false: no such row (set it to create one)
-    bool dirty = false;   // set after any change, so that Flush writes it
+    bool dirty = false;   // use MarkDirty, so that Flush writes it
+    const std::string* key = nullptr;  // the map's own copy of the key
   };
 
   RowCache(ProjectionStore& store, const Copy& copy, size_t max_rows)
       : store_(store), copy_(copy), max_rows_(max_rows) {}
 
   // The entry for `key`, read from the copy on a miss.
-  Result<Entry*> Get(const std::string& key) {
+  Result<Entry*> Get(std::string_view key) {
     auto it = rows_.find(key);
     if (it != rows_.end()) return &it->second;
     auto stored = store_.Get(copy_, key);
@@ -113,32 +140,55 @@ class RowCache {
       }
       entry.exists = true;
     }
-    return &rows_.emplace(key, std::move(entry)).first->second;
+    auto node = rows_.emplace(std::string(key), std::move(entry)).first;
+    node->second.key = &node->first;
+    return &node->second;
   }
 
   // The entry for a key that cannot be stored yet (a new id): no read.
-  Entry* Fresh(const std::string& key) { return &rows_.try_emplace(key).first->second; }
+  Entry* Fresh(std::string_view key) {
+    auto it = rows_.find(key);
+    if (it != rows_.end()) return &it->second;
+    auto node = rows_.try_emplace(std::string(key)).first;
+    node->second.key = &node->first;
+    return &node->second;
+  }
+
+  // Records that `entry` (from Get or Fresh) changed.
+  void MarkDirty(Entry* entry) {
+    if (entry->dirty) return;
+    entry->dirty = true;
+    dirty_.push_back(entry);
+  }
 
   void Flush(rocksdb::WriteBatch& batch) {
-    for (auto& [key, entry] : rows_) {
-      if (!entry.dirty) continue;
-      if (entry.exists) {
-        batch.Put(copy_.cf(), key, entry.row.Encode());
+    // In key order: RocksDB's skiplist inserts sorted keys several times
+    // faster than random ones (each insert starts from the previous one).
+    std::sort(dirty_.begin(), dirty_.end(), [](const Entry* a, const Entry* b) { return *a->key < *b->key; });
+    for (Entry* entry : dirty_) {
+      if (entry->exists) {
+        batch.Put(copy_.cf(), *entry->key, entry->row.Encode());
       } else {
-        batch.Delete(copy_.cf(), key);
+        batch.Delete(copy_.cf(), *entry->key);
       }
-      entry.dirty = false;
+      entry->dirty = false;
     }
+    dirty_.clear();
     if (rows_.size() > max_rows_) rows_.clear();
   }
 
-  void Clear() { rows_.clear(); }
+  void Clear() {
+    rows_.clear();
+    dirty_.clear();
+  }
 
  private:
   ProjectionStore& store_;
   const Copy& copy_;
   const size_t max_rows_;
-  std::unordered_map<std::string, Entry> rows_;
+  // Node-based: entries keep their address until erased.
+  std::unordered_map<std::string, Entry, StringViewHash, std::equal_to<>> rows_;
+  std::vector<Entry*> dirty_;
 };
 
 // Key helpers: a one-letter tag then fields separated by 0x00 (ids and

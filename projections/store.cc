@@ -43,6 +43,9 @@ rocksdb::ColumnFamilyOptions CfOptions(const std::shared_ptr<rocksdb::Cache>& ca
   t.whole_key_filtering = true;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   o.write_buffer_size = 64 << 20;
+  o.max_write_buffer_number = 3;
+  o.level0_slowdown_writes_trigger = 40;
+  o.level0_stop_writes_trigger = 60;
   o.compression = rocksdb::kLZ4Compression;
   return o;
 }

@@ -93,11 +93,11 @@ CustomerProjection::CustomerProjection(ProjectionStore& store, std::shared_ptr<c
 
 Status CustomerProjection::Apply(uint64_t /*position*/, const events::Envelope& e) {
   using events::Payload;
-  const std::string customer_id(View(e.customer_id()));
+  const std::string_view customer_id = View(e.customer_id());
   const int64_t at = e.recorded_at_us();
   if (e.payload_type() == Payload::CustomerCreated) {
     const auto* p = e.payload_as_CustomerCreated();
-    auto* entry = rows_.Fresh(Key('c', customer_id));
+    auto* entry = rows_.Fresh(ScratchKey('c', customer_id));
     if (entry->exists) return NotApplicable(e, "the customer exists already");
     CustomerRow& row = entry->row;
     row = CustomerRow{};
@@ -109,8 +109,9 @@ Status CustomerProjection::Apply(uint64_t /*position*/, const events::Envelope& 
     row.admin_user_name = View(p->admin_user_name());
     SetBilling(row, p->billing_profile());
     row.created_us = row.updated_us = at;
-    entry->exists = entry->dirty = true;
-    BlindPut(Key('d', LowerAscii(row.domain)), customer_id);
+    entry->exists = true;
+    rows_.MarkDirty(entry);
+    BlindPut(Key('d', LowerAscii(row.domain)), std::string(customer_id));
     BlindPut(Key('n', LowerAscii(row.company_name), customer_id), "");
     return OkStatus();
   }
@@ -124,12 +125,12 @@ Status CustomerProjection::Apply(uint64_t /*position*/, const events::Envelope& 
     default:
       return OkStatus();  // subscriptions and invitations are not part of this model
   }
-  auto got = rows_.Get(Key('c', customer_id));
+  auto got = rows_.Get(ScratchKey('c', customer_id));
   if (!got.ok()) return got.error();
   auto* entry = *got;
   if (!entry->exists) return NotApplicable(e, "no such customer in the model");
   CustomerRow& row = entry->row;
-  entry->dirty = true;
+  rows_.MarkDirty(entry);
   row.updated_us = at;
   auto join = [&](std::string_view partner_id, bool creator) {
     if (row.RelatedTo(partner_id)) return;

@@ -123,15 +123,16 @@ Status LicenseProjection::Apply(uint64_t /*position*/, const events::Envelope& e
   const std::string_view customer_id = View(e.customer_id());
   const int64_t at = e.recorded_at_us();
   auto totals_of = [&](const SubscriptionRow& row) -> Result<TotalsRow*> {
-    auto t = totals_.Get(Key('t', customer_id, row.partner_id));
+    auto t = totals_.Get(ScratchKey('t', customer_id, row.partner_id));
     if (!t.ok()) return t.error();
-    (*t)->exists = (*t)->dirty = true;
+    (*t)->exists = true;
+    totals_.MarkDirty(*t);
     return &(*t)->row;
   };
 
   if (e.payload_type() == Payload::SubscriptionCreated) {
     const auto* p = e.payload_as_SubscriptionCreated();
-    auto* entry = subscriptions_.Fresh(Key('s', customer_id, View(p->subscription_id())));
+    auto* entry = subscriptions_.Fresh(ScratchKey('s', customer_id, View(p->subscription_id())));
     if (entry->exists) return NotApplicable(e, "the subscription exists already");
     SubscriptionRow& row = entry->row;
     row = SubscriptionRow{};
@@ -146,7 +147,8 @@ Status LicenseProjection::Apply(uint64_t /*position*/, const events::Envelope& e
     row.billing_cycle = View(p->billing_cycle());
     row.auto_renew = p->auto_renew();
     row.created_us = row.updated_us = at;
-    entry->exists = entry->dirty = true;
+    entry->exists = true;
+    subscriptions_.MarkDirty(entry);
     auto totals = totals_of(row);
     if (!totals.ok()) return totals.error();
     (*totals)->Add(row.offer_id, row.status, row.quantity, !row.parent_id.empty(), +1);
@@ -155,12 +157,12 @@ Status LicenseProjection::Apply(uint64_t /*position*/, const events::Envelope& e
 
   const flatbuffers::String* subscription_id = SubscriptionIdOf(e);
   if (subscription_id == nullptr) return OkStatus();  // not a subscription event
-  auto got = subscriptions_.Get(Key('s', customer_id, View(subscription_id)));
+  auto got = subscriptions_.Get(ScratchKey('s', customer_id, View(subscription_id)));
   if (!got.ok()) return got.error();
   auto* entry = *got;
   if (!entry->exists) return NotApplicable(e, "no subscription " + std::string(View(subscription_id)));
   SubscriptionRow& row = entry->row;
-  entry->dirty = true;
+  subscriptions_.MarkDirty(entry);
   row.updated_us = at;
   const bool counts = e.payload_type() != Payload::SubscriptionRenamed &&
                       e.payload_type() != Payload::SubscriptionAutoRenewChanged;

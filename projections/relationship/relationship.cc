@@ -61,25 +61,26 @@ RelationshipProjection::RelationshipProjection(ProjectionStore& store, std::shar
 
 Status RelationshipProjection::Apply(uint64_t /*position*/, const events::Envelope& e) {
   using events::Payload;
-  const std::string customer_id(View(e.customer_id()));
+  const std::string_view customer_id = View(e.customer_id());
   const int64_t at = e.recorded_at_us();
   RowCache<CustomerRelationships>::Entry* entry = nullptr;
   switch (e.payload_type()) {
     case Payload::CustomerCreated:
-      entry = rows_.Fresh(Key('c', customer_id));
+      entry = rows_.Fresh(ScratchKey('c', customer_id));
       if (entry->exists) return NotApplicable(e, "the customer exists already");
-      entry->row = CustomerRelationships{customer_id, {}, {}};
-      entry->exists = entry->dirty = true;
+      entry->row = CustomerRelationships{std::string(customer_id), {}, {}};
+      entry->exists = true;
+      rows_.MarkDirty(entry);
       return OkStatus();
     case Payload::RelationshipEstablished:
     case Payload::RelationshipRequested:
     case Payload::RelationshipAccepted:
     case Payload::RelationshipRemoved: {
-      auto got = rows_.Get(Key('c', customer_id));
+      auto got = rows_.Get(ScratchKey('c', customer_id));
       if (!got.ok()) return got.error();
       entry = *got;
       if (!entry->exists) return NotApplicable(e, "no such customer in the model");
-      entry->dirty = true;
+      rows_.MarkDirty(entry);
       break;
     }
     default:
@@ -91,7 +92,7 @@ Status RelationshipProjection::Apply(uint64_t /*position*/, const events::Envelo
     PartnerLink link{std::string(partner_id), invitation_id.empty() ? "reseller_of_record" : "reseller",
                      std::string(invitation_id), at};
     BlindPut(Key('p', partner_id, customer_id),
-             PartnerCustomer{customer_id, link.role, link.invitation_id, at}.Encode());
+             PartnerCustomer{std::string(customer_id), link.role, link.invitation_id, at}.Encode());
     row.partners.push_back(std::move(link));
   };
   switch (e.payload_type()) {
@@ -104,7 +105,7 @@ Status RelationshipProjection::Apply(uint64_t /*position*/, const events::Envelo
       const auto* p = e.payload_as_RelationshipRequested();
       row.pending.push_back({std::string(View(p->invitation_id())), std::string(View(p->partner_id())), at});
       BlindPut(Key('p', View(p->partner_id()), customer_id),
-               PartnerCustomer{customer_id, "pending", std::string(View(p->invitation_id())), at}.Encode());
+               PartnerCustomer{std::string(customer_id), "pending", std::string(View(p->invitation_id())), at}.Encode());
       break;
     }
     case Payload::RelationshipAccepted: {

@@ -70,4 +70,12 @@ struct CommandsBenchOptions {
 };
 int RunCommandsBench(const CommandsBenchOptions& options);
 
+struct RebuildBenchOptions {
+  std::string dir = "./bench-data";
+  std::string catalog = TALLY_DEFAULT_CATALOG;
+  uint64_t events = 5'000'000;
+  bool keep = false;
+};
+int RunRebuildBench(const RebuildBenchOptions& options);
+
 }  // namespace tally::bench

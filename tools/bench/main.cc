@@ -4,6 +4,7 @@
 //   tally-bench append [--events N] [--callers C] [--events-per-request K] [--dir D]
 //   tally-bench open   [--events N] [--dir D]
 //   tally-bench commands [--commands N] [--clients C] [--catalog F] [--dir D]
+//   tally-bench rebuild [--events N] [--catalog F] [--dir D] [--keep]
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
@@ -48,9 +49,17 @@ int main(int argc, char** argv) {
   c->add_option("--dir", commands.dir, "scratch folder")->capture_default_str();
   c->add_flag("--keep", commands.keep, "keep the scratch data");
 
+  tally::bench::RebuildBenchOptions rebuild;
+  auto* r = app.add_subcommand("rebuild", "rebuild of the three read models vs a raw RocksDB scan of the log");
+  r->add_option("--events", rebuild.events, "events in the generated log")->capture_default_str();
+  r->add_option("--catalog", rebuild.catalog, "offer catalog")->capture_default_str();
+  r->add_option("--dir", rebuild.dir, "scratch folder")->capture_default_str();
+  r->add_flag("--keep", rebuild.keep, "keep the generated log (reused by a later run)");
+
   if (auto rc = tally::tools::ParseArgs(app, argc, argv)) return *rc;
   if (*c) return tally::bench::RunCommandsBench(commands);
   if (*a) return tally::bench::RunAppendBench(append);
   if (*o) return tally::bench::RunOpenBench(open);
+  if (*r) return tally::bench::RunRebuildBench(rebuild);
   return 2;
 }
