@@ -3,10 +3,15 @@
 //   tallyctl verify  [--data DIR] [--from N] [--to N]
 //   tallyctl replay  [--data DIR] [--from N] [--to N] [--stream ID] [--type NAME]
 //   tallyctl status  [--data DIR]
+//   tallyctl project [--data DIR]                 bring the read models up to the log's head
+//   tallyctl rebuild MODEL... [--data DIR]         blue/green rebuild (customer, license, relationship, all)
+//   tallyctl as-of CUSTOMER TIME [--data DIR]      one customer's state at a time, as JSON
 //
-// Works on a data folder, opened read-only (so it may run beside tallyd; it
-// then sees the log as of its own start). Exit codes: 0 ok, 1 verification
-// failed, 2 usage or I/O error.
+// The log is always opened read-only (so these may run beside tallyd; they
+// then see the log as of their own start). project and rebuild write the
+// read models, so they need the folder's projection store, which a running
+// tallyd holds: they then ask tallyd to do it (see ControlClient).
+// Exit codes: 0 ok, 1 verification failed, 2 usage or I/O error.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -14,6 +19,8 @@
 #include <map>
 
 #include "engine/chain_verifier.h"
+#include "projections/as_of.h"
+#include "projections/rebuild.h"
 #include "engine/rocksdb_event_log.h"
 #include "events/codec.h"
 #include "events/json.h"
@@ -102,6 +109,100 @@ int Replay(const std::string& data, uint64_t from, uint64_t to, const std::strin
   return rc;
 }
 
+std::unique_ptr<projections::ProjectionStore> OpenStoreOrDie(const std::string& data, bool read_only) {
+  projections::ProjectionStoreOptions options;
+  options.read_only = read_only;
+  auto store = projections::ProjectionStore::Open(data + "/projections", projections::ModelNames(), options);
+  if (!store.ok()) {
+    std::fprintf(stderr, "tallyctl: cannot open the read models in %s/projections: %s\n", data.c_str(),
+                 store.error().ToString().c_str());
+    std::exit(2);
+  }
+  return std::move(*store);
+}
+
+// Applies the log to the read models up to its head (a stopped folder).
+int Project(const std::string& data, size_t batch, bool progress_lines) {
+  auto log = OpenOrDie(data);
+  auto store = OpenStoreOrDie(data, false);
+  projections::LogEventSource source(*log);
+  projections::RunnerOptions options;
+  options.batch_events = batch;
+  projections::ProjectionRunner runner(source, *store, options);
+  for (const auto& model : projections::ModelNames()) {
+    Status added = runner.Add(projections::MakeProjection(model, *store, store->Active(model)));
+    if (!added.ok()) {
+      std::fprintf(stderr, "tallyctl project: %s\n", added.error().ToString().c_str());
+      return 2;
+    }
+  }
+  uint64_t from = log->Head();
+  for (const auto& s : runner.Statuses()) from = std::min(from, s.checkpoint.position);
+  tools::Progress progress("project", log->Head() - from);
+  Status s = runner.CatchUp(log->Head(), [&](uint64_t position) {
+    progress.Update(position - from);
+    if (progress_lines) {
+      std::printf("at %llu\n", static_cast<unsigned long long>(position));
+      std::fflush(stdout);
+    }
+  });
+  progress.Done();
+  if (!s.ok()) {
+    std::fprintf(stderr, "tallyctl project: %s\n", s.error().ToString().c_str());
+    return 2;
+  }
+  std::printf("OK: read models at position %llu (%llu events applied in %.2fs)\n",
+              static_cast<unsigned long long>(log->Head()), static_cast<unsigned long long>(log->Head() - from),
+              progress.Elapsed());
+  return 0;
+}
+
+int RebuildCmd(const std::string& data, std::vector<std::string> models) {
+  if (models.size() == 1 && models[0] == "all") models = projections::ModelNames();
+  for (const auto& m : models) {
+    const auto& known = projections::ModelNames();
+    if (std::find(known.begin(), known.end(), m) == known.end()) {
+      std::fprintf(stderr, "tallyctl rebuild: no read model named '%s' (customer, license, relationship, all)\n",
+                   m.c_str());
+      return 2;
+    }
+  }
+  auto log = OpenOrDie(data);
+  auto store = OpenStoreOrDie(data, false);
+  projections::LogEventSource source(*log);
+  tools::Progress progress("rebuild", log->Head());
+  projections::RebuildOptions options;
+  options.progress = [&](uint64_t position, uint64_t) { progress.Update(position); };
+  Status s = projections::Rebuild(source, *store, models, nullptr, options);
+  progress.Done();
+  if (!s.ok()) {
+    std::fprintf(stderr, "tallyctl rebuild: %s\n", s.error().ToString().c_str());
+    return 2;
+  }
+  for (const auto& m : models) {
+    std::printf("OK: %s rebuilt to position %llu (copy %llu) in %.2fs\n", m.c_str(),
+                static_cast<unsigned long long>(log->Head()),
+                static_cast<unsigned long long>(store->Active(m)->generation()), progress.Elapsed());
+  }
+  return 0;
+}
+
+int AsOfCmd(const std::string& data, const std::string& customer, const std::string& time) {
+  auto at = projections::ParseUtcTime(time);
+  if (!at.ok()) {
+    std::fprintf(stderr, "tallyctl as-of: %s\n", at.error().message().c_str());
+    return 2;
+  }
+  auto log = OpenOrDie(data);
+  auto as_of = projections::CustomerAsOf(*log, customer, *at);
+  if (!as_of.ok()) {
+    std::fprintf(stderr, "tallyctl as-of: %s\n", as_of.error().ToString().c_str());
+    return 2;
+  }
+  std::printf("%s\n", projections::AsOfJson(*as_of, *at).dump(2).c_str());
+  return 0;
+}
+
 int StatusCmd(const std::string& data) {
   auto log = OpenOrDie(data);
   std::map<std::string, uint64_t> by_type;
@@ -118,6 +219,27 @@ int StatusCmd(const std::string& data) {
   std::printf("events by type:\n");
   for (const auto& [name, n] : by_type) {
     std::printf("  %-32s %llu\n", name.c_str(), static_cast<unsigned long long>(n));
+  }
+  projections::ProjectionStoreOptions options;
+  options.read_only = true;
+  auto store = projections::ProjectionStore::Open(data + "/projections", projections::ModelNames(), options);
+  if (!store.ok()) {
+    std::printf("read models: none yet (%s)\n", store.error().message().c_str());
+    return 0;
+  }
+  std::printf("read models:\n");
+  for (const auto& model : projections::ModelNames()) {
+    auto copy = (*store)->Active(model);
+    auto checkpoint = (*store)->ReadCheckpoint(*copy);
+    if (!checkpoint.ok()) {
+      std::printf("  %-14s unreadable checkpoint: %s\n", model.c_str(), checkpoint.error().message().c_str());
+      continue;
+    }
+    std::printf("  %-14s copy %llu, at position %llu, lag %llu, %llu unknown events skipped\n", model.c_str(),
+                static_cast<unsigned long long>(copy->generation()),
+                static_cast<unsigned long long>(checkpoint->position),
+                static_cast<unsigned long long>(log->Head() - std::min(log->Head(), checkpoint->position)),
+                static_cast<unsigned long long>(checkpoint->skipped_unknown));
   }
   return 0;
 }
@@ -142,6 +264,22 @@ int main(int argc, char** argv) {
     sub->add_option("--from", from, "first position")->check(CLI::PositiveNumber);
     sub->add_option("--to", to, "last position (default: the head)");
   }
+  size_t batch = 16384;
+  auto* project = app.add_subcommand("project", "apply the log to the read models up to its head");
+  project->add_option("--batch", batch, "events per write")->capture_default_str()->check(CLI::PositiveNumber);
+  bool progress_lines = false;
+  project->add_flag("--progress-lines", progress_lines, "print 'at POSITION' after each write (for scripts)");
+  std::vector<std::string> models;
+  auto* rebuild = app.add_subcommand("rebuild", "rebuild read models beside the live ones, then swap");
+  rebuild->add_option("models", models, "customer, license, relationship, or all")->required();
+  std::string customer, time;
+  auto* as_of = app.add_subcommand("as-of", "one customer's state at a time (JSON)");
+  as_of->add_option("customer", customer, "customer id or domain")->required();
+  as_of->add_option("time", time, "YYYY-MM-DD (end of that day, UTC) or YYYY-MM-DDTHH:MM:SS[.ffffff]Z")
+      ->required();
+  for (auto* sub : {project, rebuild, as_of}) {
+    sub->add_option("--data", data, "data folder (tallyd --data)")->capture_default_str();
+  }
   replay->add_option("--stream", stream, "only this stream, e.g. customer-<id>");
   replay->add_option("--type", type, "only this event type, e.g. CustomerCreated");
 
@@ -149,5 +287,8 @@ int main(int argc, char** argv) {
   if (*verify) return tally::Verify(data, from, to);
   if (*replay) return tally::Replay(data, from, to, stream, type);
   if (*status) return tally::StatusCmd(data);
+  if (*project) return tally::Project(data, batch, progress_lines);
+  if (*rebuild) return tally::RebuildCmd(data, models);
+  if (*as_of) return tally::AsOfCmd(data, customer, time);
   return 2;
 }

@@ -2,7 +2,9 @@
 //
 // Today it loads and validates the offer catalog, opens (or creates) the
 // event log in --data, runs the command pipeline (group-commit writer and
-// domain processor) and waits for SIGINT/SIGTERM, then shuts down cleanly.
+// domain processor) and the read models (customer, license, relationship:
+// a runner thread tailing the log into --data/projections), and waits for
+// SIGINT/SIGTERM, then shuts down cleanly.
 // The HTTP API (--listen) is not implemented yet (issue 5): the address is
 // validated and reported, nothing listens on it.
 #include <CLI/CLI.hpp>
@@ -15,6 +17,8 @@
 #include "engine/domain/catalog.h"
 #include "engine/group_commit_writer.h"
 #include "engine/rocksdb_event_log.h"
+#include "projections/projection.h"
+#include "projections/runner.h"
 #include "tools/common/cli.h"
 
 int main(int argc, char** argv) {
@@ -67,13 +71,36 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tallyd: %s\n", log.error().ToString().c_str());
     return 2;
   }
+  auto store = tally::projections::ProjectionStore::Open(data + "/projections", tally::projections::ModelNames());
+  if (!store.ok()) {
+    std::fprintf(stderr, "tallyd: %s\n", store.error().ToString().c_str());
+    return 2;
+  }
+  tally::projections::LogEventSource source(**log);
+  auto runner_owner = std::make_unique<tally::projections::ProjectionRunner>(source, **store);
+  auto& runner = *runner_owner;
+  for (const auto& model : tally::projections::ModelNames()) {
+    auto added = runner.Add(tally::projections::MakeProjection(model, **store, (*store)->Active(model)));
+    if (!added.ok()) {
+      std::fprintf(stderr, "tallyd: %s\n", added.error().ToString().c_str());
+      return 2;
+    }
+  }
+  runner.Start();
   tally::domain::RandomIdSource ids;
   tally::CommandProcessor processor(**log, *catalog, *instance, ids);
-  tally::GroupCommitWriter writer(**log);
+  tally::GroupCommitWriterOptions writer_options;
+  writer_options.on_commit = [&runner](uint64_t) { runner.Notify(); };
+  tally::GroupCommitWriter writer(**log, writer_options);
   std::printf("tallyd: instance %s, %zu offers from %s\n", instance_name.c_str(),
               catalog->ForInstance(*instance).size(), catalog_path.c_str());
   std::printf("tallyd: event log %s/log open, head position %llu\n", data.c_str(),
               static_cast<unsigned long long>((*log)->Head()));
+  for (const auto& m : runner.Statuses()) {
+    std::printf("tallyd: read model %s (copy %llu) at position %llu, catching up in the background\n",
+                m.model.c_str(), static_cast<unsigned long long>(m.generation),
+                static_cast<unsigned long long>(m.checkpoint.position));
+  }
   std::printf("tallyd: HTTP API on %s is not implemented yet (see README, 'Status')\n",
               listen.c_str());
   std::printf("tallyd: running; SIGINT or SIGTERM stops\n");
@@ -83,6 +110,9 @@ int main(int argc, char** argv) {
   sigwait(&stop, &sig);
   std::printf("tallyd: signal %d, stopping\n", sig);
   writer.Stop();  // finishes queued commands
+  runner.Stop();  // finishes the batch it is applying; the rest is applied at the next start
+  runner_owner.reset();  // before the store: its models hold the store's column families
+  store->reset();
   log->reset();
   std::printf("tallyd: stopped\n");
   return 0;
