@@ -15,6 +15,8 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstring>
+#include <optional>
 #include <iostream>
 #include <map>
 
@@ -26,6 +28,11 @@
 #include "events/json.h"
 #include "tools/common/progress.h"
 #include "tools/common/cli.h"
+#include "tools/common/control.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 namespace tally {
 namespace {
@@ -157,6 +164,56 @@ int Project(const std::string& data, size_t batch, bool progress_lines) {
   return 0;
 }
 
+// Asks a running tallyd to rebuild (tools/common/control.h). Returns
+// nullopt when no tallyd listens on the folder's control socket.
+std::optional<int> RebuildThroughTallyd(const std::string& data, const std::vector<std::string>& models,
+                                        uint64_t head) {
+  const std::string path = tools::ControlSocketPath(data);
+  sockaddr_un addr{};
+  if (path.size() >= sizeof(addr.sun_path)) return std::nullopt;
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::nullopt;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return std::nullopt;  // no tallyd (or a stale socket file)
+  }
+  std::string request = "rebuild";
+  for (const auto& m : models) request += " " + m;
+  request += "\n";
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+    close(fd);
+    std::fprintf(stderr, "tallyctl rebuild: cannot talk to tallyd on %s\n", path.c_str());
+    return 2;
+  }
+  tools::Progress progress("rebuild (in tallyd)", head);
+  std::string line, last;
+  char c = 0;
+  while (recv(fd, &c, 1, 0) == 1) {
+    if (c != '\n') {
+      line.push_back(c);
+      continue;
+    }
+    unsigned long long position = 0, total = 0;
+    if (std::sscanf(line.c_str(), "progress %llu %llu", &position, &total) == 2) {
+      progress.Update(position);
+    } else {
+      last = line;
+    }
+    line.clear();
+  }
+  close(fd);
+  progress.Done();
+  if (last == "ok") {
+    std::printf("OK: tallyd rebuilt %zu read model(s) in %.2fs and swapped them in\n", models.size(),
+                progress.Elapsed());
+    return 0;
+  }
+  std::fprintf(stderr, "tallyctl rebuild: tallyd says: %s\n", last.empty() ? "(no answer)" : last.c_str());
+  return 2;
+}
+
 int RebuildCmd(const std::string& data, std::vector<std::string> models) {
   if (models.size() == 1 && models[0] == "all") models = projections::ModelNames();
   for (const auto& m : models) {
@@ -168,6 +225,7 @@ int RebuildCmd(const std::string& data, std::vector<std::string> models) {
     }
   }
   auto log = OpenOrDie(data);
+  if (auto through_tallyd = RebuildThroughTallyd(data, models, log->Head())) return *through_tallyd;
   auto store = OpenStoreOrDie(data, false);
   projections::LogEventSource source(*log);
   tools::Progress progress("rebuild", log->Head());

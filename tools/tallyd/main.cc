@@ -20,6 +20,8 @@
 #include "projections/projection.h"
 #include "projections/runner.h"
 #include "tools/common/cli.h"
+#include "tools/common/control.h"
+#include "tools/tallyd/control_server.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tallyd: the tally event-sourced partner-center engine"};
@@ -101,6 +103,13 @@ int main(int argc, char** argv) {
                 m.model.c_str(), static_cast<unsigned long long>(m.generation),
                 static_cast<unsigned long long>(m.checkpoint.position));
   }
+  tally::ControlServer control(source, **store, runner);
+  if (auto started = control.Start(tally::tools::ControlSocketPath(data)); !started.ok()) {
+    std::fprintf(stderr, "tallyd: %s\n", started.error().ToString().c_str());
+    return 2;
+  }
+  std::printf("tallyd: control socket %s (tallyctl rebuild uses it)\n",
+              tally::tools::ControlSocketPath(data).c_str());
   std::printf("tallyd: HTTP API on %s is not implemented yet (see README, 'Status')\n",
               listen.c_str());
   std::printf("tallyd: running; SIGINT or SIGTERM stops\n");
@@ -109,6 +118,7 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&stop, &sig);
   std::printf("tallyd: signal %d, stopping\n", sig);
+  control.Stop();  // waits for a rebuild in progress
   writer.Stop();  // finishes queued commands
   runner.Stop();  // finishes the batch it is applying; the rest is applied at the next start
   runner_owner.reset();  // before the store: its models hold the store's column families

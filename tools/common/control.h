@@ -1,0 +1,17 @@
+// tallyd's control socket: a Unix socket, <data>/control.sock (mode 0600,
+// so only the folder's owner can use it), through which tallyctl asks a
+// running tallyd to do what needs the folder's read models while tallyd
+// holds them (today: rebuild).
+//
+// Protocol, one request per connection, lines of text:
+//   client: "rebuild MODEL [MODEL...]\n"
+//   server: "progress POSITION HEAD\n" (any number), then "ok\n" or "error MESSAGE\n".
+#pragma once
+
+#include <string>
+
+namespace tally::tools {
+
+inline std::string ControlSocketPath(const std::string& data) { return data + "/control.sock"; }
+
+}  // namespace tally::tools

@@ -1,0 +1,116 @@
+#include "tools/tallyd/control_server.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+#include <vector>
+
+#include "projections/rebuild.h"
+
+namespace tally {
+namespace {
+
+void WriteAll(int fd, const std::string& s) {
+  size_t done = 0;
+  while (done < s.size()) {
+    const ssize_t n = send(fd, s.data() + done, s.size() - done, MSG_NOSIGNAL);
+    if (n <= 0) return;  // the client went away; the request still completes
+    done += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+ControlServer::~ControlServer() { Stop(); }
+
+Status ControlServer::Start(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof(addr.sun_path)) {
+    return Error(ErrorCode::kInvalidArgument, "control socket path too long: " + path);
+  }
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) return Error(ErrorCode::kIoError, std::string("control socket: ") + std::strerror(errno));
+  unlink(path.c_str());  // stale, from a tallyd that did not stop cleanly
+  const mode_t old_mask = umask(0077);
+  const int bound = bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  umask(old_mask);
+  if (bound != 0 || listen(listen_fd_, 4) != 0) {
+    const std::string why = std::strerror(errno);
+    close(listen_fd_);
+    listen_fd_ = -1;
+    return Error(ErrorCode::kIoError, "control socket " + path + ": " + why);
+  }
+  path_ = path;
+  thread_ = std::thread([this] { Serve(); });
+  return OkStatus();
+}
+
+void ControlServer::Stop() {
+  if (listen_fd_ < 0) return;
+  stopping_ = true;
+  shutdown(listen_fd_, SHUT_RDWR);  // wakes accept
+  if (thread_.joinable()) thread_.join();
+  close(listen_fd_);
+  listen_fd_ = -1;
+  unlink(path_.c_str());
+}
+
+void ControlServer::Serve() {
+  pthread_setname_np(pthread_self(), "tally-control");
+  while (!stopping_) {
+    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      return;  // shut down
+    }
+    timeval timeout{10, 0};  // a client that sends nothing cannot hold the socket
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    Handle(fd);
+    close(fd);
+  }
+}
+
+void ControlServer::Handle(int fd) {
+  std::string line;
+  char c = 0;
+  while (line.size() < 4096 && recv(fd, &c, 1, 0) == 1 && c != '\n') line.push_back(c);
+  std::istringstream in(line);
+  std::string verb;
+  in >> verb;
+  std::vector<std::string> models;
+  for (std::string m; in >> m;) models.push_back(m == "all" ? "" : m);
+  if (verb != "rebuild" || models.empty()) {
+    WriteAll(fd, "error unknown request (expected: rebuild MODEL...)\n");
+    return;
+  }
+  if (std::find(models.begin(), models.end(), "") != models.end()) models = projections::ModelNames();
+  for (const auto& m : models) {
+    const auto& known = projections::ModelNames();
+    if (std::find(known.begin(), known.end(), m) == known.end()) {
+      WriteAll(fd, "error no read model named " + m + "\n");
+      return;
+    }
+  }
+  projections::RebuildOptions options;
+  options.progress = [&](uint64_t position, uint64_t head) {
+    WriteAll(fd, "progress " + std::to_string(position) + " " + std::to_string(head) + "\n");
+  };
+  std::fprintf(stderr, "tallyd: rebuilding %zu read model(s) on request\n", models.size());
+  Status s = projections::Rebuild(source_, store_, models, &runner_, options);
+  if (!s.ok()) {
+    std::fprintf(stderr, "tallyd: rebuild failed: %s\n", s.error().ToString().c_str());
+    WriteAll(fd, "error " + s.error().ToString() + "\n");
+    return;
+  }
+  std::fprintf(stderr, "tallyd: rebuild done\n");
+  WriteAll(fd, "ok\n");
+}
+
+}  // namespace tally

@@ -1,0 +1,41 @@
+// Serves tallyd's control socket (tools/common/control.h) on its own thread.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "engine/base/result.h"
+#include "projections/runner.h"
+
+namespace tally {
+
+// Thread-safety: constructed and destroyed on one thread; requests are
+// served one at a time on the server's thread. `source`, `store` and
+// `runner` must outlive it.
+class ControlServer {
+ public:
+  ControlServer(projections::EventSource& source, projections::ProjectionStore& store,
+                projections::ProjectionRunner& runner)
+      : source_(source), store_(store), runner_(runner) {}
+  ~ControlServer();  // Stop()
+
+  // Listens on `path` (a stale socket file there is replaced).
+  Status Start(const std::string& path);
+  // Stops accepting, waits for a request being served, removes the socket.
+  void Stop();
+
+ private:
+  void Serve();
+  void Handle(int fd);
+
+  projections::EventSource& source_;
+  projections::ProjectionStore& store_;
+  projections::ProjectionRunner& runner_;
+  std::string path_;
+  int listen_fd_ = -1;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace tally
