@@ -42,8 +42,10 @@ rocksdb::ColumnFamilyOptions CfOptions(const std::shared_ptr<rocksdb::Cache>& ca
   t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   t.whole_key_filtering = true;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
-  o.write_buffer_size = 64 << 20;
-  o.max_write_buffer_number = 3;
+  // Memory: at most 2 memtables of 32 MiB per copy (a rebuild of three
+  // models beside three live ones: under 400 MiB of memtables).
+  o.write_buffer_size = 32 << 20;
+  o.max_write_buffer_number = 2;
   o.level0_slowdown_writes_trigger = 40;
   o.level0_stop_writes_trigger = 60;
   o.compression = rocksdb::kLZ4Compression;

@@ -13,7 +13,7 @@ namespace {
 
 using events::View;
 
-constexpr size_t kMaxCachedRows = 200'000;
+constexpr size_t kMaxCachedRows = 100'000;
 
 void WriteAddress(RowWriter& w, const CustomerAddress& a) {
   w.Str(a.first_name).Str(a.last_name).Str(a.address_line1).Str(a.address_line2).Str(a.address_line3)

@@ -13,8 +13,8 @@ namespace {
 
 using events::View;
 
-constexpr size_t kMaxCachedSubscriptions = 400'000;
-constexpr size_t kMaxCachedTotals = 200'000;
+constexpr size_t kMaxCachedSubscriptions = 200'000;
+constexpr size_t kMaxCachedTotals = 100'000;
 
 Error NotApplicable(const events::Envelope& e, std::string_view why) {
   return Error(ErrorCode::kCorruption, "license model: " + std::string(events::EventTypeName(e.payload_type())) +

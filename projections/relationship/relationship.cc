@@ -13,7 +13,7 @@ namespace {
 
 using events::View;
 
-constexpr size_t kMaxCachedRows = 200'000;
+constexpr size_t kMaxCachedRows = 100'000;
 
 Error NotApplicable(const events::Envelope& e, std::string_view why) {
   return Error(ErrorCode::kCorruption, "relationship model: " +
