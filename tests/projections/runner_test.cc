@@ -30,9 +30,10 @@ class RunnerTest : public ProjectionFixture {
     flatbuffers::FlatBufferBuilder fbb;
     auto offset = payload(fbb);
     const std::string stream = "customer-" + customer_id;
+    const std::string event_id = "e-" + std::to_string(log_->Head() + 1);
     events::EnvelopeFields f;
     f.stream_id = stream;
-    f.event_id = "e-" + std::to_string(log_->Head() + 1);
+    f.event_id = event_id;
     f.partner_id = "p1";
     f.customer_id = customer_id;
     AppendRequest r;
