@@ -10,27 +10,16 @@
 
 #include "engine/domain/catalog.h"
 #include "engine/rocksdb_event_log.h"
+#include "tests/testing/process.h"
 #include "tests/testing/test_util.h"
 #include "tools/common/workload.h"
 
 namespace tally {
 namespace {
 
-struct Output {
-  int exit_code = -1;
-  std::string text;
-};
+using testing::Output;
 
-Output Tallyctl(const std::string& args) {
-  Output out;
-  FILE* p = popen((std::string(TALLYCTL) + " " + args + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.text.append(buf, n);
-  const int status = pclose(p);
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
+Output Tallyctl(const std::string& args) { return testing::RunCommand(std::string(TALLYCTL) + " " + args); }
 
 TEST(RebuildWhileRunningTest, TallydRebuildsOnRequestAndAStoppedFolderDirectly) {
   testing::TempDir dir;

@@ -13,27 +13,15 @@
 #include "engine/log_format.h"
 #include "engine/rocksdb_event_log.h"
 #include "events/samples.h"
+#include "tests/testing/process.h"
 #include "tests/testing/test_util.h"
 
 namespace tally {
 namespace {
 
-struct Output {
-  int exit_code = -1;
-  std::string text;
-};
+using testing::Output;
 
-Output Tallyctl(const std::string& args) {
-  Output out;
-  const std::string command = std::string(TALLYCTL) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.text.append(buf, n);
-  const int status = pclose(pipe);
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
+Output Tallyctl(const std::string& args) { return testing::RunCommand(std::string(TALLYCTL) + " " + args); }
 
 class TallyctlTest : public ::testing::Test {
  protected:
