@@ -1,11 +1,13 @@
 // tallyd's control socket: a Unix socket, <data>/control.sock (mode 0600,
 // so only the folder's owner can use it), through which tallyctl asks a
 // running tallyd to do what needs the folder's read models while tallyd
-// holds them (today: rebuild).
+// holds them: rebuild and backup.
 //
 // Protocol, one request per connection, lines of text:
-//   client: "rebuild MODEL [MODEL...]\n"
+//   client: "rebuild MODEL [MODEL...]\n" (or "all")
 //   server: "progress POSITION HEAD\n" (any number), then "ok\n" or "error MESSAGE\n".
+//   client: "backup DIR\n" (an absolute path that does not exist yet)
+//   server: "ok HEAD\n" or "error MESSAGE\n".
 #pragma once
 
 #include <string>

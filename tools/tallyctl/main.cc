@@ -6,6 +6,8 @@
 //   tallyctl project [--data DIR]                 bring the read models up to the log's head
 //   tallyctl rebuild MODEL... [--data DIR]         blue/green rebuild (customer, license, relationship, all)
 //   tallyctl as-of CUSTOMER TIME [--data DIR]      one customer's state at a time, as JSON
+//   tallyctl backup DIR [--data DIR]               consistent backup (through tallyd when it runs)
+//   tallyctl restore DIR --data NEWDIR             restore into a new folder, then verify the chain
 //
 // The log is always opened read-only (so these may run beside tallyd; they
 // then see the log as of their own start). project and rebuild write the
@@ -15,6 +17,8 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <filesystem>
+#include <functional>
 #include <cstring>
 #include <optional>
 #include <iostream>
@@ -28,6 +32,7 @@
 #include "events/json.h"
 #include "tools/common/progress.h"
 #include "tools/common/cli.h"
+#include "tools/common/backup.h"
 #include "tools/common/control.h"
 
 #include <sys/socket.h>
@@ -164,10 +169,12 @@ int Project(const std::string& data, size_t batch, bool progress_lines) {
   return 0;
 }
 
-// Asks a running tallyd to rebuild (tools/common/control.h). Returns
-// nullopt when no tallyd listens on the folder's control socket.
-std::optional<int> RebuildThroughTallyd(const std::string& data, const std::vector<std::string>& models,
-                                        uint64_t head) {
+// Sends one request to a running tallyd (tools/common/control.h) and
+// returns its last line ("ok ..." or "error ..."), handing "progress" lines
+// to `on_progress`. Returns nullopt when no tallyd listens on the folder's
+// control socket.
+std::optional<std::string> AskTallyd(const std::string& data, const std::string& request,
+                                     const std::function<void(uint64_t)>& on_progress) {
   const std::string path = tools::ControlSocketPath(data);
   sockaddr_un addr{};
   if (path.size() >= sizeof(addr.sun_path)) return std::nullopt;
@@ -179,15 +186,11 @@ std::optional<int> RebuildThroughTallyd(const std::string& data, const std::vect
     close(fd);
     return std::nullopt;  // no tallyd (or a stale socket file)
   }
-  std::string request = "rebuild";
-  for (const auto& m : models) request += " " + m;
-  request += "\n";
-  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+  const std::string line_out = request + "\n";
+  if (send(fd, line_out.data(), line_out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line_out.size())) {
     close(fd);
-    std::fprintf(stderr, "tallyctl rebuild: cannot talk to tallyd on %s\n", path.c_str());
-    return 2;
+    return std::string("error cannot talk to tallyd on " + path);
   }
-  tools::Progress progress("rebuild (in tallyd)", head);
   std::string line, last;
   char c = 0;
   while (recv(fd, &c, 1, 0) == 1) {
@@ -197,21 +200,73 @@ std::optional<int> RebuildThroughTallyd(const std::string& data, const std::vect
     }
     unsigned long long position = 0, total = 0;
     if (std::sscanf(line.c_str(), "progress %llu %llu", &position, &total) == 2) {
-      progress.Update(position);
+      on_progress(position);
     } else {
       last = line;
     }
     line.clear();
   }
   close(fd);
+  return last.empty() ? std::string("error tallyd gave no answer") : last;
+}
+
+std::optional<int> RebuildThroughTallyd(const std::string& data, const std::vector<std::string>& models,
+                                        uint64_t head) {
+  std::string request = "rebuild";
+  for (const auto& m : models) request += " " + m;
+  tools::Progress progress("rebuild (in tallyd)", head);
+  auto answer = AskTallyd(data, request, [&](uint64_t position) { progress.Update(position); });
   progress.Done();
-  if (last == "ok") {
+  if (!answer) return std::nullopt;
+  if (*answer == "ok") {
     std::printf("OK: tallyd rebuilt %zu read model(s) in %.2fs and swapped them in\n", models.size(),
                 progress.Elapsed());
     return 0;
   }
-  std::fprintf(stderr, "tallyctl rebuild: tallyd says: %s\n", last.empty() ? "(no answer)" : last.c_str());
+  std::fprintf(stderr, "tallyctl rebuild: tallyd says: %s\n", answer->c_str());
   return 2;
+}
+
+int BackupCmd(const std::string& data, const std::string& dir) {
+  std::error_code ec;
+  const std::string target = std::filesystem::absolute(dir, ec).lexically_normal().string();
+  if (auto answer = AskTallyd(data, "backup " + target, [](uint64_t) {})) {
+    if (answer->rfind("ok ", 0) == 0) {
+      std::printf("OK: tallyd backed the log up to position %s into %s\n", answer->c_str() + 3, target.c_str());
+      return 0;
+    }
+    std::fprintf(stderr, "tallyctl backup: tallyd says: %s\n", answer->c_str());
+    return 2;
+  }
+  // No tallyd: the folder is stopped; open it for writing (a checkpoint
+  // needs a writable database) and back it up here.
+  auto log = RocksDbEventLog::Open(data + "/log");
+  if (!log.ok()) {
+    std::fprintf(stderr, "tallyctl backup: %s\n", log.error().ToString().c_str());
+    return 2;
+  }
+  std::unique_ptr<projections::ProjectionStore> store;
+  if (std::filesystem::exists(data + "/projections")) store = OpenStoreOrDie(data, false);
+  auto manifest = tools::CreateBackup(**log, store.get(), target);
+  if (!manifest.ok()) {
+    std::fprintf(stderr, "tallyctl backup: %s\n", manifest.error().ToString().c_str());
+    return 2;
+  }
+  std::printf("OK: backed the log up to position %llu into %s\n",
+              static_cast<unsigned long long>(manifest->head), target.c_str());
+  return 0;
+}
+
+int RestoreCmd(const std::string& data, const std::string& dir) {
+  auto report = tools::RestoreBackup(dir, data);
+  if (!report.ok()) {
+    std::fprintf(stderr, "tallyctl restore: %s\n", report.error().ToString().c_str());
+    return report.error().code() == ErrorCode::kCorruption ? 1 : 2;
+  }
+  std::printf("OK: restored %s into %s; %llu events verified, head %llu matches the backup\n", dir.c_str(),
+              data.c_str(), static_cast<unsigned long long>(report->verified),
+              static_cast<unsigned long long>(report->manifest.head));
+  return 0;
 }
 
 int RebuildCmd(const std::string& data, std::vector<std::string> models) {
@@ -335,7 +390,12 @@ int main(int argc, char** argv) {
   as_of->add_option("customer", customer, "customer id or domain")->required();
   as_of->add_option("time", time, "YYYY-MM-DD (end of that day, UTC) or YYYY-MM-DDTHH:MM:SS[.ffffff]Z")
       ->required();
-  for (auto* sub : {project, rebuild, as_of}) {
+  std::string backup_dir;
+  auto* backup = app.add_subcommand("backup", "consistent backup of the log and read models into a new folder");
+  backup->add_option("dir", backup_dir, "backup folder (must not exist)")->required();
+  auto* restore = app.add_subcommand("restore", "restore a backup into a new data folder and verify it");
+  restore->add_option("dir", backup_dir, "backup folder")->required();
+  for (auto* sub : {project, rebuild, as_of, backup, restore}) {
     sub->add_option("--data", data, "data folder (tallyd --data)")->capture_default_str();
   }
   replay->add_option("--stream", stream, "only this stream, e.g. customer-<id>");
@@ -348,5 +408,7 @@ int main(int argc, char** argv) {
   if (*project) return tally::Project(data, batch, progress_lines);
   if (*rebuild) return tally::RebuildCmd(data, models);
   if (*as_of) return tally::AsOfCmd(data, customer, time);
+  if (*backup) return tally::BackupCmd(data, backup_dir);
+  if (*restore) return tally::RestoreCmd(data, backup_dir);
   return 2;
 }

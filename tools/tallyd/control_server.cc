@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "projections/rebuild.h"
+#include "tools/common/backup.h"
 
 namespace tally {
 namespace {
@@ -84,13 +85,15 @@ void ControlServer::Handle(int fd) {
   std::istringstream in(line);
   std::string verb;
   in >> verb;
-  std::vector<std::string> models;
-  for (std::string m; in >> m;) models.push_back(m == "all" ? "" : m);
-  if (verb != "rebuild" || models.empty()) {
-    WriteAll(fd, "error unknown request (expected: rebuild MODEL...)\n");
-    return;
-  }
-  if (std::find(models.begin(), models.end(), "") != models.end()) models = projections::ModelNames();
+  std::vector<std::string> args;
+  for (std::string a; in >> a;) args.push_back(a);
+  if (verb == "rebuild" && !args.empty()) return Rebuild(fd, std::move(args));
+  if (verb == "backup" && args.size() == 1) return Backup(fd, args[0]);
+  WriteAll(fd, "error unknown request (expected: rebuild MODEL... | backup DIR)\n");
+}
+
+void ControlServer::Rebuild(int fd, std::vector<std::string> models) {
+  if (std::find(models.begin(), models.end(), "all") != models.end()) models = projections::ModelNames();
   for (const auto& m : models) {
     const auto& known = projections::ModelNames();
     if (std::find(known.begin(), known.end(), m) == known.end()) {
@@ -111,6 +114,17 @@ void ControlServer::Handle(int fd) {
   }
   std::fprintf(stderr, "tallyd: rebuild done\n");
   WriteAll(fd, "ok\n");
+}
+
+void ControlServer::Backup(int fd, const std::string& dir) {
+  auto manifest = tools::CreateBackup(log_, &store_, dir);
+  if (!manifest.ok()) {
+    WriteAll(fd, "error " + manifest.error().ToString() + "\n");
+    return;
+  }
+  std::fprintf(stderr, "tallyd: backed up to %s (head %llu)\n", dir.c_str(),
+               static_cast<unsigned long long>(manifest->head));
+  WriteAll(fd, "ok " + std::to_string(manifest->head) + "\n");
 }
 
 }  // namespace tally

@@ -4,8 +4,10 @@
 #include <atomic>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/base/result.h"
+#include "engine/rocksdb_event_log.h"
 #include "projections/runner.h"
 
 namespace tally {
@@ -15,9 +17,9 @@ namespace tally {
 // `runner` must outlive it.
 class ControlServer {
  public:
-  ControlServer(projections::EventSource& source, projections::ProjectionStore& store,
+  ControlServer(RocksDbEventLog& log, projections::EventSource& source, projections::ProjectionStore& store,
                 projections::ProjectionRunner& runner)
-      : source_(source), store_(store), runner_(runner) {}
+      : log_(log), source_(source), store_(store), runner_(runner) {}
   ~ControlServer();  // Stop()
 
   // Listens on `path` (a stale socket file there is replaced).
@@ -28,7 +30,10 @@ class ControlServer {
  private:
   void Serve();
   void Handle(int fd);
+  void Rebuild(int fd, std::vector<std::string> models);
+  void Backup(int fd, const std::string& dir);
 
+  RocksDbEventLog& log_;
   projections::EventSource& source_;
   projections::ProjectionStore& store_;
   projections::ProjectionRunner& runner_;

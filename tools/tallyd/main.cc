@@ -103,12 +103,12 @@ int main(int argc, char** argv) {
                 m.model.c_str(), static_cast<unsigned long long>(m.generation),
                 static_cast<unsigned long long>(m.checkpoint.position));
   }
-  tally::ControlServer control(source, **store, runner);
+  tally::ControlServer control(**log, source, **store, runner);
   if (auto started = control.Start(tally::tools::ControlSocketPath(data)); !started.ok()) {
     std::fprintf(stderr, "tallyd: %s\n", started.error().ToString().c_str());
     return 2;
   }
-  std::printf("tallyd: control socket %s (tallyctl rebuild uses it)\n",
+  std::printf("tallyd: control socket %s (tallyctl rebuild and backup use it)\n",
               tally::tools::ControlSocketPath(data).c_str());
   std::printf("tallyd: HTTP API on %s is not implemented yet (see README, 'Status')\n",
               listen.c_str());
