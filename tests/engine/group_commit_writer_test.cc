@@ -40,7 +40,12 @@ TEST(GroupCommitWriterTest, EverySubmitIsAnsweredOnce) {
 
 TEST(GroupCommitWriterTest, WorkStagedDuringASyncIsCommittedByTheNextOne) {
   FakeEventLog log;
-  GroupCommitWriter writer(log);
+  // Room for every batch the staging thread may cut while the sync is held
+  // (on a loaded machine submissions trickle in, one small batch each; with
+  // the default cap of 4 staging would wait, as designed, and so would the test).
+  GroupCommitWriterOptions options;
+  options.max_prepared_batches = 64;
+  GroupCommitWriter writer(log, options);
   log.Hold();
   std::promise<void> first_done;
   writer.Submit(Req(1), [&](Result<AppendOutcome> r) { first_done.set_value(); });
@@ -72,6 +77,7 @@ TEST(GroupCommitWriterTest, PreparedBatchesAreCappedAtTheConfiguredSize) {
   FakeEventLog log;
   GroupCommitWriterOptions options;
   options.max_batch_requests = 8;
+  options.max_prepared_batches = 64;  // see above
   GroupCommitWriter writer(log, options);
   log.Hold();
   writer.Submit(Req(1), [](Result<AppendOutcome>) {});
