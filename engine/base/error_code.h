@@ -62,6 +62,17 @@ enum class ErrorCode : int32_t {
   kActiveSubscriptionsRemain = 70021, // a relationship ends only when its subscriptions are suspended or cancelled
   kLastRelationship = 70022,         // a customer keeps at least one partner
   kFieldTooLong = 70023,
+
+  // The HTTP API's own (engine/server/).
+  kUnauthorized = 70030,             // no bearer token, or an unknown one (HTTP 401)
+  kRouteNotFound = 70031,            // no such endpoint (HTTP 404)
+  kMethodNotAllowed = 70032,         // the endpoint exists, the method does not (HTTP 405)
+  kMalformedJson = 70033,            // the body is not JSON (or not UTF-8), or nests too deep
+  kInvalidField = 70034,             // a field has the wrong type, is missing, or is unknown
+  kBodyTooLarge = 70035,             // the body is over the limit (HTTP 413)
+  kUnsupportedMediaType = 70036,     // a body that is not application/json (HTTP 415)
+  kInvalidQuery = 70037,             // a query parameter is malformed or out of range
+  kHeadersTooLarge = 70038,          // the request's headers are over the limit (HTTP 431)
 };
 
 // "io_error", "wrong_expected_version", ... (stable, snake_case).

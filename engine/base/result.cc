@@ -50,6 +50,15 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kActiveSubscriptionsRemain: return "active_subscriptions_remain";
     case ErrorCode::kLastRelationship: return "last_relationship";
     case ErrorCode::kFieldTooLong: return "field_too_long";
+    case ErrorCode::kUnauthorized: return "unauthorized";
+    case ErrorCode::kRouteNotFound: return "route_not_found";
+    case ErrorCode::kMethodNotAllowed: return "method_not_allowed";
+    case ErrorCode::kMalformedJson: return "malformed_json";
+    case ErrorCode::kInvalidField: return "invalid_field";
+    case ErrorCode::kBodyTooLarge: return "body_too_large";
+    case ErrorCode::kUnsupportedMediaType: return "unsupported_media_type";
+    case ErrorCode::kInvalidQuery: return "invalid_query";
+    case ErrorCode::kHeadersTooLarge: return "headers_too_large";
   }
   return "unknown";
 }
@@ -77,6 +86,12 @@ int HttpStatus(ErrorCode code) {
       return 409;
     case ErrorCode::kMultipartnerNotAvailable:
       return 403;
+    case ErrorCode::kUnauthorized: return 401;
+    case ErrorCode::kRouteNotFound: return 404;
+    case ErrorCode::kMethodNotAllowed: return 405;
+    case ErrorCode::kBodyTooLarge: return 413;
+    case ErrorCode::kUnsupportedMediaType: return 415;
+    case ErrorCode::kHeadersTooLarge: return 431;
     case ErrorCode::kBusy:
     case ErrorCode::kShuttingDown:
       return 503;

@@ -86,10 +86,15 @@ struct RequestRelationship {
   std::string customer_id;
 };
 
-// The customer's side accepting a partner's invitation.
+// The customer's side accepting a partner's invitation. Through the HTTP
+// API the customer's side is a partner that already serves the customer (it
+// holds the customer's delegated admin role): `by_serving_partner` is then
+// set, and Decide checks that the acting partner serves the customer and is
+// not the invited one.
 struct AcceptRelationship {
   std::string customer_id;
   std::string invitation_id;
+  bool by_serving_partner = false;
 };
 
 // Ends `partner_id`'s relationship; `by_customer` when the customer ends it.

@@ -396,6 +396,7 @@ Result<Decision> DecideAcceptRelationship(const CustomerState& s, const AcceptRe
     return E(ErrorCode::kMultipartnerNotAvailable, "multipartner is not available in the usgov instance");
   }
   if (!s.exists) return E(ErrorCode::kCustomerNotFound, "customer '" + c.customer_id + "' not found");
+  if (c.by_serving_partner) TALLY_RETURN_IF_ERROR(CheckServed(s, c.customer_id, meta));
   auto inv = s.invitations.find(c.invitation_id);
   if (inv == s.invitations.end()) {
     return E(ErrorCode::kInvitationNotFound, "invitation '" + c.invitation_id + "' not found");

@@ -46,7 +46,8 @@ nlohmann::json ToJson(const Command& command) {
         } else if constexpr (std::is_same_v<T, RequestRelationship>) {
           return {{"customer_id", c.customer_id}};
         } else if constexpr (std::is_same_v<T, AcceptRelationship>) {
-          return {{"customer_id", c.customer_id}, {"invitation_id", c.invitation_id}};
+          return {{"customer_id", c.customer_id}, {"invitation_id", c.invitation_id},
+                  {"by_serving_partner", c.by_serving_partner}};
         } else {
           return {{"customer_id", c.customer_id}, {"partner_id", c.partner_id},
                   {"by_customer", c.by_customer}};

@@ -11,6 +11,7 @@
 #include "engine/domain/catalog.h"
 #include "engine/rocksdb_event_log.h"
 #include "tests/testing/process.h"
+#include "tests/testing/tallyd.h"
 #include "tests/testing/test_util.h"
 #include "tools/common/workload.h"
 
@@ -37,51 +38,12 @@ void Populate(const std::string& data, int commands) {
   }
 }
 
-// A tallyd process on `data`, started and ready; Stop sends SIGTERM.
-struct RunningTallyd {
-  explicit RunningTallyd(const std::string& data) {
-    int fds[2];
-    EXPECT_EQ(pipe(fds), 0);
-    pid = fork();
-    if (pid == 0) {
-      dup2(fds[1], STDOUT_FILENO);
-      dup2(fds[1], STDERR_FILENO);
-      close(fds[0]);
-      close(fds[1]);
-      execl(TALLYD, TALLYD, "--data", data.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(fds[1]);
-    fd = fds[0];
-    char buf[4096];
-    while (output.find("running;") == std::string::npos) {
-      const ssize_t n = read(fd, buf, sizeof buf);
-      if (n <= 0) break;
-      output.append(buf, n);
-    }
-  }
-  // The exit status; the output is complete afterwards.
-  int Stop() {
-    kill(pid, SIGTERM);
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0) output.append(buf, n);
-    close(fd);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  pid_t pid = -1;
-  int fd = -1;
-  std::string output;
-};
-
 TEST(RebuildWhileRunningTest, TallydRebuildsOnRequestAndAStoppedFolderDirectly) {
   testing::TempDir dir;
   const std::string data = dir.Sub("var");
   Populate(data, 3000);
-  RunningTallyd tallyd(data);
-  ASSERT_NE(tallyd.output.find("running;"), std::string::npos) << tallyd.output;
+  testing::TallydProcess tallyd(TALLYD, data);
+  ASSERT_NE(tallyd.output().find("running;"), std::string::npos) << tallyd.output();
   const Output rebuilt = Tallyctl("rebuild all --data " + data);
   EXPECT_EQ(rebuilt.exit_code, 0) << rebuilt.text;
   EXPECT_NE(rebuilt.text.find("tallyd rebuilt 3 read model(s)"), std::string::npos) << rebuilt.text;
@@ -89,8 +51,8 @@ TEST(RebuildWhileRunningTest, TallydRebuildsOnRequestAndAStoppedFolderDirectly) 
   EXPECT_EQ(unknown.exit_code, 2) << unknown.text;
   EXPECT_NE(unknown.text.find("no read model named 'invoices'"), std::string::npos) << unknown.text;
 
-  EXPECT_EQ(tallyd.Stop(), 0) << tallyd.output;
-  const std::string& output = tallyd.output;
+  EXPECT_EQ(tallyd.Stop(), 0) << tallyd.output();
+  const std::string& output = tallyd.output();
   EXPECT_NE(output.find("rebuild done"), std::string::npos) << output;
   EXPECT_FALSE(std::filesystem::exists(data + "/control.sock")) << "removed on a clean stop";
 
@@ -119,13 +81,13 @@ TEST(BackupTest, TallydBacksUpOnRequestAndARestoreVerifies) {
   testing::TempDir dir;
   const std::string data = dir.Sub("var");
   Populate(data, 1500);
-  RunningTallyd tallyd(data);
+  testing::TallydProcess tallyd(TALLYD, data);
   const Output backup = Tallyctl("backup " + dir.Sub("backup") + " --data " + data);
   EXPECT_EQ(backup.exit_code, 0) << backup.text;
   EXPECT_NE(backup.text.find("OK: tallyd backed the log up to position"), std::string::npos) << backup.text;
   const Output again = Tallyctl("backup " + dir.Sub("backup") + " --data " + data);
   EXPECT_EQ(again.exit_code, 2) << "an existing folder is never overwritten: " << again.text;
-  EXPECT_EQ(tallyd.Stop(), 0) << tallyd.output;
+  EXPECT_EQ(tallyd.Stop(), 0) << tallyd.output();
 
   const Output restored = Tallyctl("restore " + dir.Sub("backup") + " --data " + dir.Sub("restored"));
   EXPECT_EQ(restored.exit_code, 0) << restored.text;

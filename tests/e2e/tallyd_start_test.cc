@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -32,6 +33,11 @@ Run Tallyd(const std::vector<std::string>& args, bool stop_after_ready) {
     close(fds[1]);
     std::vector<char*> argv = {const_cast<char*>(TALLYD)};
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    // Any free port, so that tests can run side by side.
+    if (std::find(args.begin(), args.end(), "--listen") == args.end()) {
+      argv.push_back(const_cast<char*>("--listen"));
+      argv.push_back(const_cast<char*>("127.0.0.1:0"));
+    }
     argv.push_back(nullptr);
     execv(TALLYD, argv.data());
     _exit(127);
@@ -89,6 +95,37 @@ TEST(TallydStartTest, UsGovStartsWithItsOwnCatalog) {
   auto run = Tallyd({"--data", dir.Sub("var"), "--instance", "usgov"}, true);
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("instance usgov, 5 offers"), std::string::npos) << run.output;
+}
+
+TEST(TallydStartTest, TheFirstStartCreatesADevPartnerAndShowsItsTokenOnlyThen) {
+  testing::TempDir dir;
+  auto first = Tallyd({"--data", dir.Sub("var")}, true);
+  EXPECT_EQ(first.exit_code, 0) << first.output;
+  const auto at = first.output.find("TALLY_TOKEN=");
+  ASSERT_NE(at, std::string::npos) << first.output;
+  const std::string token = first.output.substr(at + 12, first.output.find('\n', at) - at - 12);
+  EXPECT_EQ(token.size(), 43u);
+  auto second = Tallyd({"--data", dir.Sub("var")}, true);
+  EXPECT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_EQ(second.output.find("TALLY_TOKEN="), std::string::npos) << second.output;
+  // Only the hash is kept.
+  std::ifstream in(dir.Sub("var") + "/partners.json");
+  std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(file.find("token_sha256"), std::string::npos);
+  EXPECT_EQ(file.find(token), std::string::npos);
+}
+
+TEST(TallydStartTest, ABadListenAddressIsRefused) {
+  testing::TempDir dir;
+  for (const char* bad : {"8080", "localhost:", "127.0.0.1:99999", "127.0.0.1:http", ":80"}) {
+    auto run = Tallyd({"--data", dir.Sub("var"), "--listen", bad}, false);
+    EXPECT_EQ(run.exit_code, 2) << bad;
+    EXPECT_NE(run.output.find("--listen must be HOST:PORT"), std::string::npos) << run.output;
+  }
+  auto unresolvable = Tallyd({"--data", dir.Sub("var"), "--listen", "no-such-host.invalid:8080"}, false);
+  EXPECT_EQ(unresolvable.exit_code, 2) << unresolvable.output;
+  EXPECT_NE(unresolvable.output.find("--listen no-such-host.invalid:8080"), std::string::npos)
+      << unresolvable.output;
 }
 
 }  // namespace

@@ -28,6 +28,7 @@
 #include "projections/as_of.h"
 #include "projections/rebuild.h"
 #include "engine/rocksdb_event_log.h"
+#include "engine/server/partners.h"
 #include "events/codec.h"
 #include "events/json.h"
 #include "tools/common/progress.h"
@@ -357,6 +358,26 @@ int StatusCmd(const std::string& data) {
   return 0;
 }
 
+int PartnersAdd(const std::string& data, const std::string& name) {
+  std::error_code ec;
+  std::filesystem::create_directories(data, ec);
+  auto directory = server::PartnerDirectory::Load(data + "/partners.json");
+  if (!directory.ok()) {
+    std::fprintf(stderr, "tallyctl partners add: %s\n", directory.error().ToString().c_str());
+    return 2;
+  }
+  auto added = (*directory)->Add(name);
+  if (!added.ok()) {
+    std::fprintf(stderr, "tallyctl partners add: %s\n", added.error().message().c_str());
+    return 2;
+  }
+  // The token is shown this once; only its SHA-256 is kept.
+  std::fprintf(stderr, "partner '%s' added; its bearer token (shown only now) is on stdout\n",
+               added->first.id.c_str());
+  std::printf("%s\n", added->second.c_str());
+  return 0;
+}
+
 }  // namespace
 }  // namespace tally
 
@@ -395,7 +416,12 @@ int main(int argc, char** argv) {
   backup->add_option("dir", backup_dir, "backup folder (must not exist)")->required();
   auto* restore = app.add_subcommand("restore", "restore a backup into a new data folder and verify it");
   restore->add_option("dir", backup_dir, "backup folder")->required();
-  for (auto* sub : {project, rebuild, as_of, backup, restore}) {
+  auto* partners = app.add_subcommand("partners", "API partners and their bearer tokens");
+  partners->require_subcommand(1);
+  std::string partner_name;
+  auto* partners_add = partners->add_subcommand("add", "add a partner; prints its new token once");
+  partners_add->add_option("name", partner_name, "partner id: 1-64 letters, digits, '-', '_', '.'")->required();
+  for (auto* sub : {project, rebuild, as_of, backup, restore, partners_add}) {
     sub->add_option("--data", data, "data folder (tallyd --data)")->capture_default_str();
   }
   replay->add_option("--stream", stream, "only this stream, e.g. customer-<id>");
@@ -410,5 +436,6 @@ int main(int argc, char** argv) {
   if (*as_of) return tally::AsOfCmd(data, customer, time);
   if (*backup) return tally::BackupCmd(data, backup_dir);
   if (*restore) return tally::RestoreCmd(data, backup_dir);
+  if (*partners_add) return tally::PartnersAdd(data, partner_name);
   return 2;
 }

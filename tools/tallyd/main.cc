@@ -1,14 +1,15 @@
 // tallyd: the tally server.
 //
-// Today it loads and validates the offer catalog, opens (or creates) the
-// event log in --data, runs the command pipeline (group-commit writer and
-// domain processor) and the read models (customer, license, relationship:
-// a runner thread tailing the log into --data/projections), and waits for
-// SIGINT/SIGTERM, then shuts down cleanly.
-// The HTTP API (--listen) is not implemented yet (issue 5): the address is
-// validated and reported, nothing listens on it.
+// Loads and validates the offer catalog, opens (or creates) the event log in
+// --data, runs the command pipeline (group-commit writer and domain
+// processor), the read models (customer, license, relationship: a runner
+// thread tailing the log into --data/projections), the control socket for
+// tallyctl and the HTTP API on --listen. On a first start with no partner it
+// creates a dev partner and prints its token once.
+// SIGINT/SIGTERM: stop accepting, answer requests in flight, flush, exit 0.
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -17,6 +18,9 @@
 #include "engine/domain/catalog.h"
 #include "engine/group_commit_writer.h"
 #include "engine/rocksdb_event_log.h"
+#include "engine/server/api.h"
+#include "engine/server/http_server.h"
+#include "engine/server/partners.h"
 #include "projections/projection.h"
 #include "projections/runner.h"
 #include "tools/common/cli.h"
@@ -51,10 +55,19 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  if (listen.rfind(':') == std::string::npos) {
-    std::fprintf(stderr, "tallyd: --listen must be HOST:PORT, got '%s'\n", listen.c_str());
-    return 2;
+  const size_t colon = listen.rfind(':');
+  uint16_t port = 0;
+  {
+    const std::string digits = colon == std::string::npos ? "" : listen.substr(colon + 1);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (colon == std::string::npos || colon == 0 || digits.empty() || ec != std::errc() ||
+        end != digits.data() + digits.size()) {
+      std::fprintf(stderr, "tallyd: --listen must be HOST:PORT (port 0-65535), got '%s'\n", listen.c_str());
+      return 2;
+    }
   }
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   // Block the stop signals before any thread starts, so that only sigwait sees them.
   sigset_t stop;
   sigemptyset(&stop);
@@ -103,6 +116,22 @@ int main(int argc, char** argv) {
                 m.model.c_str(), static_cast<unsigned long long>(m.generation),
                 static_cast<unsigned long long>(m.checkpoint.position));
   }
+  auto partners = tally::server::PartnerDirectory::Load(data + "/partners.json");
+  if (!partners.ok()) {
+    std::fprintf(stderr, "tallyd: %s\n", partners.error().ToString().c_str());
+    return 2;
+  }
+  if ((*partners)->size() == 0) {
+    auto dev = (*partners)->Add("dev");
+    if (!dev.ok()) {
+      std::fprintf(stderr, "tallyd: %s\n", dev.error().ToString().c_str());
+      return 2;
+    }
+    // Shown this once; only its hash is kept.
+    std::printf("tallyd: no partner yet: created partner 'dev' (id %s); its token, shown only now:\n"
+                "TALLY_TOKEN=%s\n",
+                dev->first.id.c_str(), dev->second.c_str());
+  }
   tally::ControlServer control(**log, source, **store, runner);
   if (auto started = control.Start(tally::tools::ControlSocketPath(data)); !started.ok()) {
     std::fprintf(stderr, "tallyd: %s\n", started.error().ToString().c_str());
@@ -110,14 +139,34 @@ int main(int argc, char** argv) {
   }
   std::printf("tallyd: control socket %s (tallyctl rebuild and backup use it)\n",
               tally::tools::ControlSocketPath(data).c_str());
-  std::printf("tallyd: HTTP API on %s is not implemented yet (see README, 'Status')\n",
-              listen.c_str());
+  tally::server::ApiContext api_context;
+  api_context.processor = &processor;
+  api_context.writer = &writer;
+  api_context.catalog = &*catalog;
+  api_context.instance = *instance;
+  api_context.log = log->get();
+  api_context.store = store->get();
+  api_context.runner = &runner;
+  api_context.partners = partners->get();
+  tally::server::Api api(api_context);
+  tally::server::HttpServer server(api);
+  auto bound = server.Start(host, port);
+  if (!bound.ok()) {
+    std::fprintf(stderr, "tallyd: --listen %s: %s\n", listen.c_str(), bound.error().ToString().c_str());
+    control.Stop();
+    writer.Stop();
+    runner.Stop();
+    return 2;
+  }
+  std::printf("tallyd: HTTP API on http://%s:%u\n", host.find(':') == std::string::npos ? host.c_str()
+              : ("[" + host + "]").c_str(), static_cast<unsigned>(*bound));
   std::printf("tallyd: running; SIGINT or SIGTERM stops\n");
   std::fflush(stdout);
 
   int sig = 0;
   sigwait(&stop, &sig);
   std::printf("tallyd: signal %d, stopping\n", sig);
+  server.Stop();   // stops accepting; requests in flight are answered
   control.Stop();  // waits for a rebuild in progress
   writer.Stop();  // finishes queued commands
   runner.Stop();  // finishes the batch it is applying; the rest is applied at the next start

@@ -1,0 +1,734 @@
+#include "engine/server/api.h"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "engine/domain/password.h"
+#include "engine/server/json_input.h"
+#include "events/uuid.h"
+#include "projections/as_of.h"
+#include "projections/customer/customer.h"
+#include "projections/license/license.h"
+#include "projections/relationship/relationship.h"
+
+namespace tally::server {
+namespace {
+
+using nlohmann::json;
+using projections::FormatUtcTime;
+
+constexpr size_t kMaxHeaderValue = 128;
+
+std::string_view SV(boost::beast::string_view s) { return {s.data(), s.size()}; }  // MS-RequestId, MS-CorrelationId, If-Match
+
+std::string PercentDecode(std::string_view s, bool* ok) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      int v = 0;
+      if (i + 2 >= s.size() + 0 || std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16).ptr != s.data() + i + 3) {
+        *ok = false;
+        return {};
+      }
+      out.push_back(static_cast<char>(v));
+      i += 2;
+    } else if (s[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+json Address(const projections::CustomerAddress& a) {
+  return {{"firstName", a.first_name},       {"lastName", a.last_name},       {"addressLine1", a.address_line1},
+          {"addressLine2", a.address_line2}, {"addressLine3", a.address_line3}, {"city", a.city},
+          {"state", a.state},                {"postalCode", a.postal_code},   {"country", a.country},
+          {"phoneNumber", a.phone_number}};
+}
+
+json CustomerJson(const projections::CustomerRow& c, std::string_view partner) {
+  std::string role;
+  for (const auto& p : c.partners) {
+    if (p.partner_id == partner) role = p.role;
+  }
+  return {{"id", c.id},
+          {"companyProfile",
+           {{"tenantId", c.id}, {"domain", c.domain}, {"companyName", c.company_name},
+            {"organizationRegistrationNumber", c.registration_number}}},
+          {"billingProfile",
+           {{"email", c.email}, {"culture", c.culture}, {"language", c.language},
+            {"companyName", c.billing_company_name}, {"defaultAddress", Address(c.address)}}},
+          {"userCredentials", {{"userName", c.admin_user_name}}},
+          {"relationshipToPartner", role},
+          {"status", c.status},
+          {"instance", c.instance},
+          {"createdAt", FormatUtcTime(c.created_us)},
+          {"updatedAt", FormatUtcTime(c.updated_us)}};
+}
+
+json SubscriptionJson(const projections::SubscriptionRow& s, const domain::Catalog& catalog) {
+  const domain::Offer* offer = catalog.Find(s.offer_id);
+  json j = {{"id", s.id},
+            {"offerId", s.offer_id},
+            {"offerName", offer != nullptr ? offer->name : ""},
+            {"friendlyName", s.friendly_name},
+            {"quantity", s.quantity},
+            {"status", s.status},
+            {"billingCycle", s.billing_cycle},
+            {"autoRenewEnabled", s.auto_renew},
+            {"orderId", s.order_id},
+            {"isAddOn", !s.parent_id.empty()},
+            {"creationDate", FormatUtcTime(s.created_us)},
+            {"lastModified", FormatUtcTime(s.updated_us)}};
+  if (!s.parent_id.empty()) j["parentSubscriptionId"] = s.parent_id;
+  return j;
+}
+
+json OfferJson(const domain::Offer& o) {
+  return {{"id", o.id},
+          {"name", o.name},
+          {"description", o.description},
+          {"minimumQuantity", o.min_quantity},
+          {"maximumQuantity", o.max_quantity},
+          {"isAddOn", o.is_add_on},
+          {"prerequisiteOffers", o.prerequisite_offers},
+          {"supportedBillingCycles", o.billing_cycles},
+          {"instance", domain::InstanceName(o.instance)}};
+}
+
+Result<domain::AddressInput> ParseAddress(const json& value, const std::string& path) {
+  TALLY_RETURN_IF_ERROR(ExpectObject(value, path));
+  Fields f(value, path);
+  domain::AddressInput a;
+  std::pair<const char*, std::string*> strings[] = {
+      {"firstName", &a.first_name}, {"lastName", &a.last_name},     {"addressLine1", &a.address_line1},
+      {"addressLine2", &a.address_line2}, {"addressLine3", &a.address_line3}, {"city", &a.city},
+      {"state", &a.state},          {"postalCode", &a.postal_code}, {"country", &a.country},
+      {"phoneNumber", &a.phone_number}};
+  for (auto& [key, target] : strings) {
+    auto v = f.OptString(key);
+    if (!v.ok()) return v.error();
+    *target = v->value_or("");
+  }
+  TALLY_RETURN_IF_ERROR(f.Done());
+  return a;
+}
+
+Result<domain::BillingProfileInput> ParseBilling(const json& value, const std::string& path) {
+  TALLY_RETURN_IF_ERROR(ExpectObject(value, path));
+  Fields f(value, path);
+  domain::BillingProfileInput b;
+  std::pair<const char*, std::string*> strings[] = {
+      {"email", &b.email}, {"culture", &b.culture}, {"language", &b.language}, {"companyName", &b.company_name}};
+  for (auto& [key, target] : strings) {
+    auto v = f.OptString(key);
+    if (!v.ok()) return v.error();
+    *target = v->value_or("");
+  }
+  auto address = f.OptObject("defaultAddress");
+  if (!address.ok()) return address.error();
+  if (*address == nullptr) return Error(ErrorCode::kInvalidField, f.PathOf("defaultAddress") + " is required");
+  auto a = ParseAddress(**address, f.PathOf("defaultAddress"));
+  if (!a.ok()) return a.error();
+  b.default_address = *a;
+  // Partner Center sends these too; they are accepted and not stored.
+  for (const char* ignored : {"id", "firstName", "lastName", "attributes"}) {
+    auto any = f.OptObject(ignored);
+    (void)any;
+  }
+  TALLY_RETURN_IF_ERROR(f.Done());
+  return b;
+}
+
+Result<domain::LineItem> ParseLineItem(const json& value, const std::string& path, bool addon) {
+  TALLY_RETURN_IF_ERROR(ExpectObject(value, path));
+  Fields f(value, path);
+  domain::LineItem item;
+  auto offer = f.String("offerId");
+  if (!offer.ok()) return offer.error();
+  item.offer_id = *offer;
+  auto quantity = f.OptInt("quantity");
+  if (!quantity.ok()) return quantity.error();
+  if (!quantity->has_value()) return Error(ErrorCode::kInvalidField, f.PathOf("quantity") + " is required");
+  item.quantity = **quantity;
+  auto name = f.OptString("friendlyName");
+  if (!name.ok()) return name.error();
+  item.friendly_name = name->value_or("");
+  auto cycle = f.OptString("billingCycle");
+  if (!cycle.ok()) return cycle.error();
+  if (cycle->has_value()) item.billing_cycle = **cycle;
+  auto line = f.OptInt("lineItemNumber");  // accepted, as Partner Center sends it
+  if (!line.ok()) return line.error();
+  if (addon) {
+    auto parent = f.String("parentSubscriptionId");
+    if (!parent.ok()) return parent.error();
+    item.parent_subscription_id = *parent;
+  }
+  TALLY_RETURN_IF_ERROR(f.Done());
+  return item;
+}
+
+Result<std::vector<domain::LineItem>> ParseLineItems(const json& array, const std::string& path, bool addon) {
+  std::vector<domain::LineItem> items;
+  for (size_t i = 0; i < array.size(); ++i) {
+    auto item = ParseLineItem(array[i], path + "[" + std::to_string(i) + "]", addon);
+    if (!item.ok()) return item.error();
+    items.push_back(std::move(*item));
+  }
+  return items;
+}
+
+}  // namespace
+
+// One request being handled.
+struct Api::Call {
+  Request request;
+  Respond respond;
+  std::vector<std::string> path;             // decoded segments
+  std::map<std::string, std::string> query;  // decoded
+  Partner partner;
+  std::string request_id, correlation_id;
+
+  http::verb method() const { return request.method(); }
+
+  Response Make(http::status status, const json& body) const {
+    Response r(status, request.version());
+    r.set(http::field::server, "tally");
+    r.set(http::field::content_type, "application/json");
+    if (!correlation_id.empty()) r.set("MS-CorrelationId", correlation_id);
+    if (!request_id.empty()) r.set("MS-RequestId", request_id);
+    if (request.method() != http::verb::head) r.body() = body.dump();
+    return r;
+  }
+  Response Fail(ErrorCode code, const std::string& message) const {
+    return Make(static_cast<http::status>(HttpStatus(code)),
+                json{{"code", static_cast<int32_t>(code)}, {"description", message}, {"data", json::array()},
+                     {"source", "tally"}});
+  }
+  void Answer(Response r) { respond(std::move(r)); }
+  void Error(ErrorCode code, const std::string& message) { Answer(Fail(code, message)); }
+  void Error(const tally::Error& e) { Error(e.code(), e.message()); }
+};
+
+Response Api::Reject(ErrorCode code, const std::string& message, unsigned version) {
+  Call call;
+  call.request.version(version);
+  Response r = call.Fail(code, message);
+  r.keep_alive(false);
+  return r;
+}
+
+void Api::Handle(Request request, Respond respond) {
+  Call call;
+  call.request = std::move(request);
+  call.respond = std::move(respond);
+  // Echoed headers, bounded.
+  for (auto [name, target] : {std::pair{"MS-CorrelationId", &call.correlation_id}, std::pair{"MS-RequestId", &call.request_id}}) {
+    auto it = call.request.find(name);
+    if (it == call.request.end()) continue;
+    if (it->value().size() > kMaxHeaderValue) {
+      return call.Error(ErrorCode::kInvalidField, std::string(name) + " is longer than 128 characters");
+    }
+    *target = std::string(it->value());
+  }
+  if (call.correlation_id.empty()) {
+    call.correlation_id = events::FormatUuidV4(std::hash<std::string>()(call.request_id) ^ reinterpret_cast<uintptr_t>(&call),
+                                               static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  }
+  // Path and query.
+  const std::string_view target = SV(call.request.target());
+  const size_t q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  bool ok = !path.empty() && path[0] == '/';
+  for (size_t start = 1; ok && start <= path.size();) {
+    const size_t end = std::min(path.find('/', start), path.size());
+    if (end > start) call.path.push_back(PercentDecode(path.substr(start, end - start), &ok));
+    start = end + 1;
+  }
+  if (ok && q != std::string_view::npos) {
+    std::string_view rest = target.substr(q + 1);
+    while (ok && !rest.empty()) {
+      const size_t amp = rest.find('&');
+      const std::string_view pair = rest.substr(0, amp);
+      const size_t eq = pair.find('=');
+      const std::string key = PercentDecode(pair.substr(0, eq), &ok);
+      call.query[key] = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1), &ok);
+      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    }
+  }
+  if (!ok) return call.Error(ErrorCode::kInvalidQuery, "malformed percent-encoding in the request target");
+  Route(call);
+}
+
+void Api::Route(Call& call) {
+  const auto& p = call.path;
+  if (p.size() == 1 && p[0] == "healthz") {
+    if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET only");
+    json models = json::array();
+    for (const auto& m : ctx_.runner->Statuses()) {
+      models.push_back({{"model", m.model}, {"position", m.checkpoint.position}, {"lag", m.lag()},
+                        {"failed", m.failed}});
+    }
+    return call.Answer(call.Make(http::status::ok, {{"status", "ok"}, {"head", ctx_.log->Head()},
+                                                    {"instance", domain::InstanceName(ctx_.instance)},
+                                                    {"readModels", models}}));
+  }
+  if (p.empty() || p[0] != "v1") return call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
+  // Everything under /v1 needs a partner's token.
+  auto auth = call.request.find(http::field::authorization);
+  std::string_view header = auth == call.request.end() ? std::string_view() : SV(auth->value());
+  if (!header.starts_with("Bearer ")) {
+    return call.Error(ErrorCode::kUnauthorized, "send Authorization: Bearer <partner token>");
+  }
+  auto partner = ctx_.partners->Authenticate(header.substr(7));
+  if (!partner) return call.Error(ErrorCode::kUnauthorized, "unknown token");
+  call.partner = *partner;
+  if (p.size() >= 2 && p[1] == "offers") return Offers(call);
+  if (p.size() == 3 && p[1] == "domains") {
+    if (call.method() != http::verb::head) return call.Error(ErrorCode::kMethodNotAllowed, "HEAD only");
+    auto free = ctx_.processor->IsDomainAvailable(p[2]);
+    if (!free.ok()) return call.Error(free.error());
+    return call.Answer(call.Make(*free ? http::status::not_found : http::status::ok, json::object()));
+  }
+  if (p.size() >= 2 && p[1] == "customers") {
+    if (p.size() == 2) return Customers(call);
+    if (p.size() == 3 || (p.size() == 5 && p[3] == "profiles" && p[4] == "billing")) return Customer(call);
+    if (p.size() >= 4 && p[3] == "orders") return Orders(call);
+    if (p.size() >= 4 && (p[3] == "subscriptions" || p[3] == "subscribedskus")) return Subscriptions(call);
+    if (p.size() >= 4 && (p[3] == "relationshiprequests" || p[3] == "partners" || p[3] == "relationship")) {
+      return Relationships(call);
+    }
+  }
+  call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
+}
+
+bool Api::WaitForReads(Call& call, const std::string& customer_id) {
+  uint64_t position = 0;
+  if (auto it = call.query.find("minPosition"); it != call.query.end()) {
+    const auto& v = it->second;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), position);
+    if (ec != std::errc() || end != v.data() + v.size()) {
+      call.Error(ErrorCode::kInvalidQuery, "minPosition must be a whole number");
+      return false;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = last_write_.find(call.partner.id);
+    if (it != last_write_.end()) position = std::max(position, it->second);
+    if (!customer_id.empty()) {
+      auto c = last_customer_write_.find(customer_id);
+      if (c != last_customer_write_.end()) position = std::max(position, c->second);
+    }
+  }
+  if (position == 0) return true;
+  for (const auto& model : projections::ModelNames()) ctx_.runner->WaitFor(model, position, ctx_.read_wait);
+  return true;
+}
+
+void Api::Run(Call& call, domain::Command command, std::function<Response(const CommandOutcome&, const Call&)> ok) {
+  domain::CommandMeta meta{call.partner.id, call.request_id, call.correlation_id};
+  auto shared = std::make_shared<Call>(std::move(call));
+  ctx_.writer->Submit(ctx_.processor->Task(std::move(command), std::move(meta),
+                                           [this, shared, ok = std::move(ok)](Result<CommandOutcome> r) {
+                                             if (!r.ok()) return shared->Error(r.error());
+                                             if (r->last_position > 0) {
+                                               std::lock_guard<std::mutex> lock(mu_);
+                                               uint64_t& last = last_write_[shared->partner.id];
+                                               last = std::max(last, r->last_position);
+                                               uint64_t& customer = last_customer_write_[r->customer_id];
+                                               customer = std::max(customer, r->last_position);
+                                             }
+                                             shared->Answer(ok(*r, *shared));
+                                           }));
+}
+
+void Api::Offers(Call& call) {
+  if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET only");
+  const auto& p = call.path;
+  if (p.size() == 2) {
+    json items = json::array();
+    for (const auto* o : ctx_.catalog->ForInstance(ctx_.instance)) items.push_back(OfferJson(*o));
+    return call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()}, {"items", items}}));
+  }
+  const domain::Offer* offer = ctx_.catalog->Find(p[2]);
+  if (offer == nullptr || offer->instance != ctx_.instance) return call.Error(ErrorCode::kNotFound, "no such offer");
+  if (p.size() == 3) return call.Answer(call.Make(http::status::ok, OfferJson(*offer)));
+  if (p.size() == 4 && p[3] == "addons") {
+    json items = json::array();
+    for (const auto* o : ctx_.catalog->AddOnsOf(offer->id)) items.push_back(OfferJson(*o));
+    return call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()}, {"items", items}}));
+  }
+  call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
+}
+
+namespace {
+
+// The body as JSON, or answers the error and returns nullopt.
+template <typename CallT>
+std::optional<json> Body(CallT& call) {
+  auto type = call.request.find(http::field::content_type);
+  if (type != call.request.end() && !SV(type->value()).starts_with("application/json")) {
+    call.Error(ErrorCode::kUnsupportedMediaType, "send the body as application/json");
+    return std::nullopt;
+  }
+  auto body = ParseBody(call.request.body());
+  if (!body.ok()) {
+    call.Error(body.error());
+    return std::nullopt;
+  }
+  return std::move(*body);
+}
+
+// If-Match: an etag from this API ("N", W/"N" or N); nullopt when absent.
+Result<std::optional<uint64_t>> IfMatch(const Request& request) {
+  auto it = request.find(http::field::if_match);
+  if (it == request.end()) return std::optional<uint64_t>();
+  std::string_view v = SV(it->value());
+  if (v.starts_with("W/")) v.remove_prefix(2);
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  uint64_t version = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), version);
+  if (ec != std::errc() || end != v.data() + v.size() || v.empty()) {
+    return Error(ErrorCode::kInvalidField, "If-Match must be an ETag this API returned");
+  }
+  return std::optional<uint64_t>(version);
+}
+
+std::string Etag(uint64_t version) { return "\"" + std::to_string(version) + "\""; }
+
+}  // namespace
+
+void Api::Customers(Call& call) {
+  if (call.method() == http::verb::get) {
+    if (!WaitForReads(call)) return;
+    size_t size = 100;
+    if (auto it = call.query.find("size"); it != call.query.end()) {
+      auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), size);
+      if (ec != std::errc() || end != it->second.data() + it->second.size() || size < 1 || size > 500) {
+        return call.Error(ErrorCode::kInvalidQuery, "size must be a whole number from 1 to 500");
+      }
+    }
+    const std::string continuation = call.query.count("continuation") ? call.query["continuation"] : "";
+    if (continuation.size() > 64) return call.Error(ErrorCode::kInvalidQuery, "malformed continuation");
+    projections::CustomerReader reader(*ctx_.store);
+    json items = json::array();
+    std::string next;
+    if (auto it = call.query.find("companyName"); it != call.query.end()) {
+      auto rows = reader.SearchByCompanyPrefix(call.partner.id, it->second, size);
+      if (!rows.ok()) return call.Error(rows.error());
+      for (const auto& row : *rows) items.push_back(CustomerJson(row, call.partner.id));
+    } else {
+      auto page = reader.ListForPartner(call.partner.id, size, continuation);
+      if (!page.ok()) return call.Error(page.error());
+      for (const auto& row : page->items) items.push_back(CustomerJson(row, call.partner.id));
+      next = page->continuation;
+    }
+    json body = {{"totalCount", items.size()}, {"items", items}};
+    if (!next.empty()) body["continuationToken"] = next;
+    return call.Answer(call.Make(http::status::ok, body));
+  }
+  if (call.method() != http::verb::post) return call.Error(ErrorCode::kMethodNotAllowed, "GET or POST");
+  auto body = Body(call);
+  if (!body) return;
+  Fields f(*body, "");
+  domain::AddCustomer add;
+  auto company = f.OptObject("companyProfile");
+  if (!company.ok()) return call.Error(company.error());
+  if (*company == nullptr) return call.Error(ErrorCode::kInvalidField, "companyProfile is required");
+  {
+    Fields c(**company, "companyProfile");
+    auto domain_name = c.String("domain");
+    if (!domain_name.ok()) return call.Error(domain_name.error());
+    static constexpr std::string_view kSuffix = ".onmicrosoft.com";
+    std::string d = projections::LowerAscii(*domain_name);
+    if (!d.ends_with(kSuffix)) {
+      return call.Error(ErrorCode::kInvalidDomainPrefix, "companyProfile.domain must be <prefix>.onmicrosoft.com");
+    }
+    add.domain_prefix = d.substr(0, d.size() - kSuffix.size());
+    auto name = c.OptString("companyName");
+    auto reg = c.OptString("organizationRegistrationNumber");
+    if (!name.ok()) return call.Error(name.error());
+    if (!reg.ok()) return call.Error(reg.error());
+    add.company_name = name->value_or("");
+    add.registration_number = reg->value_or("");
+    if (Status done = c.Done(); !done.ok()) return call.Error(done.error());
+  }
+  auto billing = f.OptObject("billingProfile");
+  if (!billing.ok()) return call.Error(billing.error());
+  if (*billing == nullptr) return call.Error(ErrorCode::kInvalidField, "billingProfile is required");
+  auto b = ParseBilling(**billing, "billingProfile");
+  if (!b.ok()) return call.Error(b.error());
+  add.billing = *b;
+  if (add.company_name.empty()) add.company_name = add.billing.company_name;
+  if (body->contains("lineItems")) {
+    auto items = f.Array("lineItems");
+    if (!items.ok()) return call.Error(items.error());
+    auto parsed = ParseLineItems(**items, "lineItems", false);
+    if (!parsed.ok()) return call.Error(parsed.error());
+    add.line_items = std::move(*parsed);
+  }
+  if (Status done = f.Done(); !done.ok()) return call.Error(done.error());
+  const domain::AddCustomer sent = add;
+  Run(call, std::move(add), [this, sent](const CommandOutcome& o, const Call& c) {
+    projections::CustomerRow row;
+    row.id = o.customer_id;
+    row.domain = sent.domain_prefix + ".onmicrosoft.com";
+    row.company_name = sent.company_name;
+    row.registration_number = sent.registration_number;
+    row.instance = std::string(domain::InstanceName(ctx_.instance));
+    row.admin_user_name = o.admin_user_name;
+    row.email = sent.billing.email;
+    row.culture = sent.billing.culture;
+    row.language = sent.billing.language;
+    row.billing_company_name = sent.billing.company_name;
+    const auto& a = sent.billing.default_address;
+    row.address = {a.first_name, a.last_name, a.address_line1, a.address_line2, a.address_line3,
+                   a.city,       a.state,     a.postal_code,   a.country,       a.phone_number};
+    row.partners = {{c.partner.id, "reseller_of_record", 0}};
+    json body = CustomerJson(row, c.partner.id);
+    body.erase("createdAt");
+    body.erase("updatedAt");
+    // The password exists only in this response; a retry of the same
+    // request cannot show it again.
+    if (!o.replayed) {
+      auto password = domain::GenerateAdminPassword();
+      if (password.ok()) body["userCredentials"]["password"] = *password;
+    }
+    json subs = json::array();
+    for (size_t i = 0; i < o.subscription_ids.size(); ++i) {
+      subs.push_back({{"subscriptionId", o.subscription_ids[i]}, {"offerId", sent.line_items[i].offer_id},
+                      {"quantity", sent.line_items[i].quantity}});
+    }
+    if (!o.order_id.empty()) body["orders"] = json::array({{{"id", o.order_id}, {"lineItems", subs}}});
+    body["position"] = o.last_position;
+    Response r = c.Make(http::status::created, body);
+    r.set(http::field::etag, Etag(o.version));
+    return r;
+  });
+}
+
+void Api::Customer(Call& call) {
+  const std::string id = call.path[2];
+  if (call.path.size() == 5) {  // profiles/billing
+    if (call.method() != http::verb::patch) return call.Error(ErrorCode::kMethodNotAllowed, "PATCH only");
+    auto body = Body(call);
+    if (!body) return;
+    auto b = ParseBilling(*body, "billingProfile");
+    if (!b.ok()) return call.Error(b.error());
+    auto expected = IfMatch(call.request);
+    if (!expected.ok()) return call.Error(expected.error());
+    Run(call, domain::UpdateBillingProfile{id, *b, *expected}, [](const CommandOutcome& o, const Call& c) {
+      Response r = c.Make(http::status::ok, {{"customerId", o.customer_id}, {"position", o.last_position}});
+      r.set(http::field::etag, Etag(o.version));
+      return r;
+    });
+    return;
+  }
+  if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET only");
+  if (!WaitForReads(call, id)) return;
+  auto row = projections::CustomerReader(*ctx_.store).Get(id);
+  if (!row.ok()) return call.Error(row.error());
+  if (!row->has_value() || !(*row)->RelatedTo(call.partner.id)) {
+    return call.Error(ErrorCode::kCustomerNotFound, "no such customer");
+  }
+  Response r = call.Make(http::status::ok, CustomerJson(**row, call.partner.id));
+  if (auto v = ctx_.log->StreamVersion(domain::CustomerStreamId(id)); v.ok()) r.set(http::field::etag, Etag(*v));
+  call.Answer(std::move(r));
+}
+
+void Api::Orders(Call& call) {
+  const std::string id = call.path[2];
+  if (call.path.size() == 4 && call.method() == http::verb::post) {
+    auto body = Body(call);
+    if (!body) return;
+    Fields f(*body, "");
+    auto items = f.Array("lineItems");
+    if (!items.ok()) return call.Error(items.error());
+    auto parsed = ParseLineItems(**items, "lineItems", false);
+    if (!parsed.ok()) return call.Error(parsed.error());
+    if (Status done = f.Done(); !done.ok()) return call.Error(done.error());
+    auto sent = *parsed;
+    Run(call, domain::CreateOrder{id, std::move(*parsed)}, [sent](const CommandOutcome& o, const Call& c) {
+      json lines = json::array();
+      for (size_t i = 0; i < o.subscription_ids.size() && i < sent.size(); ++i) {
+        lines.push_back({{"lineItemNumber", i}, {"offerId", sent[i].offer_id}, {"quantity", sent[i].quantity},
+                         {"subscriptionId", o.subscription_ids[i]}});
+      }
+      Response r = c.Make(http::status::created,
+                          {{"id", o.order_id}, {"customerId", o.customer_id}, {"lineItems", lines},
+                           {"position", o.last_position}});
+      r.set(http::field::etag, Etag(o.version));
+      return r;
+    });
+    return;
+  }
+  if (call.path.size() == 5 && call.method() == http::verb::patch) {  // an add-on line
+    auto body = Body(call);
+    if (!body) return;
+    Fields f(*body, "");
+    auto items = f.Array("lineItems");
+    if (!items.ok()) return call.Error(items.error());
+    if ((*items)->size() != 1) return call.Error(ErrorCode::kInvalidLineItems, "an add-on order has one line item");
+    auto item = ParseLineItem((**items)[0], "lineItems[0]", true);
+    if (!item.ok()) return call.Error(item.error());
+    if (Status done = f.Done(); !done.ok()) return call.Error(done.error());
+    const auto sent = *item;
+    Run(call, domain::AddAddOn{id, call.path[4], std::move(*item)}, [sent](const CommandOutcome& o, const Call& c) {
+      json line = {{"offerId", sent.offer_id}, {"quantity", sent.quantity},
+                   {"parentSubscriptionId", sent.parent_subscription_id},
+                   {"subscriptionId", o.subscription_ids.empty() ? "" : o.subscription_ids[0]}};
+      return c.Make(http::status::ok, {{"id", o.order_id}, {"customerId", o.customer_id},
+                                       {"lineItems", json::array({line})}, {"position", o.last_position}});
+    });
+    return;
+  }
+  if (call.method() == http::verb::get) {
+    if (!WaitForReads(call, id)) return;
+    auto customer = projections::CustomerReader(*ctx_.store).Get(id);
+    if (!customer.ok()) return call.Error(customer.error());
+    if (!customer->has_value() || !(*customer)->RelatedTo(call.partner.id)) {
+      return call.Error(ErrorCode::kCustomerNotFound, "no such customer");
+    }
+    auto subs = projections::LicenseReader(*ctx_.store).List(id, call.partner.id);
+    if (!subs.ok()) return call.Error(subs.error());
+    std::map<std::string, json> orders;
+    for (const auto& s : *subs) {
+      json& order = orders[s.order_id];
+      if (order.is_null()) order = {{"id", s.order_id}, {"lineItems", json::array()}};
+      json line = {{"offerId", s.offer_id}, {"quantity", s.quantity}, {"subscriptionId", s.id}};
+      if (!s.parent_id.empty()) line["parentSubscriptionId"] = s.parent_id;
+      order["lineItems"].push_back(line);
+    }
+    if (call.path.size() == 5) {
+      auto it = orders.find(call.path[4]);
+      if (it == orders.end()) return call.Error(ErrorCode::kNotFound, "no such order");
+      return call.Answer(call.Make(http::status::ok, it->second));
+    }
+    json items = json::array();
+    for (auto& [oid, order] : orders) items.push_back(order);
+    return call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()}, {"items", items}}));
+  }
+  call.Error(ErrorCode::kMethodNotAllowed, "POST, PATCH (add-on) or GET");
+}
+
+void Api::Subscriptions(Call& call) {
+  const std::string id = call.path[2];
+  const auto& p = call.path;
+  if (p.size() == 5 && call.method() == http::verb::patch) {
+    auto body = Body(call);
+    if (!body) return;
+    Fields f(*body, "");
+    domain::UpdateSubscription u{id, p[4]};
+    auto quantity = f.OptInt("quantity");
+    auto status = f.OptString("status");
+    auto name = f.OptString("friendlyName");
+    auto renew = f.OptBool("autoRenewEnabled");
+    for (const Status& s : {quantity.ok() ? OkStatus() : Status(quantity.error()),
+                            status.ok() ? OkStatus() : Status(status.error()),
+                            name.ok() ? OkStatus() : Status(name.error()),
+                            renew.ok() ? OkStatus() : Status(renew.error()), f.Done()}) {
+      if (!s.ok()) return call.Error(s.error());
+    }
+    u.quantity = *quantity;
+    u.friendly_name = *name;
+    u.auto_renew = *renew;
+    if (status->has_value()) {
+      const std::string& s = **status;
+      if (s == "active") {
+        u.status = domain::SubscriptionStatus::kActive;
+      } else if (s == "suspended") {
+        u.status = domain::SubscriptionStatus::kSuspended;
+      } else if (s == "deleted") {
+        u.status = domain::SubscriptionStatus::kDeleted;
+      } else {
+        return call.Error(ErrorCode::kInvalidStatus, "status is active, suspended or deleted");
+      }
+    }
+    auto expected = IfMatch(call.request);
+    if (!expected.ok()) return call.Error(expected.error());
+    u.expected_version = *expected;
+    Run(call, std::move(u), [](const CommandOutcome& o, const Call& c) {
+      Response r = c.Make(http::status::ok, {{"customerId", o.customer_id}, {"position", o.last_position}});
+      r.set(http::field::etag, Etag(o.version));
+      return r;
+    });
+    return;
+  }
+  if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET or PATCH");
+  if (!WaitForReads(call, id)) return;
+  auto customer = projections::CustomerReader(*ctx_.store).Get(id);
+  if (!customer.ok()) return call.Error(customer.error());
+  if (!customer->has_value() || !(*customer)->RelatedTo(call.partner.id)) {
+    return call.Error(ErrorCode::kCustomerNotFound, "no such customer");
+  }
+  projections::LicenseReader licenses(*ctx_.store);
+  if (p[3] == "subscribedskus" && p.size() == 4) {
+    auto totals = licenses.Totals(id, call.partner.id);
+    if (!totals.ok()) return call.Error(totals.error());
+    json items = json::array();
+    for (const auto& t : totals->offers) {
+      const domain::Offer* offer = ctx_.catalog->Find(t.offer_id);
+      items.push_back({{"offerId", t.offer_id}, {"offerName", offer ? offer->name : ""},
+                       {"activeUnits", t.active_units}, {"suspendedUnits", t.suspended_units},
+                       {"addOnUnits", t.add_on_units}, {"subscriptions", t.subscriptions}});
+    }
+    return call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()}, {"items", items}}));
+  }
+  if (p.size() == 4 || (p.size() == 6 && p[5] == "addons")) {
+    auto subs = licenses.List(id, call.partner.id, p.size() == 6 ? std::string_view(p[4]) : std::string_view());
+    if (!subs.ok()) return call.Error(subs.error());
+    json items = json::array();
+    for (const auto& s : *subs) items.push_back(SubscriptionJson(s, *ctx_.catalog));
+    return call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()}, {"items", items}}));
+  }
+  if (p.size() == 5) {
+    auto sub = licenses.Get(id, call.partner.id, p[4]);
+    if (!sub.ok()) return call.Error(sub.error());
+    if (!sub->has_value()) return call.Error(ErrorCode::kSubscriptionNotFound, "no such subscription");
+    Response r = call.Make(http::status::ok, SubscriptionJson(**sub, *ctx_.catalog));
+    if (auto v = ctx_.log->StreamVersion(domain::CustomerStreamId(id)); v.ok()) r.set(http::field::etag, Etag(*v));
+    return call.Answer(std::move(r));
+  }
+  call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
+}
+
+void Api::Relationships(Call& call) {
+  const std::string id = call.path[2];
+  const auto& p = call.path;
+  if (p[3] == "relationshiprequests" && p.size() == 4 && call.method() == http::verb::post) {
+    return Run(call, domain::RequestRelationship{id}, [](const CommandOutcome& o, const Call& c) {
+      return c.Make(http::status::created, {{"customerId", o.customer_id}, {"invitationId", o.invitation_id},
+                                            {"position", o.last_position}});
+    });
+  }
+  if (p[3] == "relationshiprequests" && p.size() == 6 && p[5] == "acceptance" && call.method() == http::verb::post) {
+    return Run(call, domain::AcceptRelationship{id, p[4], true}, [](const CommandOutcome& o, const Call& c) {
+      return c.Make(http::status::ok, {{"customerId", o.customer_id}, {"position", o.last_position}});
+    });
+  }
+  if (p[3] == "relationship" && p.size() == 4 && call.method() == http::verb::delete_) {
+    return Run(call, domain::RemoveRelationship{id, call.partner.id, false},
+               [](const CommandOutcome& o, const Call& c) {
+                 return c.Make(http::status::ok, {{"customerId", o.customer_id}, {"position", o.last_position}});
+               });
+  }
+  if (p[3] == "partners" && p.size() == 4 && call.method() == http::verb::get) {
+    if (!WaitForReads(call, id)) return;
+    auto rel = projections::RelationshipReader(*ctx_.store).ForCustomer(id);
+    if (!rel.ok()) return call.Error(rel.error());
+    const bool related = rel->has_value() && std::any_of((*rel)->partners.begin(), (*rel)->partners.end(),
+                                                         [&](const auto& l) { return l.partner_id == call.partner.id; });
+    if (!related) return call.Error(ErrorCode::kCustomerNotFound, "no such customer");
+    json items = json::array();
+    for (const auto& l : (*rel)->partners) {
+      items.push_back({{"partnerId", l.partner_id}, {"role", l.role}, {"since", FormatUtcTime(l.since_us)}});
+    }
+    return call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()}, {"items", items}}));
+  }
+  call.Error(ErrorCode::kMethodNotAllowed, "no such method on this endpoint");
+}
+
+}  // namespace tally::server

@@ -1,0 +1,68 @@
+// The Partner Center-compatible HTTP API: routes, bearer-token
+// authentication, request bodies to domain commands (through the group-commit
+// writer), read models to responses, and every error as
+// {"code", "description", "data": [], "source": "tally"} with its status.
+// Endpoints are listed in README.md ("HTTP API").
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "engine/command_processor.h"
+#include "engine/domain/catalog.h"
+#include "engine/group_commit_writer.h"
+#include "engine/server/http_server.h"
+#include "engine/server/partners.h"
+#include "projections/runner.h"
+#include "projections/store.h"
+
+namespace tally::server {
+
+// What the API works with; none owned, all must outlive the Api.
+struct ApiContext {
+  CommandProcessor* processor = nullptr;
+  GroupCommitWriter* writer = nullptr;
+  const domain::Catalog* catalog = nullptr;
+  domain::Instance instance = domain::Instance::kGlobal;
+  const EventLog* log = nullptr;
+  projections::ProjectionStore* store = nullptr;
+  projections::ProjectionRunner* runner = nullptr;
+  PartnerDirectory* partners = nullptr;
+  // How long a read waits for the read models to reach the caller's last
+  // write (read-your-writes) or ?minPosition=N.
+  std::chrono::milliseconds read_wait{2000};
+};
+
+// Thread-safety: Handle from any number of threads.
+class Api final : public HttpHandler {
+ public:
+  explicit Api(ApiContext context) : ctx_(context) {}
+  void Handle(Request request, Respond respond) override;
+  Response Reject(ErrorCode code, const std::string& message, unsigned version) override;
+
+ private:
+  struct Call;  // one request being handled (api.cc)
+  void Route(Call& call);
+  void Customers(Call& call);
+  void Customer(Call& call);
+  void Orders(Call& call);
+  void Subscriptions(Call& call);
+  void Relationships(Call& call);
+  void Offers(Call& call);
+  // Submits `command`; answers with `ok(outcome)` once durable, or the error.
+  void Run(Call& call, domain::Command command,
+           std::function<Response(const CommandOutcome&, const Call&)> ok);
+  // Waits (bounded) until the read models have the caller's last write, the
+  // last write to `customer_id` by anyone (so that an invited partner sees
+  // the acceptance) and any ?minPosition; false (and answered) on a
+  // malformed minPosition.
+  bool WaitForReads(Call& call, const std::string& customer_id = "");
+
+  ApiContext ctx_;
+  std::mutex mu_;
+  std::map<std::string, uint64_t> last_write_;           // partner -> last position written; guarded by mu_
+  std::map<std::string, uint64_t> last_customer_write_;  // customer -> last position written; guarded by mu_
+};
+
+}  // namespace tally::server

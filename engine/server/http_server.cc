@@ -1,0 +1,226 @@
+#include "engine/server/http_server.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+
+#include <list>
+#include <mutex>
+#include <optional>
+
+namespace tally::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+
+struct HttpServer::Impl {
+  explicit Impl(int threads) : ioc(threads) {}
+  net::io_context ioc;
+  // Keeps run() going while every session waits for a command to be
+  // durable (work the io_context does not see) after the acceptor closed.
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::optional<tcp::acceptor> acceptor;
+  std::mutex sessions_mu;
+  std::list<std::weak_ptr<Session>> sessions;  // guarded by sessions_mu
+};
+
+class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Session> {
+ public:
+  Session(HttpServer& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
+    server_.connections_.fetch_add(1);
+  }
+  ~Session() { server_.connections_.fetch_sub(1); }
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+  }
+
+  // On the session's executor: closes it unless a request is in progress
+  // (that one is answered first).
+  void CloseIfIdle() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->busy_) {
+        beast::error_code ec;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        self->stream_.socket().close(ec);
+      }
+    });
+  }
+
+ private:
+  void Read() {
+    if (server_.stopping_.load()) return Close();
+    parser_.emplace();
+    parser_->body_limit(server_.options_.max_body_bytes);
+    parser_->header_limit(static_cast<uint32_t>(server_.options_.max_header_bytes));
+    // The first request gets the request deadline; later ones may idle first.
+    stream_.expires_after(first_ ? server_.options_.request_deadline : server_.options_.idle_timeout);
+    first_ = false;
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout ||
+        ec == net::error::connection_reset || ec == net::error::eof) {
+      return Close();
+    }
+    if (ec) {
+      // The request cannot be read to its end: answer and close.
+      ErrorCode code = ErrorCode::kInvalidArgument;
+      std::string what = "malformed HTTP request: " + ec.message();
+      if (ec == http::error::body_limit) {
+        code = ErrorCode::kBodyTooLarge;
+        what = "the body is larger than " + std::to_string(server_.options_.max_body_bytes) + " bytes";
+      } else if (ec == http::error::header_limit) {
+        code = ErrorCode::kHeadersTooLarge;
+        what = "the headers are larger than " + std::to_string(server_.options_.max_header_bytes) + " bytes";
+      }
+      keep_alive_ = false;
+      busy_ = true;
+      return Write(server_.handler_.Reject(code, what, 11));
+    }
+    Request request = parser_->release();
+    keep_alive_ = request.keep_alive();
+    busy_ = true;
+    server_.in_flight_.fetch_add(1);
+    stream_.expires_never();  // the handler decides how long it takes
+    server_.handler_.Handle(std::move(request), [self = shared_from_this()](Response response) {
+      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->server_.in_flight_.fetch_sub(1);
+        self->Write(std::move(response));
+      });
+    });
+  }
+
+  void Write(Response response) {
+    if (server_.stopping_.load()) keep_alive_ = false;
+    response.keep_alive(keep_alive_);
+    response.prepare_payload();
+    response_ = std::make_shared<Response>(std::move(response));
+    stream_.expires_after(server_.options_.request_deadline);
+    http::async_write(stream_, *response_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->busy_ = false;
+      self->response_.reset();
+      if (ec || !self->keep_alive_) return self->Close();
+      self->Read();
+    });
+  }
+
+  // A lingering close: the answer is sent, then what the client still sends
+  // (the rest of a body too large to read) is read and dropped for a moment,
+  // so that closing does not reset the connection before the client has
+  // read the answer.
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec || server_.stopping_.load()) {
+      stream_.socket().close(ec);
+      return;
+    }
+    stream_.expires_after(std::chrono::seconds(2));
+    Drain(0);
+  }
+
+  void Drain(size_t drained) {
+    drain_.resize(16 << 10);
+    stream_.async_read_some(net::buffer(drain_), [self = shared_from_this(), drained](beast::error_code ec, size_t n) {
+      if (ec || drained + n > (4u << 20)) {
+        beast::error_code ignored;
+        self->stream_.socket().close(ignored);
+        return;
+      }
+      self->Drain(drained + n);
+    });
+  }
+
+  HttpServer& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<Response> response_;
+  std::vector<char> drain_;
+  bool keep_alive_ = true;
+  bool busy_ = false;
+  bool first_ = true;
+};
+
+HttpServer::HttpServer(HttpHandler& handler, HttpServerOptions options)
+    : handler_(handler), options_(options), impl_(std::make_unique<Impl>(options.threads)) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Result<uint16_t> HttpServer::Start(const std::string& host, uint16_t port) {
+  beast::error_code ec;
+  auto address = net::ip::make_address(host, ec);
+  if (ec) {  // a name, e.g. localhost: its first address
+    tcp::resolver resolver(impl_->ioc);
+    auto results = resolver.resolve(host, std::to_string(port), ec);
+    if (ec || results.empty()) return Error(ErrorCode::kInvalidArgument, "cannot resolve host '" + host + "'");
+    address = results.begin()->endpoint().address();
+  }
+  tcp::endpoint endpoint(address, port);
+  auto& acceptor = impl_->acceptor.emplace(impl_->ioc);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error(ErrorCode::kIoError, "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  }
+  const uint16_t bound = acceptor.local_endpoint().port();
+
+  DoAccept();
+  impl_->work.emplace(impl_->ioc.get_executor());
+  for (int i = 0; i < options_.threads; ++i) {
+    threads_.emplace_back([this] { impl_->ioc.run(); });
+  }
+  return bound;
+}
+
+void HttpServer::DoAccept() {
+  impl_->acceptor->async_accept(net::make_strand(impl_->ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec || stopping_.load()) return;  // closed by Stop
+    if (connections_.load() >= options_.max_connections) {
+      beast::error_code ignored;
+      socket.close(ignored);  // over the cap: refused at once
+    } else {
+      socket.set_option(tcp::no_delay(true), ec);
+      auto session = std::make_shared<Session>(*this, std::move(socket));
+      {
+        std::lock_guard<std::mutex> lock(impl_->sessions_mu);
+        impl_->sessions.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
+        impl_->sessions.push_back(session);
+      }
+      session->Start();
+    }
+    DoAccept();
+  });
+}
+
+void HttpServer::Stop(std::chrono::milliseconds grace) {
+  if (threads_.empty()) return;
+  stopping_ = true;
+  net::post(impl_->ioc, [this] {
+    beast::error_code ec;
+    if (impl_->acceptor) impl_->acceptor->close(ec);
+  });
+  {
+    std::lock_guard<std::mutex> lock(impl_->sessions_mu);
+    for (auto& weak : impl_->sessions) {
+      if (auto session = weak.lock()) session->CloseIfIdle();
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (connections_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  impl_->work.reset();
+  impl_->ioc.stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+}  // namespace tally::server

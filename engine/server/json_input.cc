@@ -1,0 +1,144 @@
+#include "engine/server/json_input.h"
+
+namespace tally::server {
+namespace {
+
+using nlohmann::json;
+
+Error Invalid(const std::string& what) { return Error(ErrorCode::kInvalidField, what); }
+
+// Depth of nesting, counted outside strings; a cheap guard before parsing.
+size_t MaxDepth(std::string_view s) {
+  size_t depth = 0, max = 0;
+  bool in_string = false, escaped = false;
+  for (char c : s) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      max = std::max(max, ++depth);
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return max;
+}
+
+Status Normalize(json& value, const JsonLimits& limits, const std::string& path) {
+  if (value.is_string() && value.get_ref<const std::string&>().size() > limits.max_string) {
+    return Error(ErrorCode::kFieldTooLong, path + " is longer than " + std::to_string(limits.max_string) + " bytes");
+  }
+  if (value.is_array()) {
+    if (value.size() > limits.max_array) {
+      return Invalid(path + " has more than " + std::to_string(limits.max_array) + " items");
+    }
+    for (size_t i = 0; i < value.size(); ++i) {
+      TALLY_RETURN_IF_ERROR(Normalize(value[i], limits, path + "[" + std::to_string(i) + "]"));
+    }
+  }
+  if (value.is_object()) {
+    json out = json::object();
+    for (auto& [key, item] : value.items()) {
+      std::string k = key;
+      if (!k.empty() && k[0] >= 'A' && k[0] <= 'Z') k[0] = static_cast<char>(k[0] - 'A' + 'a');
+      if (out.contains(k)) return Invalid((path.empty() ? "" : path + ".") + k + " is given twice");
+      TALLY_RETURN_IF_ERROR(Normalize(item, limits, (path.empty() ? "" : path + ".") + k));
+      out[k] = std::move(item);
+    }
+    value = std::move(out);
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<json> ParseBody(std::string_view body, const JsonLimits& limits) {
+  if (MaxDepth(body) > limits.max_depth) {
+    return Error(ErrorCode::kMalformedJson, "the body nests deeper than " + std::to_string(limits.max_depth));
+  }
+  json value = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) return Error(ErrorCode::kMalformedJson, "the body is not valid JSON (in UTF-8)");
+  if (!value.is_object()) return Error(ErrorCode::kMalformedJson, "the body must be a JSON object");
+  TALLY_RETURN_IF_ERROR(Normalize(value, limits, ""));
+  return value;
+}
+
+Status ExpectObject(const json& value, const std::string& path) {
+  if (!value.is_object()) return Invalid(path + " must be an object");
+  return OkStatus();
+}
+
+Fields::Fields(const json& value, std::string path) : value_(value), path_(std::move(path)) {}
+
+std::string Fields::PathOf(std::string_view key) const {
+  return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+}
+
+Result<std::optional<std::string>> Fields::OptString(std::string_view key) {
+  used_.emplace(key);
+  auto it = value_.find(key);
+  if (it == value_.end() || it->is_null()) return std::optional<std::string>();
+  if (!it->is_string()) return Invalid(PathOf(key) + " must be a string");
+  return std::optional<std::string>(it->get<std::string>());
+}
+
+Result<std::string> Fields::String(std::string_view key) {
+  auto v = OptString(key);
+  if (!v.ok()) return v.error();
+  if (!v->has_value()) return Invalid(PathOf(key) + " is required");
+  return **v;
+}
+
+Result<std::optional<int64_t>> Fields::OptInt(std::string_view key) {
+  used_.emplace(key);
+  auto it = value_.find(key);
+  if (it == value_.end() || it->is_null()) return std::optional<int64_t>();
+  if (!it->is_number_integer()) return Invalid(PathOf(key) + " must be a whole number");
+  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    return Invalid(PathOf(key) + " is out of range");
+  }
+  return std::optional<int64_t>(it->get<int64_t>());
+}
+
+Result<std::optional<bool>> Fields::OptBool(std::string_view key) {
+  used_.emplace(key);
+  auto it = value_.find(key);
+  if (it == value_.end() || it->is_null()) return std::optional<bool>();
+  if (!it->is_boolean()) return Invalid(PathOf(key) + " must be true or false");
+  return std::optional<bool>(it->get<bool>());
+}
+
+Result<const json*> Fields::OptObject(std::string_view key) {
+  used_.emplace(key);
+  auto it = value_.find(key);
+  if (it == value_.end() || it->is_null()) return static_cast<const json*>(nullptr);
+  if (!it->is_object()) return Invalid(PathOf(key) + " must be an object");
+  return &*it;
+}
+
+Result<const json*> Fields::Array(std::string_view key) {
+  used_.emplace(key);
+  auto it = value_.find(key);
+  if (it == value_.end() || it->is_null()) return Invalid(PathOf(key) + " is required");
+  if (!it->is_array()) return Invalid(PathOf(key) + " must be an array");
+  if (it->empty()) return Invalid(PathOf(key) + " must not be empty");
+  return &*it;
+}
+
+Status Fields::Done() const {
+  for (const auto& [key, unused] : value_.items()) {
+    if (used_.find(key) == used_.end()) return Invalid(PathOf(key) + " is not a known field");
+  }
+  return OkStatus();
+}
+
+}  // namespace tally::server
