@@ -5,6 +5,7 @@
 
 #include "engine/domain/password.h"
 #include "engine/server/json_input.h"
+#include "engine/server/request.h"
 #include "events/uuid.h"
 #include "projections/as_of.h"
 #include "projections/customer/customer.h"
@@ -20,26 +21,6 @@ using projections::FormatUtcTime;
 constexpr size_t kMaxHeaderValue = 128;
 
 std::string_view SV(boost::beast::string_view s) { return {s.data(), s.size()}; }  // MS-RequestId, MS-CorrelationId, If-Match
-
-std::string PercentDecode(std::string_view s, bool* ok) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%') {
-      int v = 0;
-      if (i + 2 >= s.size() + 0 || std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16).ptr != s.data() + i + 3) {
-        *ok = false;
-        return {};
-      }
-      out.push_back(static_cast<char>(v));
-      i += 2;
-    } else if (s[i] == '+') {
-      out.push_back(' ');
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
 
 json Address(const projections::CustomerAddress& a) {
   return {{"firstName", a.first_name},       {"lastName", a.last_name},       {"addressLine1", a.address_line1},
@@ -96,88 +77,6 @@ json OfferJson(const domain::Offer& o) {
           {"prerequisiteOffers", o.prerequisite_offers},
           {"supportedBillingCycles", o.billing_cycles},
           {"instance", domain::InstanceName(o.instance)}};
-}
-
-Result<domain::AddressInput> ParseAddress(const json& value, const std::string& path) {
-  TALLY_RETURN_IF_ERROR(ExpectObject(value, path));
-  Fields f(value, path);
-  domain::AddressInput a;
-  std::pair<const char*, std::string*> strings[] = {
-      {"firstName", &a.first_name}, {"lastName", &a.last_name},     {"addressLine1", &a.address_line1},
-      {"addressLine2", &a.address_line2}, {"addressLine3", &a.address_line3}, {"city", &a.city},
-      {"state", &a.state},          {"postalCode", &a.postal_code}, {"country", &a.country},
-      {"phoneNumber", &a.phone_number}};
-  for (auto& [key, target] : strings) {
-    auto v = f.OptString(key);
-    if (!v.ok()) return v.error();
-    *target = v->value_or("");
-  }
-  TALLY_RETURN_IF_ERROR(f.Done());
-  return a;
-}
-
-Result<domain::BillingProfileInput> ParseBilling(const json& value, const std::string& path) {
-  TALLY_RETURN_IF_ERROR(ExpectObject(value, path));
-  Fields f(value, path);
-  domain::BillingProfileInput b;
-  std::pair<const char*, std::string*> strings[] = {
-      {"email", &b.email}, {"culture", &b.culture}, {"language", &b.language}, {"companyName", &b.company_name}};
-  for (auto& [key, target] : strings) {
-    auto v = f.OptString(key);
-    if (!v.ok()) return v.error();
-    *target = v->value_or("");
-  }
-  auto address = f.OptObject("defaultAddress");
-  if (!address.ok()) return address.error();
-  if (*address == nullptr) return Error(ErrorCode::kInvalidField, f.PathOf("defaultAddress") + " is required");
-  auto a = ParseAddress(**address, f.PathOf("defaultAddress"));
-  if (!a.ok()) return a.error();
-  b.default_address = *a;
-  // Partner Center sends these too; they are accepted and not stored.
-  for (const char* ignored : {"id", "firstName", "lastName", "attributes"}) {
-    auto any = f.OptObject(ignored);
-    (void)any;
-  }
-  TALLY_RETURN_IF_ERROR(f.Done());
-  return b;
-}
-
-Result<domain::LineItem> ParseLineItem(const json& value, const std::string& path, bool addon) {
-  TALLY_RETURN_IF_ERROR(ExpectObject(value, path));
-  Fields f(value, path);
-  domain::LineItem item;
-  auto offer = f.String("offerId");
-  if (!offer.ok()) return offer.error();
-  item.offer_id = *offer;
-  auto quantity = f.OptInt("quantity");
-  if (!quantity.ok()) return quantity.error();
-  if (!quantity->has_value()) return Error(ErrorCode::kInvalidField, f.PathOf("quantity") + " is required");
-  item.quantity = **quantity;
-  auto name = f.OptString("friendlyName");
-  if (!name.ok()) return name.error();
-  item.friendly_name = name->value_or("");
-  auto cycle = f.OptString("billingCycle");
-  if (!cycle.ok()) return cycle.error();
-  if (cycle->has_value()) item.billing_cycle = **cycle;
-  auto line = f.OptInt("lineItemNumber");  // accepted, as Partner Center sends it
-  if (!line.ok()) return line.error();
-  if (addon) {
-    auto parent = f.String("parentSubscriptionId");
-    if (!parent.ok()) return parent.error();
-    item.parent_subscription_id = *parent;
-  }
-  TALLY_RETURN_IF_ERROR(f.Done());
-  return item;
-}
-
-Result<std::vector<domain::LineItem>> ParseLineItems(const json& array, const std::string& path, bool addon) {
-  std::vector<domain::LineItem> items;
-  for (size_t i = 0; i < array.size(); ++i) {
-    auto item = ParseLineItem(array[i], path + "[" + std::to_string(i) + "]", addon);
-    if (!item.ok()) return item.error();
-    items.push_back(std::move(*item));
-  }
-  return items;
 }
 
 }  // namespace
@@ -237,28 +136,10 @@ void Api::Handle(Request request, Respond respond) {
     call.correlation_id = events::FormatUuidV4(std::hash<std::string>()(call.request_id) ^ reinterpret_cast<uintptr_t>(&call),
                                                static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
   }
-  // Path and query.
-  const std::string_view target = SV(call.request.target());
-  const size_t q = target.find('?');
-  const std::string_view path = target.substr(0, q);
-  bool ok = !path.empty() && path[0] == '/';
-  for (size_t start = 1; ok && start <= path.size();) {
-    const size_t end = std::min(path.find('/', start), path.size());
-    if (end > start) call.path.push_back(PercentDecode(path.substr(start, end - start), &ok));
-    start = end + 1;
-  }
-  if (ok && q != std::string_view::npos) {
-    std::string_view rest = target.substr(q + 1);
-    while (ok && !rest.empty()) {
-      const size_t amp = rest.find('&');
-      const std::string_view pair = rest.substr(0, amp);
-      const size_t eq = pair.find('=');
-      const std::string key = PercentDecode(pair.substr(0, eq), &ok);
-      call.query[key] = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1), &ok);
-      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-    }
-  }
-  if (!ok) return call.Error(ErrorCode::kInvalidQuery, "malformed percent-encoding in the request target");
+  auto target = ParseTarget(SV(call.request.target()));
+  if (!target.ok()) return call.Error(target.error());
+  call.path = std::move(target->path);
+  call.query = std::move(target->query);
   Route(call);
 }
 
@@ -382,19 +263,11 @@ std::optional<json> Body(CallT& call) {
   return std::move(*body);
 }
 
-// If-Match: an etag from this API ("N", W/"N" or N); nullopt when absent.
+// If-Match, when present.
 Result<std::optional<uint64_t>> IfMatch(const Request& request) {
   auto it = request.find(http::field::if_match);
-  if (it == request.end()) return std::optional<uint64_t>();
-  std::string_view v = SV(it->value());
-  if (v.starts_with("W/")) v.remove_prefix(2);
-  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-  uint64_t version = 0;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), version);
-  if (ec != std::errc() || end != v.data() + v.size() || v.empty()) {
-    return Error(ErrorCode::kInvalidField, "If-Match must be an ETag this API returned");
-  }
-  return std::optional<uint64_t>(version);
+  if (it == request.end()) return ParseIfMatch(std::nullopt);
+  return ParseIfMatch(SV(it->value()));
 }
 
 std::string Etag(uint64_t version) { return "\"" + std::to_string(version) + "\""; }
@@ -433,44 +306,9 @@ void Api::Customers(Call& call) {
   if (call.method() != http::verb::post) return call.Error(ErrorCode::kMethodNotAllowed, "GET or POST");
   auto body = Body(call);
   if (!body) return;
-  Fields f(*body, "");
-  domain::AddCustomer add;
-  auto company = f.OptObject("companyProfile");
-  if (!company.ok()) return call.Error(company.error());
-  if (*company == nullptr) return call.Error(ErrorCode::kInvalidField, "companyProfile is required");
-  {
-    Fields c(**company, "companyProfile");
-    auto domain_name = c.String("domain");
-    if (!domain_name.ok()) return call.Error(domain_name.error());
-    static constexpr std::string_view kSuffix = ".onmicrosoft.com";
-    std::string d = projections::LowerAscii(*domain_name);
-    if (!d.ends_with(kSuffix)) {
-      return call.Error(ErrorCode::kInvalidDomainPrefix, "companyProfile.domain must be <prefix>.onmicrosoft.com");
-    }
-    add.domain_prefix = d.substr(0, d.size() - kSuffix.size());
-    auto name = c.OptString("companyName");
-    auto reg = c.OptString("organizationRegistrationNumber");
-    if (!name.ok()) return call.Error(name.error());
-    if (!reg.ok()) return call.Error(reg.error());
-    add.company_name = name->value_or("");
-    add.registration_number = reg->value_or("");
-    if (Status done = c.Done(); !done.ok()) return call.Error(done.error());
-  }
-  auto billing = f.OptObject("billingProfile");
-  if (!billing.ok()) return call.Error(billing.error());
-  if (*billing == nullptr) return call.Error(ErrorCode::kInvalidField, "billingProfile is required");
-  auto b = ParseBilling(**billing, "billingProfile");
-  if (!b.ok()) return call.Error(b.error());
-  add.billing = *b;
-  if (add.company_name.empty()) add.company_name = add.billing.company_name;
-  if (body->contains("lineItems")) {
-    auto items = f.Array("lineItems");
-    if (!items.ok()) return call.Error(items.error());
-    auto parsed = ParseLineItems(**items, "lineItems", false);
-    if (!parsed.ok()) return call.Error(parsed.error());
-    add.line_items = std::move(*parsed);
-  }
-  if (Status done = f.Done(); !done.ok()) return call.Error(done.error());
+  auto parsed = AddCustomerFromJson(*body);
+  if (!parsed.ok()) return call.Error(parsed.error());
+  domain::AddCustomer add = std::move(*parsed);
   const domain::AddCustomer sent = add;
   Run(call, std::move(add), [this, sent](const CommandOutcome& o, const Call& c) {
     projections::CustomerRow row;
@@ -516,7 +354,7 @@ void Api::Customer(Call& call) {
     if (call.method() != http::verb::patch) return call.Error(ErrorCode::kMethodNotAllowed, "PATCH only");
     auto body = Body(call);
     if (!body) return;
-    auto b = ParseBilling(*body, "billingProfile");
+    auto b = BillingFromJson(*body);
     if (!b.ok()) return call.Error(b.error());
     auto expected = IfMatch(call.request);
     if (!expected.ok()) return call.Error(expected.error());
@@ -544,12 +382,8 @@ void Api::Orders(Call& call) {
   if (call.path.size() == 4 && call.method() == http::verb::post) {
     auto body = Body(call);
     if (!body) return;
-    Fields f(*body, "");
-    auto items = f.Array("lineItems");
-    if (!items.ok()) return call.Error(items.error());
-    auto parsed = ParseLineItems(**items, "lineItems", false);
+    auto parsed = OrderFromJson(*body);
     if (!parsed.ok()) return call.Error(parsed.error());
-    if (Status done = f.Done(); !done.ok()) return call.Error(done.error());
     auto sent = *parsed;
     Run(call, domain::CreateOrder{id, std::move(*parsed)}, [sent](const CommandOutcome& o, const Call& c) {
       json lines = json::array();
@@ -568,13 +402,8 @@ void Api::Orders(Call& call) {
   if (call.path.size() == 5 && call.method() == http::verb::patch) {  // an add-on line
     auto body = Body(call);
     if (!body) return;
-    Fields f(*body, "");
-    auto items = f.Array("lineItems");
-    if (!items.ok()) return call.Error(items.error());
-    if ((*items)->size() != 1) return call.Error(ErrorCode::kInvalidLineItems, "an add-on order has one line item");
-    auto item = ParseLineItem((**items)[0], "lineItems[0]", true);
+    auto item = AddOnFromJson(*body);
     if (!item.ok()) return call.Error(item.error());
-    if (Status done = f.Done(); !done.ok()) return call.Error(done.error());
     const auto sent = *item;
     Run(call, domain::AddAddOn{id, call.path[4], std::move(*item)}, [sent](const CommandOutcome& o, const Call& c) {
       json line = {{"offerId", sent.offer_id}, {"quantity", sent.quantity},
@@ -620,33 +449,11 @@ void Api::Subscriptions(Call& call) {
   if (p.size() == 5 && call.method() == http::verb::patch) {
     auto body = Body(call);
     if (!body) return;
-    Fields f(*body, "");
-    domain::UpdateSubscription u{id, p[4]};
-    auto quantity = f.OptInt("quantity");
-    auto status = f.OptString("status");
-    auto name = f.OptString("friendlyName");
-    auto renew = f.OptBool("autoRenewEnabled");
-    for (const Status& s : {quantity.ok() ? OkStatus() : Status(quantity.error()),
-                            status.ok() ? OkStatus() : Status(status.error()),
-                            name.ok() ? OkStatus() : Status(name.error()),
-                            renew.ok() ? OkStatus() : Status(renew.error()), f.Done()}) {
-      if (!s.ok()) return call.Error(s.error());
-    }
-    u.quantity = *quantity;
-    u.friendly_name = *name;
-    u.auto_renew = *renew;
-    if (status->has_value()) {
-      const std::string& s = **status;
-      if (s == "active") {
-        u.status = domain::SubscriptionStatus::kActive;
-      } else if (s == "suspended") {
-        u.status = domain::SubscriptionStatus::kSuspended;
-      } else if (s == "deleted") {
-        u.status = domain::SubscriptionStatus::kDeleted;
-      } else {
-        return call.Error(ErrorCode::kInvalidStatus, "status is active, suspended or deleted");
-      }
-    }
+    auto patch = SubscriptionPatchFromJson(*body);
+    if (!patch.ok()) return call.Error(patch.error());
+    domain::UpdateSubscription u = std::move(*patch);
+    u.customer_id = id;
+    u.subscription_id = p[4];
     auto expected = IfMatch(call.request);
     if (!expected.ok()) return call.Error(expected.error());
     u.expected_version = *expected;

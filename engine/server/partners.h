@@ -33,7 +33,7 @@ class PartnerDirectory {
   Result<std::pair<Partner, std::string>> Add(const std::string& name);
 
   // The partner whose token this is, or nullopt. An unknown token makes it
-  // re-read the file if it changed (at most once a second), so partners
+  // re-read the file if it changed, so partners
   // added by `tallyctl partners add` while tallyd runs can call at once.
   std::optional<Partner> Authenticate(std::string_view token) const;
 
@@ -48,7 +48,6 @@ class PartnerDirectory {
   mutable std::mutex mu_;
   mutable std::map<std::string, Partner> by_hash_;  // hex SHA-256 of the token -> partner
   mutable int64_t loaded_mtime_ns_ = -1;            // of the file read into by_hash_
-  mutable int64_t last_check_ns_ = 0;               // steady clock
 };
 
 }  // namespace tally::server

@@ -1,0 +1,261 @@
+#include "engine/server/request.h"
+
+#include <charconv>
+
+#include "engine/server/json_input.h"
+
+namespace tally::server {
+namespace {
+
+using nlohmann::json;
+
+std::string PercentDecode(std::string_view s, bool* ok) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      int v = 0;
+      if (i + 2 >= s.size() + 0 || std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16).ptr != s.data() + i + 3) {
+        *ok = false;
+        return {};
+      }
+      out.push_back(static_cast<char>(v));
+      i += 2;
+    } else if (s[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+Result<domain::AddressInput> ParseAddress(const json& value, const std::string& path) {
+  TALLY_RETURN_IF_ERROR(ExpectObject(value, path));
+  Fields f(value, path);
+  domain::AddressInput a;
+  std::pair<const char*, std::string*> strings[] = {
+      {"firstName", &a.first_name}, {"lastName", &a.last_name},     {"addressLine1", &a.address_line1},
+      {"addressLine2", &a.address_line2}, {"addressLine3", &a.address_line3}, {"city", &a.city},
+      {"state", &a.state},          {"postalCode", &a.postal_code}, {"country", &a.country},
+      {"phoneNumber", &a.phone_number}};
+  for (auto& [key, target] : strings) {
+    auto v = f.OptString(key);
+    if (!v.ok()) return v.error();
+    *target = v->value_or("");
+  }
+  TALLY_RETURN_IF_ERROR(f.Done());
+  return a;
+}
+
+Result<domain::BillingProfileInput> ParseBilling(const json& value, const std::string& path) {
+  TALLY_RETURN_IF_ERROR(ExpectObject(value, path));
+  Fields f(value, path);
+  domain::BillingProfileInput b;
+  std::pair<const char*, std::string*> strings[] = {
+      {"email", &b.email}, {"culture", &b.culture}, {"language", &b.language}, {"companyName", &b.company_name}};
+  for (auto& [key, target] : strings) {
+    auto v = f.OptString(key);
+    if (!v.ok()) return v.error();
+    *target = v->value_or("");
+  }
+  auto address = f.OptObject("defaultAddress");
+  if (!address.ok()) return address.error();
+  if (*address == nullptr) return Error(ErrorCode::kInvalidField, f.PathOf("defaultAddress") + " is required");
+  auto a = ParseAddress(**address, f.PathOf("defaultAddress"));
+  if (!a.ok()) return a.error();
+  b.default_address = *a;
+  // Partner Center sends these too; they are accepted and not stored.
+  for (const char* ignored : {"id", "firstName", "lastName", "attributes"}) {
+    auto any = f.OptObject(ignored);
+    (void)any;
+  }
+  TALLY_RETURN_IF_ERROR(f.Done());
+  return b;
+}
+
+Result<domain::LineItem> ParseLineItem(const json& value, const std::string& path, bool addon) {
+  TALLY_RETURN_IF_ERROR(ExpectObject(value, path));
+  Fields f(value, path);
+  domain::LineItem item;
+  auto offer = f.String("offerId");
+  if (!offer.ok()) return offer.error();
+  item.offer_id = *offer;
+  auto quantity = f.OptInt("quantity");
+  if (!quantity.ok()) return quantity.error();
+  if (!quantity->has_value()) return Error(ErrorCode::kInvalidField, f.PathOf("quantity") + " is required");
+  item.quantity = **quantity;
+  auto name = f.OptString("friendlyName");
+  if (!name.ok()) return name.error();
+  item.friendly_name = name->value_or("");
+  auto cycle = f.OptString("billingCycle");
+  if (!cycle.ok()) return cycle.error();
+  if (cycle->has_value()) item.billing_cycle = **cycle;
+  auto line = f.OptInt("lineItemNumber");  // accepted, as Partner Center sends it
+  if (!line.ok()) return line.error();
+  if (addon) {
+    auto parent = f.String("parentSubscriptionId");
+    if (!parent.ok()) return parent.error();
+    item.parent_subscription_id = *parent;
+  }
+  TALLY_RETURN_IF_ERROR(f.Done());
+  return item;
+}
+
+Result<std::vector<domain::LineItem>> ParseLineItems(const json& array, const std::string& path, bool addon) {
+  std::vector<domain::LineItem> items;
+  for (size_t i = 0; i < array.size(); ++i) {
+    auto item = ParseLineItem(array[i], path + "[" + std::to_string(i) + "]", addon);
+    if (!item.ok()) return item.error();
+    items.push_back(std::move(*item));
+  }
+  return items;
+}
+
+
+}  // namespace
+
+Result<Target> ParseTarget(std::string_view target) {
+  Target out;
+  const size_t q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  if (path.empty() || path[0] != '/') return Error(ErrorCode::kRouteNotFound, "the target must be an absolute path");
+  bool ok = true;
+  for (size_t start = 1; ok && start <= path.size();) {
+    const size_t end = std::min(path.find('/', start), path.size());
+    if (end > start) out.path.push_back(PercentDecode(path.substr(start, end - start), &ok));
+    start = end + 1;
+  }
+  if (ok && q != std::string_view::npos) {
+    std::string_view rest = target.substr(q + 1);
+    while (ok && !rest.empty()) {
+      const size_t amp = rest.find('&');
+      const std::string_view pair = rest.substr(0, amp);
+      const size_t eq = pair.find('=');
+      std::string key = PercentDecode(pair.substr(0, eq), &ok);
+      std::string value = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1), &ok);
+      if (!key.empty()) out.query[std::move(key)] = std::move(value);
+      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    }
+  }
+  if (!ok) return Error(ErrorCode::kInvalidQuery, "malformed percent-encoding in the request target");
+  return out;
+}
+
+Result<std::optional<uint64_t>> ParseIfMatch(std::optional<std::string_view> value) {
+  if (!value) return std::optional<uint64_t>();
+  std::string_view v = *value;
+  if (v.starts_with("W/")) v.remove_prefix(2);
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  uint64_t version = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), version);
+  if (v.empty() || ec != std::errc() || end != v.data() + v.size()) {
+    return Error(ErrorCode::kInvalidField, "If-Match must be an ETag this API returned");
+  }
+  return std::optional<uint64_t>(version);
+}
+
+Result<domain::AddCustomer> AddCustomerFromJson(const json& body) {
+  TALLY_RETURN_IF_ERROR(ExpectObject(body, "the body"));
+  Fields f(body, "");
+  domain::AddCustomer add;
+  auto company = f.OptObject("companyProfile");
+  if (!company.ok()) return company.error();
+  if (*company == nullptr) return Error(ErrorCode::kInvalidField, "companyProfile is required");
+  {
+    Fields c(**company, "companyProfile");
+    auto domain_name = c.String("domain");
+    if (!domain_name.ok()) return domain_name.error();
+    static constexpr std::string_view kSuffix = ".onmicrosoft.com";
+    std::string d = *domain_name;
+    for (char& ch : d) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (!d.ends_with(kSuffix)) {
+      return Error(ErrorCode::kInvalidDomainPrefix, "companyProfile.domain must be <prefix>.onmicrosoft.com");
+    }
+    add.domain_prefix = d.substr(0, d.size() - kSuffix.size());
+    auto name = c.OptString("companyName");
+    if (!name.ok()) return name.error();
+    auto reg = c.OptString("organizationRegistrationNumber");
+    if (!reg.ok()) return reg.error();
+    for (const char* ignored : {"tenantId", "id"}) {  // Partner Center sends these back; ours are made
+      auto any = c.OptString(ignored);
+      if (!any.ok()) return any.error();
+    }
+    add.company_name = name->value_or("");
+    add.registration_number = reg->value_or("");
+    TALLY_RETURN_IF_ERROR(c.Done());
+  }
+  auto billing = f.OptObject("billingProfile");
+  if (!billing.ok()) return billing.error();
+  if (*billing == nullptr) return Error(ErrorCode::kInvalidField, "billingProfile is required");
+  auto b = ParseBilling(**billing, "billingProfile");
+  if (!b.ok()) return b.error();
+  add.billing = std::move(*b);
+  if (add.company_name.empty()) add.company_name = add.billing.company_name;
+  if (body.contains("lineItems")) {
+    auto items = f.Array("lineItems");
+    if (!items.ok()) return items.error();
+    auto parsed = ParseLineItems(**items, "lineItems", false);
+    if (!parsed.ok()) return parsed.error();
+    add.line_items = std::move(*parsed);
+  }
+  TALLY_RETURN_IF_ERROR(f.Done());
+  return add;
+}
+
+Result<domain::BillingProfileInput> BillingFromJson(const json& body) { return ParseBilling(body, "billingProfile"); }
+
+Result<std::vector<domain::LineItem>> OrderFromJson(const json& body) {
+  TALLY_RETURN_IF_ERROR(ExpectObject(body, "the body"));
+  Fields f(body, "");
+  auto items = f.Array("lineItems");
+  if (!items.ok()) return items.error();
+  auto parsed = ParseLineItems(**items, "lineItems", false);
+  if (!parsed.ok()) return parsed.error();
+  TALLY_RETURN_IF_ERROR(f.Done());
+  return parsed;
+}
+
+Result<domain::LineItem> AddOnFromJson(const json& body) {
+  TALLY_RETURN_IF_ERROR(ExpectObject(body, "the body"));
+  Fields f(body, "");
+  auto items = f.Array("lineItems");
+  if (!items.ok()) return items.error();
+  if ((*items)->size() != 1) return Error(ErrorCode::kInvalidLineItems, "an add-on order has one line item");
+  auto item = ParseLineItem((**items)[0], "lineItems[0]", true);
+  if (!item.ok()) return item.error();
+  TALLY_RETURN_IF_ERROR(f.Done());
+  return item;
+}
+
+Result<domain::UpdateSubscription> SubscriptionPatchFromJson(const json& body) {
+  TALLY_RETURN_IF_ERROR(ExpectObject(body, "the body"));
+  Fields f(body, "");
+  domain::UpdateSubscription u;
+  auto quantity = f.OptInt("quantity");
+  if (!quantity.ok()) return quantity.error();
+  auto status = f.OptString("status");
+  if (!status.ok()) return status.error();
+  auto name = f.OptString("friendlyName");
+  if (!name.ok()) return name.error();
+  auto renew = f.OptBool("autoRenewEnabled");
+  if (!renew.ok()) return renew.error();
+  TALLY_RETURN_IF_ERROR(f.Done());
+  u.quantity = *quantity;
+  u.friendly_name = *name;
+  u.auto_renew = *renew;
+  if (status->has_value()) {
+    const std::string& s = **status;
+    if (s == "active") {
+      u.status = domain::SubscriptionStatus::kActive;
+    } else if (s == "suspended") {
+      u.status = domain::SubscriptionStatus::kSuspended;
+    } else if (s == "deleted") {
+      u.status = domain::SubscriptionStatus::kDeleted;
+    } else {
+      return Error(ErrorCode::kInvalidStatus, "status is active, suspended or deleted");
+    }
+  }
+  return u;
+}
+
+}  // namespace tally::server

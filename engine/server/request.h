@@ -1,0 +1,44 @@
+// What a request says, as pure functions of its parts: the target (path
+// segments and query, percent-decoded), If-Match, and the JSON bodies turned
+// into domain commands. No I/O: the API calls these, and so does the fuzz
+// target for request parsing (tests/fuzz/request_fuzz.cc).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/base/result.h"
+#include "engine/domain/commands.h"
+
+namespace tally::server {
+
+struct Target {
+  std::vector<std::string> path;             // decoded, non-empty segments
+  std::map<std::string, std::string> query;  // decoded; a repeated key keeps the last value
+};
+
+// "/v1/customers/x?size=5": kInvalidQuery for malformed percent-encoding,
+// kRouteNotFound for a target that is not an absolute path.
+Result<Target> ParseTarget(std::string_view target);
+
+// If-Match: an ETag this API returned ("N", W/"N" or N); nullopt when the
+// header is absent (`value` nullopt). kInvalidField otherwise.
+Result<std::optional<uint64_t>> ParseIfMatch(std::optional<std::string_view> value);
+
+// Bodies (already through ParseBody) to commands. Every error is a 4xx code
+// naming the field's path. Unknown fields are errors.
+Result<domain::AddCustomer> AddCustomerFromJson(const nlohmann::json& body);
+Result<domain::BillingProfileInput> BillingFromJson(const nlohmann::json& body);
+Result<std::vector<domain::LineItem>> OrderFromJson(const nlohmann::json& body);  // {"lineItems": [...]}
+Result<domain::LineItem> AddOnFromJson(const nlohmann::json& body);  // one line with parentSubscriptionId
+// quantity, status, friendlyName, autoRenewEnabled; ids and If-Match are
+// the caller's.
+Result<domain::UpdateSubscription> SubscriptionPatchFromJson(const nlohmann::json& body);
+
+}  // namespace tally::server

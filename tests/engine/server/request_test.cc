@@ -1,0 +1,142 @@
+// Request parsing as pure functions: targets, If-Match, JSON limits and
+// keys, bodies to commands; and the partner directory's tokens.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "engine/server/json_input.h"
+#include "engine/server/partners.h"
+#include "engine/server/request.h"
+#include "tests/testing/test_util.h"
+
+namespace tally::server {
+namespace {
+
+using nlohmann::json;
+
+TEST(ParseTargetTest, SplitsDecodesAndRejectsBadEncoding) {
+  auto t = ParseTarget("/v1//customers/a%20b/?size=5&companyName=Con+toso&flag&%41=%42");
+  ASSERT_TRUE(t.ok()) << t.error().ToString();
+  EXPECT_EQ(t->path, (std::vector<std::string>{"v1", "customers", "a b"}));
+  EXPECT_EQ(t->query.at("size"), "5");
+  EXPECT_EQ(t->query.at("companyName"), "Con toso");
+  EXPECT_EQ(t->query.at("flag"), "");
+  EXPECT_EQ(t->query.at("A"), "B");
+  EXPECT_EQ(ParseTarget("/v1/%zz").error().code(), ErrorCode::kInvalidQuery);
+  EXPECT_EQ(ParseTarget("/v1/%2").error().code(), ErrorCode::kInvalidQuery);
+  EXPECT_EQ(ParseTarget("/v1?x=%").error().code(), ErrorCode::kInvalidQuery);
+  EXPECT_EQ(ParseTarget("v1/customers").error().code(), ErrorCode::kRouteNotFound);
+  EXPECT_EQ(ParseTarget("http://host/v1").error().code(), ErrorCode::kRouteNotFound);
+}
+
+TEST(ParseIfMatchTest, AcceptsOurEtagsOnly) {
+  EXPECT_FALSE(ParseIfMatch(std::nullopt)->has_value());
+  EXPECT_EQ(**ParseIfMatch("\"7\""), 7u);
+  EXPECT_EQ(**ParseIfMatch("W/\"7\""), 7u);
+  EXPECT_EQ(**ParseIfMatch("7"), 7u);
+  for (const char* bad : {"", "\"\"", "*", "\"7", "abc", "-1", "99999999999999999999999"}) {
+    EXPECT_EQ(ParseIfMatch(std::string_view(bad)).error().code(), ErrorCode::kInvalidField) << bad;
+  }
+}
+
+TEST(ParseBodyTest, NormalizesPascalCaseAndEnforcesLimits) {
+  auto j = ParseBody(R"({"CompanyProfile": {"Domain": "x"}, "lineItems": []})");
+  ASSERT_TRUE(j.ok());
+  EXPECT_TRUE(j->contains("companyProfile"));
+  EXPECT_EQ((*j)["companyProfile"]["domain"], "x");
+  EXPECT_EQ(ParseBody("").error().code(), ErrorCode::kMalformedJson);
+  EXPECT_EQ(ParseBody("[1]").error().code(), ErrorCode::kMalformedJson);
+  EXPECT_EQ(ParseBody("{\"a\": \"\xc3\x28\"}").error().code(), ErrorCode::kMalformedJson);  // bad UTF-8
+  EXPECT_EQ(ParseBody(R"({"a":1,"A":2})").error().code(), ErrorCode::kInvalidField);
+  JsonLimits limits;
+  limits.max_depth = 3;
+  EXPECT_TRUE(ParseBody(R"({"a":{"b":1}})", limits).ok());
+  EXPECT_EQ(ParseBody(R"({"a":{"b":{"c":{"d":1}}}})", limits).error().code(), ErrorCode::kMalformedJson);
+  // Depth is checked before parsing, so a deep document cannot exhaust the stack.
+  EXPECT_EQ(ParseBody(std::string(100000, '[')).error().code(), ErrorCode::kMalformedJson);
+}
+
+TEST(BodiesTest, SubscriptionPatchTypesAndUnknownFields) {
+  auto ok = SubscriptionPatchFromJson(json{{"quantity", 3}, {"status", "deleted"}, {"autoRenewEnabled", false}});
+  ASSERT_TRUE(ok.ok()) << ok.error().ToString();
+  EXPECT_EQ(ok->quantity, 3);
+  EXPECT_EQ(ok->status, domain::SubscriptionStatus::kDeleted);
+  EXPECT_EQ(ok->auto_renew, false);
+  EXPECT_FALSE(ok->friendly_name.has_value());
+  EXPECT_EQ(SubscriptionPatchFromJson(json{{"quantity", 2.5}}).error().code(), ErrorCode::kInvalidField);
+  EXPECT_EQ(SubscriptionPatchFromJson(json{{"quantity", "2"}}).error().code(), ErrorCode::kInvalidField);
+  EXPECT_EQ(SubscriptionPatchFromJson(json{{"status", "paused"}}).error().code(), ErrorCode::kInvalidStatus);
+  EXPECT_EQ(SubscriptionPatchFromJson(json{{"colour", "red"}}).error().code(), ErrorCode::kInvalidField);
+  EXPECT_EQ(SubscriptionPatchFromJson(json::array()).error().code(), ErrorCode::kInvalidField);
+}
+
+TEST(BodiesTest, OrdersAndAddOns) {
+  auto order = OrderFromJson(json{{"lineItems", json::array({{{"offerId", "a"}, {"quantity", 2}}})}});
+  ASSERT_TRUE(order.ok()) << order.error().ToString();
+  ASSERT_EQ(order->size(), 1u);
+  EXPECT_EQ((*order)[0].offer_id, "a");
+  EXPECT_EQ((*order)[0].quantity, 2);
+  EXPECT_EQ(OrderFromJson(json{{"lineItems", json::array()}}).error().code(), ErrorCode::kInvalidField);
+  EXPECT_EQ(OrderFromJson(json{{"lineItems", json::array({{{"offerId", "a"}}})}}).error().code(),
+            ErrorCode::kInvalidField);  // no quantity
+  auto addon = AddOnFromJson(
+      json{{"lineItems", json::array({{{"offerId", "a"}, {"quantity", 1}, {"parentSubscriptionId", "p"}}})}});
+  ASSERT_TRUE(addon.ok()) << addon.error().ToString();
+  EXPECT_EQ(addon->parent_subscription_id, "p");
+  EXPECT_EQ(AddOnFromJson(json{{"lineItems", json::array({{{"offerId", "a"}, {"quantity", 1}}})}}).error().code(),
+            ErrorCode::kInvalidField);  // no parent
+  EXPECT_EQ(AddOnFromJson(json{{"lineItems", json::array({{{"offerId", "a"}, {"quantity", 1},
+                                                           {"parentSubscriptionId", "p"}},
+                                                          {{"offerId", "b"}, {"quantity", 1},
+                                                           {"parentSubscriptionId", "p"}}})}})
+                .error()
+                .code(),
+            ErrorCode::kInvalidLineItems);
+}
+
+TEST(BodiesTest, AddCustomerTakesThePrefixOfTheDomain) {
+  json body = {{"companyProfile", {{"domain", "Contoso.OnMicrosoft.com"}}},
+               {"billingProfile",
+                {{"email", "a@b.c"}, {"companyName", "Contoso"}, {"defaultAddress", {{"country", "US"}}}}}};
+  auto add = AddCustomerFromJson(body);
+  ASSERT_TRUE(add.ok()) << add.error().ToString();
+  EXPECT_EQ(add->domain_prefix, "contoso");
+  EXPECT_EQ(add->company_name, "Contoso");  // from the billing profile when the company profile has none
+  EXPECT_EQ(add->billing.default_address.country, "US");
+  body["companyProfile"]["domain"] = "contoso.com";
+  EXPECT_EQ(AddCustomerFromJson(body).error().code(), ErrorCode::kInvalidDomainPrefix);
+  body.erase("companyProfile");
+  EXPECT_EQ(AddCustomerFromJson(body).error().code(), ErrorCode::kInvalidField);
+}
+
+TEST(PartnerDirectoryTest, TokensAreKeptAsHashesAndAddsFromElsewhereAreSeen) {
+  testing::TempDir dir;
+  const std::string path = dir.Sub("partners.json");
+  auto server = PartnerDirectory::Load(path);
+  ASSERT_TRUE(server.ok());
+  EXPECT_EQ((*server)->size(), 0u);
+  auto a = (*server)->Add("alpha");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->second.size(), 43u);
+  EXPECT_EQ((*server)->Authenticate(a->second)->id, "alpha");
+  EXPECT_FALSE((*server)->Authenticate(a->second + "x").has_value());
+  EXPECT_FALSE((*server)->Authenticate("").has_value());
+  EXPECT_EQ((*server)->Add("alpha").error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ((*server)->Add("bad name").error().code(), ErrorCode::kInvalidArgument);
+  std::ifstream in(path);
+  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(file.find(a->second), std::string::npos);
+  // Another process (tallyctl partners add) adds one: the server sees it.
+  auto other = PartnerDirectory::Load(path);
+  ASSERT_TRUE(other.ok());
+  auto b = (*other)->Add("beta");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ((*server)->Authenticate(b->second)->id, "beta");
+  EXPECT_EQ((*server)->Authenticate(a->second)->id, "alpha");
+  // A broken file is an error at load.
+  std::ofstream(dir.Sub("broken.json")) << "{nope";
+  EXPECT_EQ(PartnerDirectory::Load(dir.Sub("broken.json")).error().code(), ErrorCode::kCorruption);
+}
+
+}  // namespace
+}  // namespace tally::server
