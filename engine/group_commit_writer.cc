@@ -78,6 +78,7 @@ GroupCommitStats GroupCommitWriter::Stats() const {
   s.events = events_.load(std::memory_order_relaxed);
   s.failed_requests = failed_.load(std::memory_order_relaxed);
   s.largest_commit = largest_.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < s.commit_sizes.size(); ++i) s.commit_sizes[i] = commit_sizes_[i].load(std::memory_order_relaxed);
   return s;
 }
 
@@ -183,6 +184,12 @@ void GroupCommitWriter::CommitLoop() {
     requests_.fetch_add(requests, std::memory_order_relaxed);
     events_.fetch_add(events, std::memory_order_relaxed);
     failed_.fetch_add(failed, std::memory_order_relaxed);
+    for (size_t i = 0; i < GroupCommitStats::kCommitSizeBounds.size(); ++i) {
+      if (requests <= GroupCommitStats::kCommitSizeBounds[i]) {
+        commit_sizes_[i].fetch_add(1, std::memory_order_relaxed);
+        break;
+      }
+    }
     if (requests > largest_.load(std::memory_order_relaxed)) {
       largest_.store(requests, std::memory_order_relaxed);
     }

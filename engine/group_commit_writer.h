@@ -6,6 +6,7 @@
 // from never waiting for a timer.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -61,6 +62,11 @@ struct GroupCommitStats {
   uint64_t events = 0;            // appended (durable) events
   uint64_t failed_requests = 0;
   uint64_t largest_commit = 0;    // most requests made durable by one sync
+  // Requests per sync as a histogram: commit_sizes[i] counts syncs of at
+  // most kCommitSizeBounds[i] requests (the last bucket: any size).
+  static constexpr std::array<uint64_t, 15> kCommitSizeBounds = {1,   2,   4,    8,    16,   32,    64,   128,
+                                                                 256, 512, 1024, 2048, 4096, 8192, UINT64_MAX};
+  std::array<uint64_t, 15> commit_sizes{};
 };
 
 // Thread-safety: Submit, Append, Stats and Stop may be called from any
@@ -123,6 +129,7 @@ class GroupCommitWriter {
 
   std::atomic<uint64_t> commits_{0}, prepared_batches_{0}, requests_{0}, events_{0}, failed_{0},
       largest_{0};
+  std::array<std::atomic<uint64_t>, 15> commit_sizes_{};
   std::once_flag stop_once_;
   // Last: they start once every member above is ready.
   std::thread committer_;

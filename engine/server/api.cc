@@ -5,6 +5,7 @@
 
 #include "engine/domain/password.h"
 #include "engine/server/json_input.h"
+#include "engine/server/metrics.h"
 #include "engine/server/request.h"
 #include "events/uuid.h"
 #include "projections/as_of.h"
@@ -89,6 +90,8 @@ struct Api::Call {
   std::map<std::string, std::string> query;  // decoded
   Partner partner;
   std::string request_id, correlation_id;
+  ApiMetrics* metrics = nullptr;  // records the answer, when set
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
 
   http::verb method() const { return request.method(); }
 
@@ -106,7 +109,14 @@ struct Api::Call {
                 json{{"code", static_cast<int32_t>(code)}, {"description", message}, {"data", json::array()},
                      {"source", "tally"}});
   }
-  void Answer(Response r) { respond(std::move(r)); }
+  void Answer(Response r) {
+    if (metrics != nullptr) {
+      const auto verb = request.method();
+      metrics->RecordRequest(verb == http::verb::unknown ? "other" : SV(http::to_string(verb)), r.result_int(),
+                             std::chrono::steady_clock::now() - start);
+    }
+    respond(std::move(r));
+  }
   void Error(ErrorCode code, const std::string& message) { Answer(Fail(code, message)); }
   void Error(const tally::Error& e) { Error(e.code(), e.message()); }
 };
@@ -123,6 +133,7 @@ void Api::Handle(Request request, Respond respond) {
   Call call;
   call.request = std::move(request);
   call.respond = std::move(respond);
+  call.metrics = &metrics_;
   // Echoed headers, bounded.
   for (auto [name, target] : {std::pair{"MS-CorrelationId", &call.correlation_id}, std::pair{"MS-RequestId", &call.request_id}}) {
     auto it = call.request.find(name);
@@ -155,6 +166,14 @@ void Api::Route(Call& call) {
     return call.Answer(call.Make(http::status::ok, {{"status", "ok"}, {"head", ctx_.log->Head()},
                                                     {"instance", domain::InstanceName(ctx_.instance)},
                                                     {"readModels", models}}));
+  }
+  if (p.size() == 1 && p[0] == "metrics") {
+    if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET only");
+    Response r(http::status::ok, call.request.version());
+    r.set(http::field::server, "tally");
+    r.set(http::field::content_type, "text/plain; version=0.0.4");
+    r.body() = RenderMetrics();
+    return call.Answer(std::move(r));
   }
   if (p.empty() || p[0] != "v1") return call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
   // Everything under /v1 needs a partner's token.
@@ -211,9 +230,14 @@ bool Api::WaitForReads(Call& call, const std::string& customer_id) {
 
 void Api::Run(Call& call, domain::Command command, std::function<Response(const CommandOutcome&, const Call&)> ok) {
   domain::CommandMeta meta{call.partner.id, call.request_id, call.correlation_id};
+  const char* type = domain::CommandName(command);
+  const auto submitted = std::chrono::steady_clock::now();
   auto shared = std::make_shared<Call>(std::move(call));
   ctx_.writer->Submit(ctx_.processor->Task(std::move(command), std::move(meta),
-                                           [this, shared, ok = std::move(ok)](Result<CommandOutcome> r) {
+                                           [this, shared, type, submitted, ok = std::move(ok)](Result<CommandOutcome> r) {
+                                             metrics_.RecordCommand(
+                                                 type, r.ok() ? std::string_view("ok") : ErrorCodeName(r.error().code()),
+                                                 std::chrono::steady_clock::now() - submitted);
                                              if (!r.ok()) return shared->Error(r.error());
                                              if (r->last_position > 0) {
                                                std::lock_guard<std::mutex> lock(mu_);
@@ -224,6 +248,54 @@ void Api::Run(Call& call, domain::Command command, std::function<Response(const 
                                              }
                                              shared->Answer(ok(*r, *shared));
                                            }));
+}
+
+std::string Api::RenderMetrics() const {
+  std::string out;
+  metrics_.Render(out);
+  const GroupCommitStats w = ctx_.writer->Stats();
+  AppendHelp(out, "tally_group_commit_syncs_total", "counter", "Synced writes of the group-commit writer.");
+  AppendSample(out, "tally_group_commit_syncs_total", "", static_cast<double>(w.commits));
+  AppendHelp(out, "tally_group_commit_requests_total", "counter", "Commands (and appends) the writer answered.");
+  AppendSample(out, "tally_group_commit_requests_total", "", static_cast<double>(w.requests));
+  AppendHelp(out, "tally_group_commit_failed_requests_total", "counter", "Requests the writer answered with an error.");
+  AppendSample(out, "tally_group_commit_failed_requests_total", "", static_cast<double>(w.failed_requests));
+  AppendHelp(out, "tally_events_appended_total", "counter", "Events made durable by the writer since the start.");
+  AppendSample(out, "tally_events_appended_total", "", static_cast<double>(w.events));
+  AppendHelp(out, "tally_group_commit_batch_size", "histogram", "Requests made durable by one sync.");
+  uint64_t cumulative = 0, total = 0;
+  for (size_t i = 0; i < w.commit_sizes.size(); ++i) {
+    cumulative += w.commit_sizes[i];
+    const uint64_t bound = GroupCommitStats::kCommitSizeBounds[i];
+    AppendSample(out, "tally_group_commit_batch_size_bucket",
+                 bound == UINT64_MAX ? std::string("le=\"+Inf\"") : "le=\"" + std::to_string(bound) + "\"",
+                 static_cast<double>(cumulative));
+  }
+  total = cumulative;
+  AppendSample(out, "tally_group_commit_batch_size_sum", "", static_cast<double>(w.requests));
+  AppendSample(out, "tally_group_commit_batch_size_count", "", static_cast<double>(total));
+  const uint64_t head = ctx_.log->Head();
+  AppendHelp(out, "tally_log_head_position", "gauge", "The event log's last position.");
+  AppendSample(out, "tally_log_head_position", "", static_cast<double>(head));
+  AppendHelp(out, "tally_read_model_position", "gauge", "The last position applied to a read model.");
+  const auto statuses = ctx_.runner->Statuses();
+  for (const auto& m : statuses) {
+    AppendSample(out, "tally_read_model_position", "model=\"" + m.model + "\"", static_cast<double>(m.checkpoint.position));
+  }
+  AppendHelp(out, "tally_read_model_lag_events", "gauge", "Log head minus the read model's position.");
+  for (const auto& m : statuses) {
+    AppendSample(out, "tally_read_model_lag_events", "model=\"" + m.model + "\"", static_cast<double>(m.lag()));
+  }
+  AppendHelp(out, "tally_read_model_skipped_unknown_total", "counter", "Events of unknown types a read model skipped.");
+  for (const auto& m : statuses) {
+    AppendSample(out, "tally_read_model_skipped_unknown_total", "model=\"" + m.model + "\"",
+                 static_cast<double>(m.checkpoint.skipped_unknown));
+  }
+  AppendHelp(out, "tally_read_model_failed", "gauge", "1 when a read model stopped at an event it cannot apply.");
+  for (const auto& m : statuses) {
+    AppendSample(out, "tally_read_model_failed", "model=\"" + m.model + "\"", m.failed ? 1 : 0);
+  }
+  return out;
 }
 
 void Api::Offers(Call& call) {

@@ -13,6 +13,7 @@
 #include "engine/domain/catalog.h"
 #include "engine/group_commit_writer.h"
 #include "engine/server/http_server.h"
+#include "engine/server/metrics.h"
 #include "engine/server/partners.h"
 #include "projections/runner.h"
 #include "projections/store.h"
@@ -59,7 +60,10 @@ class Api final : public HttpHandler {
   // malformed minPosition.
   bool WaitForReads(Call& call, const std::string& customer_id = "");
 
+  std::string RenderMetrics() const;  // GET /metrics
+
   ApiContext ctx_;
+  ApiMetrics metrics_;
   std::mutex mu_;
   std::map<std::string, uint64_t> last_write_;           // partner -> last position written; guarded by mu_
   std::map<std::string, uint64_t> last_customer_write_;  // customer -> last position written; guarded by mu_

@@ -404,6 +404,25 @@ TEST_F(HttpApiTest, BadRequestsGetTheirStatusAndCodeAndChangeNothing) {
   EXPECT_EQ(p1.Get("/v1/customers/" + c + "/subscriptions/" + e3).json["quantity"], 5);
   // The server is still fine.
   EXPECT_EQ(p1.Get("/v1/offers").status, 200);
+
+  // Rejections are counted by type and outcome in /metrics (no token needed).
+  HttpClient anonymous(tallyd_->port());
+  auto metrics = anonymous.Get("/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_EQ(metrics.Header("Content-Type"), "text/plain; version=0.0.4");
+  const std::string& m = metrics.body;
+  EXPECT_NE(m.find("tally_commands_total{type=\"AddCustomer\",outcome=\"ok\"} 2\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("tally_commands_total{type=\"AddCustomer\",outcome=\"domain_taken\"} 1\n"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("tally_commands_total{type=\"UpdateSubscription\",outcome=\"stale_etag\"} 1\n"),
+            std::string::npos) << m;
+  EXPECT_NE(m.find("tally_http_requests_total{method=\"GET\",status=\"401\"} 3\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("tally_command_duration_seconds_bucket{type=\"CreateOrder\",le=\"+Inf\"}"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("tally_group_commit_batch_size_bucket{le=\"+Inf\"}"), std::string::npos) << m;
+  EXPECT_NE(m.find("tally_read_model_lag_events{model=\"license\"}"), std::string::npos) << m;
+  EXPECT_NE(m.find("tally_log_head_position " + std::to_string(head) + "\n"), std::string::npos) << m;
+  EXPECT_EQ(anonymous.Call("POST", "/metrics").code(), 70032);
 }
 
 TEST_F(HttpApiTest, SigtermAnswersRequestsInFlightThenExitsCleanly) {
