@@ -19,7 +19,7 @@ packages=(
   cmake ninja-build ccache pkgconf clang libclang-rt-14-dev libstdc++-12-dev
   librocksdb-dev librdkafka-dev libflatbuffers-dev flatbuffers-compiler
   libboost-dev libssl-dev nlohmann-json3-dev libcli11-dev libgtest-dev
-  kcat curl jq
+  kcat curl jq wrk
 )
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }

@@ -216,9 +216,10 @@ bool Api::WaitForReads(Call& call, const std::string& customer_id) {
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = last_write_.find(call.partner.id);
-    if (it != last_write_.end()) position = std::max(position, it->second);
-    if (!customer_id.empty()) {
+    if (customer_id.empty()) {  // a list: everything this partner wrote
+      auto it = last_write_.find(call.partner.id);
+      if (it != last_write_.end()) position = std::max(position, it->second);
+    } else {  // one customer: every write to it, the caller's among them
       auto c = last_customer_write_.find(customer_id);
       if (c != last_customer_write_.end()) position = std::max(position, c->second);
     }
@@ -245,9 +246,18 @@ void Api::Run(Call& call, domain::Command command, std::function<Response(const 
                                                last = std::max(last, r->last_position);
                                                uint64_t& customer = last_customer_write_[r->customer_id];
                                                customer = std::max(customer, r->last_position);
+                                               if (last_customer_write_.size() > prune_above_) PruneApplied();
                                              }
                                              shared->Answer(ok(*r, *shared));
                                            }));
+}
+
+void Api::PruneApplied() {
+  // Entries every read model has passed make no read wait: drop them.
+  uint64_t applied = UINT64_MAX;
+  for (const auto& m : ctx_.runner->Statuses()) applied = std::min(applied, m.checkpoint.position);
+  std::erase_if(last_customer_write_, [applied](const auto& entry) { return entry.second <= applied; });
+  prune_above_ = std::max<size_t>(4096, last_customer_write_.size() * 2);
 }
 
 std::string Api::RenderMetrics() const {

@@ -54,19 +54,23 @@ class Api final : public HttpHandler {
   // Submits `command`; answers with `ok(outcome)` once durable, or the error.
   void Run(Call& call, domain::Command command,
            std::function<Response(const CommandOutcome&, const Call&)> ok);
-  // Waits (bounded) until the read models have the caller's last write, the
-  // last write to `customer_id` by anyone (so that an invited partner sees
-  // the acceptance) and any ?minPosition; false (and answered) on a
-  // malformed minPosition.
+  // Waits (bounded) until the read models have any ?minPosition and: for
+  // one customer's data, the last write to `customer_id` by anyone (the
+  // caller's own, or an acceptance an invited partner wants to see); for a
+  // list (`customer_id` empty), the caller's last write. False (and
+  // answered) on a malformed minPosition.
   bool WaitForReads(Call& call, const std::string& customer_id = "");
 
   std::string RenderMetrics() const;  // GET /metrics
+  // Drops last_customer_write_ entries the read models have passed. Requires mu_.
+  void PruneApplied();
 
   ApiContext ctx_;
   ApiMetrics metrics_;
   std::mutex mu_;
   std::map<std::string, uint64_t> last_write_;           // partner -> last position written; guarded by mu_
   std::map<std::string, uint64_t> last_customer_write_;  // customer -> last position written; guarded by mu_
+  size_t prune_above_ = 4096;                              // guarded by mu_
 };
 
 }  // namespace tally::server

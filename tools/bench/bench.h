@@ -78,4 +78,16 @@ struct RebuildBenchOptions {
 };
 int RunRebuildBench(const RebuildBenchOptions& options);
 
+struct HttpBenchOptions {
+  std::string dir = "./bench-data";
+  std::string catalog = TALLY_DEFAULT_CATALOG;
+  std::string tallyd;  // default: beside tally-bench
+  int customers = 1000;
+  int threads = 1;       // wrk threads
+  int connections = 64;  // wrk connections (= in-process commands in flight)
+  int seconds = 10;      // per wrk run
+  bool keep = false;
+};
+int RunHttpBench(const HttpBenchOptions& options);
+
 }  // namespace tally::bench

@@ -5,6 +5,7 @@
 //   tally-bench open   [--events N] [--dir D]
 //   tally-bench commands [--commands N] [--clients C] [--catalog F] [--dir D]
 //   tally-bench rebuild [--events N] [--catalog F] [--dir D] [--keep]
+//   tally-bench http [--customers N] [--threads T] [--connections C] [--seconds S]
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
@@ -56,7 +57,19 @@ int main(int argc, char** argv) {
   r->add_option("--dir", rebuild.dir, "scratch folder")->capture_default_str();
   r->add_flag("--keep", rebuild.keep, "keep the generated log (reused by a later run)");
 
+  tally::bench::HttpBenchOptions http;
+  auto* h = app.add_subcommand("http", "a real tallyd under wrk: reads, durable writes, a mix; vs in-process commands");
+  h->add_option("--customers", http.customers, "customers seeded (each with one subscription)")->capture_default_str();
+  h->add_option("--threads", http.threads, "wrk threads")->capture_default_str();
+  h->add_option("--connections", http.connections, "wrk connections")->capture_default_str();
+  h->add_option("--seconds", http.seconds, "seconds per wrk run")->capture_default_str();
+  h->add_option("--tallyd", http.tallyd, "tallyd binary (default: beside tally-bench)");
+  h->add_option("--catalog", http.catalog, "offer catalog (in-process run)")->capture_default_str();
+  h->add_option("--dir", http.dir, "scratch folder")->capture_default_str();
+  h->add_flag("--keep", http.keep, "keep the scratch data");
+
   if (auto rc = tally::tools::ParseArgs(app, argc, argv)) return *rc;
+  if (*h) return tally::bench::RunHttpBench(http);
   if (*c) return tally::bench::RunCommandsBench(commands);
   if (*a) return tally::bench::RunAppendBench(append);
   if (*o) return tally::bench::RunOpenBench(open);

@@ -1,0 +1,313 @@
+// tally-bench http: a real tallyd process under wrk (Debian's package), for
+// reads, durable writes and a mix, next to the in-process rate of the same
+// write commands through the same pipeline (CommandProcessor + group-commit
+// writer, no HTTP) from the same run.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <regex>
+#include <sstream>
+
+#include "engine/command_processor.h"
+#include "engine/domain/catalog.h"
+#include "tools/bench/bench.h"
+
+namespace tally::bench {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kBasic = "3b555118-da6a-4418-894f-7df1e2096870";  // 1-300 licenses
+
+std::string Slurp(FILE* f) {
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  return out;
+}
+
+// A started tallyd: port and dev token parsed from its output.
+struct Tallyd {
+  pid_t pid = -1;
+  uint16_t port = 0;
+  std::string token;
+  int out_fd = -1;
+
+  bool Start(const std::string& binary, const std::string& data) {
+    int fds[2];
+    if (pipe(fds) != 0) return false;
+    pid = fork();
+    if (pid == 0) {
+      dup2(fds[1], STDOUT_FILENO);
+      dup2(fds[1], STDERR_FILENO);
+      close(fds[0]);
+      close(fds[1]);
+      execl(binary.c_str(), binary.c_str(), "--data", data.c_str(), "--listen", "127.0.0.1:0",
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(fds[1]);
+    out_fd = fds[0];
+    std::string output;
+    char buf[4096];
+    while (output.find("running;") == std::string::npos) {
+      const ssize_t n = read(out_fd, buf, sizeof buf);
+      if (n <= 0) break;
+      output.append(buf, n);
+    }
+    std::smatch m;
+    if (std::regex_search(output, m, std::regex("HTTP API on http://127\\.0\\.0\\.1:(\\d+)"))) port = std::stoi(m[1]);
+    if (std::regex_search(output, m, std::regex("TALLY_TOKEN=(\\S+)"))) token = m[1];
+    if (port == 0 || token.empty()) std::fprintf(stderr, "tallyd did not start:\n%s\n", output.c_str());
+    return port != 0 && !token.empty();
+  }
+  int Stop() {
+    if (pid <= 0) return -1;
+    kill(pid, SIGTERM);
+    char buf[4096];
+    while (read(out_fd, buf, sizeof buf) > 0) {
+    }
+    close(out_fd);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  ~Tallyd() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+json Customer(const std::string& prefix) {
+  return {{"companyProfile", {{"domain", prefix + ".onmicrosoft.com"}, {"companyName", "Bench " + prefix}}},
+          {"billingProfile",
+           {{"email", "ops@" + prefix + ".com"},
+            {"culture", "en-US"},
+            {"language", "en"},
+            {"companyName", "Bench " + prefix},
+            {"defaultAddress",
+             {{"firstName", "Ann"}, {"lastName", "Lee"}, {"addressLine1", "1 Main St"}, {"city", "Redmond"},
+              {"state", "WA"}, {"postalCode", "98052"}, {"country", "US"}, {"phoneNumber", "4255550100"}}}}},
+          {"lineItems", json::array({{{"offerId", kBasic}, {"quantity", 10}}})}};
+}
+
+struct WrkResult {
+  double requests_per_second = 0;
+  double p50_ms = 0, p99_ms = 0;
+  uint64_t requests = 0, errors = 0;  // errors: socket errors + non-2xx
+  bool ok = false;
+};
+
+double ToMs(const std::string& value, const std::string& unit) {
+  const double v = std::stod(value);
+  if (unit == "us") return v / 1000;
+  if (unit == "s") return v * 1000;
+  return v;
+}
+
+WrkResult RunWrk(const std::string& url, const std::string& script, int threads, int connections, int seconds) {
+  const std::string command = "wrk -t" + std::to_string(threads) + " -c" + std::to_string(connections) + " -d" +
+                              std::to_string(seconds) + "s --latency -s " + script + " " + url + " 2>&1";
+  WrkResult r;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return r;
+  const std::string out = Slurp(pipe);
+  const int status = pclose(pipe);
+  std::smatch m;
+  if (status != 0 || !std::regex_search(out, m, std::regex("Requests/sec:\\s+([0-9.]+)"))) {
+    std::fprintf(stderr, "wrk failed (%s):\n%s\n", command.c_str(), out.c_str());
+    return r;
+  }
+  r.requests_per_second = std::stod(m[1]);
+  if (std::regex_search(out, m, std::regex("50%\\s+([0-9.]+)(us|ms|s)"))) r.p50_ms = ToMs(m[1], m[2]);
+  if (std::regex_search(out, m, std::regex("99%\\s+([0-9.]+)(us|ms|s)"))) r.p99_ms = ToMs(m[1], m[2]);
+  if (std::regex_search(out, m, std::regex("(\\d+) requests in"))) r.requests = std::stoull(m[1]);
+  if (std::regex_search(out, m, std::regex("Non-2xx or 3xx responses: (\\d+)"))) r.errors += std::stoull(m[1]);
+  if (std::regex_search(out, m, std::regex("Socket errors: connect (\\d+), read (\\d+), write (\\d+), timeout (\\d+)"))) {
+    for (int i = 1; i <= 4; ++i) r.errors += std::stoull(m[i]);
+  }
+  r.ok = true;
+  return r;
+}
+
+// A wrk script: each request picks the next (customer, subscription) pair;
+// `write_every` = 0: reads only; 1: writes only; k: one write in k.
+std::string WrkScript(const std::string& token, const std::vector<std::pair<std::string, std::string>>& subs,
+                      int write_every) {
+  std::ostringstream lua;
+  lua << "wrk.headers[\"Authorization\"] = \"Bearer " << token << "\"\n"
+      << "wrk.headers[\"Content-Type\"] = \"application/json\"\n"
+      << "local c = {}\nlocal s = {}\n";
+  for (size_t i = 0; i < subs.size(); ++i) {
+    lua << "c[" << i + 1 << "] = \"" << subs[i].first << "\"; s[" << i + 1 << "] = \"" << subs[i].second << "\"\n";
+  }
+  lua << "local n = 0\n"
+      << "function setup(thread) thread:set(\"offset\", math.random(1, " << subs.size() << ")) end\n"
+      << "request = function()\n"
+      << "  n = n + 1\n"
+      << "  local i = ((n + (offset or 0)) % #c) + 1\n"
+      << "  local write = " << write_every << " == 1 or (" << write_every << " > 1 and n % " << write_every
+      << " == 0)\n"
+      << "  if write then\n"
+      << "    return wrk.format(\"PATCH\", \"/v1/customers/\" .. c[i] .. \"/subscriptions/\" .. s[i], nil,\n"
+      << "                      '{\"quantity\": ' .. ((n % 250) + 1) .. '}')\n"
+      << "  end\n"
+      << "  if n % 2 == 0 then return wrk.format(\"GET\", \"/v1/customers/\" .. c[i]) end\n"
+      << "  return wrk.format(\"GET\", \"/v1/customers/\" .. c[i] .. \"/subscriptions/\" .. s[i])\n"
+      << "end\n";
+  return lua.str();
+}
+
+// The same quantity changes in-process: CommandProcessor + GroupCommitWriter
+// on a fresh log, `clients` commands in flight, no HTTP.
+double InProcessRate(const std::string& dir, const std::string& catalog_path, int customers, int clients,
+                     double seconds) {
+  auto catalog = domain::Catalog::Load(catalog_path);
+  auto log = RocksDbEventLog::Open(dir);
+  if (!catalog.ok() || !log.ok()) return 0;
+  domain::RandomIdSource ids(11);
+  CommandProcessor processor(**log, *catalog, domain::Instance::kGlobal, ids);
+  std::vector<std::pair<std::string, std::string>> subs;
+  for (int i = 0; i < customers; ++i) {
+    domain::AddCustomer add;
+    add.domain_prefix = "inproc" + std::to_string(i);
+    add.company_name = "Bench";
+    add.billing.email = "ops@bench.com";
+    add.billing.culture = "en-US";
+    add.billing.language = "en";
+    add.billing.company_name = "Bench";
+    add.billing.default_address = {"Ann", "Lee", "1 Main St", "", "", "Redmond", "WA", "98052", "US", "4255550100"};
+    add.line_items.push_back(domain::LineItem{kBasic, 10, "", "monthly", ""});
+    auto r = processor.Execute(add, domain::CommandMeta{"dev", "", ""});
+    if (!r.ok()) {
+      std::fprintf(stderr, "in-process seed: %s\n", r.error().ToString().c_str());
+      return 0;
+    }
+    subs.emplace_back(r->customer_id, r->subscription_ids.at(0));
+  }
+  std::atomic<uint64_t> done{0}, failed{0};
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  int finished = 0;
+  Clock clock;
+  {
+    GroupCommitWriter writer(**log);
+    std::function<void(int, uint64_t)> send = [&](int c, uint64_t n) {
+      if (stop.load() || clock.Seconds() >= seconds) {
+        stop = true;
+        std::lock_guard<std::mutex> lock(mu);
+        if (++finished == clients) cv.notify_one();
+        return;
+      }
+      const auto& [customer, sub] = subs[(c + n * clients) % subs.size()];
+      domain::UpdateSubscription u{customer, sub};
+      u.quantity = static_cast<int64_t>(n % 250) + 1;
+      writer.Submit(processor.Task(u, domain::CommandMeta{"dev", "", ""}, [&, c, n](Result<CommandOutcome> r) {
+        done.fetch_add(1);
+        if (!r.ok()) failed.fetch_add(1);
+        send(c, n + 1);
+      }));
+    };
+    for (int c = 0; c < clients; ++c) send(c, 0);
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return finished == clients; });
+  }
+  const double secs = clock.Seconds();
+  if (failed.load() > 0) std::fprintf(stderr, "in-process: %llu commands failed\n", (unsigned long long)failed.load());
+  return done.load() / secs;
+}
+
+}  // namespace
+
+int RunHttpBench(const HttpBenchOptions& o) {
+  if (std::system("wrk --version >/dev/null 2>&1") == -1 || std::system("command -v wrk >/dev/null") != 0) {
+    std::fprintf(stderr, "tally-bench http needs wrk (apt-get install wrk)\n");
+    return 2;
+  }
+  std::string tallyd = o.tallyd;
+  if (tallyd.empty()) {
+    tallyd = (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "tallyd").string();
+  }
+  const std::string data = FreshDir(o.dir, "http-tallyd");
+  Tallyd server;
+  if (!server.Start(tallyd, data + "/var")) return 2;
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port);
+  std::printf("tally-bench http: tallyd on %s, %d customers, wrk -t%d -c%d, %d s per run\n", url.c_str(),
+              o.customers, o.threads, o.connections, o.seconds);
+
+  // Seed over HTTP with curl (one keep-alive connection, batched).
+  std::vector<std::pair<std::string, std::string>> subs;
+  {
+    std::ofstream config(data + "/seed.curl");
+    for (int i = 0; i < o.customers; ++i) {
+      config << "url = \"" << url << "/v1/customers\"\nrequest = \"POST\"\n"
+             << "header = \"Authorization: Bearer " << server.token << "\"\n"
+             << "header = \"Content-Type: application/json\"\n"
+             << "data = " << json(Customer("bench" + std::to_string(i)).dump()).dump() << "\n"
+             << "write-out = \"\\n\"\n";
+      if (i + 1 < o.customers) config << "next\n";
+    }
+  }
+  FILE* seed = popen(("curl -sS -K " + data + "/seed.curl").c_str(), "r");
+  std::istringstream lines(Slurp(seed));
+  pclose(seed);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    auto j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.contains("id")) {
+      std::fprintf(stderr, "seeding failed: %s\n", line.c_str());
+      return 2;
+    }
+    subs.emplace_back(j["id"], j["orders"][0]["lineItems"][0]["subscriptionId"]);
+  }
+  if (subs.size() != static_cast<size_t>(o.customers)) {
+    std::fprintf(stderr, "seeded %zu of %d customers\n", subs.size(), o.customers);
+    return 2;
+  }
+
+  struct Run {
+    const char* name;
+    int write_every;
+    WrkResult result;
+  } runs[] = {{"reads", 0, {}}, {"writes", 1, {}}, {"mix 9:1", 10, {}}};
+  for (auto& run : runs) {
+    const std::string script = data + "/" + std::to_string(run.write_every) + ".lua";
+    std::ofstream(script) << WrkScript(server.token, subs, run.write_every);
+    run.result = RunWrk(url, script, o.threads, o.connections, o.seconds);
+    if (!run.result.ok) return 2;
+  }
+  const int stopped = server.Stop();
+  const double in_process =
+      InProcessRate(FreshDir(o.dir, "http-inprocess"), o.catalog, o.customers, o.connections, o.seconds);
+
+  for (const auto& run : runs) {
+    std::printf("  %-8s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  (%llu requests, %llu errors)\n", run.name,
+                run.result.requests_per_second, run.result.p50_ms, run.result.p99_ms,
+                static_cast<unsigned long long>(run.result.requests),
+                static_cast<unsigned long long>(run.result.errors));
+  }
+  std::printf("  in-process, same quantity changes, %d in flight: %.0f commands/s\n", o.connections, in_process);
+  std::printf("  ratio HTTP writes / in-process  %.2f\n", runs[1].result.requests_per_second / in_process);
+  std::printf("  goals: reads >= 40000 req/s; durable writes >= 20000 req/s with p99 < 10 ms\n");
+  if (stopped != 0) std::fprintf(stderr, "tallyd exited %d\n", stopped);
+  if (!o.keep) std::filesystem::remove_all(o.dir);
+  uint64_t errors = 0;
+  for (const auto& run : runs) errors += run.result.errors;
+  return errors == 0 && stopped == 0 ? 0 : 1;
+}
+
+}  // namespace tally::bench
