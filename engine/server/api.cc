@@ -247,9 +247,31 @@ void Api::Run(Call& call, domain::Command command, std::function<Response(const 
                                                uint64_t& customer = last_customer_write_[r->customer_id];
                                                customer = std::max(customer, r->last_position);
                                                if (last_customer_write_.size() > prune_above_) PruneApplied();
+                                               RememberVersionLocked(r->customer_id, r->version);
                                              }
                                              shared->Answer(ok(*r, *shared));
                                            }));
+}
+
+void Api::RememberVersionLocked(const std::string& customer_id, uint64_t version) {
+  if (customer_versions_.size() >= kMaxCachedVersions && !customer_versions_.count(customer_id)) {
+    customer_versions_.clear();  // a cache: emptied rather than grown without bound
+  }
+  uint64_t& v = customer_versions_[customer_id];
+  v = std::max(v, version);
+}
+
+Result<uint64_t> Api::CustomerVersion(const std::string& customer_id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = customer_versions_.find(customer_id); it != customer_versions_.end()) return it->second;
+  }
+  // Not written since the cache last saw it: walk the stream's index once.
+  auto v = ctx_.log->StreamVersion(domain::CustomerStreamId(customer_id));
+  if (!v.ok()) return v.error();
+  std::lock_guard<std::mutex> lock(mu_);
+  RememberVersionLocked(customer_id, *v);
+  return customer_versions_[customer_id];
 }
 
 void Api::PruneApplied() {
@@ -455,7 +477,7 @@ void Api::Customer(Call& call) {
     return call.Error(ErrorCode::kCustomerNotFound, "no such customer");
   }
   Response r = call.Make(http::status::ok, CustomerJson(**row, call.partner.id));
-  if (auto v = ctx_.log->StreamVersion(domain::CustomerStreamId(id)); v.ok()) r.set(http::field::etag, Etag(*v));
+  if (auto v = CustomerVersion(id); v.ok()) r.set(http::field::etag, Etag(*v));
   call.Answer(std::move(r));
 }
 
@@ -578,7 +600,7 @@ void Api::Subscriptions(Call& call) {
     if (!sub.ok()) return call.Error(sub.error());
     if (!sub->has_value()) return call.Error(ErrorCode::kSubscriptionNotFound, "no such subscription");
     Response r = call.Make(http::status::ok, SubscriptionJson(**sub, *ctx_.catalog));
-    if (auto v = ctx_.log->StreamVersion(domain::CustomerStreamId(id)); v.ok()) r.set(http::field::etag, Etag(*v));
+    if (auto v = CustomerVersion(id); v.ok()) r.set(http::field::etag, Etag(*v));
     return call.Answer(std::move(r));
   }
   call.Error(ErrorCode::kRouteNotFound, "no such endpoint");

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <unordered_map>
 #include <mutex>
 #include <string>
 
@@ -64,6 +65,12 @@ class Api final : public HttpHandler {
   std::string RenderMetrics() const;  // GET /metrics
   // Drops last_customer_write_ entries the read models have passed. Requires mu_.
   void PruneApplied();
+  // The customer's stream version (its ETag): from the versions writes
+  // through this API answered with, or the log's stream index once (the
+  // log's StreamVersion walks the whole stream).
+  Result<uint64_t> CustomerVersion(const std::string& customer_id);
+  void RememberVersionLocked(const std::string& customer_id, uint64_t version);  // requires mu_
+  static constexpr size_t kMaxCachedVersions = 200'000;
 
   ApiContext ctx_;
   ApiMetrics metrics_;
@@ -71,6 +78,7 @@ class Api final : public HttpHandler {
   std::map<std::string, uint64_t> last_write_;           // partner -> last position written; guarded by mu_
   std::map<std::string, uint64_t> last_customer_write_;  // customer -> last position written; guarded by mu_
   size_t prune_above_ = 4096;                              // guarded by mu_
+  std::unordered_map<std::string, uint64_t> customer_versions_;  // ETag cache; guarded by mu_
 };
 
 }  // namespace tally::server

@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "HTTP address HOST:PORT")->capture_default_str();
   app.add_option("--catalog", catalog_path, "offer catalog (JSON)")->capture_default_str();
   app.add_option("--instance", instance_name, "global or usgov")->capture_default_str();
+  int http_threads = 2;
+  app.add_option("--http-threads", http_threads, "threads serving HTTP")->capture_default_str()->check(CLI::Range(1, 64));
   if (auto rc = tally::tools::ParseArgs(app, argc, argv)) return *rc;
 
   auto instance = tally::domain::ParseInstance(instance_name);
@@ -149,7 +151,9 @@ int main(int argc, char** argv) {
   api_context.runner = &runner;
   api_context.partners = partners->get();
   tally::server::Api api(api_context);
-  tally::server::HttpServer server(api);
+  tally::server::HttpServerOptions http_options;
+  http_options.threads = http_threads;
+  tally::server::HttpServer server(api, http_options);
   auto bound = server.Start(host, port);
   if (!bound.ok()) {
     std::fprintf(stderr, "tallyd: --listen %s: %s\n", listen.c_str(), bound.error().ToString().c_str());
