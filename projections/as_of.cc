@@ -69,16 +69,20 @@ std::string FormatUtcTime(int64_t us) {
   return buf;
 }
 
-Result<AsOf> CustomerAsOf(const EventLog& log, std::string_view customer, int64_t at_us) {
-  std::string customer_id(customer);
-  if (customer.find('.') != std::string_view::npos) {
-    auto owner = log.UniqueOwner(domain::DomainKey(LowerAscii(customer)));
-    if (!owner.ok()) return owner.error();
-    if (!owner->has_value()) {
-      return Error(ErrorCode::kCustomerNotFound, "no customer has the domain " + std::string(customer));
-    }
-    customer_id = **owner;
+Result<std::string> ResolveCustomer(const EventLog& log, std::string_view customer) {
+  if (customer.find('.') == std::string_view::npos) return std::string(customer);
+  auto owner = log.UniqueOwner(domain::DomainKey(LowerAscii(customer)));
+  if (!owner.ok()) return owner.error();
+  if (!owner->has_value()) {
+    return Error(ErrorCode::kCustomerNotFound, "no customer has the domain " + std::string(customer));
   }
+  return **owner;
+}
+
+Result<AsOf> CustomerAsOf(const EventLog& log, std::string_view customer, int64_t at_us) {
+  auto resolved = ResolveCustomer(log, customer);
+  if (!resolved.ok()) return resolved.error();
+  const std::string customer_id = *resolved;
   auto events = log.ReadStream(domain::CustomerStreamId(customer_id), 1, SIZE_MAX);
   if (!events.ok()) return events.error();
   if (events->empty()) return Error(ErrorCode::kCustomerNotFound, "no customer " + customer_id);

@@ -25,6 +25,10 @@ struct AsOf {
   uint64_t last_position = 0;   // the last applied event's global position
 };
 
+// A customer id, or the id of the customer owning a domain
+// ("contoso.onmicrosoft.com"; kCustomerNotFound if nobody does).
+Result<std::string> ResolveCustomer(const EventLog& log, std::string_view customer);
+
 // `customer` is a customer id or its domain ("contoso.onmicrosoft.com").
 // kCustomerNotFound if no such customer exists now.
 Result<AsOf> CustomerAsOf(const EventLog& log, std::string_view customer, int64_t at_us);

@@ -88,6 +88,33 @@ TEST_F(TallyctlTest, ReplayPrintsJsonLinesWithFilters) {
     ++n;
   }
   EXPECT_EQ(n, 4) << "positions 6, 10, 14, 18";
+
+  auto count = [&](const std::string& args) {
+    auto out = Tallyctl("replay --data " + dir_.path() + " " + args);
+    EXPECT_EQ(out.exit_code, 0) << args << ": " << out.text;
+    return std::count(out.text.begin(), out.text.end(), '\n');
+  };
+  EXPECT_EQ(count("--customer c1 --from 6"), 4);
+  EXPECT_EQ(count("--partner partner-0001"), 20);
+  EXPECT_EQ(count("--partner partner-0002"), 0);
+  EXPECT_EQ(count("--since 2000-01-01"), 20);
+  EXPECT_EQ(count("--since 2000-01-01 --until 2000-12-31T23:59:59Z"), 0);
+  EXPECT_EQ(count("--since 2999-01-01"), 0);
+  EXPECT_EQ(count("--until 2999-01-01 --type CustomerCreated --partner partner-0001"), 4);
+  EXPECT_EQ(Tallyctl("replay --data " + dir_.path() + " --since yesterday").exit_code, 2);
+  EXPECT_NE(Tallyctl("replay --data " + dir_.path() + " --customer c1 --stream customer-c1").exit_code, 0);
+}
+
+TEST_F(TallyctlTest, HistoryTellsOneCustomersStory) {
+  auto history = Tallyctl("history c1 --data " + dir_.path());
+  ASSERT_EQ(history.exit_code, 0) << history.text;
+  EXPECT_EQ(std::count(history.text.begin(), history.text.end(), '\n'), 6) << history.text;  // a header, 5 events
+  EXPECT_NE(history.text.find("customer c1: 5 events"), std::string::npos) << history.text;
+  EXPECT_NE(history.text.find("partner-0001   CustomerCreated"), std::string::npos) << history.text;
+  EXPECT_NE(history.text.find("SubscriptionCreated"), std::string::npos) << history.text;
+  EXPECT_NE(history.text.find("(request r1)"), std::string::npos) << history.text;
+  EXPECT_EQ(Tallyctl("history nobody --data " + dir_.path()).exit_code, 2);
+  EXPECT_EQ(Tallyctl("history nobody.onmicrosoft.com --data " + dir_.path()).exit_code, 2);
 }
 
 TEST_F(TallyctlTest, StatusCountsEventsByType) {

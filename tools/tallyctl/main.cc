@@ -15,6 +15,7 @@
 // tallyd holds: they then ask tallyd to do it (see ControlClient).
 // Exit codes: 0 ok, 1 verification failed, 2 usage or I/O error.
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -25,6 +26,7 @@
 #include <map>
 
 #include "engine/chain_verifier.h"
+#include "engine/domain/decide.h"
 #include "projections/as_of.h"
 #include "projections/rebuild.h"
 #include "engine/rocksdb_event_log.h"
@@ -76,9 +78,17 @@ int Verify(const std::string& data, uint64_t from, uint64_t to) {
   return 0;
 }
 
+// What `replay` keeps besides positions and stream.
+struct ReplayFilter {
+  std::string type;     // event type name
+  std::string partner;  // partner_id
+  std::optional<int64_t> since_us, until_us;  // recorded_at_us, inclusive
+};
+
 int Replay(const std::string& data, uint64_t from, uint64_t to, const std::string& stream,
-           const std::string& type) {
+           const ReplayFilter& filter) {
   auto log = OpenOrDie(data);
+  const std::string& type = filter.type;
   events::JsonRenderer renderer;
   int rc = 0;
   auto print = [&](uint64_t position, std::string_view envelope) {
@@ -90,6 +100,12 @@ int Replay(const std::string& data, uint64_t from, uint64_t to, const std::strin
       return false;
     }
     if (!type.empty() && events::EventTypeName((*env)->payload_type()) != type) return true;
+    if (!filter.partner.empty() &&
+        ((*env)->partner_id() == nullptr || (*env)->partner_id()->string_view() != filter.partner)) {
+      return true;
+    }
+    if (filter.since_us && (*env)->recorded_at_us() < *filter.since_us) return true;
+    if (filter.until_us && (*env)->recorded_at_us() > *filter.until_us) return true;
     auto json = renderer.Render(envelope);
     if (!json.ok()) {
       rc = 2;
@@ -317,6 +333,57 @@ int AsOfCmd(const std::string& data, const std::string& customer, const std::str
   return 0;
 }
 
+// "key=value" for every non-empty leaf of `j`, nested keys joined by '.'.
+void Leaves(const nlohmann::json& j, const std::string& prefix, std::string& out) {
+  for (const auto& [key, value] : j.items()) {
+    const std::string name = prefix.empty() ? key : prefix + "." + key;
+    if (value.is_object()) {
+      Leaves(value, name, out);
+    } else if (value.is_array()) {
+      if (!value.empty()) out += " " + name + "=" + value.dump();
+    } else if (!(value.is_string() && value.get<std::string>().empty()) && key != "customer_id") {
+      out += " " + name + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+    }
+  }
+}
+
+int HistoryCmd(const std::string& data, const std::string& customer) {
+  auto log = OpenOrDie(data);
+  auto id = projections::ResolveCustomer(*log, customer);
+  if (!id.ok()) {
+    std::fprintf(stderr, "tallyctl history: %s\n", id.error().ToString().c_str());
+    return 2;
+  }
+  auto events = log->ReadStream(domain::CustomerStreamId(*id), 1, SIZE_MAX);
+  if (!events.ok()) {
+    std::fprintf(stderr, "tallyctl history: %s\n", events.error().ToString().c_str());
+    return 2;
+  }
+  if (events->empty()) {
+    std::fprintf(stderr, "tallyctl history: no customer %s\n", customer.c_str());
+    return 2;
+  }
+  events::JsonRenderer renderer;
+  std::printf("customer %s: %zu events\n", id->c_str(), events->size());
+  for (const auto& e : *events) {
+    auto rendered = renderer.Render(e.envelope);
+    if (!rendered.ok()) {
+      std::fprintf(stderr, "tallyctl history: position %llu: %s\n", static_cast<unsigned long long>(e.position),
+                   rendered.error().ToString().c_str());
+      return 2;
+    }
+    const auto j = nlohmann::json::parse(*rendered);
+    std::string what;
+    Leaves(j.value("payload", nlohmann::json::object()), "", what);
+    const std::string when = projections::FormatUtcTime(j.value("recorded_at_us", int64_t{0}));
+    std::printf("%s  #%-6llu %-14s %s%s%s\n", when.substr(0, 19).append("Z").c_str(),
+                static_cast<unsigned long long>(e.position), j.value("partner_id", "").c_str(),
+                j.value("payload_type", "").c_str(), what.c_str(),
+                j.value("request_id", "").empty() ? "" : ("  (request " + j.value("request_id", "") + ")").c_str());
+  }
+  return 0;
+}
+
 int StatusCmd(const std::string& data) {
   auto log = OpenOrDie(data);
   std::map<std::string, uint64_t> by_type;
@@ -411,6 +478,9 @@ int main(int argc, char** argv) {
   as_of->add_option("customer", customer, "customer id or domain")->required();
   as_of->add_option("time", time, "YYYY-MM-DD (end of that day, UTC) or YYYY-MM-DDTHH:MM:SS[.ffffff]Z")
       ->required();
+  std::string history_customer;
+  auto* history = app.add_subcommand("history", "one customer's story: who did what and when");
+  history->add_option("customer", history_customer, "customer id or domain")->required();
   std::string backup_dir;
   auto* backup = app.add_subcommand("backup", "consistent backup of the log and read models into a new folder");
   backup->add_option("dir", backup_dir, "backup folder (must not exist)")->required();
@@ -421,19 +491,39 @@ int main(int argc, char** argv) {
   std::string partner_name;
   auto* partners_add = partners->add_subcommand("add", "add a partner; prints its new token once");
   partners_add->add_option("name", partner_name, "partner id: 1-64 letters, digits, '-', '_', '.'")->required();
-  for (auto* sub : {project, rebuild, as_of, backup, restore, partners_add}) {
+  for (auto* sub : {project, rebuild, as_of, history, backup, restore, partners_add}) {
     sub->add_option("--data", data, "data folder (tallyd --data)")->capture_default_str();
   }
   replay->add_option("--stream", stream, "only this stream, e.g. customer-<id>");
   replay->add_option("--type", type, "only this event type, e.g. CustomerCreated");
+  std::string replay_customer, replay_partner, since, until;
+  replay->add_option("--customer", replay_customer, "only this customer's stream (its id)")->excludes("--stream");
+  replay->add_option("--partner", replay_partner, "only events of commands by this partner");
+  replay->add_option("--since", since, "only events recorded at or after: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.ffffff]Z");
+  replay->add_option("--until", until, "only events recorded at or before (a date alone: the end of that day)");
 
   if (auto rc = tally::tools::ParseArgs(app, argc, argv)) return *rc;
   if (*verify) return tally::Verify(data, from, to);
-  if (*replay) return tally::Replay(data, from, to, stream, type);
+  if (*replay) {
+    tally::ReplayFilter filter{type, replay_partner, std::nullopt, std::nullopt};
+    for (auto [text, target] : {std::pair{&since, &filter.since_us}, std::pair{&until, &filter.until_us}}) {
+      if (text->empty()) continue;
+      auto t = tally::projections::ParseUtcTime(*text);
+      if (!t.ok()) {
+        std::fprintf(stderr, "tallyctl replay: %s\n", t.error().message().c_str());
+        return 2;
+      }
+      *target = *t;
+    }
+    if (filter.since_us && !since.empty() && since.size() == 10) *filter.since_us -= 86'400'000'000LL - 1;  // the start of that day
+    if (!replay_customer.empty()) stream = "customer-" + replay_customer;
+    return tally::Replay(data, from, to, stream, filter);
+  }
   if (*status) return tally::StatusCmd(data);
   if (*project) return tally::Project(data, batch, progress_lines);
   if (*rebuild) return tally::RebuildCmd(data, models);
   if (*as_of) return tally::AsOfCmd(data, customer, time);
+  if (*history) return tally::HistoryCmd(data, history_customer);
   if (*backup) return tally::BackupCmd(data, backup_dir);
   if (*restore) return tally::RestoreCmd(data, backup_dir);
   if (*partners_add) return tally::PartnersAdd(data, partner_name);
