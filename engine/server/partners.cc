@@ -68,8 +68,13 @@ Result<std::unique_ptr<PartnerDirectory>> PartnerDirectory::Load(const std::stri
 Status PartnerDirectory::ReloadLocked() const {
   struct stat st {};
   if (::stat(path_.c_str(), &st) != 0) return OkStatus();  // no partners yet
+  // Every save is a rename and adds a partner, so a new inode or size tells
+  // a change even when the file system's clock is too coarse to move the
+  // modification time.
   const int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  if (mtime == loaded_mtime_ns_) return OkStatus();
+  const uint64_t inode = static_cast<uint64_t>(st.st_ino);
+  const int64_t size = static_cast<int64_t>(st.st_size);  // grows with every partner added
+  if (mtime == loaded_mtime_ns_ && inode == loaded_inode_ && size == loaded_size_) return OkStatus();
   std::ifstream in(path_);
   if (!in) return Error(ErrorCode::kIoError, "cannot read " + path_);
   std::stringstream text;
@@ -88,6 +93,8 @@ Status PartnerDirectory::ReloadLocked() const {
   }
   by_hash_ = std::move(by_hash);
   loaded_mtime_ns_ = mtime;
+  loaded_inode_ = inode;
+  loaded_size_ = size;
   return OkStatus();
 }
 

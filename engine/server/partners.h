@@ -40,7 +40,7 @@ class PartnerDirectory {
   size_t size() const;
 
  private:
-  // Reads the file into by_hash_ when its modification time changed.
+  // Reads the file into by_hash_ when it changed (modification time, inode or size).
   // Requires mu_.
   Status ReloadLocked() const;
 
@@ -48,6 +48,8 @@ class PartnerDirectory {
   mutable std::mutex mu_;
   mutable std::map<std::string, Partner> by_hash_;  // hex SHA-256 of the token -> partner
   mutable int64_t loaded_mtime_ns_ = -1;            // of the file read into by_hash_
+  mutable uint64_t loaded_inode_ = 0;
+  mutable int64_t loaded_size_ = -1;
 };
 
 }  // namespace tally::server

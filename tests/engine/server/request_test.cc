@@ -118,6 +118,7 @@ TEST(PartnerDirectoryTest, TokensAreKeptAsHashesAndAddsFromElsewhereAreSeen) {
   auto a = (*server)->Add("alpha");
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->second.size(), 43u);
+  ASSERT_TRUE((*server)->Authenticate(a->second).has_value());
   EXPECT_EQ((*server)->Authenticate(a->second)->id, "alpha");
   EXPECT_FALSE((*server)->Authenticate(a->second + "x").has_value());
   EXPECT_FALSE((*server)->Authenticate("").has_value());
@@ -131,8 +132,13 @@ TEST(PartnerDirectoryTest, TokensAreKeptAsHashesAndAddsFromElsewhereAreSeen) {
   ASSERT_TRUE(other.ok());
   auto b = (*other)->Add("beta");
   ASSERT_TRUE(b.ok());
-  EXPECT_EQ((*server)->Authenticate(b->second)->id, "beta");
-  EXPECT_EQ((*server)->Authenticate(a->second)->id, "alpha");
+  // (At once: the same modification time as the server's last read must not hide it.)
+  auto beta = (*server)->Authenticate(b->second);
+  ASSERT_TRUE(beta.has_value());
+  EXPECT_EQ(beta->id, "beta");
+  auto alpha = (*server)->Authenticate(a->second);
+  ASSERT_TRUE(alpha.has_value());
+  EXPECT_EQ(alpha->id, "alpha");
   // A broken file is an error at load.
   std::ofstream(dir.Sub("broken.json")) << "{nope";
   EXPECT_EQ(PartnerDirectory::Load(dir.Sub("broken.json")).error().code(), ErrorCode::kCorruption);
