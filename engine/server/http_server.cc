@@ -5,6 +5,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 
+#include <algorithm>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -15,13 +16,19 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 
+// One io_context per thread, each run by that thread alone (concurrency
+// hint 1: no locking inside Asio), connections dealt round-robin: a session
+// lives on one thread, so it needs no strand.
 struct HttpServer::Impl {
-  explicit Impl(int threads) : ioc(threads) {}
-  net::io_context ioc;
-  // Keeps run() going while every session waits for a command to be
-  // durable (work the io_context does not see) after the acceptor closed.
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
-  std::optional<tcp::acceptor> acceptor;
+  explicit Impl(int threads) {
+    for (int i = 0; i < std::max(1, threads); ++i) contexts.push_back(std::make_unique<net::io_context>(1));
+  }
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  // Keep run() going while every session waits for a command to be
+  // durable (work an io_context does not see) after the acceptor closed.
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
+  size_t next = 0;  // the context for the next connection; on contexts[0]'s thread
+  std::optional<tcp::acceptor> acceptor;  // on contexts[0]
   std::mutex sessions_mu;
   std::list<std::weak_ptr<Session>> sessions;  // guarded by sessions_mu
 };
@@ -157,13 +164,13 @@ Result<uint16_t> HttpServer::Start(const std::string& host, uint16_t port) {
   beast::error_code ec;
   auto address = net::ip::make_address(host, ec);
   if (ec) {  // a name, e.g. localhost: its first address
-    tcp::resolver resolver(impl_->ioc);
+    tcp::resolver resolver(*impl_->contexts[0]);
     auto results = resolver.resolve(host, std::to_string(port), ec);
     if (ec || results.empty()) return Error(ErrorCode::kInvalidArgument, "cannot resolve host '" + host + "'");
     address = results.begin()->endpoint().address();
   }
   tcp::endpoint endpoint(address, port);
-  auto& acceptor = impl_->acceptor.emplace(impl_->ioc);
+  auto& acceptor = impl_->acceptor.emplace(*impl_->contexts[0]);
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
@@ -174,15 +181,16 @@ Result<uint16_t> HttpServer::Start(const std::string& host, uint16_t port) {
   const uint16_t bound = acceptor.local_endpoint().port();
 
   DoAccept();
-  impl_->work.emplace(impl_->ioc.get_executor());
-  for (int i = 0; i < options_.threads; ++i) {
-    threads_.emplace_back([this] { impl_->ioc.run(); });
+  for (auto& context : impl_->contexts) {
+    impl_->work.push_back(net::make_work_guard(*context));
+    threads_.emplace_back([&context] { context->run(); });
   }
   return bound;
 }
 
 void HttpServer::DoAccept() {
-  impl_->acceptor->async_accept(net::make_strand(impl_->ioc), [this](beast::error_code ec, tcp::socket socket) {
+  net::io_context& context = *impl_->contexts[impl_->next++ % impl_->contexts.size()];
+  impl_->acceptor->async_accept(context, [this](beast::error_code ec, tcp::socket socket) {
     if (ec || stopping_.load()) return;  // closed by Stop
     if (connections_.load() >= options_.max_connections) {
       beast::error_code ignored;
@@ -204,7 +212,7 @@ void HttpServer::DoAccept() {
 void HttpServer::Stop(std::chrono::milliseconds grace) {
   if (threads_.empty()) return;
   stopping_ = true;
-  net::post(impl_->ioc, [this] {
+  net::post(*impl_->contexts[0], [this] {
     beast::error_code ec;
     if (impl_->acceptor) impl_->acceptor->close(ec);
   });
@@ -218,8 +226,8 @@ void HttpServer::Stop(std::chrono::milliseconds grace) {
   while (connections_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  impl_->work.reset();
-  impl_->ioc.stop();
+  impl_->work.clear();
+  for (auto& context : impl_->contexts) context->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
 }
