@@ -24,7 +24,8 @@ function(tally_cc_test)
   if(T_LABELS)
     set(labels ${T_LABELS})
   endif()
-  gtest_discover_tests(${T_NAME} PROPERTIES LABELS "${labels}" DISCOVERY_TIMEOUT 60)
+  # A hung test fails after 5 minutes instead of holding CI to its limit.
+  gtest_discover_tests(${T_NAME} PROPERTIES LABELS "${labels}" TIMEOUT 300 DISCOVERY_TIMEOUT 60)
 endfunction()
 
 # tally_fuzz_test(NAME name SRCS ... [DEPS ...] [SECONDS n])

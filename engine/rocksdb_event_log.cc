@@ -136,9 +136,23 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenReadOnly(const std
   return OpenImpl(path, RocksDbEventLogOptions{}, /*read_only=*/true);
 }
 
+Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenFollower(const std::string& path,
+                                                                      const std::string& scratch_dir) {
+  return OpenImpl(path, RocksDbEventLogOptions{}, /*read_only=*/true, scratch_dir);
+}
+
+Status RocksDbEventLog::CatchUp() {
+  if (!follower_) return Error(ErrorCode::kInvalidArgument, "CatchUp needs a log opened with OpenFollower");
+  auto s = db_->TryCatchUpWithPrimary();
+  if (!s.ok()) return FromRocks(s, "catching up with the writer");
+  return LoadHead();
+}
+
 Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenImpl(
-    const std::string& path, const RocksDbEventLogOptions& options, bool read_only) {
+    const std::string& path, const RocksDbEventLogOptions& options, bool read_only,
+    const std::string& follower_dir) {
   std::unique_ptr<RocksDbEventLog> log(new RocksDbEventLog());
+  log->follower_ = !follower_dir.empty();
   log->options_ = options;
   log->read_only_ = read_only;
   log->hasher_ = std::make_unique<ChainHasher>();
@@ -165,8 +179,9 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenImpl(
   };
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
-      read_only ? rocksdb::DB::OpenForReadOnly(db_options, path, cfs, &log->cf_, &raw)
-                : rocksdb::DB::Open(db_options, path, cfs, &log->cf_, &raw);
+      log->follower_ ? rocksdb::DB::OpenAsSecondary(db_options, path, follower_dir, cfs, &log->cf_, &raw)
+      : read_only    ? rocksdb::DB::OpenForReadOnly(db_options, path, cfs, &log->cf_, &raw)
+                     : rocksdb::DB::Open(db_options, path, cfs, &log->cf_, &raw);
   if (!s.ok()) return FromRocks(s, "opening event log at " + path);
   log->db_.reset(raw);
 

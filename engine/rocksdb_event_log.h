@@ -42,6 +42,14 @@ class RocksDbEventLog final : public EventLog {
   // running tallyd: RocksDB then shows the log as of this open). Prepare
   // fails every request with kInvalidArgument.
   static Result<std::unique_ptr<RocksDbEventLog>> OpenReadOnly(const std::string& path);
+  // Opens an existing log as a follower (a RocksDB secondary instance,
+  // keeping its own small files in `scratch_dir`): read-only like
+  // OpenReadOnly, and CatchUp shows what the writing process appended since.
+  static Result<std::unique_ptr<RocksDbEventLog>> OpenFollower(const std::string& path,
+                                                               const std::string& scratch_dir);
+  // Follower only: catches up with the writing process; Head() moves on.
+  // Not concurrently with reads of this object.
+  Status CatchUp();
 
   ~RocksDbEventLog() override;
 
@@ -72,7 +80,8 @@ class RocksDbEventLog final : public EventLog {
   RocksDbEventLog() = default;
   static Result<std::unique_ptr<RocksDbEventLog>> OpenImpl(const std::string& path,
                                                            const RocksDbEventLogOptions& options,
-                                                           bool read_only);
+                                                           bool read_only,
+                                                           const std::string& follower_dir = "");
   Status LoadHead();
   Result<uint64_t> CurrentVersion(const std::string& stream_id);
   // What RocksDB holds under a request id, looked up before staging.
@@ -91,6 +100,7 @@ class RocksDbEventLog final : public EventLog {
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;
   RocksDbEventLogOptions options_;
   bool read_only_ = false;
+  bool follower_ = false;
 
   // Published by the commit thread after each durable write.
   std::atomic<uint64_t> head_{0};

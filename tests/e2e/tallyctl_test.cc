@@ -2,10 +2,16 @@
 // position and exits 1, replay prints one JSON object per line, status
 // counts events by type.
 #include <gtest/gtest.h>
+#include <chrono>
+#include <thread>
+#include <unistd.h>
+#include <signal.h>
+#include <poll.h>
 #include <rocksdb/db.h>
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -103,6 +109,118 @@ TEST_F(TallyctlTest, ReplayPrintsJsonLinesWithFilters) {
   EXPECT_EQ(count("--until 2999-01-01 --type CustomerCreated --partner partner-0001"), 4);
   EXPECT_EQ(Tallyctl("replay --data " + dir_.path() + " --since yesterday").exit_code, 2);
   EXPECT_NE(Tallyctl("replay --data " + dir_.path() + " --customer c1 --stream customer-c1").exit_code, 0);
+}
+
+// Kills a child process a test left running because an assertion returned
+// early; a running child would keep ctest waiting on its output.
+struct ChildGuard {
+  pid_t pid;
+  ~ChildGuard() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+TEST_F(TallyctlTest, ReplayFollowPrintsWhatAWriterAppendsLater) {
+  // tallyctl replay --follow as a real process beside a writing one.
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const std::string data = dir_.path();
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    close(fds[0]);
+    close(fds[1]);
+    execl(TALLYCTL, TALLYCTL, "replay", "--follow", "--from", "19", "--to", "22", "--data", data.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ChildGuard guard{pid};
+  close(fds[1]);
+  std::string out;
+  auto read_until = [&](size_t lines) {
+    char buf[4096];
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (static_cast<size_t>(std::count(out.begin(), out.end(), '\n')) < lines &&
+           std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fds[0], POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      const ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, n);
+    }
+  };
+  read_until(2);  // positions 19 and 20, already there
+  ASSERT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;
+  {
+    auto log = RocksDbEventLog::Open(dir_.Sub("log"));
+    ASSERT_TRUE(log.ok()) << log.error().ToString();
+    events::SampleEvents samples(9);
+    for (int i = 0; i < 3; ++i) {
+      AppendRequest r;
+      r.events.push_back(samples.SubscriptionCreated("c9", "late" + std::to_string(i), i));
+      auto results = (*log)->AppendBatch(std::span<AppendRequest>(&r, 1));
+      ASSERT_TRUE(results[0].ok());
+    }
+  }
+  read_until(4);
+  int status = 0;
+  for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (waitpid(pid, &status, WNOHANG) == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    ADD_FAILURE() << "replay --follow --to 22 did not stop at 22";
+  }
+  guard.pid = 0;
+  close(fds[0]);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  std::istringstream lines(out);
+  std::vector<uint64_t> positions;
+  for (std::string line; std::getline(lines, line);) positions.push_back(nlohmann::json::parse(line).at("position"));
+  EXPECT_EQ(positions, (std::vector<uint64_t>{19, 20, 21, 22})) << out;
+}
+
+TEST_F(TallyctlTest, ReplayFollowStopsOnSigtermAndRemovesItsScratchFolder) {
+  const std::string data = dir_.path();
+  const std::string tmp = dir_.Sub("tmp");
+  std::filesystem::create_directories(tmp);
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    close(fds[0]);
+    close(fds[1]);
+    setenv("TMPDIR", tmp.c_str(), 1);
+    execl(TALLYCTL, TALLYCTL, "replay", "--follow", "--from", "20", "--data", data.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ChildGuard guard{pid};
+  close(fds[1]);
+  std::string out;
+  char buf[4096];
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (out.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fds[0], POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    const ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, n);
+  }
+  ASSERT_NE(out.find("\"position\": 20,"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::is_empty(tmp)) << "the follower keeps its scratch folder under TMPDIR";
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  guard.pid = 0;
+  close(fds[0]);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_TRUE(std::filesystem::is_empty(tmp)) << "scratch folder left behind";
 }
 
 TEST_F(TallyctlTest, HistoryTellsOneCustomersStory) {

@@ -18,6 +18,10 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <cerrno>
+#include <csignal>
+#include <chrono>
+#include <thread>
 #include <filesystem>
 #include <functional>
 #include <cstring>
@@ -83,11 +87,43 @@ struct ReplayFilter {
   std::string type;     // event type name
   std::string partner;  // partner_id
   std::optional<int64_t> since_us, until_us;  // recorded_at_us, inclusive
+  bool follow = false;  // keep tailing the log after its head
 };
+
+volatile std::sig_atomic_t g_stop_following = 0;
+extern "C" void StopFollowing(int) { g_stop_following = 1; }
 
 int Replay(const std::string& data, uint64_t from, uint64_t to, const std::string& stream,
            const ReplayFilter& filter) {
-  auto log = OpenOrDie(data);
+  std::unique_ptr<RocksDbEventLog> log;
+  std::string scratch;
+  if (filter.follow) {
+    // A RocksDB secondary instance sees what tallyd appends; it keeps a few
+    // files of its own in a scratch folder.
+    std::error_code tmp_ec;
+    std::string tmpl = (std::filesystem::temp_directory_path(tmp_ec) / "tallyctl-follow-XXXXXX").string();
+    if (tmp_ec || mkdtemp(tmpl.data()) == nullptr) {
+      std::fprintf(stderr, "tallyctl replay: cannot make a scratch folder: %s\n", std::strerror(errno));
+      return 2;
+    }
+    scratch = tmpl;
+    auto opened = RocksDbEventLog::OpenFollower(data + "/log", scratch);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "tallyctl replay: %s\n", opened.error().ToString().c_str());
+      std::filesystem::remove_all(scratch);
+      return 2;
+    }
+    log = std::move(*opened);
+  } else {
+    log = OpenOrDie(data);
+  }
+  struct RemoveScratch {
+    std::string dir;
+    ~RemoveScratch() {
+      std::error_code ec;
+      if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    }
+  } remove_scratch{scratch};
   const std::string& type = filter.type;
   events::JsonRenderer renderer;
   int rc = 0;
@@ -115,6 +151,44 @@ int Replay(const std::string& data, uint64_t from, uint64_t to, const std::strin
     std::fputc('\n', stdout);
     return true;
   };
+  if (filter.follow) {
+    // Positions in order, then every 200 ms what tallyd appended since;
+    // until --to is reached, Ctrl-C or SIGTERM, or the reader goes away.
+    // Each of those ends the loop normally, so the scratch folder goes too.
+    std::signal(SIGINT, StopFollowing);
+    std::signal(SIGTERM, StopFollowing);
+    std::signal(SIGPIPE, SIG_IGN);
+    uint64_t next = from;
+    while ((to == 0 || next <= to) && !g_stop_following) {
+      const uint64_t head = log->Head();
+      const uint64_t last = to == 0 ? head : std::min(to, head);
+      if (next <= last) {
+        auto s = log->Scan(next, last, [&](const EventView& v) {
+          if (!stream.empty()) {
+            auto env = events::VerifyEnvelope(v.envelope);
+            if (env.ok() && ((*env)->stream_id() == nullptr || (*env)->stream_id()->string_view() != stream)) {
+              return true;
+            }
+          }
+          return print(v.position, v.envelope);
+        });
+        if (!s.ok()) {
+          std::fprintf(stderr, "tallyctl replay: %s\n", s.error().ToString().c_str());
+          return 2;
+        }
+        if (rc != 0) return rc;
+        if (std::fflush(stdout) != 0 || std::ferror(stdout)) return 0;  // the reader went away
+        next = last + 1;
+        continue;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (Status s = log->CatchUp(); !s.ok()) {
+        std::fprintf(stderr, "tallyctl replay: %s\n", s.error().ToString().c_str());
+        return 2;
+      }
+    }
+    return rc;
+  }
   if (!stream.empty()) {
     // One call: ReadStream walks the stream's index from its start, so
     // paging would repeat that walk per page.
@@ -501,11 +575,13 @@ int main(int argc, char** argv) {
   replay->add_option("--partner", replay_partner, "only events of commands by this partner");
   replay->add_option("--since", since, "only events recorded at or after: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.ffffff]Z");
   replay->add_option("--until", until, "only events recorded at or before (a date alone: the end of that day)");
+  bool follow = false;
+  replay->add_flag("--follow", follow, "after the head, keep printing what tallyd appends (until --to, or Ctrl-C)");
 
   if (auto rc = tally::tools::ParseArgs(app, argc, argv)) return *rc;
   if (*verify) return tally::Verify(data, from, to);
   if (*replay) {
-    tally::ReplayFilter filter{type, replay_partner, std::nullopt, std::nullopt};
+    tally::ReplayFilter filter{type, replay_partner, std::nullopt, std::nullopt, follow};
     for (auto [text, target] : {std::pair{&since, &filter.since_us}, std::pair{&until, &filter.until_us}}) {
       if (text->empty()) continue;
       auto t = tally::projections::ParseUtcTime(*text);
