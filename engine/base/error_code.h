@@ -24,6 +24,7 @@ enum class ErrorCode : int32_t {
   kFormatMismatch = 90009,     // data folder written by an incompatible version
   kBusy = 90010,               // queue full; retry later (HTTP 503)
   kInvalidCatalog = 90011,     // the offer catalog file is malformed (start-up error)
+  kKafka = 90012,              // Kafka is unreachable or refused (the relay retries; commands never wait)
 
   // Domain rejections, Partner Center numbering where one exists.
   kQuantityOutOfRange = 2002,                  // quantity outside the offer's min/max

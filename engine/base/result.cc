@@ -16,6 +16,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kFormatMismatch: return "format_mismatch";
     case ErrorCode::kBusy: return "busy";
     case ErrorCode::kInvalidCatalog: return "invalid_catalog";
+    case ErrorCode::kKafka: return "kafka";
     case ErrorCode::kQuantityOutOfRange: return "quantity_out_of_range";
     case ErrorCode::kSubscriptionDeleted: return "subscription_deleted";
     case ErrorCode::kStaleEtag: return "stale_etag";
@@ -96,6 +97,7 @@ int HttpStatus(ErrorCode code) {
     case ErrorCode::kShuttingDown:
       return 503;
     case ErrorCode::kIoError:
+    case ErrorCode::kKafka:
     case ErrorCode::kCorruption:
     case ErrorCode::kFormatMismatch:
     case ErrorCode::kInvalidCatalog:

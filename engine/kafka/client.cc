@@ -1,0 +1,92 @@
+#include "engine/kafka/client.h"
+
+#include <cstring>
+
+namespace tally::kafka {
+
+Error FromKafka(rd_kafka_resp_err_t err, std::string_view what) {
+  return Error(ErrorCode::kKafka, std::string(what) + ": " + rd_kafka_err2str(err));
+}
+
+Result<Conf> MakeConf(const Config& config) {
+  Conf conf(rd_kafka_conf_new());
+  char err[512];
+  for (const auto& [key, value] : config) {
+    if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      return Error(ErrorCode::kInvalidArgument, "Kafka property " + key + ": " + err);
+    }
+  }
+  return conf;
+}
+
+Result<Handle> NewHandle(rd_kafka_type_t type, Conf conf) {
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), err, sizeof err);
+  if (rk == nullptr) return Error(ErrorCode::kKafka, std::string("creating a Kafka client: ") + err);
+  (void)conf.release();  // rd_kafka_new owns it now
+  return Handle(rk);
+}
+
+int32_t PartitionFor(std::string_view key, int32_t partitions) {
+  // Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2).
+  const auto* data = reinterpret_cast<const uint8_t*>(key.data());
+  const size_t length = key.size();
+  constexpr uint32_t m = 0x5bd1e995;
+  constexpr int r = 24;
+  uint32_t h = 0x9747b28c ^ static_cast<uint32_t>(length);
+  const size_t blocks = length / 4;
+  for (size_t i = 0; i < blocks; ++i) {
+    uint32_t k;
+    std::memcpy(&k, data + 4 * i, 4);  // little-endian on the machines tally runs on
+    k *= m;
+    k ^= k >> r;
+    k *= m;
+    h *= m;
+    h ^= k;
+  }
+  const uint8_t* tail = data + 4 * blocks;
+  switch (length % 4) {
+    case 3: h ^= static_cast<uint32_t>(tail[2]) << 16; [[fallthrough]];
+    case 2: h ^= static_cast<uint32_t>(tail[1]) << 8; [[fallthrough]];
+    case 1:
+      h ^= tail[0];
+      h *= m;
+  }
+  h ^= h >> 13;
+  h *= m;
+  h ^= h >> 15;
+  return static_cast<int32_t>((h & 0x7fffffff) % static_cast<uint32_t>(partitions));
+}
+
+Result<int32_t> PartitionCount(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  if (rkt == nullptr) return FromKafka(rd_kafka_last_error(), "topic " + topic);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+  rd_kafka_topic_destroy(rkt);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return FromKafka(err, "reading the metadata of topic " + topic);
+  Result<int32_t> out = Error(ErrorCode::kKafka, "the cluster's metadata lacks topic " + topic);
+  if (md->topic_cnt == 1) {
+    if (md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      out = FromKafka(md->topics[0].err, "topic " + topic);
+    } else if (md->topics[0].partition_cnt <= 0) {
+      out = Error(ErrorCode::kKafka, "topic " + topic + " has no partitions");
+    } else {
+      out = md->topics[0].partition_cnt;
+    }
+  }
+  rd_kafka_metadata_destroy(md);
+  return out;
+}
+
+std::optional<std::string_view> HeaderValue(const rd_kafka_message_t* msg, const char* name) {
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(msg, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+  if (value == nullptr) return std::string_view();
+  return std::string_view(static_cast<const char*>(value), size);
+}
+
+}  // namespace tally::kafka

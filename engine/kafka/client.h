@@ -1,0 +1,63 @@
+// librdkafka at tally's boundary: owning handles, configuration from
+// key/value pairs, errors converted to tally's Error once, and the topic
+// contract every producer and consumer of tally.events shares (see
+// events/TOPIC.md).
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/base/result.h"
+
+namespace tally::kafka {
+
+inline constexpr std::string_view kDefaultTopic = "tally.events";
+
+// Header names on every record (values are UTF-8 text).
+inline constexpr const char* kHeaderEventType = "event_type";          // e.g. "CustomerCreated"
+inline constexpr const char* kHeaderPosition = "position";             // decimal global position
+inline constexpr const char* kHeaderEventId = "event_id";              // UUID
+inline constexpr const char* kHeaderSchemaVersion = "schema_version";  // decimal
+
+// librdkafka properties, applied in order ("bootstrap.servers", ...).
+using Config = std::vector<std::pair<std::string, std::string>>;
+
+struct HandleDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using Handle = std::unique_ptr<rd_kafka_t, HandleDeleter>;
+
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
+};
+using Conf = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+
+// `what` says what was being done.
+Error FromKafka(rd_kafka_resp_err_t err, std::string_view what);
+
+// A configuration holding `config`; a rejected property is kInvalidArgument
+// naming it.
+Result<Conf> MakeConf(const Config& config);
+
+// A client handle of `type` (takes `conf` on success).
+Result<Handle> NewHandle(rd_kafka_type_t type, Conf conf);
+
+// The partition of a record keyed by `key` in a topic of `partitions`:
+// murmur2, as Kafka's Java clients and librdkafka's "murmur2" partitioner
+// choose, so that any client that computes it agrees.
+int32_t PartitionFor(std::string_view key, int32_t partitions);
+
+// The number of partitions of `topic`, from the cluster's metadata.
+Result<int32_t> PartitionCount(rd_kafka_t* rk, const std::string& topic, int timeout_ms);
+
+// A header's value as text, or nullopt when the message lacks it.
+std::optional<std::string_view> HeaderValue(const rd_kafka_message_t* msg, const char* name);
+
+}  // namespace tally::kafka

@@ -1,0 +1,343 @@
+#include "engine/kafka/relay.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "events/codec.h"
+
+namespace tally::kafka {
+namespace {
+
+std::string_view KeyOf(const events::Envelope& env) {
+  auto customer = events::View(env.customer_id());
+  return customer.empty() ? events::View(env.stream_id()) : customer;
+}
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Result<std::vector<PartitionTail>> ReadPartitionTails(const Config& config, const std::string& topic,
+                                                      int32_t partitions, int timeout_ms) {
+  Config c = config;
+  // librdkafka wants a group.id even for assign(); nothing is committed.
+  c.emplace_back("group.id", "tally-relay-resume");
+  c.emplace_back("enable.auto.commit", "false");
+  c.emplace_back("enable.partition.eof", "false");
+  auto conf = MakeConf(c);
+  if (!conf.ok()) return conf.error();
+  auto consumer = NewHandle(RD_KAFKA_CONSUMER, std::move(*conf));
+  if (!consumer.ok()) return consumer.error();
+  rd_kafka_t* rk = consumer->get();
+
+  std::vector<PartitionTail> tails(partitions);
+  std::vector<bool> pending(partitions, false);
+  size_t expected = 0;
+  std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)> list(
+      rd_kafka_topic_partition_list_new(partitions), &rd_kafka_topic_partition_list_destroy);
+  for (int32_t p = 0; p < partitions; ++p) {
+    int64_t low = 0, high = 0;
+    if (auto err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, timeout_ms);
+        err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return FromKafka(err, "reading the offsets of " + topic + " partition " + std::to_string(p));
+    }
+    if (high > low) {
+      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = high - 1;
+      pending[p] = true;
+      ++expected;
+    }
+  }
+  if (expected == 0) return tails;
+  if (auto err = rd_kafka_assign(rk, list.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return FromKafka(err, "assigning the partitions of " + topic);
+  }
+  tally::Status failure = OkStatus();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (expected > 0 && failure.ok() && std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk, 100);
+    if (msg == nullptr) continue;
+    const int32_t p = msg->partition;
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR && p >= 0 && p < partitions && pending[p]) {
+      pending[p] = false;
+      --expected;
+      auto position = HeaderValue(msg, kHeaderPosition);
+      auto event_id = HeaderValue(msg, kHeaderEventId);
+      uint64_t value = 0;
+      if (!position || !event_id ||
+          std::from_chars(position->data(), position->data() + position->size(), value).ec != std::errc() ||
+          value == 0) {
+        failure = Error(ErrorCode::kCorruption, topic + " partition " + std::to_string(p) + " offset " +
+                                                    std::to_string(msg->offset) +
+                                                    ": the record lacks a valid position or event_id header");
+      } else {
+        tails[p] = PartitionTail{value, std::string(*event_id)};
+      }
+    }
+    rd_kafka_message_destroy(msg);
+  }
+  rd_kafka_assign(rk, nullptr);
+  rd_kafka_consumer_close(rk);
+  if (!failure.ok()) return failure.error();
+  if (expected > 0) {
+    return Error(ErrorCode::kKafka, "timed out reading the last record of " + std::to_string(expected) +
+                                        " partition(s) of " + topic);
+  }
+  return tails;
+}
+
+Relay::Relay(const EventLog& log, RelayOptions options) : log_(log), options_(std::move(options)) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+Relay::~Relay() { Stop(); }
+
+void Relay::Stop(std::chrono::milliseconds flush) {
+  flush_ms_ = static_cast<int>(flush.count());
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+RelayStatus Relay::Status() const {
+  RelayStatus s;
+  s.head = head_;
+  s.published = published_;
+  s.sent = sent_;
+  s.reconnects = reconnects_;
+  s.partitions = partitions_;
+  s.connected = connected_;
+  const int64_t oldest = oldest_unpublished_us_;
+  if (s.lag() > 0 && oldest > 0) s.lag_seconds = std::max<int64_t>(0, NowUs() - oldest) / 1e6;
+  std::lock_guard lock(error_mu_);
+  s.last_error = last_error_;
+  return s;
+}
+
+void Relay::SetError(const Error& e) {
+  std::lock_guard lock(error_mu_);
+  last_error_ = e.ToString();
+}
+
+void Relay::Run() {
+  auto pause = [this](std::chrono::milliseconds d) {
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (!stop_ && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  };
+  while (!stop_) {
+    head_ = log_.Head();
+    if (!producer_) {
+      if (auto s = Connect(); !s.ok()) {
+        SetError(s.error());
+        Disconnect();
+        Publish();
+        pause(options_.retry);
+        continue;
+      }
+    }
+    rd_kafka_poll(producer_.get(), 0);  // delivery reports
+    if (delivery_failed_) {
+      SetError(Error(ErrorCode::kKafka, delivery_error_ + "; reconnecting"));
+      Disconnect();
+      ++reconnects_;
+      pause(options_.retry);
+      continue;
+    }
+    Publish();
+    if (next_ <= head_) {
+      if (auto s = Produce(); !s.ok()) {
+        SetError(s.error());
+        Disconnect();
+        ++reconnects_;
+        pause(options_.retry);
+      }
+      continue;
+    }
+    if (options_.refresh) options_.refresh();
+    if (log_.Head() < next_) rd_kafka_poll(producer_.get(), static_cast<int>(options_.poll.count()));
+  }
+  if (producer_) {
+    rd_kafka_flush(producer_.get(), flush_ms_);
+    rd_kafka_poll(producer_.get(), 0);
+    if (!delivery_failed_) Publish();
+    Disconnect();
+  }
+}
+
+tally::Status Relay::Connect() {
+  Config config = {{"linger.ms", "5"}, {"batch.num.messages", "10000"}};
+  config.insert(config.end(), options_.config.begin(), options_.config.end());
+  // Exactly once per partition and never a silent drop: these are not
+  // the user's to change.
+  config.insert(config.end(), {{"enable.idempotence", "true"}, {"acks", "all"}, {"message.timeout.ms", "0"}});
+  auto conf = MakeConf(config);
+  if (!conf.ok()) return conf.error();
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), &Relay::OnDelivery);
+  rd_kafka_conf_set_opaque(conf->get(), this);
+  auto producer = NewHandle(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!producer.ok()) return producer.error();
+  producer_ = std::move(*producer);
+  topic_ = rd_kafka_topic_new(producer_.get(), options_.topic.c_str(), nullptr);
+  if (topic_ == nullptr) return FromKafka(rd_kafka_last_error(), "topic " + options_.topic);
+
+  auto partitions = PartitionCount(producer_.get(), options_.topic, options_.request_timeout_ms);
+  if (!partitions.ok()) return partitions.error();
+  auto tails = ReadPartitionTails(options_.config, options_.topic, *partitions, options_.request_timeout_ms);
+  if (!tails.ok()) return tails.error();
+  const uint64_t head = log_.Head();
+  std::vector<uint64_t> last(*partitions, 0);
+  for (int32_t p = 0; p < *partitions; ++p) {
+    const PartitionTail& tail = (*tails)[p];
+    if (tail.position == 0) continue;
+    const std::string where = options_.topic + " partition " + std::to_string(p) + " ends at position " +
+                              std::to_string(tail.position);
+    if (tail.position > head) {
+      return Error(ErrorCode::kKafka, where + ", beyond this log's head " + std::to_string(head) +
+                                          ": the topic belongs to another log (or the log was restored from "
+                                          "an older backup); not publishing");
+    }
+    auto stored = log_.Read(tail.position, 1);
+    if (!stored.ok()) return stored.error();
+    if (stored->empty()) return Error(ErrorCode::kNotFound, where + ", which this log lacks");
+    auto env = events::VerifyEnvelope((*stored)[0].envelope);
+    if (!env.ok()) return env.error();
+    if (events::View((*env)->event_id()) != tail.event_id) {
+      return Error(ErrorCode::kKafka, where + " with event " + tail.event_id + ", but this log has event " +
+                                          std::string(events::View((*env)->event_id())) +
+                                          " there: the topic belongs to another log; not publishing");
+    }
+    if (PartitionFor(KeyOf(**env), *partitions) != p) {
+      return Error(ErrorCode::kKafka, where + ", which belongs in another partition: was the topic's "
+                                              "partition count changed? not publishing");
+    }
+    last[p] = tail.position;
+  }
+  partition_last_ = std::move(last);
+  const uint64_t published = *std::min_element(partition_last_.begin(), partition_last_.end());
+  in_flight_.clear();
+  next_ = published + 1;
+  published_ = published;
+  partitions_ = *partitions;
+  delivery_failed_ = false;
+  connected_ = true;
+  std::lock_guard lock(error_mu_);
+  last_error_.clear();
+  return OkStatus();
+}
+
+void Relay::Disconnect() {
+  connected_ = false;
+  if (producer_) {
+    // Purged records come back as failed deliveries; they are not errors here.
+    rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(producer_.get(), 0);
+  }
+  if (topic_ != nullptr) rd_kafka_topic_destroy(topic_);
+  topic_ = nullptr;
+  producer_.reset();
+  in_flight_.clear();
+  next_ = published_ + 1;
+  delivery_failed_ = false;
+}
+
+tally::Status Relay::Produce() {
+  const uint64_t head = head_;
+  const int32_t partitions = partitions_;
+  bool queue_full = false;
+  tally::Status failure = OkStatus();
+  char position_text[24], version_text[8];
+  auto scanned = log_.Scan(next_, head, [&](const EventView& v) {
+    if (stop_) return false;
+    auto env = events::VerifyEnvelope(v.envelope);
+    if (!env.ok()) {
+      failure = Error(ErrorCode::kCorruption,
+                      "position " + std::to_string(v.position) + ": " + env.error().message() + "; not publishing");
+      return false;
+    }
+    const events::Envelope& e = **env;
+    const std::string_view key = KeyOf(e);
+    const int32_t p = PartitionFor(key, partitions);
+    if (v.position <= partition_last_[p]) {  // already in Kafka
+      in_flight_.push_back({v.position, e.recorded_at_us(), true});
+      next_ = v.position + 1;
+      return true;
+    }
+    const std::string_view type = events::EventTypeName(e.payload_type());
+    const std::string_view event_id = events::View(e.event_id());
+    const size_t position_len = std::to_chars(position_text, position_text + sizeof position_text, v.position).ptr - position_text;
+    const size_t version_len = std::to_chars(version_text, version_text + sizeof version_text, e.schema_version()).ptr - version_text;
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        producer_.get(), RD_KAFKA_V_RKT(topic_), RD_KAFKA_V_PARTITION(p),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(key.data(), key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(v.envelope.data()), v.envelope.size()),
+        RD_KAFKA_V_HEADER(kHeaderEventType, type.data(), static_cast<ssize_t>(type.size())),
+        RD_KAFKA_V_HEADER(kHeaderPosition, position_text, static_cast<ssize_t>(position_len)),
+        RD_KAFKA_V_HEADER(kHeaderEventId, event_id.data(), static_cast<ssize_t>(event_id.size())),
+        RD_KAFKA_V_HEADER(kHeaderSchemaVersion, version_text, static_cast<ssize_t>(version_len)),
+        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(v.position))), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      queue_full = true;
+      return false;
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      failure = FromKafka(err, "producing position " + std::to_string(v.position));
+      return false;
+    }
+    in_flight_.push_back({v.position, e.recorded_at_us(), false});
+    next_ = v.position + 1;
+    return true;
+  });
+  if (!scanned.ok()) return scanned;
+  if (!failure.ok()) return failure;
+  // A full queue: wait for deliveries (never hold the scan open meanwhile).
+  if (queue_full) rd_kafka_poll(producer_.get(), 10);
+  return OkStatus();
+}
+
+void Relay::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+  static_cast<Relay*>(opaque)->Acknowledge(static_cast<uint64_t>(reinterpret_cast<uintptr_t>(msg->_private)),
+                                           msg->err);
+}
+
+void Relay::Acknowledge(uint64_t position, rd_kafka_resp_err_t err) {
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) return;
+    if (!delivery_failed_) {
+      delivery_failed_ = true;
+      delivery_error_ = "delivering position " + std::to_string(position) + ": " + rd_kafka_err2str(err);
+    }
+    return;
+  }
+  if (in_flight_.empty() || position < in_flight_.front().position) return;
+  const uint64_t index = position - in_flight_.front().position;
+  if (index >= in_flight_.size()) return;
+  in_flight_[index].acked = true;
+  ++sent_;
+}
+
+void Relay::Publish() {
+  uint64_t published = published_;
+  while (!in_flight_.empty() && in_flight_.front().acked) {
+    published = in_flight_.front().position;
+    in_flight_.pop_front();
+  }
+  published_ = published;
+  if (!in_flight_.empty()) {
+    oldest_unpublished_us_ = in_flight_.front().recorded_at_us;
+  } else if (published < head_) {
+    auto next = log_.Read(published + 1, 1);
+    if (next.ok() && !next->empty()) {
+      auto env = events::VerifyEnvelope((*next)[0].envelope);
+      if (env.ok()) oldest_unpublished_us_ = (*env)->recorded_at_us();
+    }
+  } else {
+    oldest_unpublished_us_ = 0;
+  }
+}
+
+}  // namespace tally::kafka
