@@ -8,6 +8,19 @@ Error FromKafka(rd_kafka_resp_err_t err, std::string_view what) {
   return Error(ErrorCode::kKafka, std::string(what) + ": " + rd_kafka_err2str(err));
 }
 
+Result<Config> ParseProperties(const std::vector<std::string>& properties) {
+  Config config;
+  for (const auto& property : properties) {
+    const size_t eq = property.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Error(ErrorCode::kInvalidArgument, "a Kafka property must be KEY=VALUE, got '" + property + "'");
+    }
+    config.emplace_back(property.substr(0, eq), property.substr(eq + 1));
+  }
+  if (auto checked = MakeConf(config); !checked.ok()) return checked.error();
+  return config;
+}
+
 Result<Conf> MakeConf(const Config& config) {
   Conf conf(rd_kafka_conf_new());
   char err[512];

@@ -42,6 +42,10 @@ using Conf = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 // `what` says what was being done.
 Error FromKafka(rd_kafka_resp_err_t err, std::string_view what);
 
+// "KEY=VALUE" arguments (--kafka-property) as a Config; a malformed one is
+// kInvalidArgument naming it.
+Result<Config> ParseProperties(const std::vector<std::string>& properties);
+
 // A configuration holding `config`; a rejected property is kInvalidArgument
 // naming it.
 Result<Conf> MakeConf(const Config& config);

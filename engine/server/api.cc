@@ -163,9 +163,15 @@ void Api::Route(Call& call) {
       models.push_back({{"model", m.model}, {"position", m.checkpoint.position}, {"lag", m.lag()},
                         {"failed", m.failed}});
     }
-    return call.Answer(call.Make(http::status::ok, {{"status", "ok"}, {"head", ctx_.log->Head()},
-                                                    {"instance", domain::InstanceName(ctx_.instance)},
-                                                    {"readModels", models}}));
+    json body = {{"status", "ok"}, {"head", ctx_.log->Head()},
+                 {"instance", domain::InstanceName(ctx_.instance)}, {"readModels", models},
+                 {"kafka_bootstrap", ctx_.kafka_bootstrap}};
+    if (ctx_.relay != nullptr) {
+      const kafka::RelayStatus r = ctx_.relay->Status();
+      body["kafka"] = {{"topic", ctx_.kafka_topic}, {"published", r.published}, {"connected", r.connected},
+                       {"lagSeconds", r.lag_seconds}, {"lastError", r.last_error}};
+    }
+    return call.Answer(call.Make(http::status::ok, body));
   }
   if (p.size() == 1 && p[0] == "metrics") {
     if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET only");
@@ -326,6 +332,22 @@ std::string Api::RenderMetrics() const {
   AppendHelp(out, "tally_read_model_failed", "gauge", "1 when a read model stopped at an event it cannot apply.");
   for (const auto& m : statuses) {
     AppendSample(out, "tally_read_model_failed", "model=\"" + m.model + "\"", m.failed ? 1 : 0);
+  }
+  if (ctx_.relay != nullptr) {
+    const kafka::RelayStatus r = ctx_.relay->Status();
+    AppendHelp(out, "tally_kafka_relay_published_position", "gauge",
+               "Every event up to this position is acknowledged by Kafka.");
+    AppendSample(out, "tally_kafka_relay_published_position", "", static_cast<double>(r.published));
+    AppendHelp(out, "tally_kafka_relay_lag_events", "gauge", "Log head minus the relay's published position.");
+    AppendSample(out, "tally_kafka_relay_lag_events", "", static_cast<double>(head > r.published ? head - r.published : 0));
+    AppendHelp(out, "tally_kafka_relay_lag_seconds", "gauge", "Age of the oldest event Kafka has not acknowledged.");
+    AppendSample(out, "tally_kafka_relay_lag_seconds", "", r.lag_seconds);
+    AppendHelp(out, "tally_kafka_relay_connected", "gauge", "1 when the relay has resumed and is producing.");
+    AppendSample(out, "tally_kafka_relay_connected", "", r.connected ? 1 : 0);
+    AppendHelp(out, "tally_kafka_relay_sent_total", "counter", "Records Kafka acknowledged since start.");
+    AppendSample(out, "tally_kafka_relay_sent_total", "", static_cast<double>(r.sent));
+    AppendHelp(out, "tally_kafka_relay_reconnects_total", "counter", "Reconnects after an error since start.");
+    AppendSample(out, "tally_kafka_relay_reconnects_total", "", static_cast<double>(r.reconnects));
   }
   return out;
 }

@@ -13,6 +13,7 @@
 #include "engine/command_processor.h"
 #include "engine/domain/catalog.h"
 #include "engine/group_commit_writer.h"
+#include "engine/kafka/relay.h"
 #include "engine/server/http_server.h"
 #include "engine/server/metrics.h"
 #include "engine/server/partners.h"
@@ -31,6 +32,10 @@ struct ApiContext {
   projections::ProjectionStore* store = nullptr;
   projections::ProjectionRunner* runner = nullptr;
   PartnerDirectory* partners = nullptr;
+  // The Kafka relay (null: none) and where its cluster is, for /healthz.
+  const kafka::Relay* relay = nullptr;
+  std::string kafka_bootstrap;
+  std::string kafka_topic;
   // How long a read waits for the read models to reach the caller's last
   // write (read-your-writes) or ?minPosition=N.
   std::chrono::milliseconds read_wait{2000};

@@ -39,6 +39,7 @@
 #include "events/json.h"
 #include "tools/common/progress.h"
 #include "tools/common/cli.h"
+#include "tools/tallyctl/consume.h"
 #include "tools/common/backup.h"
 #include "tools/common/control.h"
 
@@ -560,6 +561,17 @@ int main(int argc, char** argv) {
   backup->add_option("dir", backup_dir, "backup folder (must not exist)")->required();
   auto* restore = app.add_subcommand("restore", "restore a backup into a new data folder and verify it");
   restore->add_option("dir", backup_dir, "backup folder")->required();
+  auto* consume = app.add_subcommand("consume", "follow the Kafka topic as a consumer group; events as JSON lines");
+  tally::ConsumeOptions consume_options;
+  std::vector<std::string> consume_properties;
+  consume->add_option("--bootstrap", consume_options.bootstrap,
+                      "Kafka bootstrap.servers (tallyd prints its embedded one; also in GET /healthz)")->required();
+  consume->add_option("--topic", consume_options.topic)->capture_default_str();
+  consume->add_option("--group", consume_options.group, "consumer group (offsets are committed)")->capture_default_str();
+  consume->add_option("--type", consume_options.type, "only this event type");
+  consume->add_option("--customer", consume_options.customer, "only this customer id (the record key)");
+  consume->add_flag("--exit-at-end", consume_options.exit_at_end, "stop once the assigned partitions are read to their end");
+  consume->add_option("--property", consume_properties, "extra librdkafka property KEY=VALUE (repeatable)");
   auto* partners = app.add_subcommand("partners", "API partners and their bearer tokens");
   partners->require_subcommand(1);
   std::string partner_name;
@@ -603,5 +615,14 @@ int main(int argc, char** argv) {
   if (*backup) return tally::BackupCmd(data, backup_dir);
   if (*restore) return tally::RestoreCmd(data, backup_dir);
   if (*partners_add) return tally::PartnersAdd(data, partner_name);
+  if (*consume) {
+    auto properties = tally::kafka::ParseProperties(consume_properties);
+    if (!properties.ok()) {
+      std::fprintf(stderr, "tallyctl consume: %s\n", properties.error().message().c_str());
+      return 2;
+    }
+    consume_options.properties = std::move(*properties);
+    return tally::Consume(consume_options);
+  }
   return 2;
 }

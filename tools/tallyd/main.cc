@@ -4,8 +4,9 @@
 // --data, runs the command pipeline (group-commit writer and domain
 // processor), the read models (customer, license, relationship: a runner
 // thread tailing the log into --data/projections), the control socket for
-// tallyctl and the HTTP API on --listen. On a first start with no partner it
-// creates a dev partner and prints its token once.
+// tallyctl, the Kafka relay (to --kafka-bootstrap, or to an embedded mock
+// cluster it starts and prints) and the HTTP API on --listen. On a first
+// start with no partner it creates a dev partner and prints its token once.
 // SIGINT/SIGTERM: stop accepting, answer requests in flight, flush, exit 0.
 #include <CLI/CLI.hpp>
 
@@ -17,6 +18,8 @@
 #include "engine/command_processor.h"
 #include "engine/domain/catalog.h"
 #include "engine/group_commit_writer.h"
+#include "engine/kafka/embedded.h"
+#include "engine/kafka/relay.h"
 #include "engine/rocksdb_event_log.h"
 #include "engine/server/api.h"
 #include "engine/server/http_server.h"
@@ -39,7 +42,23 @@ int main(int argc, char** argv) {
   app.add_option("--instance", instance_name, "global or usgov")->capture_default_str();
   int http_threads = 2;
   app.add_option("--http-threads", http_threads, "threads serving HTTP")->capture_default_str()->check(CLI::Range(1, 64));
+  std::string kafka_bootstrap;
+  std::string kafka_topic{tally::kafka::kDefaultTopic};
+  int kafka_partitions = 6;
+  std::vector<std::string> kafka_properties;
+  app.add_option("--kafka-bootstrap", kafka_bootstrap,
+                 "Kafka bootstrap.servers; empty: start an embedded Kafka (librdkafka's mock cluster, in memory)");
+  app.add_option("--kafka-topic", kafka_topic, "topic the relay publishes every event to")->capture_default_str();
+  app.add_option("--kafka-partitions", kafka_partitions, "partitions of the embedded Kafka's topic")
+      ->capture_default_str()->check(CLI::Range(1, 1024));
+  app.add_option("--kafka-property", kafka_properties,
+                 "extra librdkafka property KEY=VALUE for the relay (repeatable), e.g. security.protocol=ssl");
   if (auto rc = tally::tools::ParseArgs(app, argc, argv)) return *rc;
+  auto kafka_config = tally::kafka::ParseProperties(kafka_properties);
+  if (!kafka_config.ok()) {
+    std::fprintf(stderr, "tallyd: --kafka-property: %s\n", kafka_config.error().message().c_str());
+    return 2;
+  }
 
   auto instance = tally::domain::ParseInstance(instance_name);
   if (!instance.ok()) {
@@ -134,6 +153,26 @@ int main(int argc, char** argv) {
                 "TALLY_TOKEN=%s\n",
                 dev->first.id.c_str(), dev->second.c_str());
   }
+  std::unique_ptr<tally::kafka::EmbeddedKafka> embedded_kafka;
+  if (kafka_bootstrap.empty()) {
+    auto started = tally::kafka::EmbeddedKafka::Start(1, kafka_topic, kafka_partitions);
+    if (!started.ok()) {
+      std::fprintf(stderr, "tallyd: %s\n", started.error().ToString().c_str());
+      return 2;
+    }
+    embedded_kafka = std::move(*started);
+    kafka_bootstrap = embedded_kafka->bootstraps();
+    std::printf("tallyd: embedded Kafka (in memory; emptied at every start, then refilled from the log) "
+                "at %s, topic %s with %d partitions\n",
+                kafka_bootstrap.c_str(), kafka_topic.c_str(), kafka_partitions);
+  } else {
+    std::printf("tallyd: Kafka at %s, topic %s\n", kafka_bootstrap.c_str(), kafka_topic.c_str());
+  }
+  tally::kafka::RelayOptions relay_options;
+  relay_options.topic = kafka_topic;
+  relay_options.config = {{"bootstrap.servers", kafka_bootstrap}, {"client.id", "tallyd-relay"}};
+  relay_options.config.insert(relay_options.config.end(), kafka_config->begin(), kafka_config->end());
+  tally::kafka::Relay relay(**log, relay_options);
   tally::ControlServer control(**log, source, **store, runner);
   if (auto started = control.Start(tally::tools::ControlSocketPath(data)); !started.ok()) {
     std::fprintf(stderr, "tallyd: %s\n", started.error().ToString().c_str());
@@ -150,6 +189,9 @@ int main(int argc, char** argv) {
   api_context.store = store->get();
   api_context.runner = &runner;
   api_context.partners = partners->get();
+  api_context.relay = &relay;
+  api_context.kafka_bootstrap = kafka_bootstrap;
+  api_context.kafka_topic = kafka_topic;
   tally::server::Api api(api_context);
   tally::server::HttpServerOptions http_options;
   http_options.threads = http_threads;
@@ -160,6 +202,7 @@ int main(int argc, char** argv) {
     control.Stop();
     writer.Stop();
     runner.Stop();
+    relay.Stop();
     return 2;
   }
   std::printf("tallyd: HTTP API on http://%s:%u\n", host.find(':') == std::string::npos ? host.c_str()
@@ -174,6 +217,7 @@ int main(int argc, char** argv) {
   control.Stop();  // waits for a rebuild in progress
   writer.Stop();  // finishes queued commands
   runner.Stop();  // finishes the batch it is applying; the rest is applied at the next start
+  relay.Stop();   // waits (bounded) for records in flight; the rest is sent at the next start
   runner_owner.reset();  // before the store: its models hold the store's column families
   store->reset();
   log->reset();
