@@ -78,6 +78,15 @@ struct RebuildBenchOptions {
 };
 int RunRebuildBench(const RebuildBenchOptions& options);
 
+struct KafkaBenchOptions {
+  std::string dir = "./bench-data";
+  uint64_t events = 500'000;       // relayed, and sent by the raw producer
+  uint64_t load_events = 200'000;  // appended while the relay runs (lag)
+  int partitions = 6;
+  bool keep = false;
+};
+int RunKafkaBench(const KafkaBenchOptions& options);
+
 struct HttpBenchOptions {
   std::string dir = "./bench-data";
   std::string catalog = TALLY_DEFAULT_CATALOG;

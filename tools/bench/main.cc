@@ -68,7 +68,16 @@ int main(int argc, char** argv) {
   h->add_option("--dir", http.dir, "scratch folder")->capture_default_str();
   h->add_flag("--keep", http.keep, "keep the scratch data");
 
+  tally::bench::KafkaBenchOptions kafka;
+  auto* k = app.add_subcommand("kafka", "the Kafka relay vs a raw librdkafka producer, same records, same mock cluster");
+  k->add_option("--events", kafka.events, "events relayed (and sent raw)")->capture_default_str();
+  k->add_option("--load-events", kafka.load_events, "events appended while the relay runs")->capture_default_str();
+  k->add_option("--partitions", kafka.partitions, "partitions per topic")->capture_default_str();
+  k->add_option("--dir", kafka.dir, "scratch folder")->capture_default_str();
+  k->add_flag("--keep", kafka.keep, "keep the scratch data");
+
   if (auto rc = tally::tools::ParseArgs(app, argc, argv)) return *rc;
+  if (*k) return tally::bench::RunKafkaBench(kafka);
   if (*h) return tally::bench::RunHttpBench(http);
   if (*c) return tally::bench::RunCommandsBench(commands);
   if (*a) return tally::bench::RunAppendBench(append);

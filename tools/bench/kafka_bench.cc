@@ -1,0 +1,222 @@
+// tally-bench kafka: the relay's throughput (events from the log to
+// acknowledged in Kafka) next to a raw librdkafka producer sending the same
+// records (key, value, headers, partition) to the same embedded mock cluster
+// with the same producer settings, from memory; then the relay's lag while
+// writers append.
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "engine/kafka/embedded.h"
+#include "engine/kafka/relay.h"
+#include "events/codec.h"
+#include "events/samples.h"
+#include "tools/bench/bench.h"
+
+namespace tally::bench {
+namespace {
+
+struct Record {
+  int32_t partition;
+  std::string key, value, type, position, event_id, version;
+};
+
+// Appends `events` one-event commands (one customer in 97 per command) in
+// batches of 1000 per sync.
+Status Generate(RocksDbEventLog& log, uint64_t events, uint64_t seed) {
+  events::SampleEvents samples(seed);
+  std::vector<AppendRequest> batch;
+  for (uint64_t i = 0; i < events;) {
+    batch.clear();
+    for (; batch.size() < 1000 && i < events; ++i) {
+      AppendRequest r;
+      const std::string customer = "c" + std::to_string((i * 7919) % 10007);
+      r.events.push_back(i % 5 == 0 ? samples.CustomerCreated(customer, "") : samples.SubscriptionCreated(customer, "", 1 + i % 50));
+      batch.push_back(std::move(r));
+    }
+    for (auto& result : log.AppendBatch(batch)) {
+      if (!result.ok()) return result.error();
+    }
+  }
+  return OkStatus();
+}
+
+int64_t RawProduce(const std::string& bootstraps, const std::string& topic, const std::vector<Record>& records,
+                   double* seconds) {
+  kafka::Config config = {{"bootstrap.servers", bootstraps}, {"linger.ms", "5"}, {"batch.num.messages", "10000"},
+                          {"enable.idempotence", "true"}, {"acks", "all"}, {"message.timeout.ms", "0"}};
+  auto conf = kafka::MakeConf(config);
+  if (!conf.ok()) return -1;
+  static std::atomic<int64_t> acked;
+  acked = 0;
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), [](rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) ++acked;
+  });
+  auto handle = kafka::NewHandle(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!handle.ok()) return -1;
+  rd_kafka_t* rk = handle->get();
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  Clock clock;
+  for (const Record& r : records) {
+    for (;;) {
+      auto err = rd_kafka_producev(
+          rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(r.partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_KEY(r.key.data(), r.key.size()), RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+          RD_KAFKA_V_HEADER(kafka::kHeaderEventType, r.type.data(), static_cast<ssize_t>(r.type.size())),
+          RD_KAFKA_V_HEADER(kafka::kHeaderPosition, r.position.data(), static_cast<ssize_t>(r.position.size())),
+          RD_KAFKA_V_HEADER(kafka::kHeaderEventId, r.event_id.data(), static_cast<ssize_t>(r.event_id.size())),
+          RD_KAFKA_V_HEADER(kafka::kHeaderSchemaVersion, r.version.data(), static_cast<ssize_t>(r.version.size())),
+          RD_KAFKA_V_END);
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
+      rd_kafka_poll(rk, 10);
+    }
+    rd_kafka_poll(rk, 0);
+  }
+  rd_kafka_flush(rk, 600000);
+  *seconds = clock.Seconds();
+  rd_kafka_topic_destroy(rkt);
+  return acked;
+}
+
+}  // namespace
+
+int RunKafkaBench(const KafkaBenchOptions& o) {
+  std::printf("tally-bench kafka: relay (log -> acknowledged in Kafka) vs a raw librdkafka producer, %llu events, "
+              "embedded mock cluster, %d partitions\n",
+              static_cast<unsigned long long>(o.events), o.partitions);
+  const std::string dir = FreshDir(o.dir, "kafka-log");
+  auto log = RocksDbEventLog::Open(dir);
+  if (!log.ok()) {
+    std::fprintf(stderr, "%s\n", log.error().ToString().c_str());
+    return 2;
+  }
+  Clock gen;
+  if (auto s = Generate(**log, o.events, 1); !s.ok()) {
+    std::fprintf(stderr, "generating the log: %s\n", s.error().ToString().c_str());
+    return 2;
+  }
+  std::printf("  generated %llu events in %.1fs\n", static_cast<unsigned long long>((*log)->Head()), gen.Seconds());
+
+  // The same records the relay will send, in memory, for the raw producer.
+  std::vector<Record> records;
+  records.reserve(o.events);
+  auto scanned = (*log)->Scan(1, (*log)->Head(), [&](const EventView& v) {
+    auto env = events::VerifyEnvelope(v.envelope);
+    if (!env.ok()) return false;
+    Record r;
+    r.key = std::string(events::View((*env)->customer_id()));
+    r.partition = kafka::PartitionFor(r.key, o.partitions);
+    r.value = std::string(v.envelope);
+    r.type = std::string(events::EventTypeName((*env)->payload_type()));
+    r.position = std::to_string(v.position);
+    r.event_id = std::string(events::View((*env)->event_id()));
+    r.version = std::to_string((*env)->schema_version());
+    records.push_back(std::move(r));
+    return true;
+  });
+  if (!scanned.ok() || records.size() != o.events) {
+    std::fprintf(stderr, "reading the generated log failed\n");
+    return 2;
+  }
+
+  auto cluster = kafka::EmbeddedKafka::Start(1, "bench.raw", o.partitions);
+  if (!cluster.ok()) {
+    std::fprintf(stderr, "%s\n", cluster.error().ToString().c_str());
+    return 2;
+  }
+  if (auto err = rd_kafka_mock_topic_create((*cluster)->cluster(), "bench.relay", o.partitions, 1); err) {
+    std::fprintf(stderr, "creating bench.relay: %s\n", rd_kafka_err2str(err));
+    return 2;
+  }
+  if (auto err = rd_kafka_mock_topic_create((*cluster)->cluster(), "bench.load", o.partitions, 1); err) {
+    std::fprintf(stderr, "creating bench.load: %s\n", rd_kafka_err2str(err));
+    return 2;
+  }
+
+  double raw_secs = 0;
+  const int64_t raw_acked = RawProduce((*cluster)->bootstraps(), "bench.raw", records, &raw_secs);
+  if (raw_acked != static_cast<int64_t>(records.size())) {
+    std::fprintf(stderr, "raw producer: %lld of %zu acknowledged\n", static_cast<long long>(raw_acked), records.size());
+    return 2;
+  }
+  records.clear();
+  records.shrink_to_fit();
+
+  kafka::RelayOptions relay_options;
+  relay_options.topic = "bench.relay";
+  relay_options.config = {{"bootstrap.servers", (*cluster)->bootstraps()}};
+  Clock relay_clock;
+  double relay_secs = 0;
+  {
+    kafka::Relay relay(**log, relay_options);
+    while (relay.Status().published < o.events) {
+      if (!relay.Status().last_error.empty() && relay_clock.Seconds() > 30) {
+        std::fprintf(stderr, "relay: %s\n", relay.Status().last_error.c_str());
+        return 2;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    relay_secs = relay_clock.Seconds();
+  }
+  const double raw_rate = o.events / raw_secs, relay_rate = o.events / relay_secs;
+  std::printf("  raw producer      %10.0f events/s  (%.2fs; same records from memory, same producer settings)\n",
+              raw_rate, raw_secs);
+  std::printf("  relay             %10.0f events/s  (%.2fs; connect + resume + scan + verify + produce + acks)\n",
+              relay_rate, relay_secs);
+  std::printf("  ratio relay/raw   %.2f  (goal >= 0.60)\n", relay_rate / raw_rate);
+
+  // Lag while a writer appends: batches of 100 events, synced, as fast as
+  // the disk allows, for --load-events events.
+  relay_options.topic = "bench.load";
+  kafka::Relay relay(**log, relay_options);
+  while (relay.Status().published < (*log)->Head()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::atomic<bool> done{false};
+  uint64_t max_lag = 0;
+  double max_lag_seconds = 0;
+  std::thread sampler([&] {
+    while (!done) {
+      const auto s = relay.Status();
+      const uint64_t head = (*log)->Head();
+      max_lag = std::max(max_lag, head > s.published ? head - s.published : 0);
+      max_lag_seconds = std::max(max_lag_seconds, s.lag_seconds);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  Clock load_clock;
+  events::SampleEvents samples(2);
+  for (uint64_t i = 0; i < o.load_events; i += 100) {
+    std::vector<AppendRequest> batch(100);
+    for (size_t j = 0; j < batch.size(); ++j) {
+      batch[j].events.push_back(samples.SubscriptionCreated("c" + std::to_string((i + j) % 10007), "", 1));
+    }
+    for (auto& result : (*log)->AppendBatch(batch)) {
+      if (!result.ok()) {
+        std::fprintf(stderr, "append: %s\n", result.error().ToString().c_str());
+        return 2;
+      }
+    }
+  }
+  const double load_secs = load_clock.Seconds();
+  while (relay.Status().published < (*log)->Head()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const double drained_secs = load_clock.Seconds();
+  done = true;
+  sampler.join();
+  relay.Stop();  // before the log it reads goes
+  std::printf("  under load        %llu events appended at %.0f events/s; relay done %.2fs after the last append;\n"
+              "                    max lag %llu events, %.3f s (sampled every 10 ms)\n",
+              static_cast<unsigned long long>(o.load_events), o.load_events / load_secs, drained_secs - load_secs,
+              static_cast<unsigned long long>(max_lag), max_lag_seconds);
+  if (!o.keep) {
+    log->reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  return 0;
+}
+
+}  // namespace tally::bench
