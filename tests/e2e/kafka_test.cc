@@ -123,11 +123,19 @@ TEST(KafkaE2eTest, TallydPublishesToItsEmbeddedKafkaAndKcatReadsIt) {
   EXPECT_EQ(other.exit_code, 0);
   EXPECT_EQ(other.text, "");
 
+  auto status = testing::RunCommand(std::string(TALLYCTL) + " status --data " + dir.Sub("var"));
+  EXPECT_EQ(status.exit_code, 0) << status.text;
+  EXPECT_NE(status.text.find("kafka relay: topic tally.events at " + bootstrap + ", connected; published through " +
+                             std::to_string(head) + " of " + std::to_string(head) + " (lag 0 events"),
+            std::string::npos) << status.text;
+
   auto metrics = anonymous.Get("/metrics");
   EXPECT_NE(metrics.body.find("tally_kafka_relay_lag_events 0\n"), std::string::npos) << metrics.body;
   EXPECT_NE(metrics.body.find("tally_kafka_relay_published_position " + std::to_string(head) + "\n"),
             std::string::npos) << metrics.body;
   EXPECT_EQ(tallyd.Stop(), 0) << tallyd.output();
+  auto stopped = testing::RunCommand(std::string(TALLYCTL) + " status --data " + dir.Sub("var"));
+  EXPECT_NE(stopped.text.find("kafka relay: tallyd is not running"), std::string::npos) << stopped.text;
 }
 
 TEST(KafkaE2eTest, TallydKilledAtRandomMomentsPublishesEveryEventExactlyOnce) {

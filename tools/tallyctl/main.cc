@@ -459,6 +459,29 @@ int HistoryCmd(const std::string& data, const std::string& customer) {
   return 0;
 }
 
+// The Kafka relay lives in a running tallyd: ask it.
+void PrintRelayState(const std::string& data) {
+  auto answer = AskTallyd(data, "relay", [](uint64_t) {});
+  if (!answer) {
+    std::printf("kafka relay: tallyd is not running (its relay resumes from Kafka at the next start)\n");
+    return;
+  }
+  unsigned long long published = 0, head = 0;
+  double lag_seconds = 0;
+  int connected = 0, consumed = 0;
+  char topic[256] = {0}, bootstrap[1024] = {0};
+  if (std::sscanf(answer->c_str(), "ok %llu %llu %lf %d %255s %1023s %n", &published, &head, &lag_seconds,
+                  &connected, topic, bootstrap, &consumed) < 6) {
+    std::printf("kafka relay: %s\n", answer->c_str());
+    return;
+  }
+  const std::string error = consumed > 0 ? answer->substr(consumed) : "";
+  std::printf("kafka relay: topic %s at %s, %s; published through %llu of %llu (lag %llu events, %.3f s)%s%s\n",
+              topic, bootstrap, connected ? "connected" : "NOT connected", published, head,
+              head > published ? head - published : 0ULL, lag_seconds, error.empty() ? "" : "; last error: ",
+              error.c_str());
+}
+
 int StatusCmd(const std::string& data) {
   auto log = OpenOrDie(data);
   std::map<std::string, uint64_t> by_type;
@@ -483,6 +506,7 @@ int StatusCmd(const std::string& data) {
     std::printf("read models: none yet (%s)\n", store.error().message().c_str());
     return 0;
   }
+  PrintRelayState(data);
   std::printf("read models:\n");
   for (const auto& model : projections::ModelNames()) {
     auto copy = (*store)->Active(model);

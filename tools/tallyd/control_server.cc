@@ -5,7 +5,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 #include <vector>
@@ -89,7 +91,8 @@ void ControlServer::Handle(int fd) {
   for (std::string a; in >> a;) args.push_back(a);
   if (verb == "rebuild" && !args.empty()) return Rebuild(fd, std::move(args));
   if (verb == "backup" && args.size() == 1) return Backup(fd, args[0]);
-  WriteAll(fd, "error unknown request (expected: rebuild MODEL... | backup DIR)\n");
+  if (verb == "relay" && args.empty()) return RelayState(fd);
+  WriteAll(fd, "error unknown request (expected: rebuild MODEL... | backup DIR | relay)\n");
 }
 
 void ControlServer::Rebuild(int fd, std::vector<std::string> models) {
@@ -125,6 +128,21 @@ void ControlServer::Backup(int fd, const std::string& dir) {
   std::fprintf(stderr, "tallyd: backed up to %s (head %llu)\n", dir.c_str(),
                static_cast<unsigned long long>(manifest->head));
   WriteAll(fd, "ok " + std::to_string(manifest->head) + "\n");
+}
+
+void ControlServer::RelayState(int fd) {
+  if (relay_ == nullptr) {
+    WriteAll(fd, "error this tallyd runs no Kafka relay\n");
+    return;
+  }
+  const kafka::RelayStatus s = relay_->Status();
+  const uint64_t head = log_.Head();
+  char lag[32];
+  std::snprintf(lag, sizeof lag, "%.3f", s.lag_seconds);
+  std::string error = s.last_error;
+  std::replace(error.begin(), error.end(), '\n', ' ');
+  WriteAll(fd, "ok " + std::to_string(s.published) + " " + std::to_string(head) + " " + lag + " " +
+                   (s.connected ? "1 " : "0 ") + relay_topic_ + " " + relay_bootstrap_ + " " + error + "\n");
 }
 
 }  // namespace tally

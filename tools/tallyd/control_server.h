@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/base/result.h"
+#include "engine/kafka/relay.h"
 #include "engine/rocksdb_event_log.h"
 #include "projections/runner.h"
 
@@ -22,6 +23,13 @@ class ControlServer {
       : log_(log), source_(source), store_(store), runner_(runner) {}
   ~ControlServer();  // Stop()
 
+  // The Kafka relay whose state "relay" reports (must outlive the server).
+  void SetRelay(const kafka::Relay* relay, std::string topic, std::string bootstrap) {
+    relay_ = relay;
+    relay_topic_ = std::move(topic);
+    relay_bootstrap_ = std::move(bootstrap);
+  }
+
   // Listens on `path` (a stale socket file there is replaced).
   Status Start(const std::string& path);
   // Stops accepting, waits for a request being served, removes the socket.
@@ -32,11 +40,14 @@ class ControlServer {
   void Handle(int fd);
   void Rebuild(int fd, std::vector<std::string> models);
   void Backup(int fd, const std::string& dir);
+  void RelayState(int fd);
 
   RocksDbEventLog& log_;
   projections::EventSource& source_;
   projections::ProjectionStore& store_;
   projections::ProjectionRunner& runner_;
+  const kafka::Relay* relay_ = nullptr;
+  std::string relay_topic_, relay_bootstrap_;
   std::string path_;
   int listen_fd_ = -1;
   std::atomic<bool> stopping_{false};

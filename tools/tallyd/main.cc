@@ -174,6 +174,7 @@ int main(int argc, char** argv) {
   relay_options.config.insert(relay_options.config.end(), kafka_config->begin(), kafka_config->end());
   tally::kafka::Relay relay(**log, relay_options);
   tally::ControlServer control(**log, source, **store, runner);
+  control.SetRelay(&relay, kafka_topic, kafka_bootstrap);
   if (auto started = control.Start(tally::tools::ControlSocketPath(data)); !started.ok()) {
     std::fprintf(stderr, "tallyd: %s\n", started.error().ToString().c_str());
     return 2;
