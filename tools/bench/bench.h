@@ -78,6 +78,27 @@ struct RebuildBenchOptions {
 };
 int RunRebuildBench(const RebuildBenchOptions& options);
 
+// The realistic workload's log of at least `events` events, generated under
+// `dir` on first use and reused after (rebuild and verify share it), opened
+// read-only.
+Result<std::unique_ptr<RocksDbEventLog>> OpenGeneratedLog(const std::string& dir, const std::string& catalog,
+                                                          uint64_t events);
+// A plain RocksDB iterator over every stored event (key and value touched):
+// the fastest of two timed runs after a warm-up.
+struct RawScan {
+  double seconds = 0;
+  uint64_t bytes = 0;
+};
+Result<RawScan> BestRawScan(RocksDbEventLog& log);
+
+struct VerifyBenchOptions {
+  std::string dir = "./bench-data";
+  std::string catalog = TALLY_DEFAULT_CATALOG;
+  uint64_t events = 5'000'000;
+  bool keep = false;
+};
+int RunVerifyBench(const VerifyBenchOptions& options);
+
 struct KafkaBenchOptions {
   std::string dir = "./bench-data";
   uint64_t events = 500'000;       // relayed, and sent by the raw producer

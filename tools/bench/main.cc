@@ -76,7 +76,15 @@ int main(int argc, char** argv) {
   k->add_option("--dir", kafka.dir, "scratch folder")->capture_default_str();
   k->add_flag("--keep", kafka.keep, "keep the scratch data");
 
+  tally::bench::VerifyBenchOptions verify;
+  auto* v = app.add_subcommand("verify", "tallyctl verify's hash chain + FlatBuffers check vs a raw RocksDB scan");
+  v->add_option("--events", verify.events, "events in the generated log (shared with rebuild)")->capture_default_str();
+  v->add_option("--catalog", verify.catalog, "offer catalog")->capture_default_str();
+  v->add_option("--dir", verify.dir, "scratch folder")->capture_default_str();
+  v->add_flag("--keep", verify.keep, "keep the generated log (reused by a later run)");
+
   if (auto rc = tally::tools::ParseArgs(app, argc, argv)) return *rc;
+  if (*v) return tally::bench::RunVerifyBench(verify);
   if (*k) return tally::bench::RunKafkaBench(kafka);
   if (*h) return tally::bench::RunHttpBench(http);
   if (*c) return tally::bench::RunCommandsBench(commands);

@@ -55,28 +55,54 @@ int Generate(const std::string& dir, const std::string& catalog_path, uint64_t e
 
 }  // namespace
 
-int RunRebuildBench(const RebuildBenchOptions& o) {
-  const std::string log_dir = o.dir + "/rebuild-log-" + std::to_string(o.events);
+Result<std::unique_ptr<RocksDbEventLog>> OpenGeneratedLog(const std::string& dir, const std::string& catalog,
+                                                          uint64_t events) {
+  const std::string log_dir = dir + "/rebuild-log-" + std::to_string(events);
   bool reuse = false;
   if (std::filesystem::exists(log_dir)) {
     auto existing = RocksDbEventLog::OpenReadOnly(log_dir);
-    reuse = existing.ok() && (*existing)->Head() >= o.events;
+    reuse = existing.ok() && (*existing)->Head() >= events;
   }
-  std::printf("tally-bench rebuild: customer, license and relationship models from a log of >= %llu events\n",
-              static_cast<unsigned long long>(o.events));
   if (!reuse) {
     std::filesystem::remove_all(log_dir);
     std::filesystem::create_directories(log_dir);
     std::fflush(stdout);
     const pid_t child = fork();
-    if (child == 0) _exit(Generate(log_dir, o.catalog, o.events));
+    if (child == 0) _exit(Generate(log_dir, catalog, events));
     int status = 0;
     if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      std::fprintf(stderr, "generating the log failed\n");
-      return 2;
+      return Error(ErrorCode::kIoError, "generating the log failed");
     }
   }
-  auto log = RocksDbEventLog::OpenReadOnly(log_dir);
+  return RocksDbEventLog::OpenReadOnly(log_dir);
+}
+
+Result<RawScan> BestRawScan(RocksDbEventLog& log) {
+  const uint64_t head = log.Head();
+  RawScan best;
+  best.seconds = 1e9;
+  for (int round = 0; round < 3; ++round) {
+    Clock clock;
+    uint64_t n = 0, bytes = 0;
+    std::unique_ptr<rocksdb::Iterator> it(log.db()->NewIterator(rocksdb::ReadOptions(), log.events_cf()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      bytes += it->key().size() + it->value().size() + static_cast<uint8_t>(it->value()[0]);
+      ++n;
+    }
+    if (n != head) {
+      return Error(ErrorCode::kCorruption,
+                   "raw scan saw " + std::to_string(n) + " events, head is " + std::to_string(head));
+    }
+    if (round > 0) best.seconds = std::min(best.seconds, clock.Seconds());
+    best.bytes = bytes;
+  }
+  return best;
+}
+
+int RunRebuildBench(const RebuildBenchOptions& o) {
+  std::printf("tally-bench rebuild: customer, license and relationship models from a log of >= %llu events\n",
+              static_cast<unsigned long long>(o.events));
+  auto log = OpenGeneratedLog(o.dir, o.catalog, o.events);
   if (!log.ok()) {
     std::fprintf(stderr, "%s\n", log.error().ToString().c_str());
     return 2;
@@ -85,24 +111,13 @@ int RunRebuildBench(const RebuildBenchOptions& o) {
 
   // Baseline: every stored event read by a plain RocksDB iterator (key and
   // value touched), best of two runs after a warm-up.
-  double raw_secs = 1e9;
-  uint64_t raw_bytes = 0;
-  for (int round = 0; round < 3; ++round) {
-    Clock clock;
-    uint64_t n = 0, bytes = 0;
-    std::unique_ptr<rocksdb::Iterator> it((*log)->db()->NewIterator(rocksdb::ReadOptions(), (*log)->events_cf()));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      bytes += it->key().size() + it->value().size() + static_cast<uint8_t>(it->value()[0]);
-      ++n;
-    }
-    if (n != head) {
-      std::fprintf(stderr, "raw scan saw %llu events, head is %llu\n", static_cast<unsigned long long>(n),
-                   static_cast<unsigned long long>(head));
-      return 2;
-    }
-    if (round > 0) raw_secs = std::min(raw_secs, clock.Seconds());
-    raw_bytes = bytes;
+  auto raw = BestRawScan(**log);
+  if (!raw.ok()) {
+    std::fprintf(stderr, "%s\n", raw.error().ToString().c_str());
+    return 2;
   }
+  const double raw_secs = raw->seconds;
+  const uint64_t raw_bytes = raw->bytes;
 
   const std::string store_dir = FreshDir(o.dir, "rebuild-projections");
   auto store = projections::ProjectionStore::Open(store_dir, projections::ModelNames());
