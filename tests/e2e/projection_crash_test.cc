@@ -17,20 +17,15 @@
 #include "engine/domain/catalog.h"
 #include "engine/rocksdb_event_log.h"
 #include "projections/rebuild.h"
+#include "tests/testing/projection_rows.h"
 #include "tests/testing/test_util.h"
 #include "tools/common/workload.h"
 
 namespace tally {
 namespace {
 
-using Rows = std::vector<std::pair<std::string, std::string>>;
-
-Rows DumpActive(const projections::ProjectionStore& store, const std::string& model) {
-  Rows rows;
-  std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(rocksdb::ReadOptions(), store.Active(model)->cf()));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) rows.emplace_back(it->key().ToString(), it->value().ToString());
-  return rows;
-}
+using testing::DumpActive;
+using testing::Rows;
 
 // Runs `tallyctl project` and kills it with SIGKILL after it has reported
 // `kill_after` writes (0: let it finish). Returns true if it was killed.

@@ -2,10 +2,16 @@
 
 #include <csignal>
 #include <cstdio>
+#include <chrono>
 #include <set>
+#include <thread>
+
+#include <atomic>
+#include <filesystem>
 
 #include "events/codec.h"
 #include "events/json.h"
+#include "projections/kafka_feed.h"
 
 namespace tally {
 namespace {
@@ -103,6 +109,50 @@ int Consume(const ConsumeOptions& options) {
   }
   rd_kafka_consumer_close(rk);  // commits the offsets of what was printed
   return rc;
+}
+
+int ProjectFromKafka(const std::string& data, const ConsumeOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(data, ec);
+  auto store = projections::ProjectionStore::Open(data + "/projections", projections::ModelNames());
+  if (!store.ok()) {
+    std::fprintf(stderr, "tallyctl project: %s\n", store.error().ToString().c_str());
+    return 2;
+  }
+  std::vector<std::unique_ptr<projections::Projection>> models;
+  for (const auto& model : projections::ModelNames()) {
+    models.push_back(projections::MakeProjection(model, **store, (*store)->Active(model)));
+  }
+  projections::KafkaFeedOptions feed_options;
+  feed_options.config = {{"bootstrap.servers", options.bootstrap},
+                         {"group.id", options.group},
+                         {"client.id", "tallyctl-project"},
+                         {"session.timeout.ms", "6000"}};
+  feed_options.config.insert(feed_options.config.end(), options.properties.begin(), options.properties.end());
+  feed_options.topic = options.topic;
+  feed_options.exit_at_end = options.exit_at_end;
+  feed_options.batch_events = options.batch;
+  feed_options.log = [](const std::string& line) { std::fprintf(stderr, "tallyctl project: %s\n", line.c_str()); };
+  std::signal(SIGINT, StopConsuming);
+  std::signal(SIGTERM, StopConsuming);
+  std::atomic<bool> stop{false};
+  std::thread watcher([&] {
+    while (!stop) {
+      if (g_stop_consuming) stop = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  projections::KafkaFeed feed(**store, std::move(models), feed_options);
+  Status s = feed.Run(stop);
+  stop = true;
+  watcher.join();
+  if (!s.ok()) {
+    std::fprintf(stderr, "tallyctl project: %s\n", s.error().ToString().c_str());
+    return 2;
+  }
+  std::printf("OK: %llu events applied from %s\n", static_cast<unsigned long long>(feed.applied()),
+              options.topic.c_str());
+  return 0;
 }
 
 }  // namespace tally

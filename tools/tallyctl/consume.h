@@ -16,10 +16,17 @@ struct ConsumeOptions {
   std::string type;      // only this event type
   std::string customer;  // only this customer (the record key)
   bool exit_at_end = false;  // stop once every assigned partition is read to its end
+  size_t batch = 4096;       // project --from-kafka: events per write
   kafka::Config properties;
 };
 
 // Exit code: 0 after SIGINT/SIGTERM or --exit-at-end, 2 on an error.
 int Consume(const ConsumeOptions& options);
+
+// tallyctl project --from-kafka: the read models in `data`/projections fed
+// from the topic (projections/kafka_feed.h); `options.group` is the group
+// the projecting processes share; type and customer filters do not apply.
+// Exit code as Consume.
+int ProjectFromKafka(const std::string& data, const ConsumeOptions& options);
 
 }  // namespace tally

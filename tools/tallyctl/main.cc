@@ -569,6 +569,17 @@ int main(int argc, char** argv) {
   project->add_option("--batch", batch, "events per write")->capture_default_str()->check(CLI::PositiveNumber);
   bool progress_lines = false;
   project->add_flag("--progress-lines", progress_lines, "print 'at POSITION' after each write (for scripts)");
+  bool from_kafka = false;
+  tally::ConsumeOptions project_kafka;
+  project_kafka.group = "tally-projections";
+  std::vector<std::string> project_properties;
+  project->add_flag("--from-kafka", from_kafka, "feed the read models from the Kafka topic, not the log");
+  project->add_option("--bootstrap", project_kafka.bootstrap, "with --from-kafka: Kafka bootstrap.servers");
+  project->add_option("--topic", project_kafka.topic, "with --from-kafka: the topic")->capture_default_str();
+  project->add_option("--group", project_kafka.group, "with --from-kafka: the consumer group projecting processes share")
+      ->capture_default_str();
+  project->add_flag("--exit-at-end", project_kafka.exit_at_end, "with --from-kafka: stop at the end of the assigned partitions");
+  project->add_option("--property", project_properties, "with --from-kafka: librdkafka property KEY=VALUE (repeatable)");
   std::vector<std::string> models;
   auto* rebuild = app.add_subcommand("rebuild", "rebuild read models beside the live ones, then swap");
   rebuild->add_option("models", models, "customer, license, relationship, or all")->required();
@@ -632,6 +643,20 @@ int main(int argc, char** argv) {
     return tally::Replay(data, from, to, stream, filter);
   }
   if (*status) return tally::StatusCmd(data);
+  if (*project && from_kafka) {
+    if (project_kafka.bootstrap.empty()) {
+      std::fprintf(stderr, "tallyctl project: --from-kafka needs --bootstrap\n");
+      return 2;
+    }
+    auto properties = tally::kafka::ParseProperties(project_properties);
+    if (!properties.ok()) {
+      std::fprintf(stderr, "tallyctl project: %s\n", properties.error().message().c_str());
+      return 2;
+    }
+    project_kafka.properties = std::move(*properties);
+    project_kafka.batch = batch;
+    return tally::ProjectFromKafka(data, project_kafka);
+  }
   if (*project) return tally::Project(data, batch, progress_lines);
   if (*rebuild) return tally::RebuildCmd(data, models);
   if (*as_of) return tally::AsOfCmd(data, customer, time);

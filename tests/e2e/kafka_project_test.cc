@@ -1,0 +1,141 @@
+// Read models fed from Kafka in another process: `tallyctl project
+// --from-kafka` (a real process) is killed with SIGKILL at seeded moments
+// while it applies the topic a relay filled from a real log, and restarted.
+// Afterwards its models equal a rebuild from the log, row for row: the
+// offsets stored beside the rows made every event count exactly once.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "engine/command_processor.h"
+#include "engine/domain/catalog.h"
+#include "engine/kafka/embedded.h"
+#include "engine/kafka/relay.h"
+#include "engine/rocksdb_event_log.h"
+#include "projections/kafka_feed.h"
+#include "projections/rebuild.h"
+#include "tests/testing/projection_rows.h"
+#include "tests/testing/test_util.h"
+#include "tools/common/workload.h"
+
+namespace tally {
+namespace {
+
+// Starts the projector; kills it `delay` after it says it got its
+// partitions (or lets it run to the end with a zero delay and
+// --exit-at-end). Returns its exit status (128 + signal when killed).
+int RunProjector(const std::string& bootstrap, const std::string& data, std::chrono::milliseconds delay,
+                 std::string* log) {
+  int fds[2];
+  EXPECT_EQ(pipe(fds), 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], STDERR_FILENO);
+    close(fds[0]);
+    close(fds[1]);
+    if (delay.count() == 0) {
+      execl(TALLYCTL, TALLYCTL, "project", "--from-kafka", "--bootstrap", bootstrap.c_str(), "--data", data.c_str(),
+            "--batch", "50", "--exit-at-end", static_cast<char*>(nullptr));
+    } else {
+      execl(TALLYCTL, TALLYCTL, "project", "--from-kafka", "--bootstrap", bootstrap.c_str(), "--data", data.c_str(),
+            "--batch", "50", static_cast<char*>(nullptr));
+    }
+    _exit(127);
+  }
+  close(fds[1]);
+  std::string out;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool killed = false;
+  char buf[4096];
+  for (;;) {
+    if (delay.count() > 0 && !killed && out.find("assigned partitions") != std::string::npos) {
+      std::this_thread::sleep_for(delay);
+      kill(pid, SIGKILL);
+      killed = true;
+    }
+    if (std::chrono::steady_clock::now() > deadline && !killed) {
+      kill(pid, SIGKILL);
+      killed = true;
+      ADD_FAILURE() << "the projector did not finish in time: " << out;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    const ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, n);
+  }
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  *log += out;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(KafkaProjectTest, KilledAndRestartedTheModelsFedFromKafkaEqualARebuild) {
+  const uint64_t seed = testing::TestSeed();
+  testing::TempDir dir;
+  auto log = RocksDbEventLog::Open(dir.Sub("log"));
+  ASSERT_TRUE(log.ok());
+  {
+    auto catalog = domain::Catalog::Load(TALLY_OFFERS_JSON);
+    ASSERT_TRUE(catalog.ok());
+    domain::RandomIdSource ids(seed);
+    CommandProcessor processor(**log, *catalog, domain::Instance::kGlobal, ids);
+    tools::Workload workload(seed);
+    for (int i = 0; i < 6000; ++i) {
+      auto [command, meta] = workload.Next(processor);
+      workload.Learn(command, processor.Execute(command, meta));
+    }
+  }
+  const uint64_t head = (*log)->Head();
+  auto kafka = kafka::EmbeddedKafka::Start(1, "tally.events", 6);
+  ASSERT_TRUE(kafka.ok()) << kafka.error().ToString();
+  {
+    kafka::RelayOptions options;
+    options.config = {{"bootstrap.servers", (*kafka)->bootstraps()}};
+    kafka::Relay relay(**log, options);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (relay.Status().published < head && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_EQ(relay.Status().published, head) << relay.Status().last_error;
+  }
+
+  std::mt19937_64 rng(seed);
+  std::string output;
+  for (int round = 0; round < 3; ++round) {
+    const auto delay = std::chrono::milliseconds(1 + rng() % 150);
+    EXPECT_EQ(RunProjector((*kafka)->bootstraps(), dir.Sub("p"), delay, &output), 128 + SIGKILL) << output;
+  }
+  ASSERT_EQ(RunProjector((*kafka)->bootstraps(), dir.Sub("p"), std::chrono::milliseconds(0), &output), 0) << output;
+  // A restart after a kill resumed part-way at least once: some partition
+  // was assigned from a stored offset.
+    size_t resumed = 0;
+  for (size_t at = output.find('@'); at != std::string::npos; at = output.find('@', at + 1)) {
+    resumed += std::isdigit(static_cast<unsigned char>(output[at + 1])) ? 1 : 0;
+  }
+  EXPECT_GE(resumed, 2u) << output;
+  std::printf("[ projector] %s\n", output.c_str());
+
+  auto store = projections::ProjectionStore::Open(dir.Sub("p") + "/projections", projections::ModelNames());
+  ASSERT_TRUE(store.ok()) << store.error().ToString();
+  auto fresh = projections::ProjectionStore::Open(dir.Sub("fresh"), projections::ModelNames());
+  ASSERT_TRUE(fresh.ok());
+  projections::LogEventSource source(**log);
+  ASSERT_TRUE(projections::Rebuild(source, **fresh, projections::ModelNames(), nullptr).ok());
+  const std::string offsets = projections::KafkaOffsetKey("", 0).substr(0, 8);  // "\xff\xffkafka/"
+  for (const auto& m : projections::ModelNames()) {
+    const testing::Rows a = testing::DumpActive(**store, m, offsets), b = testing::DumpActive(**fresh, m);
+    EXPECT_EQ(a.size(), b.size()) << m;
+    EXPECT_TRUE(a == b) << m << ": the model fed from Kafka differs from a rebuild from the log";
+  }
+}
+
+}  // namespace
+}  // namespace tally
