@@ -113,6 +113,7 @@ Status KafkaFeed::Flush() {
   }
   pending_offsets_.clear();
   pending_events_ = 0;
+  if (options_.on_write) options_.on_write(applied_);
   return OkStatus();
 }
 

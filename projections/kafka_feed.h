@@ -38,6 +38,7 @@ struct KafkaFeedOptions {
   std::chrono::milliseconds flush_every{200};  // and at most this long
   bool exit_at_end = false;                    // return once every assigned partition is read to its end
   std::function<void(const std::string&)> log; // assignments and progress, for the operator
+  std::function<void(uint64_t)> on_write;       // after each write, with the events applied so far
 };
 
 // The key, in every copy, of a partition's next offset; sorts after rows.

@@ -132,6 +132,12 @@ int ProjectFromKafka(const std::string& data, const ConsumeOptions& options) {
   feed_options.topic = options.topic;
   feed_options.exit_at_end = options.exit_at_end;
   feed_options.batch_events = options.batch;
+  if (options.progress_lines) {
+    feed_options.on_write = [](uint64_t applied) {
+      std::printf("applied %llu\n", static_cast<unsigned long long>(applied));
+      std::fflush(stdout);
+    };
+  }
   feed_options.log = [](const std::string& line) { std::fprintf(stderr, "tallyctl project: %s\n", line.c_str()); };
   std::signal(SIGINT, StopConsuming);
   std::signal(SIGTERM, StopConsuming);

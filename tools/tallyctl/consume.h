@@ -17,6 +17,7 @@ struct ConsumeOptions {
   std::string customer;  // only this customer (the record key)
   bool exit_at_end = false;  // stop once every assigned partition is read to its end
   size_t batch = 4096;       // project --from-kafka: events per write
+  bool progress_lines = false;  // project --from-kafka: "applied N" after each write
   kafka::Config properties;
 };
 

@@ -568,7 +568,7 @@ int main(int argc, char** argv) {
   auto* project = app.add_subcommand("project", "apply the log to the read models up to its head");
   project->add_option("--batch", batch, "events per write")->capture_default_str()->check(CLI::PositiveNumber);
   bool progress_lines = false;
-  project->add_flag("--progress-lines", progress_lines, "print 'at POSITION' after each write (for scripts)");
+  project->add_flag("--progress-lines", progress_lines, "print 'at POSITION' (with --from-kafka: 'applied EVENTS') after each write, for scripts");
   bool from_kafka = false;
   tally::ConsumeOptions project_kafka;
   project_kafka.group = "tally-projections";
@@ -655,6 +655,7 @@ int main(int argc, char** argv) {
     }
     project_kafka.properties = std::move(*properties);
     project_kafka.batch = batch;
+    project_kafka.progress_lines = progress_lines;
     return tally::ProjectFromKafka(data, project_kafka);
   }
   if (*project) return tally::Project(data, batch, progress_lines);
