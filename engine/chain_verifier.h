@@ -22,7 +22,9 @@ struct VerifyReport {
 // FlatBuffers verifier, the envelope's own position matches its key, and
 // hash(n) = SHA-256(hash(n-1) || envelope(n)) where hash(from-1) is read
 // from the log. Stops at the first bad record. `progress`, if set, is called
-// every 65536 records with the count so far. An error result means the log
+// every 65536 records with the count so far (from this thread). The checks
+// run on several threads, a chunk of records each; the report is what a
+// sequential pass would give. An error result means the log
 // could not be read at all (I/O), not that it failed verification.
 Result<VerifyReport> VerifyChain(const EventLog& log, uint64_t from = 1, uint64_t to = 0,
                                  const std::function<void(uint64_t)>& progress = nullptr);

@@ -110,5 +110,35 @@ TEST_F(ChainVerifierTest, ReportsProgressEvery65536Records) {
   EXPECT_EQ(calls, (std::vector<uint64_t>{65536}));
 }
 
+// Chunks of 4096 records are verified on several threads: a long log with
+// damage in several chunks must still name the earliest bad record, and
+// count the records up to it.
+TEST_F(ChainVerifierTest, NamesTheEarliestOfSeveralBadRecordsAcrossChunks) {
+  for (int b = 0; b < 20; ++b) {
+    std::vector<AppendRequest> batch;
+    for (int i = 0; i < 1000; ++i) batch.push_back(Request("c" + std::to_string(i), 1));
+    for (auto& r : log_->AppendBatch(batch)) ASSERT_TRUE(r.ok());
+  }
+  Tamper(17001, 5);    // a hash, in the fifth chunk
+  Tamper(9000, 50);    // an envelope byte, in the third chunk
+  Tamper(12290, 50);   // in the fourth
+  auto report = VerifyChain(*log_);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->first_bad, 9000u) << report->reason;
+  EXPECT_EQ(report->checked, 9000u);
+  auto from_the_middle = VerifyChain(*log_, 9001);
+  ASSERT_TRUE(from_the_middle.ok());
+  EXPECT_EQ(from_the_middle->first_bad, 12290u) << from_the_middle->reason;
+  EXPECT_EQ(from_the_middle->checked, 12290u - 9001u + 1);
+  // (From 17002 the tampered hash of 17001 is the start of the range: a mismatch at 17002.)
+  auto last_chunk = VerifyChain(*log_, 17003);
+  ASSERT_TRUE(last_chunk.ok());
+  EXPECT_TRUE(last_chunk->ok()) << last_chunk->reason;
+  EXPECT_EQ(last_chunk->checked, 20000u - 17003u + 1);
+  auto at_the_hash = VerifyChain(*log_, 17002);
+  ASSERT_TRUE(at_the_hash.ok());
+  EXPECT_EQ(at_the_hash->first_bad, 17002u);
+}
+
 }  // namespace
 }  // namespace tally
