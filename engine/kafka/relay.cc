@@ -39,9 +39,16 @@ Result<std::vector<PartitionTail>> ReadPartitionTails(const Config& config, cons
   size_t expected = 0;
   std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)> list(
       rd_kafka_topic_partition_list_new(partitions), &rd_kafka_topic_partition_list_destroy);
+  // One deadline for the whole call, so that an unreachable cluster holds a
+  // caller (and a relay's Stop) for timeout_ms, not once per partition.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto remaining_ms = [&] {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    return static_cast<int>(std::max<int64_t>(1, left.count()));
+  };
   for (int32_t p = 0; p < partitions; ++p) {
     int64_t low = 0, high = 0;
-    if (auto err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, timeout_ms);
+    if (auto err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, remaining_ms());
         err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return FromKafka(err, "reading the offsets of " + topic + " partition " + std::to_string(p));
     }
@@ -56,7 +63,6 @@ Result<std::vector<PartitionTail>> ReadPartitionTails(const Config& config, cons
     return FromKafka(err, "assigning the partitions of " + topic);
   }
   tally::Status failure = OkStatus();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (expected > 0 && failure.ok() && std::chrono::steady_clock::now() < deadline) {
     rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk, 100);
     if (msg == nullptr) continue;
