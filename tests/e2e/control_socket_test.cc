@@ -31,11 +31,7 @@ void Populate(const std::string& data, int commands) {
   ASSERT_TRUE(log.ok());
   domain::RandomIdSource ids(5);
   CommandProcessor processor(**log, *catalog, domain::Instance::kGlobal, ids);
-  tools::Workload workload(testing::TestSeed());
-  for (int i = 0; i < commands; ++i) {
-    auto [command, meta] = workload.Next(processor);
-    workload.Learn(command, processor.Execute(command, meta));
-  }
+  tools::Workload(testing::TestSeed()).Run(processor, commands);
 }
 
 TEST(RebuildWhileRunningTest, TallydRebuildsOnRequestAndAStoppedFolderDirectly) {

@@ -89,11 +89,7 @@ TEST(KafkaProjectTest, KilledAndRestartedTheModelsFedFromKafkaEqualARebuild) {
     ASSERT_TRUE(catalog.ok());
     domain::RandomIdSource ids(seed);
     CommandProcessor processor(**log, *catalog, domain::Instance::kGlobal, ids);
-    tools::Workload workload(seed);
-    for (int i = 0; i < 6000; ++i) {
-      auto [command, meta] = workload.Next(processor);
-      workload.Learn(command, processor.Execute(command, meta));
-    }
+    tools::Workload(seed).Run(processor, 6000);
   }
   const uint64_t head = (*log)->Head();
   auto kafka = kafka::EmbeddedKafka::Start(1, "tally.events", 6);

@@ -90,11 +90,7 @@ TEST(ProjectionCrashTest, KilledApplyingAndRestartedTheModelsEqualARebuild) {
     ASSERT_TRUE(log.ok());
     domain::RandomIdSource ids(seed);
     CommandProcessor processor(**log, *catalog, domain::Instance::kGlobal, ids);
-    tools::Workload workload(seed);
-    for (int i = 0; i < 8000; ++i) {
-      auto [command, meta] = workload.Next(processor);
-      workload.Learn(command, processor.Execute(command, meta));
-    }
+    tools::Workload(seed).Run(processor, 8000);
     head = (*log)->Head();
   }
   const size_t writes = head / 40;

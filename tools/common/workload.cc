@@ -104,6 +104,13 @@ std::pair<Command, CommandMeta> Workload::Next(CommandProcessor& processor) {
   }
 }
 
+void Workload::Run(CommandProcessor& processor, size_t commands) {
+  for (size_t i = 0; i < commands; ++i) {
+    auto [command, meta] = Next(processor);
+    Learn(command, processor.Execute(command, meta));
+  }
+}
+
 void Workload::Learn(const Command& command, const Result<CommandOutcome>& result) {
   if (result.ok() && std::holds_alternative<AddCustomer>(command)) customers_.push_back(result->customer_id);
 }

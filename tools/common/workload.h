@@ -38,6 +38,8 @@ class Workload {
   std::pair<domain::Command, domain::CommandMeta> Next(CommandProcessor& processor);
   // What became of a command from Next.
   void Learn(const domain::Command& command, const Result<CommandOutcome>& result);
+  // Next, Execute and Learn, `commands` times.
+  void Run(CommandProcessor& processor, size_t commands);
 
   const std::vector<std::string>& customers() const { return customers_; }
 
