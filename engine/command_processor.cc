@@ -83,6 +83,9 @@ Result<bool> CommandProcessor::IsDomainAvailable(std::string_view domain) const 
 Result<const domain::CustomerState*> CommandProcessor::State(const std::string& customer_id) {
   if (auto it = cache_.find(customer_id); it != cache_.end()) return &it->second;
   domain::CustomerState state;
+  auto key = log_.FindKey(customer_id);
+  if (!key.ok()) return key.error();
+  if (key->state == personal::KeyState::kPresent) state.personal_key = key->key;
   const std::string stream = domain::CustomerStreamId(customer_id);
   // One call: ReadStream walks the stream's index from its start, so paging
   // would repeat that walk per page. A customer's stream fits in memory.
@@ -158,6 +161,7 @@ Result<CommandProcessor::Decided> CommandProcessor::DecideCommand(const domain::
   d.request.fingerprint = fingerprint;
   d.request.expectations.push_back({decision->stream_id, decision->expected_version});
   d.request.claims = decision->claims;
+  d.request.key_changes = decision->key_changes;
   d.request.events = std::move(decision->events);
   if (!request_key.empty()) d.request.outcome = d.outcome.Encode();  // only retries read it
   return d;
@@ -177,6 +181,9 @@ Result<CommandOutcome> CommandProcessor::AfterAppend(Decided& d, const Result<Ap
   }
   // Staged (and durable once committed): bring the cached state up to date.
   domain::CustomerState& cached = cache_[d.customer_id];
+  for (const auto& change : d.request.key_changes) {
+    if (change.key) cached.personal_key = change.key;  // a new customer's (destruction: by Evolve)
+  }
   for (const auto& bytes : d.request.events) domain::Evolve(cached, *events::UnverifiedEnvelope(bytes));
   d.outcome.first_position = appended->first_position;
   d.outcome.last_position = appended->last_position;
@@ -220,6 +227,7 @@ class CommandTask final : public WriteTask {
   void Staged(const Result<AppendOutcome>& staged, const AppendRequest& request) override {
     if (decided_.early) return;
     decided_.request.events = request.events;  // stamped
+    decided_.request.key_changes = request.key_changes;
     result_ = processor_.AfterAppend(decided_, staged);
   }
 

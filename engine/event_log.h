@@ -15,6 +15,7 @@
 
 #include "engine/base/result.h"
 #include "engine/chain_hash.h"
+#include "engine/personal/personal_data.h"
 
 namespace tally {
 
@@ -34,6 +35,13 @@ struct UniqueClaim {
   std::string owner;
 };
 
+// Stores a customer's personal-data key (`key` set) or destroys it (unset:
+// the record then says "erased at" the request's last position).
+struct KeyChange {
+  std::string customer_id;
+  std::optional<personal::Key> key;
+};
+
 // One command's events: appended all together, or not at all.
 struct AppendRequest {
   // Idempotency key (MS-RequestId). Empty: not idempotent.
@@ -43,6 +51,8 @@ struct AppendRequest {
   std::string fingerprint;
   std::vector<StreamExpectation> expectations;
   std::vector<UniqueClaim> claims;
+  // Written with the events (a key change needs at least one event).
+  std::vector<KeyChange> key_changes;
   // Envelopes built with events::FinishEnvelope; the log stamps position,
   // stream version and recorded-at. Consumed by the append.
   std::vector<std::string> events;
@@ -110,7 +120,11 @@ class PreparedBatch {
 // that commit and every later Prepare and Commit fail with kIoError until the
 // log is reopened (recovery replays RocksDB's WAL; nothing acknowledged is
 // lost, nothing unacknowledged is half-visible).
-class EventLog {
+//
+// An event log is also the key ring of its customers' personal data
+// (personal::KeyRing::FindKey); key records are written with the events of
+// the request that changes them.
+class EventLog : public personal::KeyRing {
  public:
   virtual ~EventLog() = default;
 

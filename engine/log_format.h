@@ -14,10 +14,11 @@ inline constexpr char kStreamsCf[] = "streams";
 inline constexpr char kRequestsCf[] = "requests";
 inline constexpr char kUniqueCf[] = "unique";
 inline constexpr char kMetaCf[] = "meta";
+inline constexpr char kKeysCf[] = "keys";  // customer id -> personal::EncodeKeyRecord
 
 // meta: "format" -> kFormatValue. Opening a folder with another value fails.
 inline constexpr char kFormatKey[] = "format";
-inline constexpr char kFormatValue[] = "tally-log/1";
+inline constexpr char kFormatValue[] = "tally-log/2";
 
 inline constexpr size_t kHashSize = 32;
 

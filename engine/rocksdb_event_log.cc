@@ -124,7 +124,7 @@ class RocksDbEventLog::Batch final : public PreparedBatch {
   std::vector<std::string> claims;
   // Index entries, inserted sorted after the events: sorted inserts are
   // kinder to the memtables than batch order.
-  std::vector<std::pair<std::string, std::string>> stream_entries, request_entries, unique_entries;
+  std::vector<std::pair<std::string, std::string>> stream_entries, request_entries, unique_entries, key_entries;
 };
 
 Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::Open(
@@ -176,6 +176,7 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenImpl(
       {kRequestsCf, IndexCfOptions(cache, capped)},
       {kUniqueCf, IndexCfOptions(cache, capped)},
       {kMetaCf, rocksdb::ColumnFamilyOptions()},
+      {kKeysCf, rocksdb::ColumnFamilyOptions()},
   };
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
@@ -282,6 +283,12 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
     }
     if (taken) return Error(ErrorCode::kUniqueKeyTaken, "'" + c.key + "' is already taken");
   }
+  if (!req.key_changes.empty() && req.events.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "a key change needs an event that records it");
+  }
+  for (const auto& k : req.key_changes) {
+    if (k.customer_id.empty()) return Error(ErrorCode::kInvalidArgument, "key change without a customer id");
+  }
   std::vector<std::string> streams;
   streams.reserve(req.events.size());
   for (auto& bytes : req.events) {
@@ -339,6 +346,17 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
     batch.unique_entries.emplace_back(c.key, std::move(value));
     pending_claims_.emplace(c.key, out.last_position);
     batch.claims.push_back(c.key);
+  }
+  for (const auto& k : req.key_changes) {
+    personal::KeyRecord record;
+    if (k.key) {
+      record.state = personal::KeyState::kPresent;
+      record.key = *k.key;
+    } else {
+      record.state = personal::KeyState::kErased;
+      record.erased_at_position = out.last_position;
+    }
+    batch.key_entries.emplace_back(k.customer_id, personal::EncodeKeyRecord(record));
   }
   if (!req.request_id.empty()) {
     batch.request_entries.emplace_back(
@@ -402,7 +420,8 @@ std::unique_ptr<PreparedBatch> RocksDbEventLog::Prepare(std::span<AppendRequest>
 
   for (auto [entries, cf] : {std::pair{&batch->stream_entries, kStreams},
                              std::pair{&batch->request_entries, kRequests},
-                             std::pair{&batch->unique_entries, kUnique}}) {
+                             std::pair{&batch->unique_entries, kUnique},
+                             std::pair{&batch->key_entries, kKeys}}) {
     std::sort(entries->begin(), entries->end());
     for (const auto& [key, value] : *entries) batch->wb.Put(cf_[cf], key, value);
     entries->clear();
@@ -582,6 +601,28 @@ Result<std::optional<RequestRecord>> RocksDbEventLog::FindRequest(std::string_vi
   if (!rec.ok()) return rec.error();
   if (rec->last_position > Head()) return std::optional<RequestRecord>();  // not durable yet
   return std::optional<RequestRecord>(std::move(*rec));
+}
+
+Result<personal::KeyRecord> RocksDbEventLog::FindKey(std::string_view customer_id) const {
+  rocksdb::PinnableSlice value;
+  auto s = db_->Get(rocksdb::ReadOptions(), cf_[kKeys], customer_id, &value);
+  if (s.IsNotFound()) return personal::KeyRecord{};
+  if (!s.ok()) return FromRocks(s, "reading a customer key");
+  return personal::DecodeKeyRecord(value.ToStringView());
+}
+
+Status RocksDbEventLog::PurgeDestroyedKeys() {
+  if (read_only_ || follower_) return Error(ErrorCode::kInvalidArgument, "event log is open read-only");
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  std::vector<rocksdb::ColumnFamilyHandle*> all(cf_.begin(), cf_.end());
+  auto s = db_->Flush(fo, all);
+  if (!s.ok()) return FromRocks(s, "flushing after a key was destroyed");
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  s = db_->CompactRange(co, cf_[kKeys], nullptr, nullptr);
+  if (!s.ok()) return FromRocks(s, "compacting the keys after a key was destroyed");
+  return OkStatus();
 }
 
 Result<ChainDigest> RocksDbEventLog::HashAt(uint64_t position) const {

@@ -65,6 +65,12 @@ class RocksDbEventLog final : public EventLog {
   Result<std::optional<std::string>> UniqueOwner(std::string_view key) const override;
   Result<ChainDigest> HashAt(uint64_t position) const override;
   Result<std::optional<RequestRecord>> FindRequest(std::string_view request_id) const override;
+  Result<personal::KeyRecord> FindKey(std::string_view customer_id) const override;
+
+  // After a key was destroyed: flushes every column family (so no WAL file
+  // still holds the key) and compacts the keys column family (so no table
+  // file does). Slow (a flush and a compaction); call it after an erasure.
+  Status PurgeDestroyedKeys();
 
   // True once a commit has failed (see EventLog, "Failure").
   bool failed() const { return failed_.load(std::memory_order_acquire); }
@@ -74,7 +80,7 @@ class RocksDbEventLog final : public EventLog {
   rocksdb::ColumnFamilyHandle* events_cf() const { return cf_[kEvents]; }
 
  private:
-  enum Cf { kDefault = 0, kEvents, kStreams, kRequests, kUnique, kMeta, kCfCount };
+  enum Cf { kDefault = 0, kEvents, kStreams, kRequests, kUnique, kMeta, kKeys, kCfCount };
   class Batch;  // a PreparedBatch (rocksdb_event_log.cc)
 
   RocksDbEventLog() = default;

@@ -87,6 +87,9 @@ Result<AsOf> CustomerAsOf(const EventLog& log, std::string_view customer, int64_
   if (!events.ok()) return events.error();
   if (events->empty()) return Error(ErrorCode::kCustomerNotFound, "no customer " + customer_id);
   AsOf out;
+  auto key = log.FindKey(customer_id);  // today's key: an erased customer stays erased in the past too
+  if (!key.ok()) return key.error();
+  if (key->state == personal::KeyState::kPresent) out.state.personal_key = key->key;
   for (const auto& stored : *events) {
     auto env = events::VerifyEnvelope(stored.envelope);
     if (!env.ok()) {

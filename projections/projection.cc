@@ -7,8 +7,8 @@
 namespace tally::projections {
 
 std::unique_ptr<Projection> MakeProjection(const std::string& model, ProjectionStore& store,
-                                           std::shared_ptr<const Copy> copy) {
-  if (model == "customer") return std::make_unique<CustomerProjection>(store, std::move(copy));
+                                           std::shared_ptr<const Copy> copy, const personal::KeyRing* keys) {
+  if (model == "customer") return std::make_unique<CustomerProjection>(store, std::move(copy), keys);
   if (model == "license") return std::make_unique<LicenseProjection>(store, std::move(copy));
   if (model == "relationship") return std::make_unique<RelationshipProjection>(store, std::move(copy));
   return nullptr;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/base/result.h"
+#include "engine/personal/personal_data.h"
 #include "events/events_generated.h"
 #include "projections/store.h"
 
@@ -210,8 +211,10 @@ inline std::string Key(char tag, std::string_view a, std::string_view b) {
   return k;
 }
 
-// Makes the projection named `model` over `copy`; nullptr for an unknown name.
+// Makes the projection named `model` over `copy`; nullptr for an unknown
+// name. `keys` opens customers' sealed personal fields (the event log, whose
+// keys column family holds them); null: the customer model leaves them empty.
 std::unique_ptr<Projection> MakeProjection(const std::string& model, ProjectionStore& store,
-                                           std::shared_ptr<const Copy> copy);
+                                           std::shared_ptr<const Copy> copy, const personal::KeyRing* keys);
 
 }  // namespace tally::projections

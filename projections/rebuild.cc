@@ -20,7 +20,7 @@ Status Rebuild(EventSource& source, ProjectionStore& store, const std::vector<st
     auto copy = store.CreateCopy(model);
     if (!copy.ok()) return abandon(copy.error());
     copies.push_back(*copy);
-    auto projection = MakeProjection(model, store, *copy);
+    auto projection = MakeProjection(model, store, *copy, source.Keys());
     if (projection == nullptr) return abandon(Error(ErrorCode::kInvalidArgument, "no read model named " + model));
     Status added = builder.Add(std::move(projection));
     if (!added.ok()) return abandon(added.error());

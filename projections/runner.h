@@ -35,6 +35,9 @@ class EventSource {
   // false. `envelope` is valid during the call only and 8-byte aligned.
   virtual Status Read(uint64_t from, uint64_t to,
                       const std::function<bool(uint64_t position, std::string_view envelope)>& fn) = 0;
+  // Where the customers' personal-data keys are (null: nowhere). A rebuild
+  // gives it to the models it builds.
+  virtual const personal::KeyRing* Keys() const { return nullptr; }
 };
 
 // The local event log as a source. `log` must outlive it; any thread.
@@ -44,6 +47,7 @@ class LogEventSource final : public EventSource {
   uint64_t Head() const override { return log_.Head(); }
   Status Read(uint64_t from, uint64_t to,
               const std::function<bool(uint64_t, std::string_view)>& fn) override;
+  const personal::KeyRing* Keys() const override { return &log_; }
 
  private:
   const EventLog& log_;

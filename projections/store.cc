@@ -235,6 +235,30 @@ Status ProjectionStore::Activate(const std::shared_ptr<const Copy>& copy) {
   return OkStatus();
 }
 
+Status ProjectionStore::Purge(std::string_view model) {
+  if (read_only_) return Error(ErrorCode::kInvalidArgument, "the read models are open read-only");
+  std::vector<std::shared_ptr<const Copy>> copies;  // held: a swap cannot drop them meanwhile
+  std::vector<rocksdb::ColumnFamilyHandle*> families{meta_};
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [name, copy] : active_) {
+      copies.push_back(copy);
+      families.push_back(copy->cf());
+    }
+  }
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  auto s = db_->Flush(fo, families);
+  if (!s.ok()) return FromRocks(s, "flushing the read models");
+  auto target = Active(model);
+  if (target == nullptr) return Error(ErrorCode::kNotFound, "no read model named " + std::string(model));
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  s = db_->CompactRange(co, target->cf(), nullptr, nullptr);
+  if (!s.ok()) return FromRocks(s, "compacting the " + std::string(model) + " read model");
+  return OkStatus();
+}
+
 Status ProjectionStore::Discard(const std::shared_ptr<const Copy>& copy) {
   if (Active(copy->model()) == copy) {
     return Error(ErrorCode::kInvalidArgument, "cannot discard the active copy of " + copy->model());

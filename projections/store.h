@@ -104,6 +104,12 @@ class ProjectionStore {
   // Drops an inactive copy (an abandoned rebuild).
   Status Discard(const std::shared_ptr<const Copy>& copy);
 
+  // Leaves no old version of `model`'s rows on disk: flushes every active
+  // copy and the meta family (so that no WAL file still holds an
+  // overwritten row), then compacts `model`'s active copy (so that no table
+  // file does). Used after a personal-data erasure; slow.
+  Status Purge(std::string_view model);
+
   // Applies `batch` atomically. `wal`: false for rebuild copies, whose rows
   // are flushed by Activate and are worthless if the process dies first.
   Status Write(rocksdb::WriteBatch& batch, bool wal);

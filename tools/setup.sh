@@ -18,7 +18,7 @@ cd "$root"
 packages=(
   cmake ninja-build ccache pkgconf clang libclang-rt-14-dev libstdc++-12-dev
   librocksdb-dev librdkafka-dev libflatbuffers-dev flatbuffers-compiler
-  libboost-dev libssl-dev nlohmann-json3-dev libcli11-dev libgtest-dev
+  libboost-dev libssl-dev libsodium-dev nlohmann-json3-dev libcli11-dev libgtest-dev
   kcat curl jq wrk
 )
 

@@ -63,6 +63,7 @@ enum class ErrorCode : int32_t {
   kActiveSubscriptionsRemain = 70021, // a relationship ends only when its subscriptions are suspended or cancelled
   kLastRelationship = 70022,         // a customer keeps at least one partner
   kFieldTooLong = 70023,
+  kPersonalDataErased = 70024,       // the customer's personal data was erased: its billing profile is gone for good
 
   // The HTTP API's own (engine/server/).
   kUnauthorized = 70030,             // no bearer token, or an unknown one (HTTP 401)

@@ -51,6 +51,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kActiveSubscriptionsRemain: return "active_subscriptions_remain";
     case ErrorCode::kLastRelationship: return "last_relationship";
     case ErrorCode::kFieldTooLong: return "field_too_long";
+    case ErrorCode::kPersonalDataErased: return "personal_data_erased";
     case ErrorCode::kUnauthorized: return "unauthorized";
     case ErrorCode::kRouteNotFound: return "route_not_found";
     case ErrorCode::kMethodNotAllowed: return "method_not_allowed";
@@ -84,6 +85,7 @@ int HttpStatus(ErrorCode code) {
     case ErrorCode::kRelationshipExists:
     case ErrorCode::kActiveSubscriptionsRemain:
     case ErrorCode::kLastRelationship:
+    case ErrorCode::kPersonalDataErased:
       return 409;
     case ErrorCode::kMultipartnerNotAvailable:
       return 403;

@@ -9,6 +9,10 @@
 
 namespace tally::domain {
 
+// The partner id in the envelope of commands an operator issues with tallyctl
+// (ForgetCustomer). Partner ids of the API cannot take it (partners.h).
+inline constexpr char kOperatorId[] = "tally-operator";
+
 // Who sent a command, and its request headers (MS-RequestId, MS-CorrelationId).
 struct CommandMeta {
   std::string partner_id;
@@ -104,9 +108,18 @@ struct RemoveRelationship {
   bool by_customer = false;
 };
 
+// An operator erases the customer's personal data (right to erasure): its
+// key is destroyed, so every sealed copy of the personal fields becomes
+// unreadable. Not a partner's command: tallyctl forget issues it. A customer
+// already erased decides nothing.
+struct ForgetCustomer {
+  std::string customer_id;
+  std::string reason;
+};
+
 using Command = std::variant<AddCustomer, UpdateBillingProfile, CreateOrder, AddAddOn,
                              UpdateSubscription, RequestRelationship, AcceptRelationship,
-                             RemoveRelationship>;
+                             RemoveRelationship, ForgetCustomer>;
 
 // "AddCustomer", ... for metrics and logs.
 const char* CommandName(const Command& command);

@@ -9,20 +9,30 @@ using events::View;
 
 std::string Str(const flatbuffers::String* s) { return std::string(View(s)); }
 
-BillingProfileInput FromEvent(const events::BillingProfile* p) {
+BillingProfileInput FromEvent(const events::BillingProfile* p, const CustomerState& s) {
   BillingProfileInput b;
   if (p == nullptr) return b;
-  b.email = Str(p->email());
   b.culture = Str(p->culture());
   b.language = Str(p->language());
   b.company_name = Str(p->company_name());
   if (const auto* a = p->default_address()) {
-    b.default_address = AddressInput{Str(a->first_name()),    Str(a->last_name()),
-                                     Str(a->address_line1()), Str(a->address_line2()),
-                                     Str(a->address_line3()), Str(a->city()),
-                                     Str(a->state()),         Str(a->postal_code()),
-                                     Str(a->country()),       Str(a->phone_number())};
+    b.default_address.city = Str(a->city());
+    b.default_address.state = Str(a->state());
+    b.default_address.postal_code = Str(a->postal_code());
+    b.default_address.country = Str(a->country());
   }
+  const auto* sealed = p->sealed_personal_data();
+  if (sealed == nullptr || !s.personal_key) return b;
+  auto fields = personal::Open(*s.personal_key, s.customer_id, {sealed->data(), sealed->size()});
+  if (!fields.ok()) return b;
+  b.email = std::move(fields->email);
+  AddressInput& a = b.default_address;
+  a.first_name = std::move(fields->first_name);
+  a.last_name = std::move(fields->last_name);
+  a.address_line1 = std::move(fields->address_line1);
+  a.address_line2 = std::move(fields->address_line2);
+  a.address_line3 = std::move(fields->address_line3);
+  a.phone_number = std::move(fields->phone_number);
   return b;
 }
 
@@ -55,13 +65,13 @@ void Evolve(CustomerState& s, const events::Envelope& e) {
       s.company_name = Str(p->company_name());
       s.registration_number = Str(p->registration_number());
       s.instance = View(p->instance()) == "usgov" ? Instance::kUsGov : Instance::kGlobal;
-      s.billing = FromEvent(p->billing_profile());
+      s.billing = FromEvent(p->billing_profile(), s);
       s.admin_user_name = Str(p->admin_user_name());
       s.created_at_us = at;
       break;
     }
     case Payload::BillingProfileUpdated:
-      s.billing = FromEvent(e.payload_as_BillingProfileUpdated()->billing_profile());
+      s.billing = FromEvent(e.payload_as_BillingProfileUpdated()->billing_profile(), s);
       break;
     case Payload::RelationshipEstablished: {
       const auto* p = e.payload_as_RelationshipEstablished();
@@ -130,7 +140,15 @@ void Evolve(CustomerState& s, const events::Envelope& e) {
     }
     case Payload::CustomerPersonalDataErased:
       s.personal_data_erased = true;
-      s.billing = BillingProfileInput{};
+      s.personal_key.reset();
+      // The non-personal fields (culture, language, city, country, ...) stay.
+      s.billing.email.clear();
+      s.billing.default_address.first_name.clear();
+      s.billing.default_address.last_name.clear();
+      s.billing.default_address.address_line1.clear();
+      s.billing.default_address.address_line2.clear();
+      s.billing.default_address.address_line3.clear();
+      s.billing.default_address.phone_number.clear();
       break;
     default:
       break;  // a newer event type: skipped

@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "engine/domain/catalog.h"
 #include "engine/domain/commands.h"
+#include "engine/personal/personal_data.h"
 #include "events/events_generated.h"
 
 namespace tally::domain {
@@ -53,7 +55,12 @@ struct CustomerState {
   std::string registration_number;
   std::string admin_user_name;
   Instance instance = Instance::kGlobal;
+  // In clear: opened with personal_key. Empty once erased, and empty when
+  // the state was loaded without the key.
   BillingProfileInput billing;
+  // The customer's personal-data key; set by whoever loads the state (it is
+  // not in the events), before Evolve: Evolve opens the sealed fields with it.
+  std::optional<personal::Key> personal_key;
   std::map<std::string, Relationship> partners;     // by partner id
   std::map<std::string, Invitation> invitations;    // pending, by invitation id
   std::map<std::string, Subscription> subscriptions;  // by subscription id
@@ -69,6 +76,8 @@ struct CustomerState {
 
 // Applies one stored event of this customer's stream. Unknown event types
 // leave the state as it is apart from the version (forward compatibility).
+// Sealed personal fields are opened with state.personal_key; without it (or
+// when they do not open) they stay empty.
 void Evolve(CustomerState& state, const events::Envelope& event);
 
 }  // namespace tally::domain

@@ -43,14 +43,17 @@ class EventWriter {
   std::vector<std::string> events_;
 };
 
-flatbuffers::Offset<ev::BillingProfile> BuildBilling(Fbb& fbb, const BillingProfileInput& b) {
+// The personal fields go only into the sealed blob.
+flatbuffers::Offset<ev::BillingProfile> BuildBilling(Fbb& fbb, const BillingProfileInput& b,
+                                                     const std::string& customer_id, const personal::Key& key) {
   const AddressInput& a = b.default_address;
-  auto address = ev::CreateAddressDirect(
-      fbb, a.first_name.c_str(), a.last_name.c_str(), a.address_line1.c_str(),
-      a.address_line2.c_str(), a.address_line3.c_str(), a.city.c_str(), a.state.c_str(),
-      a.postal_code.c_str(), a.country.c_str(), a.phone_number.c_str());
-  return ev::CreateBillingProfileDirect(fbb, b.email.c_str(), b.culture.c_str(),
-                                        b.language.c_str(), b.company_name.c_str(), address);
+  const personal::Fields fields{b.email,         a.first_name,    a.last_name,   a.address_line1,
+                                a.address_line2, a.address_line3, a.phone_number};
+  const std::vector<uint8_t> sealed = personal::Seal(key, customer_id, fields);
+  auto address = ev::CreateAddressDirect(fbb, a.city.c_str(), a.state.c_str(), a.postal_code.c_str(),
+                                         a.country.c_str());
+  return ev::CreateBillingProfileDirect(fbb, b.culture.c_str(), b.language.c_str(), b.company_name.c_str(),
+                                        address, &sealed);
 }
 
 Error E(ErrorCode code, std::string message) { return Error(code, std::move(message)); }
@@ -188,9 +191,11 @@ Result<Decision> DecideAddCustomer(const AddCustomer& c, const CommandMeta& meta
   const std::string domain = prefix + ".onmicrosoft.com";
   d.claims.push_back({DomainKey(domain), d.customer_id});
   d.admin_user_name = "admin@" + domain;
+  const personal::Key key = personal::NewKey();
+  d.key_changes.push_back({d.customer_id, key});
   EventWriter w(meta, d.customer_id, *ctx.ids);
   w.Add(ev::Payload::CustomerCreated, [&](Fbb& fbb) {
-    auto billing = BuildBilling(fbb, c.billing);
+    auto billing = BuildBilling(fbb, c.billing, d.customer_id, key);
     return ev::CreateCustomerCreatedDirect(fbb, d.customer_id.c_str(), domain.c_str(),
                                            c.company_name.c_str(), c.registration_number.c_str(),
                                            std::string(InstanceName(ctx.instance)).c_str(), billing,
@@ -214,12 +219,19 @@ Result<Decision> DecideUpdateBillingProfile(const CustomerState& s, const Update
                                             const CommandMeta& meta, const DecideContext& ctx) {
   TALLY_RETURN_IF_ERROR(CheckServed(s, c.customer_id, meta));
   TALLY_RETURN_IF_ERROR(CheckEtag(s, c.expected_version));
+  if (s.personal_data_erased) {
+    return E(ErrorCode::kPersonalDataErased,
+             "customer '" + c.customer_id + "' had its personal data erased: its billing profile cannot change");
+  }
   TALLY_RETURN_IF_ERROR(ValidateBillingProfile(c.billing));
+  if (!s.personal_key) {
+    return E(ErrorCode::kCorruption, "customer '" + c.customer_id + "' has no personal-data key");
+  }
   Decision d = Start(s);
   if (c.billing == s.billing) return d;  // nothing changes
   EventWriter w(meta, s.customer_id, *ctx.ids);
   w.Add(ev::Payload::BillingProfileUpdated, [&](Fbb& fbb) {
-    auto billing = BuildBilling(fbb, c.billing);
+    auto billing = BuildBilling(fbb, c.billing, s.customer_id, *s.personal_key);
     return ev::CreateBillingProfileUpdated(fbb, billing).Union();
   });
   d.events = w.Take();
@@ -441,6 +453,21 @@ Result<Decision> DecideRemoveRelationship(const CustomerState& s, const RemoveRe
   return d;
 }
 
+Result<Decision> DecideForgetCustomer(const CustomerState& s, const ForgetCustomer& c, const CommandMeta& meta,
+                                      const DecideContext& ctx) {
+  if (!s.exists) return E(ErrorCode::kCustomerNotFound, "customer '" + c.customer_id + "' not found");
+  if (c.reason.size() > 256) return E(ErrorCode::kFieldTooLong, "the reason is over 256 bytes");
+  Decision d = Start(s);
+  if (s.personal_data_erased) return d;  // erased before: nothing changes
+  d.key_changes.push_back({s.customer_id, std::nullopt});
+  EventWriter w(meta, s.customer_id, *ctx.ids);
+  w.Add(ev::Payload::CustomerPersonalDataErased, [&](Fbb& fbb) {
+    return ev::CreateCustomerPersonalDataErasedDirect(fbb, c.reason.c_str()).Union();
+  });
+  d.events = w.Take();
+  return d;
+}
+
 }  // namespace
 
 std::string CustomerStreamId(const std::string& customer_id) { return "customer-" + customer_id; }
@@ -449,7 +476,7 @@ std::string DomainKey(const std::string& domain) { return "domain/" + domain; }
 const char* CommandName(const Command& command) {
   static constexpr const char* kNames[] = {"AddCustomer",         "UpdateBillingProfile", "CreateOrder",
                                            "AddAddOn",            "UpdateSubscription",   "RequestRelationship",
-                                           "AcceptRelationship",  "RemoveRelationship"};
+                                           "AcceptRelationship",  "RemoveRelationship",   "ForgetCustomer"};
   return kNames[command.index()];
 }
 
@@ -467,6 +494,7 @@ Result<Decision> Decide(const CustomerState& state, const Command& command, cons
         if constexpr (std::is_same_v<T, RequestRelationship>) return DecideRequestRelationship(state, c, meta, ctx);
         if constexpr (std::is_same_v<T, AcceptRelationship>) return DecideAcceptRelationship(state, c, meta, ctx);
         if constexpr (std::is_same_v<T, RemoveRelationship>) return DecideRemoveRelationship(state, c, meta, ctx);
+        if constexpr (std::is_same_v<T, ForgetCustomer>) return DecideForgetCustomer(state, c, meta, ctx);
       },
       command);
 }

@@ -30,6 +30,8 @@ struct Decision {
   std::string stream_id;
   uint64_t expected_version = kNoStream;
   std::vector<UniqueClaim> claims;
+  // A new customer's personal-data key, or its destruction (ForgetCustomer).
+  std::vector<KeyChange> key_changes;
   std::vector<std::string> events;  // envelopes from events::FinishEnvelope
   std::string order_id;
   std::vector<std::string> subscription_ids;

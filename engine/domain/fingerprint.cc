@@ -48,9 +48,12 @@ nlohmann::json ToJson(const Command& command) {
         } else if constexpr (std::is_same_v<T, AcceptRelationship>) {
           return {{"customer_id", c.customer_id}, {"invitation_id", c.invitation_id},
                   {"by_serving_partner", c.by_serving_partner}};
-        } else {
+        } else if constexpr (std::is_same_v<T, RemoveRelationship>) {
           return {{"customer_id", c.customer_id}, {"partner_id", c.partner_id},
                   {"by_customer", c.by_customer}};
+        } else {
+          static_assert(std::is_same_v<T, ForgetCustomer>);
+          return {{"customer_id", c.customer_id}, {"reason", c.reason}};
         }
       },
       command);

@@ -1,5 +1,7 @@
 #include "engine/server/partners.h"
 
+#include "engine/domain/commands.h"
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -101,6 +103,9 @@ Status PartnerDirectory::ReloadLocked() const {
 Result<std::pair<Partner, std::string>> PartnerDirectory::Add(const std::string& name) {
   if (!ValidName(name)) {
     return Error(ErrorCode::kInvalidArgument, "a partner name is 1-64 letters, digits, '-', '_' or '.'");
+  }
+  if (name == domain::kOperatorId) {
+    return Error(ErrorCode::kInvalidArgument, "'" + name + "' is reserved for tallyctl's own commands");
   }
   unsigned char random[32];
   if (RAND_bytes(random, sizeof random) != 1) return Error(ErrorCode::kIoError, "no randomness for a token");

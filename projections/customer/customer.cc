@@ -26,21 +26,38 @@ void ReadAddress(RowReader& r, CustomerAddress& a) {
       r.Str(a.phone_number);
 }
 
-void SetBilling(CustomerRow& row, const events::BillingProfile* p) {
-  row.email = row.culture = row.language = row.billing_company_name = {};
+void SetPersonal(CustomerRow& row, personal::Fields f) {
+  row.email = std::move(f.email);
+  row.address.first_name = std::move(f.first_name);
+  row.address.last_name = std::move(f.last_name);
+  row.address.address_line1 = std::move(f.address_line1);
+  row.address.address_line2 = std::move(f.address_line2);
+  row.address.address_line3 = std::move(f.address_line3);
+  row.address.phone_number = std::move(f.phone_number);
+}
+
+// The personal fields as this model's key ring reveals them: in clear, or
+// empty when erased (or when the model runs without keys).
+Status SetBilling(CustomerRow& row, const events::BillingProfile* p, const personal::KeyRing* keys) {
+  row.culture = row.language = row.billing_company_name = {};
   row.address = {};
-  if (p == nullptr) return;
-  row.email = View(p->email());
+  SetPersonal(row, {});
+  if (p == nullptr) return OkStatus();
   row.culture = View(p->culture());
   row.language = View(p->language());
   row.billing_company_name = View(p->company_name());
   if (const auto* a = p->default_address()) {
-    row.address = {std::string(View(a->first_name())),    std::string(View(a->last_name())),
-                   std::string(View(a->address_line1())), std::string(View(a->address_line2())),
-                   std::string(View(a->address_line3())), std::string(View(a->city())),
-                   std::string(View(a->state())),         std::string(View(a->postal_code())),
-                   std::string(View(a->country())),       std::string(View(a->phone_number()))};
+    row.address.city = View(a->city());
+    row.address.state = View(a->state());
+    row.address.postal_code = View(a->postal_code());
+    row.address.country = View(a->country());
   }
+  const auto* sealed = p->sealed_personal_data();
+  if (sealed == nullptr) return OkStatus();
+  auto revealed = personal::Reveal(keys, row.id, {sealed->data(), sealed->size()});
+  if (!revealed.ok()) return revealed.error();
+  SetPersonal(row, std::move(revealed->fields));
+  return OkStatus();
 }
 
 Error NotApplicable(const events::Envelope& e, std::string_view why) {
@@ -88,8 +105,9 @@ bool CustomerRow::Decode(std::string_view bytes, CustomerRow* row) {
   return r.done();
 }
 
-CustomerProjection::CustomerProjection(ProjectionStore& store, std::shared_ptr<const Copy> copy)
-    : Projection(store, std::move(copy)), rows_(store, *copy_, kMaxCachedRows) {}
+CustomerProjection::CustomerProjection(ProjectionStore& store, std::shared_ptr<const Copy> copy,
+                                       const personal::KeyRing* keys)
+    : Projection(store, std::move(copy)), rows_(store, *copy_, kMaxCachedRows), keys_(keys) {}
 
 Status CustomerProjection::Apply(uint64_t /*position*/, const events::Envelope& e) {
   using events::Payload;
@@ -107,7 +125,9 @@ Status CustomerProjection::Apply(uint64_t /*position*/, const events::Envelope& 
     row.registration_number = View(p->registration_number());
     row.instance = View(p->instance());
     row.admin_user_name = View(p->admin_user_name());
-    SetBilling(row, p->billing_profile());
+    if (Status s = SetBilling(row, p->billing_profile(), keys_); !s.ok()) {
+      return NotApplicable(e, s.error().message());
+    }
     row.created_us = row.updated_us = at;
     entry->exists = true;
     rows_.MarkDirty(entry);
@@ -139,7 +159,9 @@ Status CustomerProjection::Apply(uint64_t /*position*/, const events::Envelope& 
   };
   switch (e.payload_type()) {
     case Payload::BillingProfileUpdated:
-      SetBilling(row, e.payload_as_BillingProfileUpdated()->billing_profile());
+      if (Status s = SetBilling(row, e.payload_as_BillingProfileUpdated()->billing_profile(), keys_); !s.ok()) {
+        return NotApplicable(e, s.error().message());
+      }
       break;
     case Payload::RelationshipEstablished: {
       const auto* p = e.payload_as_RelationshipEstablished();
@@ -156,7 +178,7 @@ Status CustomerProjection::Apply(uint64_t /*position*/, const events::Envelope& 
       break;
     }
     case Payload::CustomerPersonalDataErased:
-      SetBilling(row, nullptr);
+      SetPersonal(row, {});  // the non-personal billing fields stay
       row.status = "erased";
       break;
     default:

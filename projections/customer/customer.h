@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/personal/personal_data.h"
 #include "projections/projection.h"
 
 namespace tally::projections {
@@ -53,13 +54,16 @@ struct CustomerRow {
 
 class CustomerProjection final : public Projection {
  public:
-  CustomerProjection(ProjectionStore& store, std::shared_ptr<const Copy> copy);
+  // `keys` (may be null: personal fields stay empty) opens the sealed
+  // personal fields; it must outlive the projection.
+  CustomerProjection(ProjectionStore& store, std::shared_ptr<const Copy> copy, const personal::KeyRing* keys);
   Status Apply(uint64_t position, const events::Envelope& event) override;
 
  private:
   void FlushRows(rocksdb::WriteBatch& batch) override { rows_.Flush(batch); }
   void DiscardRows() override { rows_.Clear(); }
   RowCache<CustomerRow> rows_;
+  const personal::KeyRing* keys_;
 };
 
 // A page of a listing and where the next one starts ("" when none).

@@ -31,7 +31,10 @@ namespace {
 // Starts the projector; kills it after it has reported `kill_after` writes
 // (0: lets it run to the end, with --exit-at-end). Returns its exit status
 // (128 + signal when killed).
-int RunProjector(const std::string& bootstrap, const std::string& data, size_t kill_after, std::string* log) {
+// `keys_from`: the data folder holding the log, whose keys open the
+// personal fields (so that the rows equal a rebuild from the log).
+int RunProjector(const std::string& bootstrap, const std::string& data, const std::string& keys_from,
+                 size_t kill_after, std::string* log) {
   int fds[2];
   EXPECT_EQ(pipe(fds), 0);
   const pid_t pid = fork();
@@ -42,10 +45,11 @@ int RunProjector(const std::string& bootstrap, const std::string& data, size_t k
     close(fds[1]);
     if (kill_after == 0) {
       execl(TALLYCTL, TALLYCTL, "project", "--from-kafka", "--bootstrap", bootstrap.c_str(), "--data", data.c_str(),
-            "--batch", "50", "--progress-lines", "--exit-at-end", static_cast<char*>(nullptr));
+            "--keys-from", keys_from.c_str(), "--batch", "50", "--progress-lines", "--exit-at-end",
+            static_cast<char*>(nullptr));
     } else {
       execl(TALLYCTL, TALLYCTL, "project", "--from-kafka", "--bootstrap", bootstrap.c_str(), "--data", data.c_str(),
-            "--batch", "50", "--progress-lines", static_cast<char*>(nullptr));
+            "--keys-from", keys_from.c_str(), "--batch", "50", "--progress-lines", static_cast<char*>(nullptr));
     }
     _exit(127);
   }
@@ -109,9 +113,9 @@ TEST(KafkaProjectTest, KilledAndRestartedTheModelsFedFromKafkaEqualARebuild) {
   std::string output;
   for (int round = 0; round < 3; ++round) {
     const size_t kill_after = 1 + rng() % 8;  // of ~67 writes of 50 events
-    EXPECT_EQ(RunProjector((*kafka)->bootstraps(), dir.Sub("p"), kill_after, &output), 128 + SIGKILL) << output;
+    EXPECT_EQ(RunProjector((*kafka)->bootstraps(), dir.Sub("p"), dir.path(), kill_after, &output), 128 + SIGKILL) << output;
   }
-  ASSERT_EQ(RunProjector((*kafka)->bootstraps(), dir.Sub("p"), 0, &output), 0) << output;
+  ASSERT_EQ(RunProjector((*kafka)->bootstraps(), dir.Sub("p"), dir.path(), 0, &output), 0) << output;
   // A restart after a kill resumed part-way at least once: some partition
   // was assigned from a stored offset.
     size_t resumed = 0;

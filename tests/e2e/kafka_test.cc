@@ -102,8 +102,10 @@ TEST(KafkaE2eTest, TallydPublishesToItsEmbeddedKafkaAndKcatReadsIt) {
   ExpectExactlyOnceInOrder(records, head);
   for (const auto& r : records) EXPECT_EQ(r.value.find(password), std::string::npos);
 
-  // tallyctl consume: the same JSON lines as replay, filters, committed offsets.
-  const std::string consume = std::string(TALLYCTL) + " consume --bootstrap " + bootstrap + " --exit-at-end";
+  // tallyctl consume: the same JSON lines as replay (with the keys of the
+  // data folder), filters, committed offsets.
+  const std::string consume =
+      std::string(TALLYCTL) + " consume --bootstrap " + bootstrap + " --exit-at-end --keys-from " + dir.Sub("var");
   auto all = testing::RunCommand("timeout 30 " + consume + " 2>/dev/null");
   ASSERT_EQ(all.exit_code, 0) << all.text;
   EXPECT_EQ(static_cast<uint64_t>(std::count(all.text.begin(), all.text.end(), '\n')), head) << all.text;

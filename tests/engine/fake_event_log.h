@@ -51,6 +51,7 @@ class FakeEventLog final : public EventLog {
   }
   Result<uint64_t> StreamVersion(std::string_view) const override { return Unsupported(); }
   Result<std::optional<std::string>> UniqueOwner(std::string_view) const override { return Unsupported(); }
+  Result<personal::KeyRecord> FindKey(std::string_view) const override { return personal::KeyRecord{}; }
   Result<ChainDigest> HashAt(uint64_t) const override { return Unsupported(); }
   Result<std::optional<RequestRecord>> FindRequest(std::string_view) const override { return Unsupported(); }
 

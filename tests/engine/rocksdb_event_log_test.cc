@@ -256,7 +256,8 @@ TEST_F(EventLogTest, RefusesAFolderOfAnotherFormat) {
     // Rewrite the marker with raw RocksDB.
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
     for (const char* n : {"default", log_format::kEventsCf, log_format::kStreamsCf,
-                          log_format::kRequestsCf, log_format::kUniqueCf, log_format::kMetaCf}) {
+                          log_format::kRequestsCf, log_format::kUniqueCf, log_format::kMetaCf,
+                          log_format::kKeysCf}) {
       cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
     }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;

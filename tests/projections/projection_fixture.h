@@ -59,7 +59,7 @@ class ProjectionFixture : public DomainFixture {
     store_ = std::move(*store);
     runner_ = std::make_unique<projections::ProjectionRunner>(*source_, *store_, options);
     for (const auto& model : projections::ModelNames()) {
-      ASSERT_TRUE(runner_->Add(projections::MakeProjection(model, *store_, store_->Active(model))).ok());
+      ASSERT_TRUE(runner_->Add(projections::MakeProjection(model, *store_, store_->Active(model), source_->Keys())).ok());
     }
   }
 

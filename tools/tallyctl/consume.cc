@@ -10,8 +10,10 @@
 #include <filesystem>
 
 #include "events/codec.h"
+#include "engine/personal/event_json.h"
 #include "events/json.h"
 #include "projections/kafka_feed.h"
+#include "tools/common/followed_log.h"
 
 namespace tally {
 namespace {
@@ -29,9 +31,21 @@ bool AllAtEnd(rd_kafka_t* rk, const std::set<int32_t>& at_end) {
   return all;
 }
 
+// The key ring of --keys-from, or null without it.
+Result<std::unique_ptr<tools::FollowedKeyRing>> OpenKeys(const ConsumeOptions& options) {
+  if (options.keys_from.empty()) return std::unique_ptr<tools::FollowedKeyRing>();
+  return tools::FollowedKeyRing::Open(options.keys_from);
+}
+
 }  // namespace
 
 int Consume(const ConsumeOptions& options) {
+  auto keys = OpenKeys(options);
+  if (!keys.ok()) {
+    std::fprintf(stderr, "tallyctl consume: --keys-from %s: %s\n", options.keys_from.c_str(),
+                 keys.error().ToString().c_str());
+    return 2;
+  }
   kafka::Config config = {{"bootstrap.servers", options.bootstrap},
                           {"group.id", options.group},
                           {"auto.offset.reset", "earliest"},
@@ -94,7 +108,7 @@ int Consume(const ConsumeOptions& options) {
     const bool wanted_type = options.type.empty() || (type && *type == options.type);
     if (wanted_customer && wanted_type) {
       value.assign(static_cast<const char*>(msg->payload), msg->len);  // heap copy: aligned for FlatBuffers
-      auto json = renderer.Render(value);
+      auto json = personal::RenderEvent(renderer, value, keys->get());
       if (!json.ok()) {
         std::fprintf(stderr, "tallyctl consume: partition %d offset %lld: %s\n", msg->partition,
                      static_cast<long long>(msg->offset), json.error().ToString().c_str());
@@ -119,9 +133,16 @@ int ProjectFromKafka(const std::string& data, const ConsumeOptions& options) {
     std::fprintf(stderr, "tallyctl project: %s\n", store.error().ToString().c_str());
     return 2;
   }
+  auto keys = OpenKeys(options);
+  if (!keys.ok()) {
+    std::fprintf(stderr, "tallyctl project: --keys-from %s: %s\n", options.keys_from.c_str(),
+                 keys.error().ToString().c_str());
+    return 2;
+  }
+  const personal::KeyRing* keyring = keys->get();
   std::vector<std::unique_ptr<projections::Projection>> models;
   for (const auto& model : projections::ModelNames()) {
-    models.push_back(projections::MakeProjection(model, **store, (*store)->Active(model)));
+    models.push_back(projections::MakeProjection(model, **store, (*store)->Active(model), keyring));
   }
   projections::KafkaFeedOptions feed_options;
   feed_options.config = {{"bootstrap.servers", options.bootstrap},

@@ -18,6 +18,10 @@ struct ConsumeOptions {
   bool exit_at_end = false;  // stop once every assigned partition is read to its end
   size_t batch = 4096;       // project --from-kafka: events per write
   bool progress_lines = false;  // project --from-kafka: "applied N" after each write
+  // The data folder of the tallyd whose customers' keys open sealed personal
+  // fields (read through a RocksDB secondary instance); empty: they show as
+  // "sealed" (consume) or stay empty (project).
+  std::string keys_from;
   kafka::Config properties;
 };
 

@@ -36,7 +36,12 @@
 #include "engine/rocksdb_event_log.h"
 #include "engine/server/partners.h"
 #include "events/codec.h"
+#include "engine/personal/event_json.h"
 #include "events/json.h"
+#include "tools/common/followed_log.h"
+#include "tools/common/forget.h"
+#include "engine/command_processor.h"
+#include "engine/domain/ids.h"
 #include "tools/common/progress.h"
 #include "tools/common/cli.h"
 #include "tools/tallyctl/consume.h"
@@ -96,35 +101,20 @@ extern "C" void StopFollowing(int) { g_stop_following = 1; }
 
 int Replay(const std::string& data, uint64_t from, uint64_t to, const std::string& stream,
            const ReplayFilter& filter) {
-  std::unique_ptr<RocksDbEventLog> log;
-  std::string scratch;
+  // With --follow, a RocksDB secondary instance sees what tallyd appends.
+  std::unique_ptr<tools::FollowedLog> followed;
+  std::unique_ptr<RocksDbEventLog> opened;
   if (filter.follow) {
-    // A RocksDB secondary instance sees what tallyd appends; it keeps a few
-    // files of its own in a scratch folder.
-    std::error_code tmp_ec;
-    std::string tmpl = (std::filesystem::temp_directory_path(tmp_ec) / "tallyctl-follow-XXXXXX").string();
-    if (tmp_ec || mkdtemp(tmpl.data()) == nullptr) {
-      std::fprintf(stderr, "tallyctl replay: cannot make a scratch folder: %s\n", std::strerror(errno));
+    auto f = tools::FollowedLog::Open(data);
+    if (!f.ok()) {
+      std::fprintf(stderr, "tallyctl replay: %s\n", f.error().ToString().c_str());
       return 2;
     }
-    scratch = tmpl;
-    auto opened = RocksDbEventLog::OpenFollower(data + "/log", scratch);
-    if (!opened.ok()) {
-      std::fprintf(stderr, "tallyctl replay: %s\n", opened.error().ToString().c_str());
-      std::filesystem::remove_all(scratch);
-      return 2;
-    }
-    log = std::move(*opened);
+    followed = std::move(*f);
   } else {
-    log = OpenOrDie(data);
+    opened = OpenOrDie(data);
   }
-  struct RemoveScratch {
-    std::string dir;
-    ~RemoveScratch() {
-      std::error_code ec;
-      if (!dir.empty()) std::filesystem::remove_all(dir, ec);
-    }
-  } remove_scratch{scratch};
+  RocksDbEventLog* log = followed ? &followed->log() : opened.get();
   const std::string& type = filter.type;
   events::JsonRenderer renderer;
   int rc = 0;
@@ -143,8 +133,10 @@ int Replay(const std::string& data, uint64_t from, uint64_t to, const std::strin
     }
     if (filter.since_us && (*env)->recorded_at_us() < *filter.since_us) return true;
     if (filter.until_us && (*env)->recorded_at_us() > *filter.until_us) return true;
-    auto json = renderer.Render(envelope);
+    auto json = personal::RenderEvent(renderer, envelope, log);
     if (!json.ok()) {
+      std::fprintf(stderr, "tallyctl replay: position %llu: %s\n", static_cast<unsigned long long>(position),
+                   json.error().ToString().c_str());
       rc = 2;
       return false;
     }
@@ -155,7 +147,7 @@ int Replay(const std::string& data, uint64_t from, uint64_t to, const std::strin
   if (filter.follow) {
     // Positions in order, then every 200 ms what tallyd appended since;
     // until --to is reached, Ctrl-C or SIGTERM, or the reader goes away.
-    // Each of those ends the loop normally, so the scratch folder goes too.
+    // Each of those ends the loop normally, so the follower's scratch folder goes too.
     std::signal(SIGINT, StopFollowing);
     std::signal(SIGTERM, StopFollowing);
     std::signal(SIGPIPE, SIG_IGN);
@@ -225,25 +217,25 @@ std::unique_ptr<projections::ProjectionStore> OpenStoreOrDie(const std::string& 
   return std::move(*store);
 }
 
-// Applies the log to the read models up to its head (a stopped folder).
-int Project(const std::string& data, size_t batch, bool progress_lines) {
-  auto log = OpenOrDie(data);
-  auto store = OpenStoreOrDie(data, false);
-  projections::LogEventSource source(*log);
+// Applies `log` to the read models in `store` up to its head. Returns the
+// events applied, or nullopt after printing the error.
+std::optional<uint64_t> CatchUpModels(const RocksDbEventLog& log, projections::ProjectionStore& store, size_t batch,
+                                      bool progress_lines) {
+  projections::LogEventSource source(log);
   projections::RunnerOptions options;
   options.batch_events = batch;
-  projections::ProjectionRunner runner(source, *store, options);
+  projections::ProjectionRunner runner(source, store, options);
   for (const auto& model : projections::ModelNames()) {
-    Status added = runner.Add(projections::MakeProjection(model, *store, store->Active(model)));
+    Status added = runner.Add(projections::MakeProjection(model, store, store.Active(model), source.Keys()));
     if (!added.ok()) {
       std::fprintf(stderr, "tallyctl project: %s\n", added.error().ToString().c_str());
-      return 2;
+      return std::nullopt;
     }
   }
-  uint64_t from = log->Head();
+  uint64_t from = log.Head();
   for (const auto& s : runner.Statuses()) from = std::min(from, s.checkpoint.position);
-  tools::Progress progress("project", log->Head() - from);
-  Status s = runner.CatchUp(log->Head(), [&](uint64_t position) {
+  tools::Progress progress("project", log.Head() - from);
+  Status s = runner.CatchUp(log.Head(), [&](uint64_t position) {
     progress.Update(position - from);
     if (progress_lines) {
       std::printf("at %llu\n", static_cast<unsigned long long>(position));
@@ -253,11 +245,21 @@ int Project(const std::string& data, size_t batch, bool progress_lines) {
   progress.Done();
   if (!s.ok()) {
     std::fprintf(stderr, "tallyctl project: %s\n", s.error().ToString().c_str());
-    return 2;
+    return std::nullopt;
   }
+  return log.Head() - from;
+}
+
+// Applies the log to the read models up to its head (a stopped folder).
+int Project(const std::string& data, size_t batch, bool progress_lines) {
+  auto log = OpenOrDie(data);
+  auto store = OpenStoreOrDie(data, false);
+  const auto start = std::chrono::steady_clock::now();
+  auto applied = CatchUpModels(*log, *store, batch, progress_lines);
+  if (!applied) return 2;
   std::printf("OK: read models at position %llu (%llu events applied in %.2fs)\n",
-              static_cast<unsigned long long>(log->Head()), static_cast<unsigned long long>(log->Head() - from),
-              progress.Elapsed());
+              static_cast<unsigned long long>(log->Head()), static_cast<unsigned long long>(*applied),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return 0;
 }
 
@@ -441,7 +443,7 @@ int HistoryCmd(const std::string& data, const std::string& customer) {
   events::JsonRenderer renderer;
   std::printf("customer %s: %zu events\n", id->c_str(), events->size());
   for (const auto& e : *events) {
-    auto rendered = renderer.Render(e.envelope);
+    auto rendered = personal::RenderEvent(renderer, e.envelope, log.get());
     if (!rendered.ok()) {
       std::fprintf(stderr, "tallyctl history: position %llu: %s\n", static_cast<unsigned long long>(e.position),
                    rendered.error().ToString().c_str());
@@ -456,6 +458,66 @@ int HistoryCmd(const std::string& data, const std::string& customer) {
                 j.value("payload_type", "").c_str(), what.c_str(),
                 j.value("request_id", "").empty() ? "" : ("  (request " + j.value("request_id", "") + ")").c_str());
   }
+  return 0;
+}
+
+void PrintForgotten(const tools::ForgetResult& r, const char* by) {
+  if (r.erased_before) {
+    std::printf("OK: customer %s had its personal data erased before; nothing to do\n", r.customer_id.c_str());
+    return;
+  }
+  std::printf("OK: %s erased the personal data of customer %s: its key is destroyed, "
+              "CustomerPersonalDataErased is at position %llu, the read models no longer show it\n",
+              by, r.customer_id.c_str(), static_cast<unsigned long long>(r.position));
+}
+
+// Erases a customer's personal data: through a running tallyd, or on the
+// stopped folder (then the read models are brought up to date here too).
+int ForgetCmd(const std::string& data, const std::string& customer, const std::string& reason) {
+  if (auto answer = AskTallyd(data, tools::ForgetRequest(customer, reason), [](uint64_t) {})) {
+    auto result = tools::ParseForgetAnswer(*answer);
+    if (!result.ok()) {
+      std::fprintf(stderr, "tallyctl forget: tallyd says: %s\n", result.error().message().c_str());
+      return 2;
+    }
+    PrintForgotten(*result, "tallyd");
+    return 0;
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(data + "/log", ec)) {
+    std::fprintf(stderr, "tallyctl forget: no event log in %s\n", data.c_str());
+    return 2;
+  }
+  auto log = RocksDbEventLog::Open(data + "/log");
+  if (!log.ok()) {
+    std::fprintf(stderr, "tallyctl forget: %s\n", log.error().ToString().c_str());
+    return 2;
+  }
+  auto id = projections::ResolveCustomer(**log, customer);
+  if (!id.ok()) {
+    std::fprintf(stderr, "tallyctl forget: %s\n", id.error().ToString().c_str());
+    return 2;
+  }
+  // ForgetCustomer reads neither the catalog nor the instance.
+  const domain::Catalog no_offers;
+  domain::RandomIdSource ids;
+  CommandProcessor processor(**log, no_offers, domain::Instance::kGlobal, ids);
+  auto outcome = processor.Execute(domain::ForgetCustomer{*id, reason}, {domain::kOperatorId, "", ""});
+  if (!outcome.ok()) {
+    std::fprintf(stderr, "tallyctl forget: %s\n", outcome.error().ToString().c_str());
+    return 2;
+  }
+  std::unique_ptr<projections::ProjectionStore> store;
+  if (std::filesystem::exists(data + "/projections", ec)) {
+    store = OpenStoreOrDie(data, false);
+    if (!CatchUpModels(**log, *store, 16384, false)) return 2;
+  }
+  if (Status s = tools::PurgeErasedCopies(**log, store.get()); !s.ok()) {
+    std::fprintf(stderr, "tallyctl forget: the key is destroyed; purging old copies failed: %s\n",
+                 s.error().ToString().c_str());
+    return 2;
+  }
+  PrintForgotten({*id, outcome->last_position, outcome->last_position == 0}, "tallyctl");
   return 0;
 }
 
@@ -607,12 +669,21 @@ int main(int argc, char** argv) {
   consume->add_option("--customer", consume_options.customer, "only this customer id (the record key)");
   consume->add_flag("--exit-at-end", consume_options.exit_at_end, "stop once the assigned partitions are read to their end");
   consume->add_option("--property", consume_properties, "extra librdkafka property KEY=VALUE (repeatable)");
+  auto* forget = app.add_subcommand("forget", "erase a customer's personal data (destroys its key; history stays)");
+  std::string forget_customer, forget_reason = "erasure requested";
+  forget->add_option("customer", forget_customer, "customer id or domain")->required();
+  forget->add_option("--reason", forget_reason, "recorded in the CustomerPersonalDataErased event (no personal data)")
+      ->capture_default_str();
+  consume->add_option("--keys-from", consume_options.keys_from,
+                      "data folder of the tallyd whose keys open personal fields (else shown as sealed)");
+  project->add_option("--keys-from", project_kafka.keys_from,
+                      "with --from-kafka: data folder of the tallyd whose keys open personal fields");
   auto* partners = app.add_subcommand("partners", "API partners and their bearer tokens");
   partners->require_subcommand(1);
   std::string partner_name;
   auto* partners_add = partners->add_subcommand("add", "add a partner; prints its new token once");
   partners_add->add_option("name", partner_name, "partner id: 1-64 letters, digits, '-', '_', '.'")->required();
-  for (auto* sub : {project, rebuild, as_of, history, backup, restore, partners_add}) {
+  for (auto* sub : {project, rebuild, as_of, history, backup, restore, partners_add, forget}) {
     sub->add_option("--data", data, "data folder (tallyd --data)")->capture_default_str();
   }
   replay->add_option("--stream", stream, "only this stream, e.g. customer-<id>");
@@ -665,6 +736,7 @@ int main(int argc, char** argv) {
   if (*backup) return tally::BackupCmd(data, backup_dir);
   if (*restore) return tally::RestoreCmd(data, backup_dir);
   if (*partners_add) return tally::PartnersAdd(data, partner_name);
+  if (*forget) return tally::ForgetCmd(data, forget_customer, forget_reason);
   if (*consume) {
     auto properties = tally::kafka::ParseProperties(consume_properties);
     if (!properties.ok()) {

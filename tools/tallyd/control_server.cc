@@ -6,13 +6,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <future>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <sstream>
 #include <vector>
 
+#include "engine/domain/commands.h"
+#include "projections/as_of.h"
 #include "projections/rebuild.h"
+#include "tools/common/forget.h"
 #include "tools/common/backup.h"
 
 namespace tally {
@@ -92,7 +97,12 @@ void ControlServer::Handle(int fd) {
   if (verb == "rebuild" && !args.empty()) return Rebuild(fd, std::move(args));
   if (verb == "backup" && args.size() == 1) return Backup(fd, args[0]);
   if (verb == "relay" && args.empty()) return RelayState(fd);
-  WriteAll(fd, "error unknown request (expected: rebuild MODEL... | backup DIR | relay)\n");
+  if (verb == "forget" && !args.empty()) {
+    std::string reason;  // the words after the customer (runs of spaces become one)
+    for (size_t i = 1; i < args.size(); ++i) reason += (i > 1 ? " " : "") + args[i];
+    return Forget(fd, args[0], reason);
+  }
+  WriteAll(fd, "error unknown request (expected: rebuild MODEL... | backup DIR | relay | forget CUSTOMER REASON)\n");
 }
 
 void ControlServer::Rebuild(int fd, std::vector<std::string> models) {
@@ -143,6 +153,43 @@ void ControlServer::RelayState(int fd) {
   std::replace(error.begin(), error.end(), '\n', ' ');
   WriteAll(fd, "ok " + std::to_string(s.published) + " " + std::to_string(head) + " " + lag + " " +
                    (s.connected ? "1 " : "0 ") + relay_topic_ + " " + relay_bootstrap_ + " " + error + "\n");
+}
+
+void ControlServer::Forget(int fd, const std::string& customer, const std::string& reason) {
+  if (processor_ == nullptr || writer_ == nullptr) {
+    WriteAll(fd, "error this tallyd takes no commands\n");
+    return;
+  }
+  auto id = projections::ResolveCustomer(log_, customer);
+  if (!id.ok()) {
+    WriteAll(fd, "error " + id.error().ToString() + "\n");
+    return;
+  }
+  std::promise<Result<CommandOutcome>> done;
+  auto answered = done.get_future();
+  domain::CommandMeta meta{domain::kOperatorId, "", ""};
+  writer_->Submit(processor_->Task(domain::ForgetCustomer{*id, reason}, meta,
+                                   [&done](Result<CommandOutcome> r) { done.set_value(std::move(r)); }));
+  Result<CommandOutcome> outcome = answered.get();
+  if (!outcome.ok()) {
+    WriteAll(fd, "error " + outcome.error().ToString() + "\n");
+    return;
+  }
+  tools::ForgetResult result{*id, outcome->last_position, outcome->last_position == 0};
+  if (!result.erased_before) {
+    std::fprintf(stderr, "tallyd: erased the personal data of customer %s (position %llu)\n", id->c_str(),
+                 static_cast<unsigned long long>(result.position));
+    // The answer promises that the read model no longer shows the fields.
+    if (!runner_.WaitFor("customer", result.position, std::chrono::seconds(30))) {
+      WriteAll(fd, "error the key is destroyed, but the customer read model did not apply the erasure within 30 s\n");
+      return;
+    }
+  }
+  if (Status s = tools::PurgeErasedCopies(log_, &store_); !s.ok()) {
+    WriteAll(fd, "error the key is destroyed; purging old copies failed: " + s.error().ToString() + "\n");
+    return;
+  }
+  WriteAll(fd, tools::ForgetAnswer(result) + "\n");
 }
 
 }  // namespace tally

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "engine/base/result.h"
+#include "engine/command_processor.h"
+#include "engine/group_commit_writer.h"
 #include "engine/kafka/relay.h"
 #include "engine/rocksdb_event_log.h"
 #include "projections/runner.h"
@@ -30,6 +32,12 @@ class ControlServer {
     relay_bootstrap_ = std::move(bootstrap);
   }
 
+  // The command pipeline "forget" submits to (both must outlive the server).
+  void SetCommands(CommandProcessor& processor, GroupCommitWriter& writer) {
+    processor_ = &processor;
+    writer_ = &writer;
+  }
+
   // Listens on `path` (a stale socket file there is replaced).
   Status Start(const std::string& path);
   // Stops accepting, waits for a request being served, removes the socket.
@@ -41,12 +49,15 @@ class ControlServer {
   void Rebuild(int fd, std::vector<std::string> models);
   void Backup(int fd, const std::string& dir);
   void RelayState(int fd);
+  void Forget(int fd, const std::string& customer, const std::string& reason);
 
   RocksDbEventLog& log_;
   projections::EventSource& source_;
   projections::ProjectionStore& store_;
   projections::ProjectionRunner& runner_;
   const kafka::Relay* relay_ = nullptr;
+  CommandProcessor* processor_ = nullptr;
+  GroupCommitWriter* writer_ = nullptr;
   std::string relay_topic_, relay_bootstrap_;
   std::string path_;
   int listen_fd_ = -1;

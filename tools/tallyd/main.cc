@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
   auto runner_owner = std::make_unique<tally::projections::ProjectionRunner>(source, **store);
   auto& runner = *runner_owner;
   for (const auto& model : tally::projections::ModelNames()) {
-    auto added = runner.Add(tally::projections::MakeProjection(model, **store, (*store)->Active(model)));
+    auto added = runner.Add(tally::projections::MakeProjection(model, **store, (*store)->Active(model), source.Keys()));
     if (!added.ok()) {
       std::fprintf(stderr, "tallyd: %s\n", added.error().ToString().c_str());
       return 2;
@@ -175,6 +175,7 @@ int main(int argc, char** argv) {
   tally::kafka::Relay relay(**log, relay_options);
   tally::ControlServer control(**log, source, **store, runner);
   control.SetRelay(&relay, kafka_topic, kafka_bootstrap);
+  control.SetCommands(processor, writer);
   if (auto started = control.Start(tally::tools::ControlSocketPath(data)); !started.ok()) {
     std::fprintf(stderr, "tallyd: %s\n", started.error().ToString().c_str());
     return 2;
