@@ -5,6 +5,20 @@
 #include "events/codec.h"
 
 namespace tally::personal {
+namespace {
+
+// Where the object key `"name": ` followed by `open` starts in JSON text. A
+// key's quote follows '{' or ','; a quote inside a string value follows a
+// backslash, so a string that mimics a key never matches.
+size_t FindKey(const std::string& text, const std::string& name, char open) {
+  const std::string needle = "\"" + name + "\": " + open;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    if (at > 0 && (text[at - 1] == '{' || text[at - 1] == ',')) return at;
+  }
+  return std::string::npos;
+}
+
+}  // namespace
 
 Result<std::string> RenderEvent(const events::JsonRenderer& renderer, std::string_view envelope,
                                 const KeyRing* keys) {
@@ -14,29 +28,37 @@ Result<std::string> RenderEvent(const events::JsonRenderer& renderer, std::strin
   const events::BillingProfile* profile = nullptr;
   if (const auto* p = env->payload_as_CustomerCreated()) profile = p->billing_profile();
   if (const auto* p = env->payload_as_BillingProfileUpdated()) profile = p->billing_profile();
-  if (profile == nullptr) return text;
+  if (profile == nullptr || profile->sealed_personal_data() == nullptr) return text;
 
   const auto* sealed = profile->sealed_personal_data();
-  auto revealed = Reveal(keys, events::View(env->customer_id()),
-                         sealed == nullptr ? std::span<const uint8_t>() : std::span(sealed->data(), sealed->size()));
+  auto revealed = Reveal(keys, events::View(env->customer_id()), {sealed->data(), sealed->size()});
   if (!revealed.ok()) return revealed.error();
-  auto json = nlohmann::ordered_json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return Error(ErrorCode::kCorruption, "rendered event is not JSON");
-  auto& billing = json["payload"]["billing_profile"];
-  billing.erase("sealed_personal_data");
-  billing["personal_data"] = VisibilityName(revealed->visibility);
+  // Edit FlatBuffers' text in place, in its own style ("key": value, no
+  // other spaces), so that every line of a replay looks alike.
+  std::string out = std::move(*text);
+  const size_t start = FindKey(out, "sealed_personal_data", '[');
+  const size_t end = start == std::string::npos ? start : out.find(']', start);
+  if (end == std::string::npos) return Error(ErrorCode::kCorruption, "rendered event has no sealed personal data");
+  auto quoted = [](const std::string& v) {
+    return nlohmann::json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  std::string replacement = "\"personal_data\": " + quoted(std::string(VisibilityName(revealed->visibility)));
+  const Fields& f = revealed->fields;
+  if (revealed->visibility == Visibility::kClear) replacement += ",\"email\": " + quoted(f.email);
+  out.replace(start, end + 1 - start, replacement);
   if (revealed->visibility == Visibility::kClear) {
-    const Fields& f = revealed->fields;
-    billing["email"] = f.email;
-    auto& address = billing["default_address"];
-    address["first_name"] = f.first_name;
-    address["last_name"] = f.last_name;
-    address["address_line1"] = f.address_line1;
-    address["address_line2"] = f.address_line2;
-    address["address_line3"] = f.address_line3;
-    address["phone_number"] = f.phone_number;
+    const size_t at = FindKey(out, "default_address", '{');
+    if (at == std::string::npos) return Error(ErrorCode::kCorruption, "rendered event has no default address");
+    const size_t inside = out.find('{', at) + 1;
+    std::string fields = "\"first_name\": " + quoted(f.first_name) + ",\"last_name\": " + quoted(f.last_name) +
+                         ",\"address_line1\": " + quoted(f.address_line1) +
+                         ",\"address_line2\": " + quoted(f.address_line2) +
+                         ",\"address_line3\": " + quoted(f.address_line3) +
+                         ",\"phone_number\": " + quoted(f.phone_number);
+    if (out[inside] != '}') fields += ",";
+    out.insert(inside, fields);
   }
-  return json.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return out;
 }
 
 }  // namespace tally::personal

@@ -27,24 +27,8 @@ using nlohmann::json;
 using testing::HttpClient;
 using testing::Line;
 using testing::NewCustomer;
+using testing::WaitPublished;
 using namespace testing::offers;
-
-// Waits until /healthz says the relay has published the whole log; returns
-// the log's head (0 on timeout).
-uint64_t WaitPublished(uint16_t port) {
-  HttpClient anonymous(port);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto h = anonymous.Get("/healthz");
-    if (h.status == 200 && h.json.contains("kafka")) {
-      const uint64_t head = h.json["head"];
-      if (head > 0 && h.json["kafka"]["published"] == head) return head;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ADD_FAILURE() << "the relay did not catch up";
-  return 0;
-}
 
 // Each position 1..head exactly once; each key's records in position order.
 void ExpectExactlyOnceInOrder(const std::vector<testing::TopicRecord>& records, uint64_t head) {

@@ -7,9 +7,11 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/kafka/client.h"
+#include "tests/testing/http_client.h"
 
 namespace tally::testing {
 
@@ -75,6 +77,23 @@ inline std::vector<TopicRecord> ReadTopic(const std::string& bootstraps, const s
     for (auto& r : records) out.push_back(std::move(r));
   }
   return out;
+}
+
+// Waits until tallyd's /healthz says its relay has published the whole log;
+// returns the log's head (0, and a test failure, on timeout).
+inline uint64_t WaitPublished(uint16_t port) {
+  HttpClient anonymous(port);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto h = anonymous.Get("/healthz");
+    if (h.status == 200 && h.json.contains("kafka")) {
+      const uint64_t head = h.json["head"];
+      if (head > 0 && h.json["kafka"]["published"] == head) return head;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ADD_FAILURE() << "the relay did not catch up";
+  return 0;
 }
 
 }  // namespace tally::testing

@@ -6,6 +6,8 @@
 #include <map>
 
 #include "engine/personal/event_json.h"
+#include "events/codec.h"
+#include <nlohmann/json.hpp>
 
 namespace tally::personal {
 namespace {
@@ -99,6 +101,51 @@ TEST(PersonalDataTest, KeyRecordsRoundTripAndMalformedOnesAreCorruption) {
   for (const std::string bad : {std::string(), std::string("K"), std::string(33, 'X'), std::string("E1234567")}) {
     EXPECT_EQ(DecodeKeyRecord(bad).error().code(), ErrorCode::kCorruption) << bad.size();
   }
+}
+
+// A CustomerCreated envelope whose company name and city try to pass for
+// the keys the renderer edits.
+std::string TrickyCustomerCreated(const Key& key) {
+  flatbuffers::FlatBufferBuilder fbb;
+  const std::string tricky = "x\",\"sealed_personal_data\": [1],\"default_address\": {";
+  const auto sealed = Seal(key, "c1", kAda);
+  auto address = events::CreateAddressDirect(fbb, tricky.c_str(), "WA", "98052", "US");
+  auto billing = events::CreateBillingProfileDirect(fbb, "en-US", "en", tricky.c_str(), address, &sealed);
+  auto payload = events::CreateCustomerCreatedDirect(fbb, "c1", "c1.onmicrosoft.com", tricky.c_str(), "", "global",
+                                                     billing, "admin@c1.onmicrosoft.com");
+  return events::FinishEnvelope(fbb, {"customer-c1", "e1", "", "", "p1", "c1"}, events::Payload::CustomerCreated,
+                                payload.Union());
+}
+
+TEST(EventJsonTest, TheSealedBytesBecomeTheFieldsOrTheirVisibilityAndStringsCannotSteerIt) {
+  const Key key = NewKey();
+  const std::string envelope = TrickyCustomerCreated(key);
+  events::JsonRenderer renderer;
+  MapKeyRing ring;
+  ring.records["c1"] = {KeyState::kPresent, key, 0};
+  for (auto [state, visibility] : {std::pair{KeyState::kPresent, "clear"}, std::pair{KeyState::kErased, "erased"},
+                                   std::pair{KeyState::kUnknown, "sealed"}}) {
+    ring.records["c1"].state = state;
+    auto text = RenderEvent(renderer, envelope, state == KeyState::kUnknown ? nullptr : &ring);
+    ASSERT_TRUE(text.ok()) << text.error().ToString();
+    auto json = nlohmann::json::parse(*text, nullptr, false);
+    ASSERT_FALSE(json.is_discarded()) << *text;
+    const auto& billing = json["payload"]["billing_profile"];
+    EXPECT_EQ(billing["personal_data"], visibility) << *text;
+    EXPECT_FALSE(billing.contains("sealed_personal_data")) << *text;
+    EXPECT_EQ(billing["company_name"], json["payload"]["company_name"]) << "left alone: " << *text;
+    EXPECT_EQ(billing["default_address"]["city"], billing["company_name"]) << *text;
+    if (state == KeyState::kPresent) {
+      EXPECT_EQ(billing["email"], kAda.email);
+      EXPECT_EQ(billing["default_address"]["last_name"], kAda.last_name);
+      EXPECT_EQ(billing["default_address"]["phone_number"], kAda.phone_number);
+    } else {
+      EXPECT_EQ(text->find(kAda.email), std::string::npos) << *text;
+      EXPECT_FALSE(billing.contains("email")) << *text;
+    }
+  }
+  ring.records["c1"] = {KeyState::kPresent, NewKey(), 0};
+  EXPECT_EQ(RenderEvent(renderer, envelope, &ring).error().code(), ErrorCode::kCorruption) << "the wrong key";
 }
 
 }  // namespace
