@@ -96,6 +96,7 @@ std::pair<Command, CommandMeta> Workload::Next(CommandProcessor& processor) {
       return {AcceptRelationship{c, s->invitations.begin()->first}, meta(partner)};
     case 8: return {RemoveRelationship{c, pick(options_.partners), rng() % 2 == 0}, meta(partner)};
     default: {
+      if (options_.erasures && rng() % 20 == 0) return {ForgetCustomer{c, "workload"}, meta(kOperatorId)};
       auto b = s->billing;
       b.default_address.city = "City " + std::to_string(rng() % 9);
       return {UpdateBillingProfile{c, b, rng() % 3 == 0 ? std::optional<uint64_t>(s->version) : std::nullopt},

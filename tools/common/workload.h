@@ -26,6 +26,9 @@ struct WorkloadOptions {
   size_t recent_customers = 1000;
   // Share of AddCustomer commands, in percent.
   int new_customer_percent = 10;
+  // Now and then (1 in 200 commands on an existing customer) an operator
+  // erases a customer's personal data (ForgetCustomer).
+  bool erasures = true;
 };
 
 // Thread-compatible; Next and Learn run on the processor's thread (they read
