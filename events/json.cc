@@ -23,6 +23,21 @@ JsonRenderer::JsonRenderer() {
                  parser_->error_.c_str());
     std::abort();
   }
+  // Deprecated fields are not rendered: the generated verifier does not
+  // check them (they have no accessors), so the text generator must not
+  // follow their offsets either; a corrupt record would send it out of
+  // bounds. Their definitions move out of the printer's view, still owned.
+  for (flatbuffers::StructDef* def : parser_->structs_.vec) {
+    auto& fields = def->fields.vec;
+    for (auto it = fields.begin(); it != fields.end();) {
+      if ((*it)->deprecated) {
+        hidden_fields_.emplace_back(*it);
+        it = fields.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
 }
 
 JsonRenderer::~JsonRenderer() = default;

@@ -5,11 +5,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/base/result.h"
 
 namespace flatbuffers {
 class Parser;
+struct FieldDef;
 }
 
 namespace tally::events {
@@ -25,11 +27,13 @@ class JsonRenderer {
 
   // One line of strict JSON for a verified envelope: every field, enums by
   // name, the payload as {"payload_type": "...", "payload": {...}}. The
-  // bytes are verified first; a corrupt envelope is an error.
+  // bytes are verified first; a corrupt envelope is an error. Deprecated
+  // fields are never rendered, even when an old or forged record holds them.
   Result<std::string> Render(std::string_view envelope_bytes) const;
 
  private:
   std::unique_ptr<flatbuffers::Parser> parser_;
+  std::vector<std::unique_ptr<flatbuffers::FieldDef>> hidden_fields_;
 };
 
 // The text of events/events.fbs, as compiled in.

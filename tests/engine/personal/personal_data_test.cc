@@ -98,7 +98,7 @@ TEST(PersonalDataTest, KeyRecordsRoundTripAndMalformedOnesAreCorruption) {
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->state, KeyState::kErased);
   EXPECT_EQ(back->erased_at_position, 0x0102030405060708ULL);
-  for (const std::string bad : {std::string(), std::string("K"), std::string(33, 'X'), std::string("E1234567")}) {
+  for (const std::string& bad : {std::string(), std::string("K"), std::string(33, 'X'), std::string("E1234567")}) {
     EXPECT_EQ(DecodeKeyRecord(bad).error().code(), ErrorCode::kCorruption) << bad.size();
   }
 }
