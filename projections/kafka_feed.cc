@@ -55,6 +55,7 @@ void KafkaFeed::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topi
       which += " " + std::to_string(p.partition) + "@" + (stored->has_value() ? std::to_string(**stored) : "start");
     }
     Log("assigned partitions (partition@offset):" + which);
+    if (Status s = DropUnassigned(partitions); !s.ok() && failure_.ok()) failure_ = s;
     rd_kafka_assign(rk, partitions);
     return;
   }
@@ -62,6 +63,35 @@ void KafkaFeed::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topi
   if (Status s = Flush(); !s.ok() && failure_.ok()) failure_ = s;
   Log("partitions revoked");
   rd_kafka_assign(rk, nullptr);
+}
+
+Status KafkaFeed::DropUnassigned(const rd_kafka_topic_partition_list_t* assigned) {
+  std::set<int32_t> mine, lost;
+  for (int i = 0; i < assigned->cnt; ++i) mine.insert(assigned->elems[i].partition);
+  for (int32_t p = 0; p < partition_count_; ++p) {
+    if (mine.count(p) > 0) continue;
+    auto stored = StoredOffset(p);
+    if (!stored.ok()) return stored.error();
+    if (stored->has_value()) lost.insert(p);
+  }
+  if (lost.empty()) return OkStatus();
+  // Another process of the group has these partitions now: their customers'
+  // rows here would go stale. Drop them with the offsets, in one write; if
+  // a partition comes back, it is read again from its start.
+  rocksdb::WriteBatch batch;
+  size_t rows = 0;
+  auto drop = [&](std::string_view customer) { return lost.count(kafka::PartitionFor(customer, partition_count_)) > 0; };
+  for (auto& projection : projections_) {
+    auto dropped = projection->DropCustomers(drop, batch);
+    if (!dropped.ok()) return dropped.error();
+    rows += *dropped;
+    for (int32_t p : lost) batch.Delete(projection->copy()->cf(), KafkaOffsetKey(options_.topic, p));
+  }
+  TALLY_RETURN_IF_ERROR(store_.Write(batch, /*wal=*/true));
+  std::string which;
+  for (int32_t p : lost) which += " " + std::to_string(p);
+  Log("dropped " + std::to_string(rows) + " rows of partitions now read elsewhere:" + which);
+  return OkStatus();
 }
 
 Status KafkaFeed::Apply(const rd_kafka_message_t* msg) {
@@ -136,6 +166,9 @@ Status KafkaFeed::Run(const std::atomic<bool>& stop) {
   if (!consumer.ok()) return consumer.error();
   consumer_ = std::move(*consumer);
   rd_kafka_t* rk = consumer_.get();
+  auto count = kafka::PartitionCount(rk, options_.topic, 10000);
+  if (!count.ok()) return count.error();
+  partition_count_ = *count;
   rd_kafka_poll_set_consumer(rk);
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(topics, options_.topic.c_str(), RD_KAFKA_PARTITION_UA);

@@ -10,10 +10,11 @@
 // so a crash neither loses nor doubles an event in the read models.
 //
 // Several processes in one consumer group share the partitions; each
-// process's store then holds the read models of the customers in its
-// partitions. Not handled yet: rows of a partition a process lost in a
-// rebalance stay in its store as they were (stale), so a deployment that
-// serves reads from several such stores needs stable assignments.
+// process's store then holds the read models of the customers in the
+// partitions assigned to it. At each assignment the feed drops the rows
+// (and the stored offset) of every partition it holds but was not given, so
+// that no store keeps stale rows of a partition another process now
+// updates; a partition that comes back is read again from its start.
 #pragma once
 
 #include <atomic>
@@ -65,6 +66,7 @@ class KafkaFeed {
                           void* opaque);
   void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
   Status Apply(const rd_kafka_message_t* msg);
+  Status DropUnassigned(const rd_kafka_topic_partition_list_t* assigned);
   Status Flush();
   Result<std::optional<int64_t>> StoredOffset(int32_t partition) const;
   void Log(const std::string& line) const {
@@ -78,6 +80,7 @@ class KafkaFeed {
   std::vector<Checkpoint> checkpoints_;        // per projection, as applied
   std::map<int32_t, int64_t> pending_offsets_; // partition -> next offset, applied but not written
   size_t pending_events_ = 0;
+  int32_t partition_count_ = 0;
   uint64_t applied_ = 0;
   Status failure_ = OkStatus();                // from the rebalance callback
   std::string value_;                          // aligned copy of a record's value

@@ -1,10 +1,30 @@
 #include "projections/projection.h"
 
+#include <rocksdb/db.h>
+
+#include "engine/rocksdb_error.h"
+
 #include "projections/customer/customer.h"
 #include "projections/license/license.h"
 #include "projections/relationship/relationship.h"
 
 namespace tally::projections {
+
+Result<size_t> Projection::DropCustomers(const std::function<bool(std::string_view)>& drop,
+                                         rocksdb::WriteBatch& batch) {
+  Discard();
+  size_t dropped = 0;
+  std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions(), copy_->cf()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const auto customer = CustomerOfRow(it->key().ToStringView(), it->value().ToStringView());
+    if (customer && drop(*customer)) {
+      batch.Delete(copy_->cf(), it->key());
+      ++dropped;
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "scanning the " + name() + " model");
+  return dropped;
+}
 
 std::unique_ptr<Projection> MakeProjection(const std::string& model, ProjectionStore& store,
                                            std::shared_ptr<const Copy> copy, const personal::KeyRing* keys) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,6 +70,17 @@ class Projection {
     DiscardRows();
     blind_.clear();
   }
+
+  // The customer a stored row belongs to; nullopt for the copy's own keys
+  // (checkpoint, Kafka offsets). Every row of a model belongs to exactly
+  // one customer (the Kafka key of the events that wrote it).
+  virtual std::optional<std::string_view> CustomerOfRow(std::string_view key, std::string_view value) const = 0;
+
+  // Adds to `batch` the deletion of every stored row whose customer `drop`
+  // selects, and forgets cached rows. Call right after a Flush. Returns the
+  // number of rows deleted.
+  Result<size_t> DropCustomers(const std::function<bool(std::string_view customer_id)>& drop,
+                               rocksdb::WriteBatch& batch);
 
  protected:
   virtual void FlushRows(rocksdb::WriteBatch& batch) = 0;
@@ -209,6 +221,15 @@ inline std::string Key(char tag, std::string_view a, std::string_view b) {
   k.push_back('\0');
   k.append(b);
   return k;
+}
+
+// For CustomerOfRow: a row key `tag a 00 b` split into (a, b); b is empty
+// without a NUL.
+inline std::pair<std::string_view, std::string_view> SplitKey(std::string_view key) {
+  key.remove_prefix(key.empty() ? 0 : 1);
+  const size_t nul = key.find('\0');
+  if (nul == std::string_view::npos) return {key, {}};
+  return {key.substr(0, nul), key.substr(nul + 1)};
 }
 
 // Makes the projection named `model` over `copy`; nullptr for an unknown

@@ -187,6 +187,18 @@ Status CustomerProjection::Apply(uint64_t /*position*/, const events::Envelope& 
   return OkStatus();
 }
 
+std::optional<std::string_view> CustomerProjection::CustomerOfRow(std::string_view key, std::string_view value) const {
+  if (key.empty()) return std::nullopt;
+  const auto [a, b] = SplitKey(key);
+  switch (key[0]) {
+    case 'c': return a;      // "c" id
+    case 'd': return value;  // "d" domain -> id
+    case 'n':                // "n" company 00 id
+    case 'p': return b;      // "p" partner 00 id
+    default: return std::nullopt;
+  }
+}
+
 namespace {
 
 Result<std::optional<CustomerRow>> ReadRow(const ProjectionStore& store, const Copy& copy,

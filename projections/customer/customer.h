@@ -58,6 +58,7 @@ class CustomerProjection final : public Projection {
   // personal fields; it must outlive the projection.
   CustomerProjection(ProjectionStore& store, std::shared_ptr<const Copy> copy, const personal::KeyRing* keys);
   Status Apply(uint64_t position, const events::Envelope& event) override;
+  std::optional<std::string_view> CustomerOfRow(std::string_view key, std::string_view value) const override;
 
  private:
   void FlushRows(rocksdb::WriteBatch& batch) override { rows_.Flush(batch); }

@@ -68,6 +68,11 @@ class LicenseProjection final : public Projection {
  public:
   LicenseProjection(ProjectionStore& store, std::shared_ptr<const Copy> copy);
   Status Apply(uint64_t position, const events::Envelope& event) override;
+  std::optional<std::string_view> CustomerOfRow(std::string_view key, std::string_view value) const override {
+    // "s" customer 00 subscription, "t" customer 00 partner
+    if (key.empty() || (key[0] != 's' && key[0] != 't')) return std::nullopt;
+    return SplitKey(key).first;
+  }
 
  private:
   void FlushRows(rocksdb::WriteBatch& batch) override {

@@ -58,6 +58,12 @@ class RelationshipProjection final : public Projection {
  public:
   RelationshipProjection(ProjectionStore& store, std::shared_ptr<const Copy> copy);
   Status Apply(uint64_t position, const events::Envelope& event) override;
+  std::optional<std::string_view> CustomerOfRow(std::string_view key, std::string_view value) const override {
+    if (key.empty()) return std::nullopt;
+    if (key[0] == 'c') return SplitKey(key).first;   // "c" customer
+    if (key[0] == 'p') return SplitKey(key).second;  // "p" partner 00 customer
+    return std::nullopt;
+  }
 
  private:
   void FlushRows(rocksdb::WriteBatch& batch) override { rows_.Flush(batch); }

@@ -9,13 +9,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <algorithm>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <set>
 #include <filesystem>
 #include <random>
 #include <thread>
 
 #include "engine/command_processor.h"
 #include "engine/domain/catalog.h"
+#include "engine/kafka/client.h"
 #include "engine/kafka/embedded.h"
 #include "engine/kafka/relay.h"
 #include "engine/rocksdb_event_log.h"
@@ -83,42 +90,62 @@ int RunProjector(const std::string& bootstrap, const std::string& data, const st
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-TEST(KafkaProjectTest, KilledAndRestartedTheModelsFedFromKafkaEqualARebuild) {
-  const uint64_t seed = testing::TestSeed();
-  testing::TempDir dir;
-  auto log = RocksDbEventLog::Open(dir.Sub("log"));
-  ASSERT_TRUE(log.ok());
-  {
-    auto catalog = domain::Catalog::Load(TALLY_OFFERS_JSON);
-    ASSERT_TRUE(catalog.ok());
-    domain::RandomIdSource ids(seed);
-    CommandProcessor processor(**log, *catalog, domain::Instance::kGlobal, ids);
-    tools::Workload(seed).Run(processor, 6000);
-  }
-  const uint64_t head = (*log)->Head();
-  auto kafka = kafka::EmbeddedKafka::Start(1, "tally.events", 6);
-  ASSERT_TRUE(kafka.ok()) << kafka.error().ToString();
-  {
+// A log written by the workload, all of it published to an embedded Kafka
+// of 6 partitions.
+class KafkaProjectTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto log = RocksDbEventLog::Open(dir.Sub("log"));
+    ASSERT_TRUE(log.ok());
+    log_ = std::move(*log);
+    {
+      auto catalog = domain::Catalog::Load(TALLY_OFFERS_JSON);
+      ASSERT_TRUE(catalog.ok());
+      domain::RandomIdSource ids(seed);
+      CommandProcessor processor(*log_, *catalog, domain::Instance::kGlobal, ids);
+      tools::Workload(seed).Run(processor, 6000);
+    }
+    head = log_->Head();
+    auto kafka = kafka::EmbeddedKafka::Start(1, "tally.events", kPartitions);
+    ASSERT_TRUE(kafka.ok()) << kafka.error().ToString();
+    kafka_ = std::move(*kafka);
     kafka::RelayOptions options;
-    options.config = {{"bootstrap.servers", (*kafka)->bootstraps()}};
-    kafka::Relay relay(**log, options);
+    options.config = {{"bootstrap.servers", kafka_->bootstraps()}};
+    kafka::Relay relay(*log_, options);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (relay.Status().published < head && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     ASSERT_EQ(relay.Status().published, head) << relay.Status().last_error;
+    auto fresh = projections::ProjectionStore::Open(dir.Sub("fresh"), projections::ModelNames());
+    ASSERT_TRUE(fresh.ok());
+    rebuilt_ = std::move(*fresh);
+    projections::LogEventSource source(*log_);
+    ASSERT_TRUE(projections::Rebuild(source, *rebuilt_, projections::ModelNames(), nullptr).ok());
   }
 
+  std::string bootstrap() const { return kafka_->bootstraps(); }
+
+  static constexpr int32_t kPartitions = 6;
+  const uint64_t seed = testing::TestSeed();
+  testing::TempDir dir;
+  uint64_t head = 0;
+  std::unique_ptr<RocksDbEventLog> log_;
+  std::unique_ptr<kafka::EmbeddedKafka> kafka_;
+  std::unique_ptr<projections::ProjectionStore> rebuilt_;  // from the log, for comparison
+};
+
+TEST_F(KafkaProjectTest, KilledAndRestartedTheModelsFedFromKafkaEqualARebuild) {
   std::mt19937_64 rng(seed);
   std::string output;
   for (int round = 0; round < 3; ++round) {
     const size_t kill_after = 1 + rng() % 8;  // of ~67 writes of 50 events
-    EXPECT_EQ(RunProjector((*kafka)->bootstraps(), dir.Sub("p"), dir.path(), kill_after, &output), 128 + SIGKILL) << output;
+    EXPECT_EQ(RunProjector(bootstrap(), dir.Sub("p"), dir.path(), kill_after, &output), 128 + SIGKILL) << output;
   }
-  ASSERT_EQ(RunProjector((*kafka)->bootstraps(), dir.Sub("p"), dir.path(), 0, &output), 0) << output;
+  ASSERT_EQ(RunProjector(bootstrap(), dir.Sub("p"), dir.path(), 0, &output), 0) << output;
   // A restart after a kill resumed part-way at least once: some partition
   // was assigned from a stored offset.
-    size_t resumed = 0;
+  size_t resumed = 0;
   for (size_t at = output.find('@'); at != std::string::npos; at = output.find('@', at + 1)) {
     resumed += std::isdigit(static_cast<unsigned char>(output[at + 1])) ? 1 : 0;
   }
@@ -127,15 +154,116 @@ TEST(KafkaProjectTest, KilledAndRestartedTheModelsFedFromKafkaEqualARebuild) {
 
   auto store = projections::ProjectionStore::Open(dir.Sub("p") + "/projections", projections::ModelNames());
   ASSERT_TRUE(store.ok()) << store.error().ToString();
-  auto fresh = projections::ProjectionStore::Open(dir.Sub("fresh"), projections::ModelNames());
-  ASSERT_TRUE(fresh.ok());
-  projections::LogEventSource source(**log);
-  ASSERT_TRUE(projections::Rebuild(source, **fresh, projections::ModelNames(), nullptr).ok());
   const std::string offsets = projections::KafkaOffsetKey("", 0).substr(0, 8);  // "\xff\xffkafka/"
   for (const auto& m : projections::ModelNames()) {
-    const testing::Rows a = testing::DumpActive(**store, m, offsets), b = testing::DumpActive(**fresh, m);
+    const testing::Rows a = testing::DumpActive(**store, m, offsets), b = testing::DumpActive(*rebuilt_, m);
     EXPECT_EQ(a.size(), b.size()) << m;
     EXPECT_TRUE(a == b) << m << ": the model fed from Kafka differs from a rebuild from the log";
+  }
+}
+
+// A projector in the background, its stdout and stderr to `out_file`.
+pid_t StartProjector(const std::string& bootstrap, const std::string& data, const std::string& keys_from,
+                     bool exit_at_end, const std::string& out_file) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int fd = open(out_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    std::vector<std::string> args = {TALLYCTL, "project", "--from-kafka", "--bootstrap", bootstrap, "--data", data,
+                                     "--keys-from", keys_from, "--batch", "50", "--progress-lines"};
+    if (exit_at_end) args.push_back("--exit-at-end");
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    execv(TALLYCTL, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Waits (up to 60 s) until `pred(file contents)`; false on timeout.
+bool WaitForOutput(const std::string& path, const std::function<bool(const std::string&)>& pred) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred(ReadFile(path))) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+int WaitExit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST_F(KafkaProjectTest, TwoProcessesSplitThePartitionsAndNeitherKeepsStaleRows) {
+  // A reads everything alone, then B joins the group: A loses half the
+  // partitions and must drop those customers' rows.
+  const std::string a_out = dir.Sub("a.out"), b_out = dir.Sub("b.out");
+  const pid_t a = StartProjector(bootstrap(), dir.Sub("a"), dir.path(), /*exit_at_end=*/false, a_out);
+  ASSERT_TRUE(WaitForOutput(a_out, [&](const std::string& text) {
+    return text.find("applied " + std::to_string(head) + "\n") != std::string::npos;
+  })) << ReadFile(a_out);
+  const pid_t b = StartProjector(bootstrap(), dir.Sub("b"), dir.path(), /*exit_at_end=*/true, b_out);
+  EXPECT_EQ(WaitExit(b), 0) << ReadFile(b_out);
+  EXPECT_TRUE(WaitForOutput(a_out, [](const std::string& text) { return text.find("dropped ") != std::string::npos; }))
+      << ReadFile(a_out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // A writes its last batch (flush every 200 ms)
+  kill(a, SIGTERM);
+  EXPECT_EQ(WaitExit(a), 0) << ReadFile(a_out);
+
+  // Each store holds exactly the rows of the customers of the partitions it
+  // holds offsets for; together they hold every partition once.
+  std::vector<std::unique_ptr<projections::Projection>> models;
+  for (const auto& m : projections::ModelNames()) {
+    models.push_back(projections::MakeProjection(m, *rebuilt_, rebuilt_->Active(m), nullptr));
+  }
+  const std::string own_keys = "\xff\xff";
+  std::set<int32_t> held_by_a, held_by_b;
+  for (auto [name, held] : {std::pair{"a", &held_by_a}, std::pair{"b", &held_by_b}}) {
+    auto store = projections::ProjectionStore::Open(dir.Sub(name) + "/projections", projections::ModelNames());
+    ASSERT_TRUE(store.ok()) << store.error().ToString();
+    for (int32_t p = 0; p < kPartitions; ++p) {
+      auto offset = (*store)->Get(*(*store)->Active("customer"), projections::KafkaOffsetKey("tally.events", p));
+      ASSERT_TRUE(offset.ok());
+      if (offset->has_value()) held->insert(p);
+    }
+    ASSERT_FALSE(held->empty()) << name;
+    for (size_t i = 0; i < models.size(); ++i) {
+      const std::string& m = models[i]->name();
+      testing::Rows expected;
+      for (auto& row : testing::DumpActive(*rebuilt_, m, own_keys)) {
+        auto customer = models[i]->CustomerOfRow(row.first, row.second);
+        ASSERT_TRUE(customer.has_value()) << m << " row without a customer";
+        if (held->count(kafka::PartitionFor(*customer, kPartitions)) > 0) expected.push_back(row);
+      }
+      const testing::Rows got = testing::DumpActive(**store, m, own_keys);
+      EXPECT_EQ(got.size(), expected.size()) << name << " " << m;
+      EXPECT_TRUE(got == expected) << name << " " << m << ": rows of other partitions, or stale ones";
+    }
+  }
+  std::vector<int32_t> both;
+  std::set_intersection(held_by_a.begin(), held_by_a.end(), held_by_b.begin(), held_by_b.end(),
+                        std::back_inserter(both));
+  EXPECT_TRUE(both.empty()) << "a partition in both stores";
+  EXPECT_EQ(held_by_a.size() + held_by_b.size(), static_cast<size_t>(kPartitions));
+
+  // Alone again, A takes every partition back and reads the dropped ones
+  // from their start: a rebuild, row for row.
+  const pid_t again = StartProjector(bootstrap(), dir.Sub("a"), dir.path(), /*exit_at_end=*/true, a_out);
+  ASSERT_EQ(WaitExit(again), 0) << ReadFile(a_out);
+  auto store = projections::ProjectionStore::Open(dir.Sub("a") + "/projections", projections::ModelNames());
+  ASSERT_TRUE(store.ok());
+  for (const auto& m : projections::ModelNames()) {
+    EXPECT_TRUE(testing::DumpActive(**store, m, own_keys) == testing::DumpActive(*rebuilt_, m, own_keys)) << m;
   }
 }
 
