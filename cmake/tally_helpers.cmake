@@ -41,6 +41,12 @@ function(tally_fuzz_test)
   add_executable(${T_NAME} ${T_SRCS})
   target_link_libraries(${T_NAME} PRIVATE ${T_DEPS})
   set(corpus ${CMAKE_CURRENT_BINARY_DIR}/${T_NAME}_corpus)
+  # Inputs that once crashed the target, kept in the repo and read on every
+  # run (libFuzzer reads every folder after the first, the output corpus).
+  set(regressions ${PROJECT_SOURCE_DIR}/tests/fuzz/regressions/${T_NAME})
+  if(NOT IS_DIRECTORY ${regressions})
+    set(regressions "")
+  endif()
   if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     target_compile_options(${T_NAME} PRIVATE -fsanitize=fuzzer)
     target_link_options(${T_NAME} PRIVATE -fsanitize=fuzzer)
@@ -48,7 +54,7 @@ function(tally_fuzz_test)
              COMMAND ${CMAKE_COMMAND} -E env
                      $<TARGET_FILE:${T_NAME}> -seed=1 -max_total_time=${T_SECONDS}
                      -artifact_prefix=${CMAKE_CURRENT_BINARY_DIR}/
-                     -rss_limit_mb=2048 ${corpus})
+                     -rss_limit_mb=2048 ${corpus} ${regressions})
   else()
     target_sources(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/tests/fuzz/standalone_driver.cc)
     add_test(NAME ${T_NAME} COMMAND $<TARGET_FILE:${T_NAME}> --seconds=${T_SECONDS} ${corpus})
