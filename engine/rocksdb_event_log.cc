@@ -611,16 +611,21 @@ Result<personal::KeyRecord> RocksDbEventLog::FindKey(std::string_view customer_i
   return personal::DecodeKeyRecord(value.ToStringView());
 }
 
-Status RocksDbEventLog::PurgeDestroyedKeys() {
+Status RocksDbEventLog::Flush() {
   if (read_only_ || follower_) return Error(ErrorCode::kInvalidArgument, "event log is open read-only");
   rocksdb::FlushOptions fo;
   fo.wait = true;
   std::vector<rocksdb::ColumnFamilyHandle*> all(cf_.begin(), cf_.end());
   auto s = db_->Flush(fo, all);
-  if (!s.ok()) return FromRocks(s, "flushing after a key was destroyed");
+  if (!s.ok()) return FromRocks(s, "flushing the log");
+  return OkStatus();
+}
+
+Status RocksDbEventLog::PurgeDestroyedKeys() {
+  TALLY_RETURN_IF_ERROR(Flush());
   rocksdb::CompactRangeOptions co;
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  s = db_->CompactRange(co, cf_[kKeys], nullptr, nullptr);
+  auto s = db_->CompactRange(co, cf_[kKeys], nullptr, nullptr);
   if (!s.ok()) return FromRocks(s, "compacting the keys after a key was destroyed");
   return OkStatus();
 }

@@ -67,6 +67,10 @@ class RocksDbEventLog final : public EventLog {
   Result<std::optional<RequestRecord>> FindRequest(std::string_view request_id) const override;
   Result<personal::KeyRecord> FindKey(std::string_view customer_id) const override;
 
+  // Writes every column family's memtable to table files and waits, so a
+  // later open replays no WAL (used after unsynced bulk generation).
+  Status Flush();
+
   // After a key was destroyed: flushes every column family (so no WAL file
   // still holds the key) and compacts the keys column family (so no table
   // file does). Slow (a flush and a compaction); call it after an erasure.
