@@ -1,10 +1,12 @@
 #include "engine/chain_verifier.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstring>
-#include <deque>
 #include <future>
 #include <thread>
+#include <vector>
 
 #include "engine/log_format.h"
 #include "events/codec.h"
@@ -12,158 +14,163 @@
 namespace tally {
 namespace {
 
-// Every check of a record needs only its own bytes and the hash stored in the
-// record before it: hash(n) must equal SHA-256(stored hash(n-1) || envelope(n)).
-// If every record passes, the stored chain is the recomputed chain, and the
-// first record that fails is the one a sequential recomputation names. So
-// the scan hands chunks of records, with the stored hash before each chunk,
-// to other threads.
-struct Chunk {
-  uint64_t first_position = 0;
-  ChainDigest previous{};             // stored hash of the record before the chunk
-  std::string bytes;                  // envelopes, each at an 8-byte aligned offset
-  std::vector<std::pair<uint32_t, uint32_t>> envelopes;  // offset, size
-  std::vector<ChainDigest> stored;    // each record's stored hash
-  size_t size() const { return envelopes.size(); }
-};
+// Every check of a record needs only its own bytes and the hash stored in
+// the record before it: hash(n) must equal SHA-256(stored hash(n-1) ||
+// envelope(n)). If every record passes, the stored chain is the recomputed
+// chain, and the first record that fails is the one a sequential
+// recomputation names. So the range is cut into segments, each scanned and
+// checked by its own thread from the hash stored just before it; the scan,
+// not the hashing, is what one thread is limited by.
 
-struct ChunkResult {
-  size_t bad_index = SIZE_MAX;  // SIZE_MAX: every record verified
+// Below this many records per segment, threads cost more than they save.
+constexpr uint64_t kMinSegmentRecords = 4096;
+
+struct SegmentResult {
+  uint64_t checked = 0;    // records examined, the bad one included
+  uint64_t first_bad = 0;  // 0: the whole segment verified
   std::string reason;
 };
 
-ChunkResult VerifyChunk(const Chunk& chunk) {
-  ChunkResult result;
-  ChainHasher hasher;
-  const ChainDigest* previous = &chunk.previous;
-  for (size_t i = 0; i < chunk.size(); ++i) {
-    const uint64_t position = chunk.first_position + i;
-    const std::string_view envelope(chunk.bytes.data() + chunk.envelopes[i].first, chunk.envelopes[i].second);
-    auto env = events::VerifyEnvelope(envelope);
-    if (!env.ok()) {
-      result = {i, env.error().message()};
-      return result;
-    }
-    if ((*env)->position() != position) {
-      result = {i, "envelope says position " + std::to_string((*env)->position())};
-      return result;
-    }
-    if (hasher.Next(*previous, envelope) != chunk.stored[i]) {
-      result = {i, "chain hash mismatch"};
-      return result;
-    }
-    previous = &chunk.stored[i];
-  }
-  return result;
-}
+class Segment {
+ public:
+  // Positions [from, to] of a range that ends at `range_to`.
+  Segment(const EventLog& log, uint64_t from, uint64_t to, uint64_t range_to, std::atomic<uint64_t>& verified,
+          std::atomic<uint64_t>& earliest_bad)
+      : log_(log), from_(from), to_(to), range_to_(range_to), verified_(verified), earliest_bad_(earliest_bad) {}
 
-constexpr size_t kChunkRecords = 4096;
+  Result<SegmentResult> Run() {
+    auto previous = log_.HashAt(from_ - 1);
+    if (!previous.ok()) {
+      Fail(from_ - 1, "cannot read the hash before the range: " + previous.error().message());
+      return result_;
+    }
+    previous_ = *previous;
+    expected_ = from_;
+    uint64_t unreported = 0;
+    Status s = log_.Scan(from_, to_, [&](const EventView& v) {
+      const bool good = Check(v);
+      if (++unreported == 4096 || !good) {
+        verified_.fetch_add(unreported, std::memory_order_relaxed);
+        unreported = 0;
+        // A bad record before this segment makes the rest of it moot.
+        if (good && earliest_bad_.load(std::memory_order_relaxed) < v.position) return false;
+      }
+      return good;
+    });
+    verified_.fetch_add(unreported, std::memory_order_relaxed);
+    if (!s.ok()) return s.error();
+    if (result_.first_bad == 0 && expected_ == to_ + 1) result_.checked = to_ - from_ + 1;
+    if (result_.first_bad == 0 && expected_ != to_ + 1 && earliest_bad_.load() > expected_) {
+      result_.checked = expected_ - from_;
+      result_.first_bad = expected_;
+      result_.reason = "missing event: log ends before the head " + std::to_string(range_to_);
+      if (to_ != range_to_) {  // name the next stored record, as a sequential pass would
+        Status next = log_.Scan(to_ + 1, range_to_, [&](const EventView& v) {
+          result_.reason = "missing event: next stored position is " + std::to_string(v.position);
+          ++result_.checked;  // counted as a bad record, as a sequential pass counts it
+          return false;
+        });
+        if (!next.ok()) return next.error();
+      }
+      Publish(expected_);
+    }
+    return result_;
+  }
+
+ private:
+  // Checks one record; false (with result_ set) at the first bad one.
+  bool Check(const EventView& v) {
+    if (v.position != expected_) {
+      return Fail(expected_, "missing event: next stored position is " + std::to_string(v.position));
+    }
+    if (v.stored_hash.size() != log_format::kHashSize) {
+      return Fail(v.position, "record shorter than its 32-byte hash");
+    }
+    auto env = events::VerifyEnvelope(v.envelope);
+    if (!env.ok()) return Fail(v.position, env.error().message());
+    if ((*env)->position() != v.position) {
+      return Fail(v.position, "envelope says position " + std::to_string((*env)->position()));
+    }
+    ChainDigest stored;
+    std::memcpy(stored.data(), v.stored_hash.data(), stored.size());
+    if (hasher_.Next(previous_, v.envelope) != stored) return Fail(v.position, "chain hash mismatch");
+    previous_ = stored;
+    ++expected_;
+    return true;
+  }
+
+  bool Fail(uint64_t position, std::string reason) {
+    result_.checked = position >= from_ ? position - from_ + 1 : 0;
+    result_.first_bad = position;
+    result_.reason = std::move(reason);
+    Publish(position);
+    return false;
+  }
+
+  void Publish(uint64_t position) {
+    uint64_t seen = earliest_bad_.load();
+    while (position < seen && !earliest_bad_.compare_exchange_weak(seen, position)) {
+    }
+  }
+
+  const EventLog& log_;
+  const uint64_t from_, to_, range_to_;
+  std::atomic<uint64_t>& verified_;
+  std::atomic<uint64_t>& earliest_bad_;
+  ChainHasher hasher_;
+  ChainDigest previous_{};
+  uint64_t expected_ = 0;
+  SegmentResult result_;
+};
 
 }  // namespace
 
 Result<VerifyReport> VerifyChain(const EventLog& log, uint64_t from, uint64_t to,
-                                 const std::function<void(uint64_t)>& progress) {
+                                 const std::function<void(uint64_t)>& progress, unsigned threads) {
   VerifyReport report;
   if (from == 0) from = 1;
   const uint64_t head = log.Head();
   if (to == 0 || to > head) to = head;
   if (from > to) return report;
-  auto previous = log.HashAt(from - 1);
-  if (!previous.ok()) {
-    report.first_bad = from - 1;
-    report.reason = "cannot read the hash before the range: " + previous.error().message();
-    return report;
-  }
-  // Chunks in flight, oldest first, each with the number of records before
-  // it; at most a few per core, so memory stays bounded when verifying is
-  // slower than reading.
-  const size_t max_in_flight = 2 * std::max(1u, std::thread::hardware_concurrency());
-  std::deque<std::pair<uint64_t, std::future<ChunkResult>>> in_flight;
-  uint64_t dispatched = 0;  // records handed to chunks so far
-  bool chunk_failed = false;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  const uint64_t records = to - from + 1;
+  const uint64_t segments = std::clamp<uint64_t>(records / kMinSegmentRecords, 1, threads);
 
-  ChainDigest last_stored = *previous;
-  uint64_t expected = from;
-  Chunk chunk;
-  chunk.first_position = from;
-  chunk.previous = last_stored;
-  bool scan_failed = false;
-  uint64_t scan_bad = 0;
-  std::string scan_reason;
+  std::atomic<uint64_t> verified{0};
+  std::atomic<uint64_t> earliest_bad{UINT64_MAX};
+  std::vector<std::unique_ptr<Segment>> parts;
+  std::vector<std::future<Result<SegmentResult>>> running;
+  for (uint64_t i = 0; i < segments; ++i) {
+    const uint64_t first = from + records * i / segments;
+    const uint64_t last = from + records * (i + 1) / segments - 1;
+    parts.push_back(std::make_unique<Segment>(log, first, last, to, verified, earliest_bad));
+    Segment* part = parts.back().get();
+    running.push_back(std::async(std::launch::async, [part] { return part->Run(); }));
+  }
+  // Progress from this thread, in steps of 65536 records, while the
+  // segments run.
   uint64_t next_progress = 65536;
-
-  auto dispatch = [&] {
-    if (chunk.size() == 0) return;
-    const uint64_t before = dispatched;
-    dispatched += chunk.size();
-    auto shared = std::make_shared<Chunk>(std::move(chunk));
-    in_flight.emplace_back(before, std::async(std::launch::async, [shared] { return VerifyChunk(*shared); }));
-    chunk = Chunk();
-    chunk.first_position = expected;
-    chunk.previous = last_stored;
+  auto report_progress = [&] {
+    const uint64_t n = verified.load(std::memory_order_relaxed);
+    if (!progress || n < next_progress) return;
+    progress(n / 65536 * 65536);
+    next_progress = (n / 65536 + 1) * 65536;
   };
-  // Waits for the oldest chunk; the first failing chunk in position order
-  // holds the first bad record.
-  auto collect_one = [&] {
-    auto [before, future] = std::move(in_flight.front());
-    in_flight.pop_front();
-    ChunkResult r = future.get();
-    if (chunk_failed) return;
-    if (r.bad_index != SIZE_MAX) {
-      chunk_failed = true;
-      report.first_bad = from + before + r.bad_index;
-      report.reason = std::move(r.reason);
-      report.checked = before + r.bad_index + 1;
-      return;
-    }
-    const uint64_t verified = in_flight.empty() ? dispatched : in_flight.front().first;
-    if (progress && verified >= next_progress) {
-      progress(verified);
-      next_progress = (verified / 65536 + 1) * 65536;
-    }
-  };
-
-  Status s = log.Scan(from, to, [&](const EventView& v) {
-    if (v.position != expected) {
-      scan_failed = true;
-      scan_bad = expected;
-      scan_reason = "missing event: next stored position is " + std::to_string(v.position);
-      return false;
-    }
-    if (v.stored_hash.size() != log_format::kHashSize) {
-      scan_failed = true;
-      scan_bad = v.position;
-      scan_reason = "record shorter than its 32-byte hash";
-      return false;
-    }
-    ++expected;
-    const size_t offset = (chunk.bytes.size() + 7) & ~size_t{7};
-    chunk.bytes.resize(offset + v.envelope.size());
-    std::memcpy(chunk.bytes.data() + offset, v.envelope.data(), v.envelope.size());
-    chunk.envelopes.emplace_back(static_cast<uint32_t>(offset), static_cast<uint32_t>(v.envelope.size()));
-    std::memcpy(last_stored.data(), v.stored_hash.data(), last_stored.size());
-    chunk.stored.push_back(last_stored);
-    if (chunk.size() == kChunkRecords) {
-      dispatch();
-      while (in_flight.size() >= max_in_flight) collect_one();
-      if (chunk_failed) return false;
-    }
-    return true;
-  });
-  dispatch();
-  while (!in_flight.empty()) collect_one();
-  if (!s.ok()) return s.error();
-  if (chunk_failed) return report;  // the earliest bad record: in a chunk, before anything the scan saw
-  if (scan_failed) {
-    report.first_bad = scan_bad;
-    report.reason = std::move(scan_reason);
-    report.checked = dispatched + 1;
-    return report;
+  for (auto& f : running) {
+    while (f.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) report_progress();
   }
-  report.checked = dispatched;
-  if (expected != to + 1) {
-    report.first_bad = expected;
-    report.reason = "missing event: log ends before the head " + std::to_string(to);
+  report_progress();
+
+  // The earliest segment with a bad record holds the first bad record.
+  for (auto& f : running) {
+    auto r = f.get();
+    if (!r.ok()) return r.error();
+    if (report.first_bad != 0) continue;  // already decided; still collect every future
+    report.checked += r->checked;
+    if (r->first_bad != 0) {
+      report.first_bad = r->first_bad;
+      report.reason = std::move(r->reason);
+    }
   }
   return report;
 }

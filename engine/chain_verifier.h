@@ -21,12 +21,15 @@ struct VerifyReport {
 // gapless, each value holds a 32-byte hash and an envelope that passes the
 // FlatBuffers verifier, the envelope's own position matches its key, and
 // hash(n) = SHA-256(hash(n-1) || envelope(n)) where hash(from-1) is read
-// from the log. Stops at the first bad record. `progress`, if set, is called
-// every 65536 records with the count so far (from this thread). The checks
-// run on several threads, a chunk of records each; the report is what a
-// sequential pass would give. An error result means the log
-// could not be read at all (I/O), not that it failed verification.
+// from the log. Names the first bad record. The range is cut into up to
+// `threads` segments (0: one per core; at least 4096 records each), each
+// scanned and checked on its own thread from the hash stored before it;
+// the report is what a sequential pass would give. `progress`, if set, is
+// called from this thread each time another 65536 records are checked,
+// with that multiple of 65536. An error result means the log could not be
+// read at all (I/O), not that it failed verification.
 Result<VerifyReport> VerifyChain(const EventLog& log, uint64_t from = 1, uint64_t to = 0,
-                                 const std::function<void(uint64_t)>& progress = nullptr);
+                                 const std::function<void(uint64_t)>& progress = nullptr,
+                                 unsigned threads = 0);
 
 }  // namespace tally
