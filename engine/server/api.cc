@@ -1,6 +1,9 @@
 #include "engine/server/api.h"
 
+#include <pthread.h>
+
 #include <charconv>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "engine/domain/password.h"
@@ -181,6 +184,7 @@ void Api::Route(Call& call) {
     r.body() = RenderMetrics();
     return call.Answer(std::move(r));
   }
+  if (!p.empty() && p[0] == "admin") return Admin(call);
   if (p.empty() || p[0] != "v1") return call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
   // Everything under /v1 needs a partner's token.
   auto auth = call.request.find(http::field::authorization);
@@ -208,6 +212,42 @@ void Api::Route(Call& call) {
     }
   }
   call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
+}
+
+Api::~Api() { Stop(); }
+
+void Api::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(admin_mu_);
+    admin_stopping_ = true;
+  }
+  admin_cv_.notify_all();
+  if (admin_thread_.joinable()) admin_thread_.join();
+}
+
+bool Api::RunAdminJob(std::function<void()> job) {
+  {
+    std::lock_guard<std::mutex> lock(admin_mu_);
+    if (admin_stopping_ || admin_jobs_.size() >= kMaxAdminJobs) return false;
+    admin_jobs_.push_back(std::move(job));
+    if (!admin_thread_.joinable()) {
+      admin_thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "tally-admin");
+        std::unique_lock<std::mutex> lock(admin_mu_);
+        for (;;) {
+          admin_cv_.wait(lock, [this] { return admin_stopping_ || !admin_jobs_.empty(); });
+          if (admin_jobs_.empty()) return;  // stopping, and every accepted job is done
+          auto next = std::move(admin_jobs_.front());
+          admin_jobs_.pop_front();
+          lock.unlock();
+          next();
+          lock.lock();
+        }
+      });
+    }
+  }
+  admin_cv_.notify_one();
+  return true;
 }
 
 bool Api::WaitForReads(Call& call, const std::string& customer_id) {
@@ -399,6 +439,51 @@ Result<std::optional<uint64_t>> IfMatch(const Request& request) {
 std::string Etag(uint64_t version) { return "\"" + std::to_string(version) + "\""; }
 
 }  // namespace
+
+// /admin/v1/customers/{customer}/forget: an operator erases a customer's
+// personal data (the HTTP face of tallyctl forget).
+void Api::Admin(Call& call) {
+  const auto& p = call.path;
+  if (ctx_.operators == nullptr || !ctx_.forget) return call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
+  auto auth = call.request.find(http::field::authorization);
+  std::string_view header = auth == call.request.end() ? std::string_view() : SV(auth->value());
+  if (!header.starts_with("Bearer ")) {
+    return call.Error(ErrorCode::kUnauthorized, "send Authorization: Bearer <operator token>");
+  }
+  auto op = ctx_.operators->Authenticate(header.substr(7));
+  if (!op) {
+    return call.Error(ErrorCode::kUnauthorized,
+                      "unknown operator token (operators are added with: tallyctl operators add NAME)");
+  }
+  if (!(p.size() == 5 && p[1] == "v1" && p[2] == "customers" && p[4] == "forget")) {
+    return call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
+  }
+  if (call.method() != http::verb::post) return call.Error(ErrorCode::kMethodNotAllowed, "POST only");
+  std::string reason = "erasure requested";
+  if (!call.request.body().empty()) {
+    auto body = Body(call);
+    if (!body) return;
+    Fields fields(*body, "");
+    auto given = fields.OptString("reason");
+    if (!given.ok()) return call.Error(given.error());
+    if (Status done = fields.Done(); !done.ok()) return call.Error(done.error());
+    if (*given) reason = **given;
+  }
+  if (reason.empty()) return call.Error(ErrorCode::kInvalidField, "reason: must not be empty");
+  domain::CommandMeta meta{domain::kOperatorId, call.request_id, call.correlation_id};
+  const std::string customer = p[3], operator_id = op->id;
+  auto shared = std::make_shared<Call>(std::move(call));
+  const bool queued = RunAdminJob([this, shared, customer, reason, meta, operator_id] {
+    auto erased = ctx_.forget(customer, reason, meta);
+    if (!erased.ok()) return shared->Error(erased.error());
+    std::fprintf(stderr, "tallyd: operator %s: personal data of customer %s %s\n", operator_id.c_str(),
+                 erased->customer_id.c_str(), erased->erased_before ? "was erased before" : "erased");
+    shared->Answer(shared->Make(http::status::ok, json{{"customerId", erased->customer_id},
+                                                       {"position", erased->position},
+                                                       {"erasedBefore", erased->erased_before}}));
+  });
+  if (!queued) shared->Error(ErrorCode::kBusy, "too many erasures waiting, or shutting down; retry later");
+}
 
 void Api::Customers(Call& call) {
   if (call.method() == http::verb::get) {

@@ -5,7 +5,11 @@
 // Endpoints are listed in README.md ("HTTP API").
 #pragma once
 
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <map>
+#include <thread>
 #include <unordered_map>
 #include <mutex>
 #include <string>
@@ -22,6 +26,19 @@
 
 namespace tally::server {
 
+// What an operator's erasure did (POST /admin/v1/customers/{id}/forget).
+struct ErasureResult {
+  std::string customer_id;
+  uint64_t position = 0;       // of the CustomerPersonalDataErased event
+  bool erased_before = false;  // nothing appended: erased earlier
+};
+
+// Erases a customer's personal data (`customer`: id or domain) and returns
+// once it is durable, applied by the customer read model and older copies
+// are purged; may block for seconds. tallyd: ControlServer::ForgetCustomer.
+using ForgetFunction = std::function<Result<ErasureResult>(const std::string& customer, const std::string& reason,
+                                                           const domain::CommandMeta& meta)>;
+
 // What the API works with; none owned, all must outlive the Api.
 struct ApiContext {
   CommandProcessor* processor = nullptr;
@@ -32,6 +49,10 @@ struct ApiContext {
   projections::ProjectionStore* store = nullptr;
   projections::ProjectionRunner* runner = nullptr;
   PartnerDirectory* partners = nullptr;
+  // Operators' tokens, for /admin (null: no admin API), and what their
+  // erasure calls (null: answered 404).
+  PartnerDirectory* operators = nullptr;
+  ForgetFunction forget;
   // The Kafka relay (null: none) and where its cluster is, for /healthz.
   const kafka::Relay* relay = nullptr;
   std::string kafka_bootstrap;
@@ -41,10 +62,16 @@ struct ApiContext {
   std::chrono::milliseconds read_wait{2000};
 };
 
-// Thread-safety: Handle from any number of threads.
+// Thread-safety: Handle from any number of threads. Admin calls that block
+// (erasure) run on the Api's own worker thread, one at a time.
 class Api final : public HttpHandler {
  public:
   explicit Api(ApiContext context) : ctx_(context) {}
+  ~Api() override;  // Stop()
+  // Finishes the admin calls accepted so far (their answers are sent if the
+  // HTTP server still runs) and refuses new ones with 503. Call before the
+  // HttpServer is destroyed.
+  void Stop();
   void Handle(Request request, Respond respond) override;
   Response Reject(ErrorCode code, const std::string& message, unsigned version) override;
 
@@ -57,6 +84,11 @@ class Api final : public HttpHandler {
   void Subscriptions(Call& call);
   void Relationships(Call& call);
   void Offers(Call& call);
+  void Admin(Call& call);  // /admin/v1/..., operator tokens
+  // Queues `job` for the admin worker; false (and nothing queued) when
+  // stopping or kMaxAdminJobs are waiting.
+  bool RunAdminJob(std::function<void()> job);
+  static constexpr size_t kMaxAdminJobs = 16;
   // Submits `command`; answers with `ok(outcome)` once durable, or the error.
   void Run(Call& call, domain::Command command,
            std::function<Response(const CommandOutcome&, const Call&)> ok);
@@ -84,6 +116,12 @@ class Api final : public HttpHandler {
   std::map<std::string, uint64_t> last_customer_write_;  // customer -> last position written; guarded by mu_
   size_t prune_above_ = 4096;                              // guarded by mu_
   std::unordered_map<std::string, uint64_t> customer_versions_;  // ETag cache; guarded by mu_
+
+  std::mutex admin_mu_;
+  std::condition_variable admin_cv_;
+  std::deque<std::function<void()>> admin_jobs_;  // guarded by admin_mu_
+  bool admin_stopping_ = false;                   // guarded by admin_mu_
+  std::thread admin_thread_;                      // started with the first job
 };
 
 }  // namespace tally::server

@@ -150,5 +150,96 @@ TEST(ErasureE2eTest, ForgetErasesPersonalDataEverywhereAndKeepsTheHistoryVerifia
   EXPECT_EQ(unknown.exit_code, 2) << unknown.text;
 }
 
+// The same through the /admin API: an operator's token (tallyctl operators
+// add, while tallyd runs) erases; bad calls are refused with a code and
+// append nothing; neither the token nor the data reaches tallyd's output.
+TEST(ErasureE2eTest, AnOperatorErasesThroughTheAdminApi) {
+  testing::TempDir dir;
+  const std::string data = dir.Sub("var");
+  testing::TallydProcess tallyd(TALLYD, data);
+  ASSERT_TRUE(tallyd.running()) << tallyd.output();
+  HttpClient p1(tallyd.port(), tallyd.dev_token());
+  auto created = p1.Post("/v1/customers", NewCustomer("adminforget", json::array({Line(kE3, 5)})));
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = created.json["id"];
+  const std::string email = "anna@adminforget.com";
+  const std::string path = "/admin/v1/customers/" + id + "/forget";
+
+  // No operator yet: every token is unknown.
+  HttpClient admin(tallyd.port(), tallyd.dev_token());
+  auto partner_token = admin.Post(path, json{{"reason", "x"}});
+  EXPECT_EQ(partner_token.status, 401) << "a partner's token is not an operator's: " << partner_token.body;
+  EXPECT_EQ(partner_token.code(), 70030);
+  EXPECT_NE(partner_token.body.find("tallyctl operators add"), std::string::npos) << partner_token.body;
+
+  auto added = testing::RunCommand(Ctl("operators add alice --data " + data + " 2>/dev/null"));
+  ASSERT_EQ(added.exit_code, 0) << added.text;
+  // The token is stdout's line; the notice on stderr comes before it.
+  std::string token = added.text.substr(0, added.text.find_last_not_of('\n') + 1);
+  token = token.substr(token.find_last_of('\n') + 1);
+  ASSERT_EQ(token.size(), 43u) << added.text;
+  admin.set_token(token);
+  const uint64_t head = HttpClient(tallyd.port()).Get("/healthz").json["head"];
+
+  // Bad calls: each a 4xx with its code, and nothing appended.
+  struct Bad {
+    std::string method, target, body;
+    int status, code;
+  };
+  const std::vector<Bad> bad = {
+      {"POST", path, "{\"reason\": ", 400, 70033},
+      {"POST", path, "[]", 400, 70033},
+      {"POST", path, "{\"reason\": 17}", 400, 70034},
+      {"POST", path, "{\"reason\": \"\"}", 400, 70034},
+      {"POST", path, "{\"why\": \"x\"}", 400, 70034},
+      {"POST", path, json{{"reason", std::string(300, 'r')}}.dump(), 400, 70023},
+      {"GET", path, "", 405, 70032},
+      {"POST", "/admin/v1/customers/" + id, "", 404, 70031},
+      {"POST", "/admin/v1/customers/nobody.onmicrosoft.com/forget", "", 404, 70004},
+      {"POST", "/admin/v1/customers/00000000-0000-4000-8000-000000000000/forget", "", 404, 70004},
+  };
+  for (const auto& b : bad) {
+    auto r = admin.Call(b.method, b.target, b.body);
+    EXPECT_EQ(r.status, b.status) << b.method << " " << b.target << " " << b.body << ": " << r.body;
+    EXPECT_EQ(r.code(), b.code) << b.method << " " << b.target << " " << b.body << ": " << r.body;
+  }
+  auto wrong = HttpClient(tallyd.port(), token + "x").Post(path, json::object());
+  EXPECT_EQ(wrong.status, 401) << wrong.body;
+  auto no_token = HttpClient(tallyd.port()).Post(path, json::object());
+  EXPECT_EQ(no_token.status, 401) << no_token.body;
+  auto as_partner = admin.Get("/v1/customers/" + id);
+  EXPECT_EQ(as_partner.status, 401) << "an operator's token is not a partner's: " << as_partner.body;
+  EXPECT_EQ(HttpClient(tallyd.port()).Get("/healthz").json["head"], head) << "bad calls append nothing";
+  EXPECT_EQ(p1.Get("/v1/customers/" + id).json["billingProfile"]["email"], email);
+
+  // By domain, with a request id the event records.
+  auto erased = admin.Post("/admin/v1/customers/adminforget.onmicrosoft.com/forget",
+                           json{{"reason", "GDPR request 18"}}, {{"MS-RequestId", "erase-18"}});
+  ASSERT_EQ(erased.status, 200) << erased.body;
+  EXPECT_EQ(erased.json["customerId"], id) << erased.body;
+  EXPECT_EQ(erased.json["erasedBefore"], false) << erased.body;
+  EXPECT_EQ(erased.json["position"].get<uint64_t>(), head + 1) << erased.body;
+  auto row = p1.Get("/v1/customers/" + id);
+  EXPECT_EQ(row.json["status"], "erased") << row.body;
+  EXPECT_EQ(row.json["billingProfile"]["email"], "") << row.body;
+  auto again = admin.Call("POST", path);  // no body: the default reason
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.json["erasedBefore"], true) << again.body;
+  EXPECT_EQ(HttpClient(tallyd.port()).Get("/healthz").json["head"], head + 1);
+
+  ASSERT_EQ(tallyd.Stop(), 0) << tallyd.output();
+  EXPECT_NE(tallyd.output().find("operator alice"), std::string::npos) << tallyd.output();
+  EXPECT_EQ(tallyd.output().find(token), std::string::npos) << "the token never reaches the log";
+  EXPECT_EQ(tallyd.output().find(email), std::string::npos);
+  auto replay = testing::RunCommand(Ctl("replay --data " + data + " --customer " + id));
+  EXPECT_NE(replay.text.find("GDPR request 18"), std::string::npos) << replay.text;
+  EXPECT_NE(replay.text.find("\"request_id\": \"erase-18\""), std::string::npos) << replay.text;
+  EXPECT_NE(replay.text.find("\"partner_id\": \"tally-operator\""), std::string::npos) << replay.text;
+  EXPECT_EQ(replay.text.find(email), std::string::npos) << replay.text;
+  EXPECT_EQ(FilesContaining(data, email), std::vector<std::string>{});
+  auto verify = testing::RunCommand(Ctl("verify --data " + data));
+  EXPECT_EQ(verify.exit_code, 0) << verify.text;
+}
+
 }  // namespace
 }  // namespace tally

@@ -586,22 +586,23 @@ int StatusCmd(const std::string& data) {
   return 0;
 }
 
-int PartnersAdd(const std::string& data, const std::string& name) {
+// `kind`: "partners" (API callers) or "operators" (the /admin API).
+int TokenAdd(const std::string& data, const std::string& kind, const std::string& name) {
   std::error_code ec;
   std::filesystem::create_directories(data, ec);
-  auto directory = server::PartnerDirectory::Load(data + "/partners.json");
+  auto directory = server::PartnerDirectory::Load(data + "/" + kind + ".json");
   if (!directory.ok()) {
-    std::fprintf(stderr, "tallyctl partners add: %s\n", directory.error().ToString().c_str());
+    std::fprintf(stderr, "tallyctl %s add: %s\n", kind.c_str(), directory.error().ToString().c_str());
     return 2;
   }
   auto added = (*directory)->Add(name);
   if (!added.ok()) {
-    std::fprintf(stderr, "tallyctl partners add: %s\n", added.error().message().c_str());
+    std::fprintf(stderr, "tallyctl %s add: %s\n", kind.c_str(), added.error().message().c_str());
     return 2;
   }
   // The token is shown this once; only its SHA-256 is kept.
-  std::fprintf(stderr, "partner '%s' added; its bearer token (shown only now) is on stdout\n",
-               added->first.id.c_str());
+  std::fprintf(stderr, "%s '%s' added; its bearer token (shown only now) is on stdout\n",
+               kind == "partners" ? "partner" : "operator", added->first.id.c_str());
   std::printf("%s\n", added->second.c_str());
   return 0;
 }
@@ -683,7 +684,12 @@ int main(int argc, char** argv) {
   std::string partner_name;
   auto* partners_add = partners->add_subcommand("add", "add a partner; prints its new token once");
   partners_add->add_option("name", partner_name, "partner id: 1-64 letters, digits, '-', '_', '.'")->required();
-  for (auto* sub : {project, rebuild, as_of, history, backup, restore, partners_add, forget}) {
+  auto* operators = app.add_subcommand("operators", "operators of the /admin API (erasure) and their bearer tokens");
+  operators->require_subcommand(1);
+  std::string operator_name;
+  auto* operators_add = operators->add_subcommand("add", "add an operator; prints its new token once");
+  operators_add->add_option("name", operator_name, "operator name: 1-64 letters, digits, '-', '_', '.'")->required();
+  for (auto* sub : {project, rebuild, as_of, history, backup, restore, partners_add, operators_add, forget}) {
     sub->add_option("--data", data, "data folder (tallyd --data)")->capture_default_str();
   }
   replay->add_option("--stream", stream, "only this stream, e.g. customer-<id>");
@@ -735,7 +741,8 @@ int main(int argc, char** argv) {
   if (*history) return tally::HistoryCmd(data, history_customer);
   if (*backup) return tally::BackupCmd(data, backup_dir);
   if (*restore) return tally::RestoreCmd(data, backup_dir);
-  if (*partners_add) return tally::PartnersAdd(data, partner_name);
+  if (*partners_add) return tally::TokenAdd(data, "partners", partner_name);
+  if (*operators_add) return tally::TokenAdd(data, "operators", operator_name);
   if (*forget) return tally::ForgetCmd(data, forget_customer, forget_reason);
   if (*consume) {
     auto properties = tally::kafka::ParseProperties(consume_properties);

@@ -155,41 +155,45 @@ void ControlServer::RelayState(int fd) {
                    (s.connected ? "1 " : "0 ") + relay_topic_ + " " + relay_bootstrap_ + " " + error + "\n");
 }
 
-void ControlServer::Forget(int fd, const std::string& customer, const std::string& reason) {
+Result<tools::ForgetResult> ControlServer::ForgetCustomer(const std::string& customer, const std::string& reason,
+                                                          domain::CommandMeta meta) {
   if (processor_ == nullptr || writer_ == nullptr) {
-    WriteAll(fd, "error this tallyd takes no commands\n");
-    return;
+    return Error(ErrorCode::kInvalidArgument, "this tallyd takes no commands");
   }
+  std::lock_guard<std::mutex> one_at_a_time(forget_mu_);
   auto id = projections::ResolveCustomer(log_, customer);
-  if (!id.ok()) {
-    WriteAll(fd, "error " + id.error().ToString() + "\n");
-    return;
-  }
+  if (!id.ok()) return id.error();
   std::promise<Result<CommandOutcome>> done;
   auto answered = done.get_future();
-  domain::CommandMeta meta{domain::kOperatorId, "", ""};
-  writer_->Submit(processor_->Task(domain::ForgetCustomer{*id, reason}, meta,
+  meta.partner_id = domain::kOperatorId;
+  writer_->Submit(processor_->Task(domain::ForgetCustomer{*id, reason}, std::move(meta),
                                    [&done](Result<CommandOutcome> r) { done.set_value(std::move(r)); }));
   Result<CommandOutcome> outcome = answered.get();
-  if (!outcome.ok()) {
-    WriteAll(fd, "error " + outcome.error().ToString() + "\n");
-    return;
-  }
+  if (!outcome.ok()) return outcome.error();
   tools::ForgetResult result{*id, outcome->last_position, outcome->last_position == 0};
   if (!result.erased_before) {
     std::fprintf(stderr, "tallyd: erased the personal data of customer %s (position %llu)\n", id->c_str(),
                  static_cast<unsigned long long>(result.position));
     // The answer promises that the read model no longer shows the fields.
     if (!runner_.WaitFor("customer", result.position, std::chrono::seconds(30))) {
-      WriteAll(fd, "error the key is destroyed, but the customer read model did not apply the erasure within 30 s\n");
-      return;
+      return Error(ErrorCode::kBusy,
+                   "the key is destroyed, but the customer read model did not apply the erasure within 30 s; "
+                   "retry to purge the old copies");
     }
   }
   if (Status s = tools::PurgeErasedCopies(log_, &store_); !s.ok()) {
-    WriteAll(fd, "error the key is destroyed; purging old copies failed: " + s.error().ToString() + "\n");
+    return Error(s.error().code(), "the key is destroyed; purging old copies failed: " + s.error().message());
+  }
+  return result;
+}
+
+void ControlServer::Forget(int fd, const std::string& customer, const std::string& reason) {
+  auto result = ForgetCustomer(customer, reason, {});
+  if (!result.ok()) {
+    WriteAll(fd, "error " + result.error().ToString() + "\n");
     return;
   }
-  WriteAll(fd, tools::ForgetAnswer(result) + "\n");
+  WriteAll(fd, tools::ForgetAnswer(*result) + "\n");
 }
 
 }  // namespace tally

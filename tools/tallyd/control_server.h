@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -12,11 +13,12 @@
 #include "engine/kafka/relay.h"
 #include "engine/rocksdb_event_log.h"
 #include "projections/runner.h"
+#include "tools/common/forget.h"
 
 namespace tally {
 
 // Thread-safety: constructed and destroyed on one thread; requests are
-// served one at a time on the server's thread. `source`, `store` and
+// served one at a time on the server's thread; ForgetCustomer from any. `source`, `store` and
 // `runner` must outlive it.
 class ControlServer {
  public:
@@ -37,6 +39,17 @@ class ControlServer {
     processor_ = &processor;
     writer_ = &writer;
   }
+
+  // Erases `customer`'s personal data (id or domain): ForgetCustomer with
+  // `meta` (its partner id is set to domain::kOperatorId), then waits until
+  // the customer read model applied it and purges the copies RocksDB still
+  // holds. Blocks (seconds: a flush and compactions); erasures run one at a
+  // time. kCustomerNotFound for an unknown customer; kBusy when the read
+  // model did not apply the erasure within 30 s (the key is destroyed; a
+  // retry finds it erased before and purges again). Any thread; needs
+  // SetCommands.
+  Result<tools::ForgetResult> ForgetCustomer(const std::string& customer, const std::string& reason,
+                                             domain::CommandMeta meta);
 
   // Listens on `path` (a stale socket file there is replaced).
   Status Start(const std::string& path);
@@ -59,6 +72,7 @@ class ControlServer {
   CommandProcessor* processor_ = nullptr;
   GroupCommitWriter* writer_ = nullptr;
   std::string relay_topic_, relay_bootstrap_;
+  std::mutex forget_mu_;  // one erasure at a time
   std::string path_;
   int listen_fd_ = -1;
   std::atomic<bool> stopping_{false};

@@ -153,6 +153,13 @@ int main(int argc, char** argv) {
                 "TALLY_TOKEN=%s\n",
                 dev->first.id.c_str(), dev->second.c_str());
   }
+  // Operators of the /admin API: none until `tallyctl operators add NAME`
+  // (read again when the file changes).
+  auto operators = tally::server::PartnerDirectory::Load(data + "/operators.json");
+  if (!operators.ok()) {
+    std::fprintf(stderr, "tallyd: %s\n", operators.error().ToString().c_str());
+    return 2;
+  }
   std::unique_ptr<tally::kafka::EmbeddedKafka> embedded_kafka;
   if (kafka_bootstrap.empty()) {
     auto started = tally::kafka::EmbeddedKafka::Start(1, kafka_topic, kafka_partitions);
@@ -191,6 +198,13 @@ int main(int argc, char** argv) {
   api_context.store = store->get();
   api_context.runner = &runner;
   api_context.partners = partners->get();
+  api_context.operators = operators->get();
+  api_context.forget = [&control](const std::string& customer, const std::string& reason,
+                                  const tally::domain::CommandMeta& meta) -> tally::Result<tally::server::ErasureResult> {
+    auto r = control.ForgetCustomer(customer, reason, meta);
+    if (!r.ok()) return r.error();
+    return tally::server::ErasureResult{r->customer_id, r->position, r->erased_before};
+  };
   api_context.relay = &relay;
   api_context.kafka_bootstrap = kafka_bootstrap;
   api_context.kafka_topic = kafka_topic;
@@ -201,6 +215,7 @@ int main(int argc, char** argv) {
   auto bound = server.Start(host, port);
   if (!bound.ok()) {
     std::fprintf(stderr, "tallyd: --listen %s: %s\n", listen.c_str(), bound.error().ToString().c_str());
+    api.Stop();
     control.Stop();
     writer.Stop();
     runner.Stop();
@@ -215,6 +230,7 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&stop, &sig);
   std::printf("tallyd: signal %d, stopping\n", sig);
+  api.Stop();      // finishes an erasure in progress and answers it; refuses new ones
   server.Stop();   // stops accepting; requests in flight are answered
   control.Stop();  // waits for a rebuild in progress
   writer.Stop();  // finishes queued commands
