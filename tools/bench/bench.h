@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,19 @@ struct Clock {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
 };
+
+// CPU time (user + system, all threads) of this process since construction.
+struct CpuClock {
+  double start = Now();
+  double Seconds() const { return Now() - start; }
+  static double Now();
+};
+
+// CPU seconds per thread name (several threads of one name are summed),
+// from /proc/self/task; Diff gives what each name used between two samples.
+using ThreadCpu = std::map<std::string, double>;
+ThreadCpu SampleThreadCpu();
+std::string DescribeThreadCpu(const ThreadCpu& before, const ThreadCpu& after);
 
 // A fresh folder for one benchmark under `base` (removed first if present).
 std::string FreshDir(const std::string& base, const std::string& name);

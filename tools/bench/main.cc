@@ -7,8 +7,14 @@
 //   tally-bench rebuild [--events N] [--catalog F] [--dir D] [--keep]
 //   tally-bench http [--customers N] [--threads T] [--connections C] [--seconds S]
 #include <CLI/CLI.hpp>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+#include <unistd.h>
 
 #include "tools/bench/bench.h"
 #include "tools/common/cli.h"
@@ -20,6 +26,54 @@ std::string FreshDir(const std::string& base, const std::string& name) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+double CpuClock::Now() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return secs(usage.ru_utime) + secs(usage.ru_stime);
+}
+
+ThreadCpu SampleThreadCpu() {
+  ThreadCpu out;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream in(task.path() / "stat");
+    std::string line;
+    if (!std::getline(in, line)) continue;
+    // pid (comm) state ... field 14 utime, 15 stime; comm may hold spaces.
+    const size_t open = line.find('('), close = line.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    const std::string name = line.substr(open + 1, close - open - 1);
+    std::istringstream rest(line.substr(close + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) utime = std::stod(field);
+      if (i == 15) stime = std::stod(field);
+    }
+    out[name] += (utime + stime) / tick;
+  }
+  return out;
+}
+
+std::string DescribeThreadCpu(const ThreadCpu& before, const ThreadCpu& after) {
+  std::vector<std::pair<double, std::string>> used;
+  for (const auto& [name, secs] : after) {
+    auto it = before.find(name);
+    const double d = secs - (it == before.end() ? 0 : it->second);
+    if (d >= 0.01) used.emplace_back(d, name);
+  }
+  std::sort(used.rbegin(), used.rend());
+  std::string out;
+  char buf[96];
+  for (const auto& [secs, name] : used) {
+    std::snprintf(buf, sizeof buf, "%s%s %.2f", out.empty() ? "" : ", ", name.c_str(), secs);
+    out += buf;
+  }
+  return out;
 }
 
 }  // namespace tally::bench
