@@ -1,5 +1,7 @@
 #include "engine/kafka/relay.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <charconv>
 
@@ -96,7 +98,10 @@ Result<std::vector<PartitionTail>> ReadPartitionTails(const Config& config, cons
 }
 
 Relay::Relay(const EventLog& log, RelayOptions options) : log_(log), options_(std::move(options)) {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "tally-relay");
+    Run();
+  });
 }
 
 Relay::~Relay() { Stop(); }
@@ -157,8 +162,14 @@ void Relay::Run() {
     if (next_ <= head_) {
       if (auto s = Produce(); !s.ok()) {
         SetError(s.error());
-        Disconnect();
-        ++reconnects_;
+        if (s.error().code() == ErrorCode::kCorruption) {
+          // The log, not Kafka: what was produced before the bad record
+          // stays in flight and gets acknowledged; look at it again later.
+          DropChunks();
+        } else {
+          Disconnect();
+          ++reconnects_;
+        }
         pause(options_.retry);
       }
       continue;
@@ -245,63 +256,141 @@ void Relay::Disconnect() {
   if (topic_ != nullptr) rd_kafka_topic_destroy(topic_);
   topic_ = nullptr;
   producer_.reset();
+  DropChunks();
   in_flight_.clear();
   next_ = published_ + 1;
   delivery_failed_ = false;
 }
 
-tally::Status Relay::Produce() {
-  const uint64_t head = head_;
-  const int32_t partitions = partitions_;
-  bool queue_full = false;
-  tally::Status failure = OkStatus();
-  char position_text[24], version_text[8];
-  auto scanned = log_.Scan(next_, head, [&](const EventView& v) {
-    if (stop_) return false;
+void Relay::ReadChunk(const EventLog& log, uint64_t from, uint64_t to, int32_t partitions,
+                      const std::atomic<bool>& stop, Chunk& c) {
+  // Bounds: enough records that reading overlaps producing well, few enough
+  // bytes that a chunk stays in the CPU's cache while it is produced.
+  constexpr uint64_t kMaxRecords = 2048;
+  constexpr size_t kMaxBytes = 1 << 20;
+  c.from = from;
+  c.next = from;
+  c.partitions = partitions;
+  c.records.clear();
+  c.bytes.clear();
+  c.done = 0;
+  c.failure = OkStatus();
+  if (to >= from + kMaxRecords) to = from + kMaxRecords - 1;
+  auto append = [&c](std::string_view bytes, size_t align) {
+    c.bytes.append((align - c.bytes.size() % align) % align, '\0');
+    const size_t at = c.bytes.size();
+    c.bytes.append(bytes);
+    return at;
+  };
+  tally::Status scanned = log.Scan(from, to, [&](const EventView& v) {
+    if (stop) return false;
+    if (v.position != c.next) {
+      c.failure = Error(ErrorCode::kCorruption, "missing event: position " + std::to_string(c.next) +
+                                                    " is followed by " + std::to_string(v.position) +
+                                                    "; not publishing");
+      return false;
+    }
     auto env = events::VerifyEnvelope(v.envelope);
     if (!env.ok()) {
-      failure = Error(ErrorCode::kCorruption,
-                      "position " + std::to_string(v.position) + ": " + env.error().message() + "; not publishing");
+      c.failure = Error(ErrorCode::kCorruption,
+                        "position " + std::to_string(v.position) + ": " + env.error().message() + "; not publishing");
       return false;
     }
     const events::Envelope& e = **env;
     const std::string_view key = KeyOf(e);
-    const int32_t p = PartitionFor(key, partitions);
-    if (v.position <= partition_last_[p]) {  // already in Kafka
-      in_flight_.push_back({v.position, e.recorded_at_us(), true});
-      next_ = v.position + 1;
-      return true;
-    }
-    const std::string_view type = events::EventTypeName(e.payload_type());
+    Chunk::Record r;
+    r.position = v.position;
+    r.recorded_at_us = e.recorded_at_us();
+    r.partition = PartitionFor(key, partitions);
+    r.schema_version = e.schema_version();
+    r.type = events::EventTypeName(e.payload_type());
+    r.value_len = v.envelope.size();
+    r.value = append(v.envelope, 8);
+    r.key_len = key.size();
+    r.key = append(key, 1);
     const std::string_view event_id = events::View(e.event_id());
-    const size_t position_len = std::to_chars(position_text, position_text + sizeof position_text, v.position).ptr - position_text;
-    const size_t version_len = std::to_chars(version_text, version_text + sizeof version_text, e.schema_version()).ptr - version_text;
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        producer_.get(), RD_KAFKA_V_RKT(topic_), RD_KAFKA_V_PARTITION(p),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(key.data(), key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(v.envelope.data()), v.envelope.size()),
-        RD_KAFKA_V_HEADER(kHeaderEventType, type.data(), static_cast<ssize_t>(type.size())),
-        RD_KAFKA_V_HEADER(kHeaderPosition, position_text, static_cast<ssize_t>(position_len)),
-        RD_KAFKA_V_HEADER(kHeaderEventId, event_id.data(), static_cast<ssize_t>(event_id.size())),
-        RD_KAFKA_V_HEADER(kHeaderSchemaVersion, version_text, static_cast<ssize_t>(version_len)),
-        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(v.position))), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      queue_full = true;
-      return false;
-    }
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      failure = FromKafka(err, "producing position " + std::to_string(v.position));
-      return false;
-    }
-    in_flight_.push_back({v.position, e.recorded_at_us(), false});
-    next_ = v.position + 1;
-    return true;
+    r.event_id_len = event_id.size();
+    r.event_id = append(event_id, 1);
+    c.records.push_back(r);
+    ++c.next;
+    if (c.bytes.size() < kMaxBytes) return true;
+    to = c.next - 1;  // full: the rest is the next chunk's
+    return false;
   });
-  if (!scanned.ok()) return scanned;
-  if (!failure.ok()) return failure;
-  // A full queue: wait for deliveries (never hold the scan open meanwhile).
-  if (queue_full) rd_kafka_poll(producer_.get(), 10);
+  if (!scanned.ok() && c.failure.ok()) c.failure = scanned;
+  if (c.failure.ok() && !stop && c.next <= to) {  // the log ends before the head it reported
+    c.failure = Error(ErrorCode::kCorruption, "missing event at position " + std::to_string(c.next) + "; not publishing");
+  }
+}
+
+void Relay::DropChunks() {
+  if (read_ahead_.valid()) read_ahead_.get();
+  chunk_.reset();
+}
+
+tally::Status Relay::Produce() {
+  const uint64_t head = head_;
+  const int32_t partitions = partitions_;
+  if (!chunk_ || (chunk_->done == chunk_->records.size() && chunk_->failure.ok())) {
+    if (chunk_) spare_ = std::move(*chunk_);
+    chunk_.reset();
+    if (read_ahead_.valid()) {
+      Chunk next = read_ahead_.get();
+      if (next.from == next_ && next.partitions == partitions) {
+        chunk_ = std::move(next);
+      } else {
+        spare_ = std::move(next);
+      }
+    }
+    if (!chunk_) {
+      chunk_ = std::move(spare_);
+      ReadChunk(log_, next_, head, partitions, stop_, *chunk_);
+    }
+    // Read the chunk after this one meanwhile, when the log has more.
+    if (chunk_->failure.ok() && chunk_->next <= head && !stop_) {
+      read_ahead_ = std::async(std::launch::async, [this, c = std::move(spare_), from = chunk_->next, head,
+                                                    partitions]() mutable {
+        ReadChunk(log_, from, head, partitions, stop_, c);
+        return std::move(c);
+      });
+    }
+  }
+  Chunk& c = *chunk_;
+  char position_text[24], version_text[8];
+  while (c.done < c.records.size() && !stop_) {
+    const Chunk::Record& r = c.records[c.done];
+    const std::string_view key(c.bytes.data() + r.key, r.key_len);
+    if (r.position <= partition_last_[r.partition]) {  // already in Kafka
+      in_flight_.push_back({r.position, r.recorded_at_us, true});
+    } else {
+      const std::string_view event_id(c.bytes.data() + r.event_id, r.event_id_len);
+      const size_t position_len =
+          std::to_chars(position_text, position_text + sizeof position_text, r.position).ptr - position_text;
+      const size_t version_len =
+          std::to_chars(version_text, version_text + sizeof version_text, r.schema_version).ptr - version_text;
+      rd_kafka_resp_err_t err = rd_kafka_producev(
+          producer_.get(), RD_KAFKA_V_RKT(topic_), RD_KAFKA_V_PARTITION(r.partition),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.data(), key.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(c.bytes.data() + r.value), r.value_len),
+          RD_KAFKA_V_HEADER(kHeaderEventType, r.type.data(), static_cast<ssize_t>(r.type.size())),
+          RD_KAFKA_V_HEADER(kHeaderPosition, position_text, static_cast<ssize_t>(position_len)),
+          RD_KAFKA_V_HEADER(kHeaderEventId, event_id.data(), static_cast<ssize_t>(event_id.size())),
+          RD_KAFKA_V_HEADER(kHeaderSchemaVersion, version_text, static_cast<ssize_t>(version_len)),
+          RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(r.position))), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        // Wait for deliveries; the rest of the chunk waits in memory.
+        rd_kafka_poll(producer_.get(), 10);
+        return OkStatus();
+      }
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return FromKafka(err, "producing position " + std::to_string(r.position));
+      in_flight_.push_back({r.position, r.recorded_at_us, false});
+    }
+    next_ = r.position + 1;
+    // Serve delivery reports as they come, so acknowledged records leave
+    // librdkafka's queue while the chunk is produced.
+    if (++c.done % 1024 == 0) rd_kafka_poll(producer_.get(), 0);
+  }
+  if (c.done == c.records.size() && !c.failure.ok()) return c.failure;
   return OkStatus();
 }
 

@@ -22,6 +22,8 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <future>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -91,6 +93,32 @@ class Relay {
     int64_t recorded_at_us;
     bool acked;
   };
+  // Records read from the log, verified and ready to produce: the relay
+  // thread produces one chunk while a helper reads the next, so the scan and
+  // the FlatBuffers verification overlap with librdkafka's producev.
+  struct Chunk {
+    struct Record {
+      uint64_t position;
+      int64_t recorded_at_us;
+      int32_t partition;
+      uint32_t schema_version;
+      std::string_view type;  // static
+      size_t key, key_len, value, value_len, event_id, event_id_len;  // in bytes
+    };
+    uint64_t from = 0;        // first position asked for
+    uint64_t next = 0;        // the position after the last record read
+    int32_t partitions = 0;   // the partition count records were mapped with
+    std::vector<Record> records;
+    std::string bytes;        // keys, values and event ids, 8-byte aligned values
+    size_t done = 0;          // records produced so far
+    tally::Status failure = OkStatus();  // a bad record at `next`, after the records
+  };
+  // Reads positions [from, to] (fewer if large or stopped) into `c`,
+  // reusing its buffers.
+  static void ReadChunk(const EventLog& log, uint64_t from, uint64_t to, int32_t partitions,
+                        const std::atomic<bool>& stop, Chunk& c);
+  // Waits for a chunk being read ahead and drops it and the current one.
+  void DropChunks();
   void Run();
   tally::Status Connect();
   void Disconnect();
@@ -113,6 +141,9 @@ class Relay {
   std::vector<uint64_t> partition_last_;  // per partition: highest position in Kafka at resume
   uint64_t next_ = 1;                     // next position to look at
   std::deque<InFlight> in_flight_;        // positions published_+1 .. next_-1
+  std::optional<Chunk> chunk_;            // being produced (records before `done` are)
+  std::future<Chunk> read_ahead_;         // the chunk after chunk_, being read
+  Chunk spare_;                           // a produced chunk, its buffers kept for reuse
   bool delivery_failed_ = false;
   std::string delivery_error_;
 

@@ -3,6 +3,7 @@
 #include "engine/kafka/relay.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <algorithm>
 #include <map>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "engine/kafka/embedded.h"
+#include "engine/log_format.h"
 #include "engine/rocksdb_event_log.h"
 #include "events/codec.h"
 #include "events/samples.h"
@@ -50,6 +52,18 @@ class RelayTest : public ::testing::Test {
       r.events.push_back(samples_.SubscriptionCreated("c" + std::to_string(next_++ % customers), "", i % 50 + 1));
       auto results = log_->AppendBatch(std::span<AppendRequest>(&r, 1));
       ASSERT_TRUE(results[0].ok()) << results[0].error().ToString();
+    }
+  }
+
+  // `n` one-event commands in synced batches of 500 (faster, for long logs).
+  void AppendMany(int n, int customers = 101) {
+    while (n > 0) {
+      std::vector<AppendRequest> batch(std::min(n, 500));
+      for (auto& r : batch) {
+        r.events.push_back(samples_.SubscriptionCreated("c" + std::to_string(next_++ % customers), "", 1));
+      }
+      for (auto& result : log_->AppendBatch(batch)) ASSERT_TRUE(result.ok()) << result.error().ToString();
+      n -= static_cast<int>(batch.size());
     }
   }
 
@@ -123,6 +137,40 @@ TEST_F(RelayTest, PublishesEveryEventOnceInPerCustomerOrder) {
   EXPECT_EQ(status.last_error, "");
   relay.Stop();
   ExpectTopicIsTheLog();
+}
+
+// Long enough that the relay reads ahead chunk after chunk (2048 records
+// each) while it produces, and writers append meanwhile.
+TEST_F(RelayTest, ALongLogIsPublishedInChunksWhileWritersAppend) {
+  AppendMany(7000);
+  Relay relay(*log_, Options());
+  AppendMany(5000);
+  ASSERT_TRUE(WaitFor([&] { return relay.Status().published == 12000; })) << relay.Status().last_error;
+  EXPECT_EQ(relay.Status().sent, 12000u);
+  relay.Stop();
+  ExpectTopicIsTheLog();
+}
+
+// A record that does not verify, three chunks in: everything before it is
+// published, nothing from it on, and the status says where and why.
+TEST_F(RelayTest, PublishesEverythingBeforeACorruptEventAndNothingFromIt) {
+  AppendMany(6000);
+  std::string value;
+  const std::string key = log_format::EventKey(4500);
+  ASSERT_TRUE(log_->db()->Get(rocksdb::ReadOptions(), log_->events_cf(), key, &value).ok());
+  value.replace(log_format::kHashSize, 4, "\xff\xff\xff\x7f");  // the envelope's root offset, far outside
+  ASSERT_TRUE(log_->db()->Put(rocksdb::WriteOptions(), log_->events_cf(), key, value).ok());
+
+  Relay relay(*log_, Options());
+  ASSERT_TRUE(WaitFor([&] { return relay.Status().published == 4499; })) << relay.Status().last_error;
+  ASSERT_TRUE(WaitFor([&] { return relay.Status().last_error.find("position 4500") != std::string::npos; }))
+      << relay.Status().last_error;
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // a few retries
+  EXPECT_EQ(relay.Status().published, 4499u);
+  relay.Stop();
+  auto records = testing::ReadTopic(kafka_->bootstraps(), kTopic);
+  EXPECT_EQ(records.size(), 4499u);
+  for (const TopicRecord& r : records) ASSERT_LT(std::stoull(r.position), 4500u);
 }
 
 TEST_F(RelayTest, ARestartedRelaySendsNothingTwice) {
