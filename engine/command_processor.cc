@@ -127,7 +127,7 @@ Result<CommandProcessor::Decided> CommandProcessor::DecideCommand(const domain::
     if (!applied.ok()) return applied.error();
     if (!applied->has_value()) return std::optional<CommandOutcome>();
     const RequestRecord& record = **applied;
-    if (record.fingerprint != fingerprint) {
+    if (!SameRequest(record.fingerprint, fingerprint)) {
       return Error(ErrorCode::kRequestIdReused,
                    "request id '" + meta.request_id + "' was used before for a different request");
     }

@@ -81,6 +81,25 @@ struct RequestRecord {
   std::string outcome;
 };
 
+// Fingerprints are opaque to the log but for one rule: "BASE:PART" whose
+// PART is "erased" (personal data erased since it was stored) matches any
+// "BASE:..." sent later. Whether a retry with `sent` repeats the request
+// stored with `stored`:
+inline bool SameRequest(std::string_view stored, std::string_view sent) {
+  if (stored == sent) return true;
+  const size_t colon = stored.find(':');
+  if (colon == std::string_view::npos || stored.substr(colon + 1) != "erased") return false;
+  return sent.size() > colon && sent.substr(0, colon + 1) == stored.substr(0, colon + 1);
+}
+
+// `fingerprint` with its part after ':' erased; nullopt when it has none or
+// it is erased already.
+inline std::optional<std::string> ScrubbedFingerprint(std::string_view fingerprint) {
+  const size_t colon = fingerprint.find(':');
+  if (colon == std::string_view::npos || fingerprint.substr(colon + 1) == "erased") return std::nullopt;
+  return std::string(fingerprint.substr(0, colon + 1)) + "erased";
+}
+
 // A stored event as a reader sees it. `envelope` is 8-byte aligned heap
 // storage, so it can be read with events::VerifyEnvelope.
 struct StoredEvent {

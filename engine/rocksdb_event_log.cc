@@ -245,14 +245,14 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
   // 1. Idempotency: a request id staged before (durable or not).
   if (!req.request_id.empty()) {
     if (auto it = pending_requests_.find(req.request_id); it != pending_requests_.end()) {
-      if (it->second.fingerprint != req.fingerprint) return RequestIdReused(req.request_id);
+      if (!SameRequest(it->second.fingerprint, req.fingerprint)) return RequestIdReused(req.request_id);
       return Replay(it->second);
     }
     const rocksdb::Status& s = *stored.status;
     if (s.ok()) {
       auto rec = DecodeRequestRecord(stored.value->ToStringView());
       if (!rec.ok()) return rec.error();
-      if (rec->fingerprint != req.fingerprint) return RequestIdReused(req.request_id);
+      if (!SameRequest(rec->fingerprint, req.fingerprint)) return RequestIdReused(req.request_id);
       return Replay(std::move(*rec));
     }
     if (!s.IsNotFound()) return FromRocks(s, "reading request id");
@@ -621,12 +621,40 @@ Status RocksDbEventLog::Flush() {
   return OkStatus();
 }
 
+Result<size_t> RocksDbEventLog::ScrubRequestFingerprints(const std::function<bool(const RequestRecord&)>& erased) {
+  if (read_only_ || follower_) return Error(ErrorCode::kInvalidArgument, "event log is open read-only");
+  rocksdb::WriteBatch batch;
+  size_t changed = 0;
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;  // every record, across prefixes (and hash memtable buckets)
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_[kRequests]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto record = DecodeRequestRecord(it->value().ToStringView());
+    if (!record.ok()) return record.error();
+    auto scrubbed = ScrubbedFingerprint(record->fingerprint);
+    if (!scrubbed || !erased(*record)) continue;
+    auto s = batch.Put(cf_[kRequests], it->key(),
+                       EncodeRequestRecord(record->first_position, record->last_position, *scrubbed, record->outcome));
+    if (!s.ok()) return FromRocks(s, "scrubbing request fingerprints");
+    ++changed;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading request records");
+  if (changed == 0) return changed;
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto s = db_->Write(wo, &batch);
+  if (!s.ok()) return FromRocks(s, "scrubbing request fingerprints");
+  return changed;
+}
+
 Status RocksDbEventLog::PurgeDestroyedKeys() {
   TALLY_RETURN_IF_ERROR(Flush());
   rocksdb::CompactRangeOptions co;
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  auto s = db_->CompactRange(co, cf_[kKeys], nullptr, nullptr);
-  if (!s.ok()) return FromRocks(s, "compacting the keys after a key was destroyed");
+  for (auto [cf, what] : {std::pair{kKeys, "keys"}, std::pair{kRequests, "request records"}}) {
+    auto s = db_->CompactRange(co, cf_[cf], nullptr, nullptr);
+    if (!s.ok()) return FromRocks(s, std::string("compacting the ") + what + " after an erasure");
+  }
   return OkStatus();
 }
 

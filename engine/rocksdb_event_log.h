@@ -71,9 +71,17 @@ class RocksDbEventLog final : public EventLog {
   // later open replays no WAL (used after unsynced bulk generation).
   Status Flush();
 
+  // Rewrites, in one synced write, the fingerprint of every stored request
+  // for which `erased` is true to ScrubbedFingerprint (its personal part
+  // erased); returns how many changed. Reads the whole requests column
+  // family: for an erasure, before PurgeDestroyedKeys. Any thread; the
+  // requests it may touch are committed ones.
+  Result<size_t> ScrubRequestFingerprints(const std::function<bool(const RequestRecord&)>& erased);
+
   // After a key was destroyed: flushes every column family (so no WAL file
-  // still holds the key) and compacts the keys column family (so no table
-  // file does). Slow (a flush and a compaction); call it after an erasure.
+  // still holds the key or a scrubbed fingerprint) and compacts the keys
+  // and requests column families (so no table file does). Slow (a flush and
+  // compactions); call it after an erasure.
   Status PurgeDestroyedKeys();
 
   // True once a commit has failed (see EventLog, "Failure").

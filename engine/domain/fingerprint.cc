@@ -23,6 +23,32 @@ nlohmann::json Opt(const std::optional<T>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
+// The personal fields of a billing profile (what decide.cc seals), moved
+// from `billing` into their own object.
+nlohmann::json TakePersonal(nlohmann::json& billing) {
+  nlohmann::json personal = {{"email", billing["email"]}};
+  billing.erase("email");
+  nlohmann::json& address = billing["default_address"];
+  for (const char* field : {"first_name", "last_name", "address_line1", "address_line2", "address_line3",
+                            "phone_number"}) {
+    personal[field] = address[field];
+    address.erase(field);
+  }
+  return personal;
+}
+
+std::string Sha256Hex(const std::string& text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : digest) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
 nlohmann::json ToJson(const Command& command) {
   return std::visit(
       [](const auto& c) -> nlohmann::json {
@@ -62,17 +88,13 @@ nlohmann::json ToJson(const Command& command) {
 }  // namespace
 
 std::string Fingerprint(const Command& command, const CommandMeta& meta) {
+  nlohmann::json fields = ToJson(command);
+  std::optional<nlohmann::json> personal;
+  if (fields.contains("billing")) personal = TakePersonal(fields["billing"]);
   const nlohmann::json canonical = {
-      {"partner", meta.partner_id}, {"command", CommandName(command)}, {"fields", ToJson(command)}};
-  const std::string text = canonical.dump();  // object keys sorted: canonical
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : digest) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
+      {"partner", meta.partner_id}, {"command", CommandName(command)}, {"fields", std::move(fields)}};
+  std::string out = Sha256Hex(canonical.dump());  // object keys sorted: canonical
+  if (personal) out += ":" + Sha256Hex(personal->dump());
   return out;
 }
 

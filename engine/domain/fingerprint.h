@@ -9,7 +9,12 @@
 namespace tally::domain {
 
 // SHA-256 (hex) of the partner, the command's type and every field, in a
-// canonical JSON form.
+// canonical JSON form, with the personal fields of a billing profile
+// (email, contact names, address lines, phone) left out; for a command that
+// carries them (AddCustomer, UpdateBillingProfile), ":" and the SHA-256
+// (hex) of those fields follows. An erasure replaces that second part with
+// "erased" (ScrubbedFingerprint in event_log.h, which SameRequest matches),
+// so that no digest of erased data is kept.
 std::string Fingerprint(const Command& command, const CommandMeta& meta);
 
 }  // namespace tally::domain

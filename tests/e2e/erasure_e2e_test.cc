@@ -51,7 +51,8 @@ TEST(ErasureE2eTest, ForgetErasesPersonalDataEverywhereAndKeepsTheHistoryVerifia
     ASSERT_TRUE(tallyd.running()) << tallyd.output();
     token = tallyd.dev_token();
     HttpClient p1(tallyd.port(), token);
-    auto created = p1.Post("/v1/customers", NewCustomer("forgetme", json::array({Line(kE3, 25)})));
+    auto created = p1.Post("/v1/customers", NewCustomer("forgetme", json::array({Line(kE3, 25)})),
+                           {{"MS-RequestId", "create-forgetme"}});
     ASSERT_EQ(created.status, 201) << created.body;
     erased_id = created.json["id"];
     auto other = p1.Post("/v1/customers", NewCustomer("offline"));
@@ -74,13 +75,24 @@ TEST(ErasureE2eTest, ForgetErasesPersonalDataEverywhereAndKeepsTheHistoryVerifia
     auto without_keys = testing::RunCommand(consume + " --group before-nokeys 2>/dev/null");
     EXPECT_EQ(without_keys.text.find(email), std::string::npos) << without_keys.text;
     EXPECT_NE(without_keys.text.find("\"personal_data\": \"sealed\""), std::string::npos) << without_keys.text;
-    std::string key_bytes;
+    std::string key_bytes, personal_digest;
     {
       auto log = RocksDbEventLog::OpenReadOnly(data + "/log");
       ASSERT_TRUE(log.ok()) << log.error().ToString();
       auto key = (*log)->FindKey(erased_id);
       ASSERT_TRUE(key.ok() && key->state == personal::KeyState::kPresent);
       key_bytes.assign(key->key.begin(), key->key.end());
+      // The request id's fingerprint: a digest of the request, then one of its personal fields.
+      const std::string marker = "created partner 'dev' (id ";
+      const size_t at = tallyd.output().find(marker);
+      ASSERT_NE(at, std::string::npos) << tallyd.output();
+      const size_t from = at + marker.size();
+      const std::string partner = tallyd.output().substr(from, tallyd.output().find(')', from) - from);
+      auto request = (*log)->FindRequest(partner + "/create-forgetme");
+      ASSERT_TRUE(request.ok() && request->has_value()) << partner;
+      const std::string& fingerprint = (**request).fingerprint;
+      ASSERT_EQ(fingerprint.size(), 129u) << fingerprint;
+      personal_digest = fingerprint.substr(65);
     }
 
     // Forget, through the running tallyd, by domain.
@@ -122,6 +134,13 @@ TEST(ErasureE2eTest, ForgetErasesPersonalDataEverywhereAndKeepsTheHistoryVerifia
     // No file of the data folder holds the personal data or the key.
     EXPECT_EQ(FilesContaining(data, email), std::vector<std::string>{});
     EXPECT_EQ(FilesContaining(data, key_bytes), std::vector<std::string>{});
+    EXPECT_EQ(FilesContaining(data, personal_digest), std::vector<std::string>{})
+        << "a digest of the personal fields outlived the erasure";
+    // A retry of the creating request still gets its first answer.
+    auto retried = p1.Post("/v1/customers", NewCustomer("forgetme", json::array({Line(kE3, 25)})),
+                           {{"MS-RequestId", "create-forgetme"}});
+    EXPECT_EQ(retried.status, 201) << retried.body;
+    EXPECT_EQ(retried.json.value("id", ""), erased_id) << retried.body;
     // The log (its WAL is not compressed) holds the other customer's too only sealed.
     EXPECT_EQ(FilesContaining(data + "/log", "anna@offline.com"), std::vector<std::string>{});
     ASSERT_EQ(tallyd.Stop(), 0) << tallyd.output();

@@ -2,9 +2,16 @@
 
 #include <sstream>
 
+#include "engine/command_processor.h"
+
 namespace tally::tools {
 
-Status PurgeErasedCopies(RocksDbEventLog& log, projections::ProjectionStore* store) {
+Status PurgeErasedCopies(RocksDbEventLog& log, projections::ProjectionStore* store, const std::string& customer_id) {
+  auto scrubbed = log.ScrubRequestFingerprints([&](const RequestRecord& r) {
+    auto outcome = CommandOutcome::Decode(r.outcome);
+    return outcome.ok() && outcome->customer_id == customer_id;
+  });
+  if (!scrubbed.ok()) return scrubbed.error();
   TALLY_RETURN_IF_ERROR(log.PurgeDestroyedKeys());
   if (store == nullptr || store->read_only()) return OkStatus();
   return store->Purge("customer");

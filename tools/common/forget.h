@@ -21,10 +21,12 @@ struct ForgetResult {
   bool erased_before = false;  // nothing appended: the key was destroyed earlier
 };
 
-// After the erasure is durable and (when `store` is given) the customer
-// model has applied it: flushes and compacts the log's keys and the customer
+// After the erasure of `customer_id` is durable and (when `store` is given)
+// the customer model has applied it: erases the personal part of the
+// fingerprints of the customer's stored requests (domain/fingerprint.h),
+// then flushes and compacts the log's keys and requests and the customer
 // model's rows.
-Status PurgeErasedCopies(RocksDbEventLog& log, projections::ProjectionStore* store);
+Status PurgeErasedCopies(RocksDbEventLog& log, projections::ProjectionStore* store, const std::string& customer_id);
 
 // "forget <customer> <reason>": the control socket's request line, and back.
 std::string ForgetRequest(const std::string& customer, const std::string& reason);

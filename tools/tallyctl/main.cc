@@ -512,7 +512,7 @@ int ForgetCmd(const std::string& data, const std::string& customer, const std::s
     store = OpenStoreOrDie(data, false);
     if (!CatchUpModels(**log, *store, 16384, false)) return 2;
   }
-  if (Status s = tools::PurgeErasedCopies(**log, store.get()); !s.ok()) {
+  if (Status s = tools::PurgeErasedCopies(**log, store.get(), *id); !s.ok()) {
     std::fprintf(stderr, "tallyctl forget: the key is destroyed; purging old copies failed: %s\n",
                  s.error().ToString().c_str());
     return 2;

@@ -181,7 +181,7 @@ Result<tools::ForgetResult> ControlServer::ForgetCustomer(const std::string& cus
                    "retry to purge the old copies");
     }
   }
-  if (Status s = tools::PurgeErasedCopies(log_, &store_); !s.ok()) {
+  if (Status s = tools::PurgeErasedCopies(log_, &store_, *id); !s.ok()) {
     return Error(s.error().code(), "the key is destroyed; purging old copies failed: " + s.error().message());
   }
   return result;

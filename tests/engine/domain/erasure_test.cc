@@ -2,6 +2,7 @@
 // with the customer's key, gone for good after ForgetCustomer.
 #include <gtest/gtest.h>
 
+#include "engine/domain/fingerprint.h"
 #include "events/codec.h"
 #include "tests/engine/domain/domain_fixture.h"
 
@@ -112,6 +113,86 @@ TEST_F(ErasureTest, TheLogRefusesAKeyChangeWithoutAnEvent) {
   auto key = log_->FindKey("c1");
   ASSERT_TRUE(key.ok());
   EXPECT_EQ(key->state, personal::KeyState::kUnknown);
+}
+
+TEST(RequestFingerprintTest, ThePersonalPartIsSeparateAndAnErasedOneMatchesAnyRetry) {
+  auto add = ValidAddCustomer("contoso");
+  const std::string fp = Fingerprint(add, Meta("p1", "r"));
+  ASSERT_EQ(fp.size(), 64u + 1 + 64) << fp;
+  ASSERT_EQ(fp[64], ':');
+  auto other_email = add;
+  other_email.billing.email = "grace@contoso.example";
+  const std::string fp_email = Fingerprint(other_email, Meta("p1", "r"));
+  EXPECT_EQ(fp_email.substr(0, 65), fp.substr(0, 65)) << "personal fields stay out of the first part";
+  EXPECT_NE(fp_email, fp);
+  auto other_company = add;
+  other_company.company_name = "Fabrikam";
+  EXPECT_NE(Fingerprint(other_company, Meta("p1", "r")).substr(0, 64), fp.substr(0, 64));
+  EXPECT_EQ(Fingerprint(UpdateSubscription{"c", "s", 3}, Meta("p1", "r")).size(), 64u) << "no personal part";
+
+  EXPECT_TRUE(SameRequest(fp, fp));
+  EXPECT_FALSE(SameRequest(fp, fp_email));
+  const std::string scrubbed = ScrubbedFingerprint(fp).value();
+  EXPECT_EQ(scrubbed, fp.substr(0, 65) + "erased");
+  EXPECT_TRUE(SameRequest(scrubbed, fp));
+  EXPECT_TRUE(SameRequest(scrubbed, fp_email));
+  EXPECT_FALSE(SameRequest(scrubbed, Fingerprint(other_company, Meta("p1", "r"))));
+  EXPECT_FALSE(SameRequest(fp, scrubbed)) << "only a stored fingerprint can be erased";
+  EXPECT_FALSE(ScrubbedFingerprint(scrubbed).has_value());
+  EXPECT_FALSE(ScrubbedFingerprint(fp.substr(0, 64)).has_value());
+}
+
+// The fingerprints stored for request ids hold a digest of the personal
+// fields; the erasure's scrub leaves none of the erased customer's, and
+// retries still replay.
+TEST_F(ErasureTest, ScrubbedFingerprintsKeepNoDigestOfErasedDataAndRetriesStillReplay) {
+  auto add = ValidAddCustomer("contoso");
+  const auto created = Ok(add, Meta("p1", "add-1"));
+  const std::string c = created.customer_id;
+  UpdateBillingProfile update{c, add.billing, std::nullopt};
+  update.billing.email = "grace@contoso.example";
+  Ok(update, Meta("p1", "upd-1"));
+  const auto other = Ok(ValidAddCustomer("other"), Meta("p1", "add-2"));
+  auto fingerprint_of = [&](const std::string& request) {
+    auto r = log_->FindRequest("p1/" + request);
+    EXPECT_TRUE(r.ok() && r->has_value()) << request;
+    return r.ok() && r->has_value() ? (**r).fingerprint : std::string();
+  };
+  const std::string before = fingerprint_of("add-1"), other_before = fingerprint_of("add-2");
+  EXPECT_EQ(before, Fingerprint(add, Meta("p1", "add-1")));
+  auto changed_email = add;
+  changed_email.billing.email = "eve@contoso.example";
+  auto reused = processor_->Execute(changed_email, Meta("p1", "add-1"));
+  ASSERT_FALSE(reused.ok());
+  EXPECT_EQ(reused.error().code(), ErrorCode::kRequestIdReused) << "before the erasure, personal fields count";
+
+  Ok(ForgetCustomer{c, "customer request"}, kOperator);
+  auto is_c = [&](const RequestRecord& r) {
+    auto outcome = CommandOutcome::Decode(r.outcome);
+    return outcome.ok() && outcome->customer_id == c;
+  };
+  auto scrubbed = log_->ScrubRequestFingerprints(is_c);
+  ASSERT_TRUE(scrubbed.ok()) << scrubbed.error().ToString();
+  EXPECT_EQ(*scrubbed, 2u) << "add-1 and upd-1";
+  EXPECT_EQ(fingerprint_of("add-1"), before.substr(0, 65) + "erased");
+  EXPECT_EQ(fingerprint_of("upd-1").substr(65), "erased");
+  EXPECT_EQ(fingerprint_of("add-2"), other_before) << "another customer's stays";
+  auto again = log_->ScrubRequestFingerprints(is_c);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 0u);
+
+  CommandProcessor fresh(*log_, *catalog_, Instance::kGlobal, ids_);
+  for (const auto& retry : {add, changed_email}) {
+    auto replayed = fresh.Execute(retry, Meta("p1", "add-1"));
+    ASSERT_TRUE(replayed.ok()) << replayed.error().ToString();
+    EXPECT_EQ(replayed->customer_id, c) << "the first outcome";
+  }
+  auto other_company = add;
+  other_company.company_name = "Fabrikam";
+  auto misuse = fresh.Execute(other_company, Meta("p1", "add-1"));
+  ASSERT_FALSE(misuse.ok());
+  EXPECT_EQ(misuse.error().code(), ErrorCode::kRequestIdReused);
+  EXPECT_EQ(other.customer_id.empty(), false);
 }
 
 }  // namespace
