@@ -33,6 +33,8 @@ class EventSource {
   virtual uint64_t Head() const = 0;
   // Calls `fn` for each event in [from, to] in order until it returns
   // false. `envelope` is valid during the call only and 8-byte aligned.
+  // CatchUp calls it from a helper thread (one call at a time), so that the
+  // next batch is read while the models apply the current one.
   virtual Status Read(uint64_t from, uint64_t to,
                       const std::function<bool(uint64_t position, std::string_view envelope)>& fn) = 0;
   // Where the customers' personal-data keys are (null: nowhere). A rebuild
@@ -61,6 +63,9 @@ struct RunnerOptions {
   bool wal = true;
   // How often the tail thread looks for new events when nobody calls Notify.
   std::chrono::milliseconds poll{50};
+  // A batch of at least this many events is applied to the models in
+  // parallel, one thread per model (smaller ones on the calling thread).
+  size_t parallel_min_events = 512;
 };
 
 // One model as the runner sees it.
@@ -124,8 +129,38 @@ class ProjectionRunner {
     uint64_t failed_position = 0;
     std::string error;
   };
-  // Applies one batch (at most up to `limit`) to `slots`; returns the
-  // number of events read. Caller holds step_mu_.
+  // Events [from, to] as read from the source, each verified once and
+  // shared by the models.
+  struct Chunk {
+    struct Item {
+      uint64_t position = 0;
+      size_t offset = 0;  // in `arena`, 8-byte aligned
+      size_t size = 0;
+      int error = -1;     // index into `errors`: the event does not verify
+      bool known = false; // a payload type this build knows
+    };
+    uint64_t from = 0, to = 0;
+    std::vector<uint64_t> arena;  // envelope bytes (uint64_t: 8-byte alignment)
+    size_t used = 0;              // bytes of `arena` in use
+    std::vector<Item> items;
+    std::vector<std::string> errors;
+    Status status;                // the read failed (items before it are valid)
+    std::string_view Bytes(const Item& item) const {
+      return {reinterpret_cast<const char*>(arena.data()) + item.offset, item.size};
+    }
+  };
+  // Reads [from, to] into `storage` (reusing its buffers).
+  Chunk ReadChunk(uint64_t from, uint64_t to, Chunk storage);
+  // Where the next batch starts: after the lowest position applied by a
+  // model that has not failed (UINT64_MAX: none).
+  static uint64_t NextFrom(const std::vector<Slot*>& slots);
+  // Applies `chunk` to one model and writes its rows with its checkpoint.
+  Status ApplyChunk(Slot* slot, const Chunk& chunk);
+  // Applies `chunk` to `slots` (in parallel when it is large); returns the
+  // number of events in it. Caller holds step_mu_.
+  Result<size_t> ApplyToAll(std::vector<Slot*>& slots, const Chunk& chunk);
+  // Reads and applies one batch (at most up to `limit`) to `slots`;
+  // returns the number of events read. Caller holds step_mu_.
   Result<size_t> Step(std::vector<Slot*>& slots, uint64_t limit);
   void Publish();
   void Loop();

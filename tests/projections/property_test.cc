@@ -36,7 +36,10 @@ TEST_F(ProjectionPropertyTest, IncrementalModelsEqualARebuildAndTheDomainState) 
       const uint64_t target = log_->Head() - rng() % 5;
       ASSERT_TRUE(runner_->CatchUp(target).ok()) << "step " << step;
     } else if (dice == 10) {
-      OpenStore(RunnerOptions{.batch_events = 1 + rng() % 40});
+      // Batches of up to 40 events, applied in parallel (one thread per
+      // model) or on one thread.
+      const size_t batch = 1 + rng() % 40;
+      OpenStore(RunnerOptions{.batch_events = batch, .parallel_min_events = rng() % 2 == 0 ? 1u : 1000u});
       ++restarts;
     }
   }

@@ -88,6 +88,7 @@ TEST_F(RunnerTest, UnknownEventTypesAreSkippedAndCounted) {
 }
 
 TEST_F(RunnerTest, AnEventThatCannotBeAppliedStopsThatModelThere) {
+  OpenStore(RunnerOptions{.parallel_min_events = 1});  // the models apply on threads of their own
   const std::string c = Ok(ValidAddCustomer("contoso"), Meta("p1")).customer_id;
   CatchUp();
   const uint64_t before = log_->Head();
@@ -118,7 +119,7 @@ TEST_F(RunnerTest, AnEventThatCannotBeAppliedStopsThatModelThere) {
 }
 
 TEST_F(RunnerTest, ACheckpointSurvivesARestartAndTheResultEqualsARebuild) {
-  OpenStore(RunnerOptions{.batch_events = 7});
+  OpenStore(RunnerOptions{.batch_events = 7, .parallel_min_events = 1});
   RunSomeCommands(1, 150);
   ASSERT_TRUE(runner_->CatchUp(log_->Head() / 2).ok());
   const uint64_t half = StatusOf("customer").checkpoint.position;
