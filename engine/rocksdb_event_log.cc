@@ -491,6 +491,10 @@ Status RocksDbEventLog::Scan(uint64_t from, uint64_t to,
   rocksdb::ReadOptions ro;
   ro.readahead_size = 2 << 20;
   ro.verify_checksums = true;
+  // A scan reads each block once: caching them would only push out the
+  // blocks that point lookups need (a rebuild looks up every customer's
+  // key while it scans).
+  ro.fill_cache = false;
   std::string upper = EventKey(to + 1);
   rocksdb::Slice upper_slice(upper);
   ro.iterate_upper_bound = &upper_slice;

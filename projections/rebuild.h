@@ -15,7 +15,7 @@ namespace tally::projections {
 struct RebuildOptions {
   // Events per write while building (the fresh copy is written without the
   // WAL and flushed before it becomes active).
-  size_t batch_events = 131072;
+  size_t batch_events = 65536;
   // Called after each batch: the position the new copies have reached and
   // the log's head.
   std::function<void(uint64_t position, uint64_t head)> progress;

@@ -17,7 +17,10 @@ inline constexpr uint8_t kRowFormat = 1;
 
 class RowWriter {
  public:
-  RowWriter() { out_.push_back(static_cast<char>(kRowFormat)); }
+  RowWriter() {
+    out_.reserve(256);  // most rows fit: one allocation instead of a growth series
+    out_.push_back(static_cast<char>(kRowFormat));
+  }
 
   RowWriter& U64(uint64_t v) {
     while (v >= 0x80) {
