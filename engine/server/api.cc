@@ -8,6 +8,7 @@
 
 #include "engine/domain/password.h"
 #include "engine/server/json_input.h"
+#include "engine/server/json_writer.h"
 #include "engine/server/metrics.h"
 #include "engine/server/request.h"
 #include "events/uuid.h"
@@ -26,49 +27,89 @@ constexpr size_t kMaxHeaderValue = 128;
 
 std::string_view SV(boost::beast::string_view s) { return {s.data(), s.size()}; }  // MS-RequestId, MS-CorrelationId, If-Match
 
-json Address(const projections::CustomerAddress& a) {
-  return {{"firstName", a.first_name},       {"lastName", a.last_name},       {"addressLine1", a.address_line1},
-          {"addressLine2", a.address_line2}, {"addressLine3", a.address_line3}, {"city", a.city},
-          {"state", a.state},                {"postalCode", a.postal_code},   {"country", a.country},
-          {"phoneNumber", a.phone_number}};
+void WriteAddress(JsonWriter& w, const projections::CustomerAddress& a) {
+  w.BeginObject()
+      .Field("firstName", a.first_name)
+      .Field("lastName", a.last_name)
+      .Field("addressLine1", a.address_line1)
+      .Field("addressLine2", a.address_line2)
+      .Field("addressLine3", a.address_line3)
+      .Field("city", a.city)
+      .Field("state", a.state)
+      .Field("postalCode", a.postal_code)
+      .Field("country", a.country)
+      .Field("phoneNumber", a.phone_number)
+      .EndObject();
 }
 
-json CustomerJson(const projections::CustomerRow& c, std::string_view partner) {
-  std::string role;
+// A customer as `partner` sees it, without the closing brace (the create
+// response adds to it). `password`: only in the create response;
+// `times`: false there too (the read model has not seen the customer yet).
+void BeginCustomer(JsonWriter& w, const projections::CustomerRow& c, std::string_view partner,
+                   std::string_view password = {}, bool times = true) {
+  std::string_view role;
   for (const auto& p : c.partners) {
     if (p.partner_id == partner) role = p.role;
   }
-  return {{"id", c.id},
-          {"companyProfile",
-           {{"tenantId", c.id}, {"domain", c.domain}, {"companyName", c.company_name},
-            {"organizationRegistrationNumber", c.registration_number}}},
-          {"billingProfile",
-           {{"email", c.email}, {"culture", c.culture}, {"language", c.language},
-            {"companyName", c.billing_company_name}, {"defaultAddress", Address(c.address)}}},
-          {"userCredentials", {{"userName", c.admin_user_name}}},
-          {"relationshipToPartner", role},
-          {"status", c.status},
-          {"instance", c.instance},
-          {"createdAt", FormatUtcTime(c.created_us)},
-          {"updatedAt", FormatUtcTime(c.updated_us)}};
+  w.BeginObject().Field("id", c.id);
+  w.Key("companyProfile")
+      .BeginObject()
+      .Field("tenantId", c.id)
+      .Field("domain", c.domain)
+      .Field("companyName", c.company_name)
+      .Field("organizationRegistrationNumber", c.registration_number)
+      .EndObject();
+  w.Key("billingProfile")
+      .BeginObject()
+      .Field("email", c.email)
+      .Field("culture", c.culture)
+      .Field("language", c.language)
+      .Field("companyName", c.billing_company_name)
+      .Key("defaultAddress");
+  WriteAddress(w, c.address);
+  w.EndObject();
+  w.Key("userCredentials").BeginObject().Field("userName", c.admin_user_name);
+  if (!password.empty()) w.Field("password", password);
+  w.EndObject();
+  w.Field("relationshipToPartner", role).Field("status", c.status).Field("instance", c.instance);
+  if (times) w.Field("createdAt", FormatUtcTime(c.created_us)).Field("updatedAt", FormatUtcTime(c.updated_us));
 }
 
-json SubscriptionJson(const projections::SubscriptionRow& s, const domain::Catalog& catalog) {
+void WriteCustomer(JsonWriter& w, const projections::CustomerRow& c, std::string_view partner) {
+  BeginCustomer(w, c, partner);
+  w.EndObject();
+}
+
+void WriteSubscription(JsonWriter& w, const projections::SubscriptionRow& s, const domain::Catalog& catalog) {
   const domain::Offer* offer = catalog.Find(s.offer_id);
-  json j = {{"id", s.id},
-            {"offerId", s.offer_id},
-            {"offerName", offer != nullptr ? offer->name : ""},
-            {"friendlyName", s.friendly_name},
-            {"quantity", s.quantity},
-            {"status", s.status},
-            {"billingCycle", s.billing_cycle},
-            {"autoRenewEnabled", s.auto_renew},
-            {"orderId", s.order_id},
-            {"isAddOn", !s.parent_id.empty()},
-            {"creationDate", FormatUtcTime(s.created_us)},
-            {"lastModified", FormatUtcTime(s.updated_us)}};
-  if (!s.parent_id.empty()) j["parentSubscriptionId"] = s.parent_id;
-  return j;
+  w.BeginObject()
+      .Field("id", s.id)
+      .Field("offerId", s.offer_id)
+      .Field("offerName", offer != nullptr ? std::string_view(offer->name) : std::string_view())
+      .Field("friendlyName", s.friendly_name)
+      .Field("quantity", s.quantity)
+      .Field("status", s.status)
+      .Field("billingCycle", s.billing_cycle)
+      .Field("autoRenewEnabled", s.auto_renew)
+      .Field("orderId", s.order_id)
+      .Field("isAddOn", !s.parent_id.empty())
+      .Field("creationDate", FormatUtcTime(s.created_us))
+      .Field("lastModified", FormatUtcTime(s.updated_us));
+  if (!s.parent_id.empty()) w.Field("parentSubscriptionId", s.parent_id);
+  w.EndObject();
+}
+
+// {"totalCount": n, "items": [...]} with each item written by `item`.
+template <typename Rows, typename WriteItem>
+std::string ItemsText(const Rows& rows, WriteItem item, std::string_view continuation = {}) {
+  std::string text;
+  JsonWriter w(text);
+  w.BeginObject().Field("totalCount", static_cast<uint64_t>(rows.size())).Key("items").BeginArray();
+  for (const auto& row : rows) item(w, row);
+  w.EndArray();
+  if (!continuation.empty()) w.Field("continuationToken", continuation);
+  w.EndObject();
+  return text;
 }
 
 json OfferJson(const domain::Offer& o) {
@@ -99,12 +140,16 @@ struct Api::Call {
   http::verb method() const { return request.method(); }
 
   Response Make(http::status status, const json& body) const {
+    return MakeText(status, request.method() != http::verb::head ? body.dump() : std::string());
+  }
+  // `body`: JSON text (JsonWriter's).
+  Response MakeText(http::status status, std::string body) const {
     Response r(status, request.version());
     r.set(http::field::server, "tally");
     r.set(http::field::content_type, "application/json");
     if (!correlation_id.empty()) r.set("MS-CorrelationId", correlation_id);
     if (!request_id.empty()) r.set("MS-RequestId", request_id);
-    if (request.method() != http::verb::head) r.body() = body.dump();
+    if (request.method() != http::verb::head) r.body() = std::move(body);
     return r;
   }
   Response Fail(ErrorCode code, const std::string& message) const {
@@ -498,21 +543,17 @@ void Api::Customers(Call& call) {
     const std::string continuation = call.query.count("continuation") ? call.query["continuation"] : "";
     if (continuation.size() > 64) return call.Error(ErrorCode::kInvalidQuery, "malformed continuation");
     projections::CustomerReader reader(*ctx_.store);
-    json items = json::array();
-    std::string next;
+    auto customer = [&call](JsonWriter& w, const projections::CustomerRow& row) {
+      WriteCustomer(w, row, call.partner.id);
+    };
     if (auto it = call.query.find("companyName"); it != call.query.end()) {
       auto rows = reader.SearchByCompanyPrefix(call.partner.id, it->second, size);
       if (!rows.ok()) return call.Error(rows.error());
-      for (const auto& row : *rows) items.push_back(CustomerJson(row, call.partner.id));
-    } else {
-      auto page = reader.ListForPartner(call.partner.id, size, continuation);
-      if (!page.ok()) return call.Error(page.error());
-      for (const auto& row : page->items) items.push_back(CustomerJson(row, call.partner.id));
-      next = page->continuation;
+      return call.Answer(call.MakeText(http::status::ok, ItemsText(*rows, customer)));
     }
-    json body = {{"totalCount", items.size()}, {"items", items}};
-    if (!next.empty()) body["continuationToken"] = next;
-    return call.Answer(call.Make(http::status::ok, body));
+    auto page = reader.ListForPartner(call.partner.id, size, continuation);
+    if (!page.ok()) return call.Error(page.error());
+    return call.Answer(call.MakeText(http::status::ok, ItemsText(page->items, customer, page->continuation)));
   }
   if (call.method() != http::verb::post) return call.Error(ErrorCode::kMethodNotAllowed, "GET or POST");
   auto body = Body(call);
@@ -537,23 +578,29 @@ void Api::Customers(Call& call) {
     row.address = {a.first_name, a.last_name, a.address_line1, a.address_line2, a.address_line3,
                    a.city,       a.state,     a.postal_code,   a.country,       a.phone_number};
     row.partners = {{c.partner.id, "reseller_of_record", 0}};
-    json body = CustomerJson(row, c.partner.id);
-    body.erase("createdAt");
-    body.erase("updatedAt");
     // The password exists only in this response; a retry of the same
     // request cannot show it again.
+    std::string password;
     if (!o.replayed) {
-      auto password = domain::GenerateAdminPassword();
-      if (password.ok()) body["userCredentials"]["password"] = *password;
+      auto generated = domain::GenerateAdminPassword();
+      if (generated.ok()) password = std::move(*generated);
     }
-    json subs = json::array();
-    for (size_t i = 0; i < o.subscription_ids.size(); ++i) {
-      subs.push_back({{"subscriptionId", o.subscription_ids[i]}, {"offerId", sent.line_items[i].offer_id},
-                      {"quantity", sent.line_items[i].quantity}});
+    std::string text;
+    JsonWriter w(text);
+    BeginCustomer(w, row, c.partner.id, password, /*times=*/false);
+    if (!o.order_id.empty()) {
+      w.Key("orders").BeginArray().BeginObject().Field("id", o.order_id).Key("lineItems").BeginArray();
+      for (size_t i = 0; i < o.subscription_ids.size(); ++i) {
+        w.BeginObject()
+            .Field("subscriptionId", o.subscription_ids[i])
+            .Field("offerId", sent.line_items[i].offer_id)
+            .Field("quantity", sent.line_items[i].quantity)
+            .EndObject();
+      }
+      w.EndArray().EndObject().EndArray();
     }
-    if (!o.order_id.empty()) body["orders"] = json::array({{{"id", o.order_id}, {"lineItems", subs}}});
-    body["position"] = o.last_position;
-    Response r = c.Make(http::status::created, body);
+    w.Field("position", o.last_position).EndObject();
+    Response r = c.MakeText(http::status::created, std::move(text));
     r.set(http::field::etag, Etag(o.version));
     return r;
   });
@@ -583,7 +630,10 @@ void Api::Customer(Call& call) {
   if (!row->has_value() || !(*row)->RelatedTo(call.partner.id)) {
     return call.Error(ErrorCode::kCustomerNotFound, "no such customer");
   }
-  Response r = call.Make(http::status::ok, CustomerJson(**row, call.partner.id));
+  std::string text;
+  JsonWriter w(text);
+  WriteCustomer(w, **row, call.partner.id);
+  Response r = call.MakeText(http::status::ok, std::move(text));
   if (auto v = CustomerVersion(id); v.ok()) r.set(http::field::etag, Etag(*v));
   call.Answer(std::move(r));
 }
@@ -698,15 +748,19 @@ void Api::Subscriptions(Call& call) {
   if (p.size() == 4 || (p.size() == 6 && p[5] == "addons")) {
     auto subs = licenses.List(id, call.partner.id, p.size() == 6 ? std::string_view(p[4]) : std::string_view());
     if (!subs.ok()) return call.Error(subs.error());
-    json items = json::array();
-    for (const auto& s : *subs) items.push_back(SubscriptionJson(s, *ctx_.catalog));
-    return call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()}, {"items", items}}));
+    auto subscription = [this](JsonWriter& w, const projections::SubscriptionRow& s) {
+      WriteSubscription(w, s, *ctx_.catalog);
+    };
+    return call.Answer(call.MakeText(http::status::ok, ItemsText(*subs, subscription)));
   }
   if (p.size() == 5) {
     auto sub = licenses.Get(id, call.partner.id, p[4]);
     if (!sub.ok()) return call.Error(sub.error());
     if (!sub->has_value()) return call.Error(ErrorCode::kSubscriptionNotFound, "no such subscription");
-    Response r = call.Make(http::status::ok, SubscriptionJson(**sub, *ctx_.catalog));
+    std::string text;
+    JsonWriter w(text);
+    WriteSubscription(w, **sub, *ctx_.catalog);
+    Response r = call.MakeText(http::status::ok, std::move(text));
     if (auto v = CustomerVersion(id); v.ok()) r.set(http::field::etag, Etag(*v));
     return call.Answer(std::move(r));
   }

@@ -231,6 +231,48 @@ std::string Expand(std::string s, const std::map<std::string, std::string>& vars
   return s;
 }
 
+TEST_F(HttpApiTest, CustomerListsPageAndSearchByCompanyName) {
+  std::set<std::string> mine;
+  uint64_t last = 0;
+  for (const char* prefix : {"alpha1", "alpha2", "beta1"}) {
+    auto r = p1_->Post("/v1/customers", NewCustomer(prefix));
+    ASSERT_EQ(r.status, 201) << r.body;
+    mine.insert(r.json["id"].get<std::string>());
+    last = r.json["position"].get<uint64_t>();
+  }
+  const std::string seen_all = "&minPosition=" + std::to_string(last);
+  auto first = p1_->Get("/v1/customers?size=2" + seen_all);
+  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_EQ(first.json["totalCount"], 2) << first.body;
+  ASSERT_TRUE(first.json.contains("continuationToken")) << first.body;
+  auto second = p1_->Get("/v1/customers?size=2&continuation=" +
+                         first.json["continuationToken"].get<std::string>() + seen_all);
+  ASSERT_EQ(second.status, 200) << second.body;
+  ASSERT_EQ(second.json["totalCount"], 1) << second.body;
+  EXPECT_FALSE(second.json.contains("continuationToken")) << second.body;
+  std::set<std::string> listed;
+  for (const auto* page : {&first, &second}) {
+    for (const auto& c : page->json["items"]) {
+      listed.insert(c["id"].get<std::string>());
+      EXPECT_EQ(c["relationshipToPartner"], "reseller_of_record") << c;
+      EXPECT_FALSE(c["userCredentials"].contains("password")) << c;
+    }
+  }
+  EXPECT_EQ(listed, mine);
+
+  auto alphas = p1_->Get("/v1/customers?companyName=contoso%20alpha" + seen_all);
+  ASSERT_EQ(alphas.status, 200) << alphas.body;
+  ASSERT_EQ(alphas.json["totalCount"], 2) << alphas.body;
+  for (const auto& c : alphas.json["items"]) {
+    EXPECT_TRUE(c["companyProfile"]["companyName"].get<std::string>().starts_with("Contoso alpha")) << c;
+  }
+  // Another partner sees none of them.
+  auto other = p2_->Get("/v1/customers?size=10" + seen_all);
+  ASSERT_EQ(other.status, 200) << other.body;
+  EXPECT_EQ(other.json["totalCount"], 0) << other.body;
+  EXPECT_TRUE(other.json["items"].empty()) << other.body;
+}
+
 TEST_F(HttpApiTest, BadRequestsGetTheirStatusAndCodeAndChangeNothing) {
   HttpClient& p1 = *p1_;
   auto created = p1.Post("/v1/customers", NewCustomer("fabrikam", {Line(kBasic, 10), Line(kE3, 5)}));
