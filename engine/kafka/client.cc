@@ -1,5 +1,6 @@
 #include "engine/kafka/client.h"
 
+#include <cstdio>
 #include <cstring>
 
 namespace tally::kafka {
@@ -32,7 +33,47 @@ Result<Conf> MakeConf(const Config& config) {
   return conf;
 }
 
+namespace {
+
+const char* LevelName(int level) {
+  switch (level) {
+    case 0: return "emergency";
+    case 1: return "alert";
+    case 2: return "critical";
+    case 3: return "error";
+    case 4: return "warning";
+    case 5: return "notice";
+    case 6: return "info";
+    default: return "debug";
+  }
+}
+
+// librdkafka's own lines, in tally's form on stderr: "tally kafka:
+// <client> <level> [<facility>] <message>". Called on librdkafka's threads;
+// one fprintf per line, so lines do not interleave.
+void LogLine(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+  std::fprintf(stderr, "tally kafka: %s %s [%s] %s\n", rk != nullptr ? rd_kafka_name(rk) : "-", LevelName(level),
+               facility, message);
+}
+
+// Without an error callback librdkafka logs every error a second time (as
+// "ERROR [thrd:app]"). Connection failures are in the log lines already;
+// only what they do not say is printed here.
+void ErrorLine(rd_kafka_t* rk, int err, const char* reason, void* /*opaque*/) {
+  const auto code = static_cast<rd_kafka_resp_err_t>(err);
+  if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    std::fprintf(stderr, "tally kafka: %s error every broker is down; events wait in the log: %s\n",
+                 rd_kafka_name(rk), reason);
+  } else if (code == RD_KAFKA_RESP_ERR__FATAL) {
+    std::fprintf(stderr, "tally kafka: %s fatal %s\n", rd_kafka_name(rk), reason);
+  }
+}
+
+}  // namespace
+
 Result<Handle> NewHandle(rd_kafka_type_t type, Conf conf) {
+  rd_kafka_conf_set_log_cb(conf.get(), &LogLine);
+  rd_kafka_conf_set_error_cb(conf.get(), &ErrorLine);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(type, conf.get(), err, sizeof err);
   if (rk == nullptr) return Error(ErrorCode::kKafka, std::string("creating a Kafka client: ") + err);

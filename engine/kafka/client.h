@@ -50,7 +50,9 @@ Result<Config> ParseProperties(const std::vector<std::string>& properties);
 // naming it.
 Result<Conf> MakeConf(const Config& config);
 
-// A client handle of `type` (takes `conf` on success).
+// A client handle of `type` (takes `conf` on success). Its log lines and
+// errors go to stderr as "tally kafka: <client> <level> [<facility>] ...",
+// each once (librdkafka would print errors twice, in its own format).
 Result<Handle> NewHandle(rd_kafka_type_t type, Conf conf);
 
 // The partition of a record keyed by `key` in a topic of `partitions`:

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "engine/kafka/embedded.h"
@@ -196,6 +197,7 @@ TEST_F(RelayTest, ARestartedRelaySendsNothingTwice) {
 
 TEST_F(RelayTest, BrokersDownAppendsGoOnAndTheTopicCompletesWhenTheyReturn) {
   Append(100);
+  ::testing::internal::CaptureStderr();  // what an operator reads during the outage
   Relay relay(*log_, Options());
   ASSERT_TRUE(WaitFor([&] { return relay.Status().published == 100; })) << relay.Status().last_error;
   for (int b = 1; b <= 3; ++b) ASSERT_EQ(rd_kafka_mock_broker_set_down(kafka_->cluster(), b), RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -210,6 +212,18 @@ TEST_F(RelayTest, BrokersDownAppendsGoOnAndTheTopicCompletesWhenTheyReturn) {
   ASSERT_TRUE(WaitFor([&] { return relay.Status().published == 300; }, 60)) << relay.Status().last_error;
   EXPECT_EQ(relay.Status().lag_seconds, 0);
   relay.Stop();
+  const std::string said = ::testing::internal::GetCapturedStderr();
+  // In tally's form, each error once, saying what happened.
+  std::istringstream lines(said);
+  int connect_failures = 0, app_errors = 0;
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_TRUE(line.starts_with("tally kafka: ")) << "a line not in tally's form: " << line;
+    if (line.find("Connection refused") != std::string::npos) ++connect_failures;
+    if (line.find("[thrd:app]") != std::string::npos) ++app_errors;
+  }
+  EXPECT_GT(connect_failures, 0) << said;
+  EXPECT_EQ(app_errors, 0) << "errors printed twice:\n" << said;
+  EXPECT_NE(said.find("every broker is down"), std::string::npos) << said;
   ExpectTopicIsTheLog();
 }
 
