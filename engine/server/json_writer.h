@@ -37,22 +37,8 @@ class JsonWriter {
     comma_ = true;
     return *this;
   }
-  JsonWriter& Int(int64_t v) {
-    Comma();
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, end);
-    comma_ = true;
-    return *this;
-  }
-  JsonWriter& Uint(uint64_t v) {
-    Comma();
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, end);
-    comma_ = true;
-    return *this;
-  }
+  JsonWriter& Int(int64_t v) { return Number(v); }
+  JsonWriter& Uint(uint64_t v) { return Number(v); }
   JsonWriter& Bool(bool v) {
     Comma();
     out_.append(v ? "true" : "false");
@@ -78,6 +64,15 @@ class JsonWriter {
   }
   JsonWriter& Close(char c) {
     out_.push_back(c);
+    comma_ = true;
+    return *this;
+  }
+  template <typename T>
+  JsonWriter& Number(T v) {
+    Comma();
+    char buf[24];  // the longest 64-bit integer has 20 digits and a sign
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, end);
     comma_ = true;
     return *this;
   }
