@@ -153,8 +153,9 @@ Result<size_t> ProjectionRunner::ApplyToAll(std::vector<Slot*>& slots, const Chu
   } else {
     for (size_t i = 0; i < active.size(); ++i) results[i] = ApplyChunk(active[i], chunk);
   }
-  // A failed read or write leaves the models that did not write where they
-  // were; the next step redoes their part.
+  // A model whose write failed is back where it was (the next step redoes
+  // its part); the others have written theirs. After a failed read, the
+  // events read before the failure are applied and written.
   for (Status& r : results) {
     if (!r.ok()) return r.error();
   }
