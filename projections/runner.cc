@@ -138,7 +138,8 @@ Result<size_t> ProjectionRunner::ApplyToAll(std::vector<Slot*>& slots, const Chu
     for (size_t i = 1; i < active.size(); ++i) {
       try {
         others.push_back(std::async(std::launch::async, [this, s = active[i], &chunk] {
-          pthread_setname_np(pthread_self(), "tally-apply");
+          const std::string name = "apply-" + s->projection->name();  // "apply-license" in top -H
+          pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
           return ApplyChunk(s, chunk);
         }));
       } catch (const std::system_error&) {  // no thread to be had: do it here
