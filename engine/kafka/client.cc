@@ -57,16 +57,17 @@ void LogLine(const rd_kafka_t* rk, int level, const char* facility, const char* 
 }
 
 // Without an error callback librdkafka logs every error a second time (as
-// "ERROR [thrd:app]"). Connection failures are in the log lines already;
-// only what they do not say is printed here.
+// "ERROR [thrd:app]"). A broker's connection and name-resolution failures
+// are in its log lines already (FAIL); every other error is printed here.
 void ErrorLine(rd_kafka_t* rk, int err, const char* reason, void* /*opaque*/) {
   const auto code = static_cast<rd_kafka_resp_err_t>(err);
+  if (code == RD_KAFKA_RESP_ERR__TRANSPORT || code == RD_KAFKA_RESP_ERR__RESOLVE) return;
   if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
     std::fprintf(stderr, "tally kafka: %s error every broker is down; events wait in the log: %s\n",
                  rd_kafka_name(rk), reason);
-  } else if (code == RD_KAFKA_RESP_ERR__FATAL) {
-    std::fprintf(stderr, "tally kafka: %s fatal %s\n", rd_kafka_name(rk), reason);
+    return;
   }
+  std::fprintf(stderr, "tally kafka: %s error %s: %s\n", rd_kafka_name(rk), rd_kafka_err2name(code), reason);
 }
 
 }  // namespace
