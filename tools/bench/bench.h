@@ -21,6 +21,12 @@ struct Clock {
   }
 };
 
+// Peak resident memory of this process from the last ResetPeakRss (or its
+// start), in MiB: Linux's VmHWM. ResetPeakRss returns false where the
+// kernel cannot reset it (then PeakRssMib is the whole run's peak).
+bool ResetPeakRss();
+double PeakRssMib();
+
 // CPU time (user + system, all threads) of this process since construction.
 struct CpuClock {
   double start = Now();

@@ -28,6 +28,23 @@ std::string FreshDir(const std::string& base, const std::string& name) {
   return dir;
 }
 
+bool ResetPeakRss() {
+  std::ofstream out("/proc/self/clear_refs");  // "5": reset the peak RSS to the current RSS
+  out << "5";
+  out.flush();
+  return out.good();
+}
+
+double PeakRssMib() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // "VmHWM:  123456 kB"
+  }
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;
+}
+
 double CpuClock::Now() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
