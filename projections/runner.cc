@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <future>
 #include <system_error>
 
@@ -17,10 +18,101 @@ Status LogEventSource::Read(uint64_t from, uint64_t to,
   return log_.Scan(from, to, [&](const EventView& v) { return fn(v.position, v.envelope); });
 }
 
+// Runs job(0) on the calling thread and job(1..n-1) on threads of its own,
+// worker k always taking job(k); returns when all are done.
+class ProjectionRunner::ApplyPool {
+ public:
+  ApplyPool() = default;
+  ApplyPool(const ApplyPool&) = delete;
+  ApplyPool& operator=(const ApplyPool&) = delete;
+  ~ApplyPool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    start_cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+  void Run(size_t n, const std::function<void(size_t)>& job) {
+    try {
+      while (threads_.size() + 1 < n) {
+        const size_t k = threads_.size() + 1;
+        threads_.emplace_back([this, k] { Work(k); });
+      }
+    } catch (const std::system_error&) {
+      // No thread to be had: the calling thread does the jobs without one.
+    }
+    const size_t threaded = std::min(n, threads_.size() + 1);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = &job;
+      jobs_ = threaded;
+      pending_ = threaded - 1;
+      failure_ = nullptr;
+      ++round_;
+    }
+    start_cv_.notify_all();
+    std::exception_ptr mine;
+    try {
+      job(0);
+      for (size_t k = threaded; k < n; ++k) job(k);
+    } catch (...) {
+      mine = std::current_exception();
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [this] { return pending_ == 0; });
+    job_ = nullptr;
+    if (mine) std::rethrow_exception(mine);
+    if (failure_) std::rethrow_exception(failure_);
+  }
+
+ private:
+  void Work(size_t k) {
+    uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(size_t)>* job = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        start_cv_.wait(lock, [&] { return stop_ || round_ != seen; });
+        if (stop_) return;
+        seen = round_;
+        if (k >= jobs_) continue;  // not needed this round
+        job = job_;
+      }
+      std::exception_ptr failure;
+      try {
+        (*job)(k);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (failure && !failure_) failure_ = failure;
+        --pending_;
+      }
+      done_cv_.notify_one();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable start_cv_, done_cv_;
+  std::vector<std::thread> threads_;
+  const std::function<void(size_t)>* job_ = nullptr;  // guarded by mu_
+  size_t jobs_ = 0;                                   // guarded by mu_
+  size_t pending_ = 0;                                // guarded by mu_
+  uint64_t round_ = 0;                                // guarded by mu_
+  bool stop_ = false;                                 // guarded by mu_
+  std::exception_ptr failure_;                        // guarded by mu_
+};
+
 ProjectionRunner::ProjectionRunner(EventSource& source, ProjectionStore& store, RunnerOptions options)
     : source_(source), store_(store), options_(options) {}
 
-ProjectionRunner::~ProjectionRunner() { Stop(); }
+ProjectionRunner::~ProjectionRunner() {
+  Stop();
+  pool_.reset();
+}
 
 Status ProjectionRunner::Add(std::unique_ptr<Projection> projection) {
   auto checkpoint = store_.ReadCheckpoint(*projection->copy());
@@ -132,25 +224,16 @@ Result<size_t> ProjectionRunner::ApplyToAll(std::vector<Slot*>& slots, const Chu
   }
   std::vector<Status> results(active.size(), OkStatus());
   if (active.size() > 1 && chunk.items.size() >= options_.parallel_min_events) {
-    // One thread per model; the calling thread takes the first. The models
+    // One thread per model (the calling thread takes the first). The models
     // share nothing but the chunk (read-only) and the store (thread-safe).
-    std::vector<std::future<Status>> others;
-    for (size_t i = 1; i < active.size(); ++i) {
-      try {
-        others.push_back(std::async(std::launch::async, [this, s = active[i], &chunk] {
-          const std::string name = "apply-" + s->projection->name();  // "apply-license" in top -H
-          pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
-          return ApplyChunk(s, chunk);
-        }));
-      } catch (const std::system_error&) {  // no thread to be had: do it here
-        results[i] = ApplyChunk(active[i], chunk);
-        others.emplace_back();
+    if (pool_ == nullptr) pool_ = std::make_unique<ApplyPool>();
+    pool_->Run(active.size(), [&](size_t i) {
+      if (i > 0) {
+        const std::string name = "apply-" + active[i]->projection->name();  // "apply-license" in top -H
+        pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
       }
-    }
-    results[0] = ApplyChunk(active[0], chunk);
-    for (size_t i = 1; i < active.size(); ++i) {
-      if (others[i - 1].valid()) results[i] = others[i - 1].get();
-    }
+      results[i] = ApplyChunk(active[i], chunk);
+    });
   } else {
     for (size_t i = 0; i < active.size(); ++i) results[i] = ApplyChunk(active[i], chunk);
   }

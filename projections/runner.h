@@ -178,6 +178,11 @@ class ProjectionRunner {
   bool wake_ = false;                       // guarded by state_mu_
   bool stop_ = false;                       // guarded by state_mu_
   std::thread thread_;
+  // Threads that apply batches to the second, third, ... model; started at
+  // the first parallel batch and kept, so that each model's rows stay in
+  // one thread's malloc arena. Used under step_mu_.
+  class ApplyPool;
+  std::unique_ptr<ApplyPool> pool_;
 };
 
 }  // namespace tally::projections
