@@ -137,8 +137,8 @@ uint64_t ProjectionRunner::NextFrom(const std::vector<Slot*>& slots) {
 }
 
 ProjectionRunner::Chunk ProjectionRunner::ReadChunk(uint64_t from, uint64_t to, Chunk chunk) {
-  // Reuses `chunk`'s storage: a fresh 100 MB arena per batch costs more in
-  // page faults than copying the events into it.
+  // Reuses `chunk`'s storage: a fresh arena per batch (tens of MB during a
+  // rebuild) costs more in page faults than copying the events into it.
   chunk.items.clear();
   chunk.errors.clear();
   chunk.used = 0;
