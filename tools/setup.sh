@@ -19,6 +19,7 @@ packages=(
   cmake ninja-build ccache pkgconf clang libclang-rt-14-dev libstdc++-12-dev
   librocksdb-dev librdkafka-dev libflatbuffers-dev flatbuffers-compiler
   libboost-dev libssl-dev libsodium-dev nlohmann-json3-dev libcli11-dev libgtest-dev
+  libgoogle-perftools-dev
   kcat curl jq wrk
 )
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tools/bench/bench.h"
+#include "tools/common/allocator.h"
 #include "tools/common/cli.h"
 
 namespace tally::bench {
@@ -155,6 +156,9 @@ int main(int argc, char** argv) {
   v->add_flag("--keep", verify.keep, "keep the generated log (reused by a later run)");
 
   if (auto rc = tally::tools::ParseArgs(app, argc, argv)) return *rc;
+  // Every figure depends on the allocator (glibc's malloc halves `commands`).
+  std::printf("tally-bench: %s, %ld cores\n", tally::AllocatorName().c_str(), sysconf(_SC_NPROCESSORS_ONLN));
+  std::fflush(stdout);
   if (*v) return tally::bench::RunVerifyBench(verify);
   if (*k) return tally::bench::RunKafkaBench(kafka);
   if (*h) return tally::bench::RunHttpBench(http);

@@ -26,6 +26,7 @@
 #include "engine/server/partners.h"
 #include "projections/projection.h"
 #include "projections/runner.h"
+#include "tools/common/allocator.h"
 #include "tools/common/cli.h"
 #include "tools/common/control.h"
 #include "tools/tallyd/control_server.h"
@@ -128,8 +129,8 @@ int main(int argc, char** argv) {
   tally::GroupCommitWriterOptions writer_options;
   writer_options.on_commit = [&runner](uint64_t) { runner.Notify(); };
   tally::GroupCommitWriter writer(**log, writer_options);
-  std::printf("tallyd: instance %s, %zu offers from %s\n", instance_name.c_str(),
-              catalog->ForInstance(*instance).size(), catalog_path.c_str());
+  std::printf("tallyd: instance %s, %zu offers from %s; %s\n", instance_name.c_str(),
+              catalog->ForInstance(*instance).size(), catalog_path.c_str(), tally::AllocatorName().c_str());
   std::printf("tallyd: event log %s/log open, head position %llu\n", data.c_str(),
               static_cast<unsigned long long>((*log)->Head()));
   for (const auto& m : runner.Statuses()) {
