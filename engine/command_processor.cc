@@ -160,14 +160,15 @@ Result<CommandProcessor::Decided> CommandProcessor::DecideCommand(const domain::
   d.request.request_id = request_key;
   d.request.fingerprint = fingerprint;
   d.request.expectations.push_back({decision->stream_id, decision->expected_version});
-  d.request.claims = decision->claims;
-  d.request.key_changes = decision->key_changes;
+  d.request.claims = std::move(decision->claims);
+  d.request.key_changes = std::move(decision->key_changes);
   d.request.events = std::move(decision->events);
   if (!request_key.empty()) d.request.outcome = d.outcome.Encode();  // only retries read it
   return d;
 }
 
-Result<CommandOutcome> CommandProcessor::AfterAppend(Decided& d, const Result<AppendOutcome>& appended) {
+Result<CommandOutcome> CommandProcessor::AfterAppend(Decided& d, const AppendRequest& request,
+                                                     const Result<AppendOutcome>& appended) {
   if (!appended.ok()) {
     const Error& e = appended.error();
     if (e.code() == ErrorCode::kUniqueKeyTaken) {
@@ -181,10 +182,10 @@ Result<CommandOutcome> CommandProcessor::AfterAppend(Decided& d, const Result<Ap
   }
   // Staged (and durable once committed): bring the cached state up to date.
   domain::CustomerState& cached = cache_[d.customer_id];
-  for (const auto& change : d.request.key_changes) {
+  for (const auto& change : request.key_changes) {
     if (change.key) cached.personal_key = change.key;  // a new customer's (destruction: by Evolve)
   }
-  for (const auto& bytes : d.request.events) domain::Evolve(cached, *events::UnverifiedEnvelope(bytes));
+  for (const auto& bytes : request.events) domain::Evolve(cached, *events::UnverifiedEnvelope(bytes));
   d.outcome.first_position = appended->first_position;
   d.outcome.last_position = appended->last_position;
   d.outcome.version = cached.version;
@@ -199,7 +200,7 @@ Result<CommandOutcome> CommandProcessor::Execute(const domain::Command& command,
   if (decided->early) return *decided->early;
   auto results = log_.AppendBatch(std::span<AppendRequest>(&decided->request, 1));
   if (!results[0].ok() && results[0].error().code() == ErrorCode::kIoError) cache_.clear();
-  return AfterAppend(*decided, results[0]);
+  return AfterAppend(*decided, decided->request, results[0]);
 }
 
 // A command as a WriteTask: decided and staged on the writer's staging
@@ -226,9 +227,7 @@ class CommandTask final : public WriteTask {
 
   void Staged(const Result<AppendOutcome>& staged, const AppendRequest& request) override {
     if (decided_.early) return;
-    decided_.request.events = request.events;  // stamped
-    decided_.request.key_changes = request.key_changes;
-    result_ = processor_.AfterAppend(decided_, staged);
+    result_ = processor_.AfterAppend(decided_, request, staged);  // request: stamped
   }
 
   void Done(Result<AppendOutcome> outcome) override {

@@ -81,8 +81,10 @@ class CommandProcessor {
   Result<Decided> DecideCommand(const domain::Command& command, const domain::CommandMeta& meta,
                                 const std::string& fingerprint);
   // After staging (or appending): map log errors, decode replays, evolve
-  // the cache with the stamped events.
-  Result<CommandOutcome> AfterAppend(Decided& decided, const Result<AppendOutcome>& appended);
+  // the cache with `request`'s stamped events (the request as the log
+  // staged it: decided.request itself, or what it was moved into).
+  Result<CommandOutcome> AfterAppend(Decided& decided, const AppendRequest& request,
+                                     const Result<AppendOutcome>& appended);
 
   EventLog& log_;
   domain::DecideContext context_;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <future>
+#include <unordered_set>
 
 namespace tally {
 
@@ -121,16 +122,17 @@ void GroupCommitWriter::StageTasks(std::vector<std::unique_ptr<WriteTask>>& task
   while (next < tasks.size()) {
     Prepared p;
     std::vector<AppendRequest> requests;
-    std::vector<std::string> keys;
+    requests.reserve(tasks.size() - next);
+    std::unordered_set<std::string> keys;
     for (; next < tasks.size(); ++next) {
       std::string key = tasks[next]->Key();
-      if (!key.empty() && std::find(keys.begin(), keys.end(), key) != keys.end()) break;
+      if (!key.empty() && keys.count(key) > 0) break;
       auto request = tasks[next]->Decide();
       if (!request.ok()) {
         p.rejected.emplace_back(std::move(tasks[next]), request.error());
         continue;
       }
-      if (!key.empty()) keys.push_back(std::move(key));
+      if (!key.empty()) keys.insert(std::move(key));
       requests.push_back(std::move(*request));
       p.tasks.push_back(std::move(tasks[next]));
     }

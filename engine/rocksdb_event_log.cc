@@ -231,12 +231,12 @@ Status RocksDbEventLog::LoadHead() {
   return OkStatus();
 }
 
-Result<uint64_t> RocksDbEventLog::CurrentVersion(const std::string& stream_id) {
+Result<uint64_t> RocksDbEventLog::CurrentVersion(std::string_view stream_id) {
   if (auto it = stream_versions_.find(stream_id); it != stream_versions_.end()) return it->second;
   // Not cached: nothing was staged for it since open, so RocksDB is current.
   auto v = StreamVersion(stream_id);
   if (!v.ok()) return v.error();
-  stream_versions_.emplace(stream_id, *v);
+  stream_versions_.emplace(std::string(stream_id), *v);
   return *v;
 }
 
@@ -289,7 +289,9 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
   for (const auto& k : req.key_changes) {
     if (k.customer_id.empty()) return Error(ErrorCode::kInvalidArgument, "key change without a customer id");
   }
-  std::vector<std::string> streams;
+  // Views into the events' own bytes, which stamping changes in place
+  // (fixed-size fields) but never moves.
+  std::vector<std::string_view> streams;
   streams.reserve(req.events.size());
   for (auto& bytes : req.events) {
     auto env = events::VerifyEnvelope(bytes);
@@ -304,7 +306,7 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
     if (!events::StampEnvelope(bytes, 0, 0, 0)) {
       return Error(ErrorCode::kInvalidArgument, "event was not built by FinishEnvelope");
     }
-    auto current = CurrentVersion(std::string(stream));  // loads the cache entry used below
+    auto current = CurrentVersion(stream);  // loads the cache entry used below
     if (!current.ok()) return current.error();
     streams.emplace_back(stream);
   }
@@ -316,7 +318,7 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
   const int64_t now = options_.clock->NowMicros();
   std::vector<std::pair<size_t, std::string>> chunks;  // (index into streams, packed positions)
   for (size_t i = 0; i < req.events.size(); ++i) {
-    const uint64_t version = ++stream_versions_.at(streams[i]);
+    const uint64_t version = ++stream_versions_.find(streams[i])->second;  // loaded in step 2
     const uint64_t position = ++staged_position_;
     std::string& bytes = req.events[i];
     (void)events::StampEnvelope(bytes, position, version, now);  // checked in step 2

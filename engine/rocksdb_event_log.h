@@ -101,7 +101,7 @@ class RocksDbEventLog final : public EventLog {
                                                            bool read_only,
                                                            const std::string& follower_dir = "");
   Status LoadHead();
-  Result<uint64_t> CurrentVersion(const std::string& stream_id);
+  Result<uint64_t> CurrentVersion(std::string_view stream_id);
   // What RocksDB holds under a request id, looked up before staging.
   struct StoredRequest {
     const rocksdb::Status* status;
@@ -132,7 +132,13 @@ class RocksDbEventLog final : public EventLog {
   uint64_t staged_seq_ = 0;
   // Stream versions, cached (staged values included). Unbounded: one entry
   // per stream written since open (see FORMAT.md, "Memory").
-  std::unordered_map<std::string, uint64_t> stream_versions_;
+  // Looked up by string_view (every event's stream id, read in place from
+  // its envelope): no string is built for a hit.
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> stream_versions_;
   // Request ids and unique keys of batches not yet durable, which a lookup
   // in RocksDB would miss; forgotten once their batch is committed.
   std::unordered_map<std::string, RequestRecord> pending_requests_;
