@@ -11,6 +11,7 @@
 #include "engine/server/json_writer.h"
 #include "engine/server/metrics.h"
 #include "engine/server/request.h"
+#include "engine/server/responses.h"
 #include "events/uuid.h"
 #include "projections/as_of.h"
 #include "projections/customer/customer.h"
@@ -21,108 +22,10 @@ namespace tally::server {
 namespace {
 
 using nlohmann::json;
-using projections::FormatUtcTime;
 
 constexpr size_t kMaxHeaderValue = 128;
 
 std::string_view SV(boost::beast::string_view s) { return {s.data(), s.size()}; }  // MS-RequestId, MS-CorrelationId, If-Match
-
-void WriteAddress(JsonWriter& w, const projections::CustomerAddress& a) {
-  w.BeginObject()
-      .Field("firstName", a.first_name)
-      .Field("lastName", a.last_name)
-      .Field("addressLine1", a.address_line1)
-      .Field("addressLine2", a.address_line2)
-      .Field("addressLine3", a.address_line3)
-      .Field("city", a.city)
-      .Field("state", a.state)
-      .Field("postalCode", a.postal_code)
-      .Field("country", a.country)
-      .Field("phoneNumber", a.phone_number)
-      .EndObject();
-}
-
-// A customer as `partner` sees it, without the closing brace (the create
-// response adds to it). `password`: only in the create response;
-// `times`: false there too (the read model has not seen the customer yet).
-void BeginCustomer(JsonWriter& w, const projections::CustomerRow& c, std::string_view partner,
-                   std::string_view password = {}, bool times = true) {
-  std::string_view role;
-  for (const auto& p : c.partners) {
-    if (p.partner_id == partner) role = p.role;
-  }
-  w.BeginObject().Field("id", c.id);
-  w.Key("companyProfile")
-      .BeginObject()
-      .Field("tenantId", c.id)
-      .Field("domain", c.domain)
-      .Field("companyName", c.company_name)
-      .Field("organizationRegistrationNumber", c.registration_number)
-      .EndObject();
-  w.Key("billingProfile")
-      .BeginObject()
-      .Field("email", c.email)
-      .Field("culture", c.culture)
-      .Field("language", c.language)
-      .Field("companyName", c.billing_company_name)
-      .Key("defaultAddress");
-  WriteAddress(w, c.address);
-  w.EndObject();
-  w.Key("userCredentials").BeginObject().Field("userName", c.admin_user_name);
-  if (!password.empty()) w.Field("password", password);
-  w.EndObject();
-  w.Field("relationshipToPartner", role).Field("status", c.status).Field("instance", c.instance);
-  if (times) w.Field("createdAt", FormatUtcTime(c.created_us)).Field("updatedAt", FormatUtcTime(c.updated_us));
-}
-
-void WriteCustomer(JsonWriter& w, const projections::CustomerRow& c, std::string_view partner) {
-  BeginCustomer(w, c, partner);
-  w.EndObject();
-}
-
-void WriteSubscription(JsonWriter& w, const projections::SubscriptionRow& s, const domain::Catalog& catalog) {
-  const domain::Offer* offer = catalog.Find(s.offer_id);
-  w.BeginObject()
-      .Field("id", s.id)
-      .Field("offerId", s.offer_id)
-      .Field("offerName", offer != nullptr ? std::string_view(offer->name) : std::string_view())
-      .Field("friendlyName", s.friendly_name)
-      .Field("quantity", s.quantity)
-      .Field("status", s.status)
-      .Field("billingCycle", s.billing_cycle)
-      .Field("autoRenewEnabled", s.auto_renew)
-      .Field("orderId", s.order_id)
-      .Field("isAddOn", !s.parent_id.empty())
-      .Field("creationDate", FormatUtcTime(s.created_us))
-      .Field("lastModified", FormatUtcTime(s.updated_us));
-  if (!s.parent_id.empty()) w.Field("parentSubscriptionId", s.parent_id);
-  w.EndObject();
-}
-
-// {"totalCount": n, "items": [...]} with each item written by `item`.
-template <typename Rows, typename WriteItem>
-std::string ItemsText(const Rows& rows, WriteItem item, std::string_view continuation = {}) {
-  std::string text;
-  JsonWriter w(text);
-  w.BeginObject().Field("totalCount", static_cast<uint64_t>(rows.size())).Key("items").BeginArray();
-  for (const auto& row : rows) item(w, row);
-  w.EndArray();
-  if (!continuation.empty()) w.Field("continuationToken", continuation);
-  w.EndObject();
-  return text;
-}
-
-json OfferJson(const domain::Offer& o) {
-  return {{"id", o.id},
-          {"name", o.name},
-          {"description", o.description},
-          {"minimumQuantity", o.min_quantity},
-          {"maximumQuantity", o.max_quantity},
-          {"isAddOn", o.is_add_on},
-          {"prerequisiteOffers", o.prerequisite_offers},
-          {"supportedBillingCycles", o.billing_cycles},
-          {"instance", domain::InstanceName(o.instance)}};
-}
 
 }  // namespace
 
@@ -796,7 +699,7 @@ void Api::Relationships(Call& call) {
     if (!related) return call.Error(ErrorCode::kCustomerNotFound, "no such customer");
     json items = json::array();
     for (const auto& l : (*rel)->partners) {
-      items.push_back({{"partnerId", l.partner_id}, {"role", l.role}, {"since", FormatUtcTime(l.since_us)}});
+      items.push_back({{"partnerId", l.partner_id}, {"role", l.role}, {"since", projections::FormatUtcTime(l.since_us)}});
     }
     return call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()}, {"items", items}}));
   }

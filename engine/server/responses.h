@@ -1,0 +1,46 @@
+// The API's response bodies: customers, subscriptions and offers in the
+// Partner Center shapes, and the list envelope around them. Written as
+// JSON text with JsonWriter (no JSON tree for the hot reads).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "engine/domain/catalog.h"
+#include "engine/server/json_writer.h"
+#include "projections/customer/customer.h"
+#include "projections/license/license.h"
+
+namespace tally::server {
+
+// A customer as `partner` sees it, without the closing brace (the create
+// response adds to it). `password`: only in the create response;
+// `times`: false there too (the read model has not seen the customer yet).
+void BeginCustomer(JsonWriter& w, const projections::CustomerRow& c, std::string_view partner,
+                   std::string_view password = {}, bool times = true);
+
+// The whole customer object (BeginCustomer and its closing brace).
+void WriteCustomer(JsonWriter& w, const projections::CustomerRow& c, std::string_view partner);
+
+// A subscription, with its offer's name from `catalog`.
+void WriteSubscription(JsonWriter& w, const projections::SubscriptionRow& s, const domain::Catalog& catalog);
+
+// {"totalCount": n, "items": [...]} with each item written by `item`.
+template <typename Rows, typename WriteItem>
+std::string ItemsText(const Rows& rows, WriteItem item, std::string_view continuation = {}) {
+  std::string text;
+  JsonWriter w(text);
+  w.BeginObject().Field("totalCount", static_cast<uint64_t>(rows.size())).Key("items").BeginArray();
+  for (const auto& row : rows) item(w, row);
+  w.EndArray();
+  if (!continuation.empty()) w.Field("continuationToken", continuation);
+  w.EndObject();
+  return text;
+}
+
+// An offer of the catalog (GET /v1/offers: small, not a hot path).
+nlohmann::json OfferJson(const domain::Offer& o);
+
+}  // namespace tally::server
