@@ -1,0 +1,94 @@
+// Inside the API (api.cc, api_customers.cc): one request being handled,
+// and the helpers every handler uses. Not part of the server's interface.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/server/api.h"
+#include "engine/server/json_input.h"
+#include "engine/server/metrics.h"
+#include "engine/server/request.h"
+
+namespace tally::server {
+
+using nlohmann::json;
+
+// MS-RequestId, MS-CorrelationId, If-Match, ...: Beast's string_view as std's.
+inline std::string_view SV(boost::beast::string_view s) { return {s.data(), s.size()}; }
+
+// One request being handled.
+struct Api::Call {
+  Request request;
+  Respond respond;
+  std::vector<std::string> path;             // decoded segments
+  std::map<std::string, std::string> query;  // decoded
+  Partner partner;
+  std::string request_id, correlation_id;
+  ApiMetrics* metrics = nullptr;  // records the answer, when set
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+
+  http::verb method() const { return request.method(); }
+
+  Response Make(http::status status, const json& body) const {
+    return MakeText(status, request.method() != http::verb::head ? body.dump() : std::string());
+  }
+  // `body`: JSON text (JsonWriter's).
+  Response MakeText(http::status status, std::string body) const {
+    Response r(status, request.version());
+    r.set(http::field::server, "tally");
+    r.set(http::field::content_type, "application/json");
+    if (!correlation_id.empty()) r.set("MS-CorrelationId", correlation_id);
+    if (!request_id.empty()) r.set("MS-RequestId", request_id);
+    if (request.method() != http::verb::head) r.body() = std::move(body);
+    return r;
+  }
+  Response Fail(ErrorCode code, const std::string& message) const {
+    return Make(static_cast<http::status>(HttpStatus(code)),
+                json{{"code", static_cast<int32_t>(code)}, {"description", message}, {"data", json::array()},
+                     {"source", "tally"}});
+  }
+  void Answer(Response r) {
+    if (metrics != nullptr) {
+      const auto verb = request.method();
+      metrics->RecordRequest(verb == http::verb::unknown ? "other" : SV(http::to_string(verb)), r.result_int(),
+                             std::chrono::steady_clock::now() - start);
+    }
+    respond(std::move(r));
+  }
+  void Error(ErrorCode code, const std::string& message) { Answer(Fail(code, message)); }
+  void Error(const tally::Error& e) { Error(e.code(), e.message()); }
+};
+
+
+// The body as JSON, or answers the error and returns nullopt.
+template <typename CallT>
+inline std::optional<json> Body(CallT& call) {
+  auto type = call.request.find(http::field::content_type);
+  if (type != call.request.end() && !SV(type->value()).starts_with("application/json")) {
+    call.Error(ErrorCode::kUnsupportedMediaType, "send the body as application/json");
+    return std::nullopt;
+  }
+  auto body = ParseBody(call.request.body());
+  if (!body.ok()) {
+    call.Error(body.error());
+    return std::nullopt;
+  }
+  return std::move(*body);
+}
+
+// If-Match, when present.
+inline Result<std::optional<uint64_t>> IfMatch(const Request& request) {
+  auto it = request.find(http::field::if_match);
+  if (it == request.end()) return ParseIfMatch(std::nullopt);
+  return ParseIfMatch(SV(it->value()));
+}
+
+inline std::string Etag(uint64_t version) { return "\"" + std::to_string(version) + "\""; }
+
+}  // namespace tally::server
