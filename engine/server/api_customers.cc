@@ -1,6 +1,7 @@
 // The customer-facing resources of the API: customers, orders,
 // subscriptions and relationships (routing and the rest: api.cc).
 #include <algorithm>
+#include <charconv>
 
 #include "engine/domain/password.h"
 #include "engine/server/api_call.h"
