@@ -13,6 +13,36 @@
 #include "projections/relationship/relationship.h"
 
 namespace tally::server {
+namespace {
+
+// The customer `id` as the calling partner may see it; otherwise answers
+// (404 for a customer that is not theirs, as for one that does not exist)
+// and returns nullopt. (A template, as Body is: Api::Call is private.)
+template <typename CallT>
+std::optional<projections::CustomerRow> VisibleCustomer(CallT& call, projections::ProjectionStore& store,
+                                                        const std::string& id) {
+  auto row = projections::CustomerReader(store).Get(id);
+  if (!row.ok()) {
+    call.Error(row.error());
+    return std::nullopt;
+  }
+  if (!row->has_value() || !(*row)->RelatedTo(call.partner.id)) {
+    call.Error(ErrorCode::kCustomerNotFound, "no such customer");
+    return std::nullopt;
+  }
+  return std::move(**row);
+}
+
+// The answer to a change of a customer or a subscription: where it went,
+// and the customer's new version as the ETag.
+template <typename CallT>
+Response Changed(const CommandOutcome& o, const CallT& c) {
+  Response r = c.Make(http::status::ok, {{"customerId", o.customer_id}, {"position", o.last_position}});
+  r.set(http::field::etag, Etag(o.version));
+  return r;
+}
+
+}  // namespace
 
 void Api::Customers(Call& call) {
   if (call.method() == http::verb::get) {
@@ -100,23 +130,16 @@ void Api::Customer(Call& call) {
     if (!b.ok()) return call.Error(b.error());
     auto expected = IfMatch(call.request);
     if (!expected.ok()) return call.Error(expected.error());
-    Run(call, domain::UpdateBillingProfile{id, *b, *expected}, [](const CommandOutcome& o, const Call& c) {
-      Response r = c.Make(http::status::ok, {{"customerId", o.customer_id}, {"position", o.last_position}});
-      r.set(http::field::etag, Etag(o.version));
-      return r;
-    });
+    Run(call, domain::UpdateBillingProfile{id, *b, *expected}, Changed<Call>);
     return;
   }
   if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET only");
   if (!WaitForReads(call, id)) return;
-  auto row = projections::CustomerReader(*ctx_.store).Get(id);
-  if (!row.ok()) return call.Error(row.error());
-  if (!row->has_value() || !(*row)->RelatedTo(call.partner.id)) {
-    return call.Error(ErrorCode::kCustomerNotFound, "no such customer");
-  }
+  auto row = VisibleCustomer(call, *ctx_.store, id);
+  if (!row) return;
   std::string text;
   JsonWriter w(text);
-  WriteCustomer(w, **row, call.partner.id);
+  WriteCustomer(w, *row, call.partner.id);
   Response r = call.MakeText(http::status::ok, std::move(text));
   if (auto v = CustomerVersion(id); v.ok()) r.set(http::field::etag, Etag(*v));
   call.Answer(std::move(r));
@@ -161,11 +184,7 @@ void Api::Orders(Call& call) {
   }
   if (call.method() == http::verb::get) {
     if (!WaitForReads(call, id)) return;
-    auto customer = projections::CustomerReader(*ctx_.store).Get(id);
-    if (!customer.ok()) return call.Error(customer.error());
-    if (!customer->has_value() || !(*customer)->RelatedTo(call.partner.id)) {
-      return call.Error(ErrorCode::kCustomerNotFound, "no such customer");
-    }
+    if (!VisibleCustomer(call, *ctx_.store, id)) return;
     auto subs = projections::LicenseReader(*ctx_.store).List(id, call.partner.id);
     if (!subs.ok()) return call.Error(subs.error());
     std::map<std::string, json> orders;
@@ -202,20 +221,12 @@ void Api::Subscriptions(Call& call) {
     auto expected = IfMatch(call.request);
     if (!expected.ok()) return call.Error(expected.error());
     u.expected_version = *expected;
-    Run(call, std::move(u), [](const CommandOutcome& o, const Call& c) {
-      Response r = c.Make(http::status::ok, {{"customerId", o.customer_id}, {"position", o.last_position}});
-      r.set(http::field::etag, Etag(o.version));
-      return r;
-    });
+    Run(call, std::move(u), Changed<Call>);
     return;
   }
   if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET or PATCH");
   if (!WaitForReads(call, id)) return;
-  auto customer = projections::CustomerReader(*ctx_.store).Get(id);
-  if (!customer.ok()) return call.Error(customer.error());
-  if (!customer->has_value() || !(*customer)->RelatedTo(call.partner.id)) {
-    return call.Error(ErrorCode::kCustomerNotFound, "no such customer");
-  }
+  if (!VisibleCustomer(call, *ctx_.store, id)) return;
   projections::LicenseReader licenses(*ctx_.store);
   if (p[3] == "subscribedskus" && p.size() == 4) {
     auto totals = licenses.Totals(id, call.partner.id);
