@@ -59,8 +59,8 @@ const std::string& TargetCustomer(const domain::Command& command) {
 }
 
 CommandProcessor::CommandProcessor(EventLog& log, const domain::Catalog& catalog,
-                                   domain::Instance instance, domain::IdSource& ids)
-    : log_(log) {
+                                   domain::Instance instance, domain::IdSource& ids, size_t max_cached_customers)
+    : log_(log), max_cached_(std::max<size_t>(1, max_cached_customers)) {
   context_.catalog = &catalog;
   context_.instance = instance;
   context_.ids = &ids;
@@ -80,8 +80,49 @@ Result<bool> CommandProcessor::IsDomainAvailable(std::string_view domain) const 
   return !owner->has_value();
 }
 
+CommandProcessor::Cached* CommandProcessor::Find(const std::string& customer_id) {
+  auto it = cache_.find(customer_id);
+  if (it == cache_.end()) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second.lru);
+  return &it->second;
+}
+
+CommandProcessor::Cached& CommandProcessor::Insert(const std::string& customer_id, domain::CustomerState state) {
+  auto [it, inserted] = cache_.try_emplace(customer_id);
+  if (inserted) {
+    lru_.push_front(customer_id);
+    it->second.lru = lru_.begin();
+  } else {
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+  }
+  it->second.state = std::move(state);
+  DropOverflow();
+  return it->second;
+}
+
+void CommandProcessor::DropOverflow() {
+  if (cache_.size() <= max_cached_ || lru_.size() < 2) return;
+  const uint64_t durable = log_.Head();
+  auto it = std::prev(lru_.end());
+  while (cache_.size() > max_cached_ && it != lru_.begin()) {
+    auto entry = cache_.find(*it);
+    const Cached& c = entry->second;
+    if (c.deciding == 0 && c.staged_to <= durable) {
+      cache_.erase(entry);
+      it = std::prev(lru_.erase(it));
+    } else {
+      --it;
+    }
+  }
+}
+
+void CommandProcessor::DropAll() {
+  cache_.clear();
+  lru_.clear();
+}
+
 Result<const domain::CustomerState*> CommandProcessor::State(const std::string& customer_id) {
-  if (auto it = cache_.find(customer_id); it != cache_.end()) return &it->second;
+  if (Cached* c = Find(customer_id)) return &c->state;
   domain::CustomerState state;
   auto key = log_.FindKey(customer_id);
   if (!key.ok()) return key.error();
@@ -97,14 +138,13 @@ Result<const domain::CustomerState*> CommandProcessor::State(const std::string& 
     domain::Evolve(state, **env);
   }
   if (!state.exists) return static_cast<const domain::CustomerState*>(nullptr);
-  auto [it, inserted] = cache_.emplace(customer_id, std::move(state));
-  return &it->second;
+  return &Insert(customer_id, std::move(state)).state;
 }
 
 Result<CommandProcessor::Decided> CommandProcessor::DecideCommand(const domain::Command& command,
                                                                   const domain::CommandMeta& meta,
                                                                   const std::string& fingerprint) {
-  if (cache_poisoned_.exchange(false)) cache_.clear();
+  if (cache_poisoned_.exchange(false)) DropAll();
   Decided d;
   // The log's key for the request id: namespaced by partner.
   const std::string request_key =
@@ -164,11 +204,19 @@ Result<CommandProcessor::Decided> CommandProcessor::DecideCommand(const domain::
   d.request.key_changes = std::move(decision->key_changes);
   d.request.events = std::move(decision->events);
   if (!request_key.empty()) d.request.outcome = d.outcome.Encode();  // only retries read it
+  // Kept in memory until AfterAppend has evolved it (see DropOverflow).
+  d.new_customer = state == &kNoCustomer;
+  if (auto it = cache_.find(d.customer_id); it != cache_.end()) ++it->second.deciding;
   return d;
 }
 
 Result<CommandOutcome> CommandProcessor::AfterAppend(Decided& d, const AppendRequest& request,
                                                      const Result<AppendOutcome>& appended) {
+  Cached* cached = nullptr;
+  if (auto it = cache_.find(d.customer_id); it != cache_.end()) {
+    cached = &it->second;
+    if (cached->deciding > 0) --cached->deciding;
+  }
   if (!appended.ok()) {
     const Error& e = appended.error();
     if (e.code() == ErrorCode::kUniqueKeyTaken) {
@@ -180,15 +228,19 @@ Result<CommandOutcome> CommandProcessor::AfterAppend(Decided& d, const AppendReq
   if (appended->replayed) {  // a retry found by the log's own request check
     return Replayed(appended->outcome, appended->first_position, appended->last_position);
   }
-  // Staged (and durable once committed): bring the cached state up to date.
-  domain::CustomerState& cached = cache_[d.customer_id];
-  for (const auto& change : request.key_changes) {
-    if (change.key) cached.personal_key = change.key;  // a new customer's (destruction: by Evolve)
-  }
-  for (const auto& bytes : request.events) domain::Evolve(cached, *events::UnverifiedEnvelope(bytes));
   d.outcome.first_position = appended->first_position;
   d.outcome.last_position = appended->last_position;
-  d.outcome.version = cached.version;
+  // Staged (and durable once committed): bring the cached state up to date.
+  // A customer's state is absent here only when the cache was dropped after
+  // a failed commit: it is read from the log when next needed.
+  if (cached == nullptr && d.new_customer) cached = &Insert(d.customer_id, domain::CustomerState());
+  if (cached == nullptr) return d.outcome;
+  for (const auto& change : request.key_changes) {
+    if (change.key) cached->state.personal_key = change.key;  // a new customer's (destruction: by Evolve)
+  }
+  for (const auto& bytes : request.events) domain::Evolve(cached->state, *events::UnverifiedEnvelope(bytes));
+  cached->staged_to = appended->last_position;
+  d.outcome.version = cached->state.version;
   return d.outcome;
 }
 
@@ -199,7 +251,7 @@ Result<CommandOutcome> CommandProcessor::Execute(const domain::Command& command,
   if (!decided.ok()) return decided.error();
   if (decided->early) return *decided->early;
   auto results = log_.AppendBatch(std::span<AppendRequest>(&decided->request, 1));
-  if (!results[0].ok() && results[0].error().code() == ErrorCode::kIoError) cache_.clear();
+  if (!results[0].ok() && results[0].error().code() == ErrorCode::kIoError) DropAll();
   return AfterAppend(*decided, decided->request, results[0]);
 }
 

@@ -8,6 +8,7 @@
 // lets many of them share one fsync.
 #pragma once
 
+#include <list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -46,8 +47,15 @@ class CommandProcessor {
  public:
   using Callback = std::function<void(Result<CommandOutcome>)>;
 
+  // Customers' states kept in memory by default (see max_cached_customers).
+  static constexpr size_t kDefaultMaxCachedCustomers = 100'000;
+
+  // `max_cached_customers` bounds the states kept in memory between
+  // commands: beyond it the least recently used are dropped and read from
+  // the log again when next needed. A state whose latest events are not
+  // durable yet, or whose command is being decided, is kept until they are.
   CommandProcessor(EventLog& log, const domain::Catalog& catalog, domain::Instance instance,
-                   domain::IdSource& ids);
+                   domain::IdSource& ids, size_t max_cached_customers = kDefaultMaxCachedCustomers);
 
   // Request ids are per partner: two partners may send the same
   // MS-RequestId. A retry (same partner, id and command) returns the first
@@ -63,8 +71,13 @@ class CommandProcessor {
   // domain is kInvalidDomainPrefix. Any thread (reads only the log).
   Result<bool> IsDomainAvailable(std::string_view domain) const;
 
-  // The customer's current state (loaded from the log if not cached).
+  // The customer's current state (loaded from the log if not cached). The
+  // pointer is valid until the next command or State call.
   Result<const domain::CustomerState*> State(const std::string& customer_id);
+
+  // States in memory now (at most max_cached_customers, plus those kept
+  // because their events are not durable yet).
+  size_t cached_customers() const { return cache_.size(); }
 
  private:
   friend class CommandTask;
@@ -75,6 +88,7 @@ class CommandProcessor {
     AppendRequest request;
     CommandOutcome outcome;
     std::string customer_id;
+    bool new_customer = false;  // the command creates the customer
   };
   // `fingerprint`: Fingerprint(command, meta), needed only with a request
   // id (tasks compute it on the submitting thread, off the staging thread).
@@ -86,9 +100,26 @@ class CommandProcessor {
   Result<CommandOutcome> AfterAppend(Decided& decided, const AppendRequest& request,
                                      const Result<AppendOutcome>& appended);
 
+  // A cached state and what keeps it from being dropped.
+  struct Cached {
+    domain::CustomerState state;
+    uint64_t staged_to = 0;  // last position appended for it here (0: none since loaded)
+    uint32_t deciding = 0;   // decided commands not yet through AfterAppend
+    std::list<std::string>::iterator lru;
+  };
+  Cached* Find(const std::string& customer_id);
+  Cached& Insert(const std::string& customer_id, domain::CustomerState state);
+  // Drops least recently used states beyond max_cached_, never the most
+  // recent one, one with a command being decided, or one whose events the
+  // log has not made durable (reading it back would miss them).
+  void DropOverflow();
+  void DropAll();
+
   EventLog& log_;
   domain::DecideContext context_;
-  std::unordered_map<std::string, domain::CustomerState> cache_;
+  const size_t max_cached_;
+  std::unordered_map<std::string, Cached> cache_;
+  std::list<std::string> lru_;  // customer ids, most recently used first
   // Set by a failed commit (commit thread): the cache may hold states that
   // never became durable; it is dropped before the next decision.
   std::atomic<bool> cache_poisoned_{false};

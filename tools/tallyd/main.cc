@@ -43,6 +43,12 @@ int main(int argc, char** argv) {
   app.add_option("--instance", instance_name, "global or usgov")->capture_default_str();
   int http_threads = 2;
   app.add_option("--http-threads", http_threads, "threads serving HTTP")->capture_default_str()->check(CLI::Range(1, 64));
+  size_t customer_cache = tally::CommandProcessor::kDefaultMaxCachedCustomers;
+  app.add_option("--customer-cache", customer_cache,
+                 "customers' states kept in memory for deciding commands (least recently used dropped, "
+                 "read from the log again when needed)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{100'000'000}));
   std::string kafka_bootstrap;
   std::string kafka_topic{tally::kafka::kDefaultTopic};
   int kafka_partitions = 6;
@@ -125,7 +131,7 @@ int main(int argc, char** argv) {
   }
   runner.Start();
   tally::domain::RandomIdSource ids;
-  tally::CommandProcessor processor(**log, *catalog, *instance, ids);
+  tally::CommandProcessor processor(**log, *catalog, *instance, ids, customer_cache);
   tally::GroupCommitWriterOptions writer_options;
   writer_options.on_commit = [&runner](uint64_t) { runner.Notify(); };
   tally::GroupCommitWriter writer(**log, writer_options);
