@@ -97,6 +97,7 @@ CommandProcessor::Cached& CommandProcessor::Insert(const std::string& customer_i
   }
   it->second.state = std::move(state);
   DropOverflow();
+  cached_.store(cache_.size(), std::memory_order_relaxed);
   return it->second;
 }
 
@@ -119,6 +120,7 @@ void CommandProcessor::DropOverflow() {
 void CommandProcessor::DropAll() {
   cache_.clear();
   lru_.clear();
+  cached_.store(0, std::memory_order_relaxed);
 }
 
 Result<const domain::CustomerState*> CommandProcessor::State(const std::string& customer_id) {
@@ -138,6 +140,7 @@ Result<const domain::CustomerState*> CommandProcessor::State(const std::string& 
     domain::Evolve(state, **env);
   }
   if (!state.exists) return static_cast<const domain::CustomerState*>(nullptr);
+  loaded_.fetch_add(1, std::memory_order_relaxed);
   return &Insert(customer_id, std::move(state)).state;
 }
 

@@ -76,8 +76,10 @@ class CommandProcessor {
   Result<const domain::CustomerState*> State(const std::string& customer_id);
 
   // States in memory now (at most max_cached_customers, plus those kept
-  // because their events are not durable yet).
-  size_t cached_customers() const { return cache_.size(); }
+  // because their events are not durable yet), and states read from the
+  // log since start (cache misses). Any thread.
+  size_t cached_customers() const { return cached_.load(std::memory_order_relaxed); }
+  uint64_t customers_loaded() const { return loaded_.load(std::memory_order_relaxed); }
 
  private:
   friend class CommandTask;
@@ -120,6 +122,8 @@ class CommandProcessor {
   const size_t max_cached_;
   std::unordered_map<std::string, Cached> cache_;
   std::list<std::string> lru_;  // customer ids, most recently used first
+  std::atomic<size_t> cached_{0};    // cache_.size(), for other threads
+  std::atomic<uint64_t> loaded_{0};
   // Set by a failed commit (commit thread): the cache may hold states that
   // never became durable; it is dropped before the next decision.
   std::atomic<bool> cache_poisoned_{false};

@@ -247,6 +247,12 @@ std::string Api::RenderMetrics() const {
   total = cumulative;
   AppendSample(out, "tally_group_commit_batch_size_sum", "", static_cast<double>(w.requests));
   AppendSample(out, "tally_group_commit_batch_size_count", "", static_cast<double>(total));
+  AppendHelp(out, "tally_customer_states_cached", "gauge",
+             "Customers' states in memory for deciding commands (tallyd --customer-cache bounds them).");
+  AppendSample(out, "tally_customer_states_cached", "", static_cast<double>(ctx_.processor->cached_customers()));
+  AppendHelp(out, "tally_customer_states_loaded_total", "counter",
+             "Customers' states read from the log because they were not in memory.");
+  AppendSample(out, "tally_customer_states_loaded_total", "", static_cast<double>(ctx_.processor->customers_loaded()));
   const uint64_t head = ctx_.log->Head();
   AppendHelp(out, "tally_log_head_position", "gauge", "The event log's last position.");
   AppendSample(out, "tally_log_head_position", "", static_cast<double>(head));

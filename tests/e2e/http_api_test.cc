@@ -445,6 +445,9 @@ TEST_F(HttpApiTest, BadRequestsGetTheirStatusAndCodeAndChangeNothing) {
   EXPECT_NE(m.find("tally_group_commit_batch_size_bucket{le=\"+Inf\"}"), std::string::npos) << m;
   EXPECT_NE(m.find("tally_read_model_lag_events{model=\"license\"}"), std::string::npos) << m;
   EXPECT_NE(m.find("tally_log_head_position " + std::to_string(head) + "\n"), std::string::npos) << m;
+  // Both customers were created by this tallyd: in memory, none read back.
+  EXPECT_NE(m.find("tally_customer_states_cached 2\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("tally_customer_states_loaded_total 0\n"), std::string::npos) << m;
   EXPECT_EQ(anonymous.Call("POST", "/metrics").code(), 70032);
 }
 

@@ -152,6 +152,7 @@ TEST_F(CustomerCacheTest, DropsTheLeastRecentlyUsedAndReadsThemBackFromTheLog) {
   ASSERT_TRUE(changed.ok()) << changed.error().ToString();
   EXPECT_EQ(changed->version, version + 1);
   EXPECT_LE(p.cached_customers(), 2u);
+  EXPECT_EQ(p.customers_loaded(), 1u) << "the first customer, read back once";
   // Every customer, cached or not, is as the log says.
   for (const auto& [id, sub] : customers) {
     auto s = p.State(id);
