@@ -14,31 +14,51 @@ namespace {
 
 using namespace tally::testing;  // NOLINT
 
-// The real log, with gates: one holds commits (what is staged meanwhile is
-// not durable: Head does not move), one holds the staging thread in Prepare
-// (commands submitted meanwhile queue up and are decided as one group).
+// A point threads pass, counted, and where they can be held.
+class Gate {
+ public:
+  void Hold() { Set(true); }
+  void Release() { Set(false); }
+  // Counts `n` arrivals, then waits while the gate is held.
+  void Pass(size_t n = 1) {
+    std::unique_lock<std::mutex> lock(mu_);
+    arrived_ += n;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return !held_; });
+  }
+  void WaitArrived(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return arrived_ >= n; });
+  }
+
+ private:
+  void Set(bool held) {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_ = held;
+    cv_.notify_all();
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_ = false;
+  size_t arrived_ = 0;
+};
+
+// The real log behind gates: `commits` holds commits (what is staged
+// meanwhile is not durable: Head does not move), `prepares` holds the
+// staging thread in Prepare (commands submitted meanwhile queue up and are
+// decided as one group); `prepared` counts the requests prepared.
 class GatedLog final : public EventLog {
  public:
   explicit GatedLog(EventLog& log) : log_(log) {}
 
   std::unique_ptr<PreparedBatch> Prepare(std::span<AppendRequest> requests) override {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      ++prepares_entered_;
-      cv_.notify_all();
-      cv_.wait(lock, [this] { return !prepare_held_; });
-    }
+    prepares.Pass();
     auto batch = log_.Prepare(requests);
-    std::lock_guard<std::mutex> lock(mu_);
-    prepared_ += requests.size();
-    cv_.notify_all();
+    prepared.Pass(requests.size());
     return batch;
   }
   Status Commit(std::span<PreparedBatch* const> batches) override {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return !held_; });
-    }
+    commits.Pass();
     return log_.Commit(batches);
   }
   uint64_t Head() const override { return log_.Head(); }
@@ -61,41 +81,10 @@ class GatedLog final : public EventLog {
     return log_.FindKey(customer_id);
   }
 
-  void Hold() {
-    std::lock_guard<std::mutex> lock(mu_);
-    held_ = true;
-  }
-  void Release() {
-    std::lock_guard<std::mutex> lock(mu_);
-    held_ = false;
-    cv_.notify_all();
-  }
-  void HoldPrepare() {
-    std::lock_guard<std::mutex> lock(mu_);
-    prepare_held_ = true;
-  }
-  void ReleasePrepare() {
-    std::lock_guard<std::mutex> lock(mu_);
-    prepare_held_ = false;
-    cv_.notify_all();
-  }
-  void WaitPreparesEntered(int n) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return prepares_entered_ >= n; });
-  }
-  void WaitPrepared(size_t n) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return prepared_ >= n; });
-  }
+  Gate commits, prepares, prepared;
 
  private:
   EventLog& log_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool held_ = false;
-  bool prepare_held_ = false;
-  int prepares_entered_ = 0;
-  size_t prepared_ = 0;
 };
 
 class CustomerCacheTest : public DomainFixture {
@@ -179,15 +168,15 @@ TEST_F(CustomerCacheTest, KeepsStatesWhoseEventsAreNotDurableYet) {
   // loaded. A's state may not be dropped: read back from the log it would
   // miss the staged change, and A's next command would decide against
   // quantity 5 at the old version.
-  gated.Hold();
+  gated.commits.Hold();
   auto first = submit(UpdateSubscription{a, a_sub, 8});
-  gated.WaitPrepared(1);
+  gated.prepared.WaitArrived(1);
   auto other = submit(UpdateSubscription{b, b_sub, 9});
-  gated.WaitPrepared(2);
+  gated.prepared.WaitArrived(2);
   auto second = submit(UpdateSubscription{a, a_sub, 10});
-  gated.WaitPrepared(3);  // the staging thread has finished with B
+  gated.prepared.WaitArrived(3);  // the staging thread has finished with B
   EXPECT_EQ(p.cached_customers(), 2u) << "A's staged state is kept beyond the capacity";
-  gated.Release();
+  gated.commits.Release();
   auto r1 = first.get(), r2 = other.get(), r3 = second.get();
   ASSERT_TRUE(r1.ok()) << r1.error().ToString();
   ASSERT_TRUE(r2.ok()) << r2.error().ToString();
@@ -224,17 +213,17 @@ TEST_F(CustomerCacheTest, KeepsAStateWhileItsCommandIsDecidedWithOthers) {
   // change is staged. A's state must stay (it is the one A's change
   // evolves); dropped, A's next change would be decided against the log,
   // which does not have the first one yet.
-  gated.Hold();
-  gated.HoldPrepare();
+  gated.commits.Hold();
+  gated.prepares.Hold();
   auto w = submit(UpdateSubscription{c, c_sub, 3});
-  gated.WaitPreparesEntered(1);
+  gated.prepares.WaitArrived(1);
   auto first = submit(UpdateSubscription{a, a_sub, 8});
   auto other = submit(UpdateSubscription{b, b_sub, 9});
-  gated.ReleasePrepare();
-  gated.WaitPrepared(3);
+  gated.prepares.Release();
+  gated.prepared.WaitArrived(3);
   auto second = submit(UpdateSubscription{a, a_sub, 10});
-  gated.WaitPrepared(4);
-  gated.Release();
+  gated.prepared.WaitArrived(4);
+  gated.commits.Release();
   auto r0 = w.get(), r1 = first.get(), r2 = other.get(), r3 = second.get();
   ASSERT_TRUE(r0.ok()) << r0.error().ToString();
   ASSERT_TRUE(r1.ok()) << r1.error().ToString();
