@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include "engine/group_commit_writer.h"
 #include "engine/log_format.h"
 #include "engine/rocksdb_event_log.h"
@@ -120,7 +122,8 @@ int RunAppendBench(const AppendBenchOptions& o) {
   std::vector<std::vector<double>> latencies(o.callers);
   std::atomic<uint64_t> failures{0};
   GroupCommitStats stats;
-  double engine_secs = 0;
+  double engine_secs = 0, engine_cpu = 0;
+  ThreadCpu threads_before = SampleThreadCpu(), threads_after;
   {
     GroupCommitWriter writer(**log);
     std::mutex done_mu;
@@ -146,6 +149,7 @@ int RunAppendBench(const AppendBenchOptions& o) {
       });
     };
     Clock clock;
+    CpuClock cpu;
     for (int c = 0; c < o.callers; ++c) {
       latencies[c].reserve(work[c].size());
       send(c);
@@ -155,7 +159,9 @@ int RunAppendBench(const AppendBenchOptions& o) {
       done_cv.wait(lock, [&] { return clients_done == o.callers; });
     }
     engine_secs = clock.Seconds();
+    engine_cpu = cpu.Seconds();
     stats = writer.Stats();
+    threads_after = SampleThreadCpu();  // before the writer's threads end
   }
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
@@ -180,6 +186,10 @@ int RunAppendBench(const AppendBenchOptions& o) {
               raw_rate, per_batch);
   std::printf("  raw RocksDB, 256/batch%10.0f events/s\n", records.size() / raw256_secs);
   std::printf("  ratio engine/raw      %.2f  (goal >= 0.60)\n", engine_rate / raw_rate);
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  std::printf("  engine CPU            %.2f CPU-s in %.2f s on %ld cores (%.0f%% busy); by thread: %s\n", engine_cpu,
+              engine_secs, cores, 100.0 * engine_cpu / (engine_secs * cores),
+              DescribeThreadCpu(threads_before, threads_after).c_str());
   if (!o.keep) std::filesystem::remove_all(o.dir);
   return failures.load() == 0 ? 0 : 1;
 }

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <random>
 
+#include <unistd.h>
+
 #include "engine/command_processor.h"
 #include "engine/domain/catalog.h"
 #include "engine/group_commit_writer.h"
@@ -113,6 +115,8 @@ int RunCommandsBench(const CommandsBenchOptions& o) {
   std::condition_variable done_cv;
   int finished = 0;
   GroupCommitStats stats;
+  ThreadCpu threads_before = SampleThreadCpu(), threads_after;
+  CpuClock cpu;
   Clock clock;
   {
     GroupCommitWriter writer(**log);
@@ -143,8 +147,10 @@ int RunCommandsBench(const CommandsBenchOptions& o) {
       done_cv.wait(lock, [&] { return finished == o.clients; });
     }
     stats = writer.Stats();
+    threads_after = SampleThreadCpu();  // before the writer's threads end
   }
   const double secs = clock.Seconds();
+  const double cpu_secs = cpu.Seconds();
 
   const RawBaseline raw = MeasureRawBaseline(CaptureRecords(*log), stats, FreshDir(o.dir, "commands-raw"));
   const double engine_events = stats.events / secs;
@@ -158,6 +164,9 @@ int RunCommandsBench(const CommandsBenchOptions& o) {
   std::printf("  raw RocksDB       %9.0f events/s  (synced WriteBatches of %zu records: the same stored bytes)\n",
               raw_events, raw.per_batch);
   std::printf("  ratio engine/raw  %.2f  (goal >= 0.50; goal >= 150000 commands/s)\n", engine_events / raw_events);
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  std::printf("  engine CPU        %.2f CPU-s in %.2f s on %ld cores (%.0f%% busy); by thread: %s\n", cpu_secs, secs,
+              cores, 100.0 * cpu_secs / (secs * cores), DescribeThreadCpu(threads_before, threads_after).c_str());
   if (!o.keep) std::filesystem::remove_all(o.dir);
   return failures.load() == 0 ? 0 : 1;
 }
