@@ -122,7 +122,6 @@ void GroupCommitWriter::StageTasks(std::vector<std::unique_ptr<WriteTask>>& task
   while (next < tasks.size()) {
     Prepared p;
     std::vector<AppendRequest> requests;
-    requests.reserve(tasks.size() - next);
     std::unordered_set<std::string> keys;
     for (; next < tasks.size(); ++next) {
       std::string key = tasks[next]->Key();
