@@ -65,7 +65,7 @@ enum class ErrorCode : int32_t {
   kFieldTooLong = 70023,
   kPersonalDataErased = 70024,       // the customer's personal data was erased: its billing profile is gone for good
 
-  // The HTTP API's own (engine/server/).
+  // The HTTP API's own (tools/tallyd/server/).
   kUnauthorized = 70030,             // no bearer token, or an unknown one (HTTP 401)
   kRouteNotFound = 70031,            // no such endpoint (HTTP 404)
   kMethodNotAllowed = 70032,         // the endpoint exists, the method does not (HTTP 405)

@@ -13,8 +13,8 @@
 #include <fstream>
 #include <string>
 
-#include "engine/server/json_input.h"
-#include "engine/server/request.h"
+#include "tools/tallyd/server/json_input.h"
+#include "tools/tallyd/server/request.h"
 
 namespace {
 

@@ -30,7 +30,7 @@
 #include "engine/domain/decide.h"
 #include "engine/domain/ids.h"
 #include "engine/rocksdb_event_log.h"
-#include "engine/server/partners.h"
+#include "tools/tallyd/server/partners.h"
 #include "events/codec.h"
 #include "projections/as_of.h"
 #include "projections/rebuild.h"

@@ -1,8 +1,8 @@
-#include "engine/server/request.h"
+#include "tools/tallyd/server/request.h"
 
 #include <charconv>
 
-#include "engine/server/json_input.h"
+#include "tools/tallyd/server/json_input.h"
 
 namespace tally::server {
 namespace {

@@ -1,4 +1,4 @@
-#include "engine/server/json_input.h"
+#include "tools/tallyd/server/json_input.h"
 
 namespace tally::server {
 namespace {

@@ -1,4 +1,4 @@
-#include "engine/server/metrics.h"
+#include "tools/tallyd/server/metrics.h"
 
 #include <cstdio>
 

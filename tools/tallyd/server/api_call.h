@@ -10,10 +10,10 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/server/api.h"
-#include "engine/server/json_input.h"
-#include "engine/server/metrics.h"
-#include "engine/server/request.h"
+#include "tools/tallyd/server/api.h"
+#include "tools/tallyd/server/json_input.h"
+#include "tools/tallyd/server/metrics.h"
+#include "tools/tallyd/server/request.h"
 
 namespace tally::server {
 

@@ -4,9 +4,9 @@
 
 #include <fstream>
 
-#include "engine/server/json_input.h"
-#include "engine/server/partners.h"
-#include "engine/server/request.h"
+#include "tools/tallyd/server/json_input.h"
+#include "tools/tallyd/server/partners.h"
+#include "tools/tallyd/server/request.h"
 #include "tests/testing/test_util.h"
 
 namespace tally::server {

@@ -1,4 +1,4 @@
-#include "engine/server/http_server.h"
+#include "tools/tallyd/server/http_server.h"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>

@@ -18,9 +18,9 @@
 #include "engine/domain/catalog.h"
 #include "engine/group_commit_writer.h"
 #include "engine/kafka/relay.h"
-#include "engine/server/http_server.h"
-#include "engine/server/metrics.h"
-#include "engine/server/partners.h"
+#include "tools/tallyd/server/http_server.h"
+#include "tools/tallyd/server/metrics.h"
+#include "tools/tallyd/server/partners.h"
 #include "projections/runner.h"
 #include "projections/store.h"
 

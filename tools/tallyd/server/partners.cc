@@ -1,4 +1,4 @@
-#include "engine/server/partners.h"
+#include "tools/tallyd/server/partners.h"
 
 #include "engine/domain/commands.h"
 

@@ -4,8 +4,8 @@
 #include <charconv>
 
 #include "engine/domain/password.h"
-#include "engine/server/api_call.h"
-#include "engine/server/responses.h"
+#include "tools/tallyd/server/api_call.h"
+#include "tools/tallyd/server/responses.h"
 #include "events/uuid.h"
 #include "projections/as_of.h"
 #include "projections/customer/customer.h"

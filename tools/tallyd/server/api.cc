@@ -1,14 +1,14 @@
 // The API's frame: routing, the command path (Run), read-your-writes,
 // metrics, offers and the admin endpoint. The customer-facing resources are
 // in api_customers.cc; the response shapes in responses.cc.
-#include "engine/server/api.h"
+#include "tools/tallyd/server/api.h"
 
 #include <pthread.h>
 
 #include <charconv>
 
-#include "engine/server/api_call.h"
-#include "engine/server/responses.h"
+#include "tools/tallyd/server/api_call.h"
+#include "tools/tallyd/server/responses.h"
 #include "events/uuid.h"
 
 namespace tally::server {

@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "engine/domain/catalog.h"
-#include "engine/server/json_writer.h"
+#include "tools/tallyd/server/json_writer.h"
 #include "projections/customer/customer.h"
 #include "projections/license/license.h"
 

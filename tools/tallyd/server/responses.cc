@@ -1,4 +1,4 @@
-#include "engine/server/responses.h"
+#include "tools/tallyd/server/responses.h"
 
 #include "projections/as_of.h"
 

@@ -1,6 +1,6 @@
 // JsonWriter: commas in the right places, every string escaped so that a
 // JSON parser reads back exactly the bytes written.
-#include "engine/server/json_writer.h"
+#include "tools/tallyd/server/json_writer.h"
 
 #include <gtest/gtest.h>
 
