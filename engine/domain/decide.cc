@@ -83,6 +83,7 @@ Result<const Offer*> CheckLineItem(const LineItem& item, const CustomerState& st
   if (item.friendly_name.size() > kMaxFriendlyName) {
     return E(ErrorCode::kInvalidFriendlyName, "friendly name is longer than 128 characters");
   }
+  TALLY_RETURN_IF_ERROR(ValidateText("friendly name", item.friendly_name, kMaxFriendlyName));
   if (offer->is_add_on && item.parent_subscription_id.empty()) {
     return E(ErrorCode::kAddOnNeedsParent,
              offer->name + " is an add-on: order it with a parent subscription");
@@ -302,6 +303,7 @@ Result<Decision> DecideUpdateSubscription(const CustomerState& s, const UpdateSu
   if (c.friendly_name && (c.friendly_name->empty() || c.friendly_name->size() > kMaxFriendlyName)) {
     return E(ErrorCode::kInvalidFriendlyName, "friendly name must be 1-128 characters");
   }
+  if (c.friendly_name) TALLY_RETURN_IF_ERROR(ValidateText("friendly name", *c.friendly_name, kMaxFriendlyName));
   if (c.status == SubscriptionStatus::kActive && sub->status == SubscriptionStatus::kSuspended &&
       !sub->parent_id.empty()) {
     auto parent = s.subscriptions.find(sub->parent_id);
@@ -456,7 +458,7 @@ Result<Decision> DecideRemoveRelationship(const CustomerState& s, const RemoveRe
 Result<Decision> DecideForgetCustomer(const CustomerState& s, const ForgetCustomer& c, const CommandMeta& meta,
                                       const DecideContext& ctx) {
   if (!s.exists) return E(ErrorCode::kCustomerNotFound, "customer '" + c.customer_id + "' not found");
-  if (c.reason.size() > 256) return E(ErrorCode::kFieldTooLong, "the reason is over 256 bytes");
+  TALLY_RETURN_IF_ERROR(ValidateText("the reason", c.reason, 256));
   Decision d = Start(s);
   if (s.personal_data_erased) return d;  // erased before: nothing changes
   d.key_changes.push_back({s.customer_id, std::nullopt});

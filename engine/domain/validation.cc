@@ -33,13 +33,7 @@ bool InList(std::string_view list, std::string_view code) {
 
 Error Bad(ErrorCode code, std::string message) { return Error(code, std::move(message)); }
 
-Status Length(std::string_view field, std::string_view value, size_t max) {
-  if (value.size() > max) {
-    return Bad(ErrorCode::kFieldTooLong,
-               std::string(field) + " is longer than " + std::to_string(max) + " characters");
-  }
-  return OkStatus();
-}
+Status Length(std::string_view field, std::string_view value, size_t max) { return ValidateText(field, value, max); }
 
 bool Blank(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c); });
@@ -108,6 +102,19 @@ Status ValidateAddress(const AddressInput& a) {
 }
 
 }  // namespace
+
+Status ValidateText(std::string_view field, std::string_view value, size_t max) {
+  if (value.size() > max) {
+    return Bad(ErrorCode::kFieldTooLong,
+               std::string(field) + " is longer than " + std::to_string(max) + " characters");
+  }
+  // Text is stored with its length, but a NUL, a line break or an escape
+  // sequence in a name or an address is never meant: refused, not kept.
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) return Bad(ErrorCode::kInvalidArgument, std::string(field) + " contains a control character");
+  }
+  return OkStatus();
+}
 
 bool IsIsoCountry(std::string_view code) { return InList(kCountries, code); }
 bool CountryNeedsRegistrationNumber(std::string_view code) { return InList(kNeedsRegistration, code); }

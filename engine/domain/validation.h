@@ -22,6 +22,10 @@ Status ValidateRegistrationNumber(std::string_view country, std::string_view num
 
 Status ValidateCompanyName(std::string_view name);
 
+// Any free text the domain stores: at most `max` bytes (kFieldTooLong) and
+// no control character (kInvalidArgument), the field named in the error.
+Status ValidateText(std::string_view field, std::string_view value, size_t max);
+
 bool IsIsoCountry(std::string_view code);
 bool CountryNeedsRegistrationNumber(std::string_view code);
 

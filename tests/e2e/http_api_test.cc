@@ -231,6 +231,24 @@ std::string Expand(std::string s, const std::map<std::string, std::string>& vars
   return s;
 }
 
+// Hardening (issue 17, item 7): a media type is parsed, not matched by a
+// prefix: any case and a UTF-8 charset are JSON; the value stored is the
+// one sent (one key, once).
+TEST_F(HttpApiTest, MediaTypesAreParsedAndWhatIsAcknowledgedIsStored) {
+  HttpClient& p1 = *p1_;
+  auto created = p1.Call("POST", "/v1/customers", NewCustomer("casetype", json::array({Line(kBasic, 5)})).dump(),
+                         {{"Content-Type", "APPLICATION/JSON; Charset=\"UTF-8\""}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string c = created.json["id"];
+  const std::string sub = created.json["orders"][0]["lineItems"][0]["subscriptionId"];
+  auto changed = p1.Call("PATCH", "/v1/customers/" + c + "/subscriptions/" + sub, "{\"quantity\":8}",
+                         {{"Content-Type", "Application/Json;charset=utf-8"}});
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(p1.Get("/v1/customers/" + c + "/subscriptions/" + sub).json["quantity"], 8);
+  auto name = p1.Get("/v1/customers/" + c);
+  EXPECT_EQ(name.json["companyProfile"]["companyName"], created.json["companyProfile"]["companyName"]) << name.body;
+}
+
 TEST_F(HttpApiTest, CustomerListsPageAndSearchByCompanyName) {
   std::set<std::string> mine;
   uint64_t last = 0;
@@ -334,6 +352,17 @@ TEST_F(HttpApiTest, BadRequestsGetTheirStatusAndCodeAndChangeNothing) {
        {}, 400, 70023},
       {"101 line items", "POST", "/v1/customers", with(base, "/lineItems", many), {}, 400, 70034},
       {"text/plain", "POST", "/v1/customers", customer, {{"Content-Type", "text/plain"}}, 415, 70036},
+      // Hardening (issue 17): what was acknowledged must be what is stored.
+      {"NUL in a company name", "POST", "/v1/customers", with(base, "/companyProfile/companyName", std::string("Evil\0Corp", 9)),
+       {}, 400, 70034},
+      {"line break in a friendly name", "PATCH", "/v1/customers/$C/subscriptions/$S", "{\"friendlyName\":\"a\\nb\"}", {},
+       400, 70034},
+      {"quantity given twice", "PATCH", "/v1/customers/$C/subscriptions/$S", "{\"quantity\":7,\"quantity\":8}", {}, 400,
+       70034},
+      {"application/jsonfoo", "PATCH", "/v1/customers/$C/subscriptions/$S", "{\"quantity\":7}",
+       {{"Content-Type", "application/jsonfoo"}}, 415, 70036},
+      {"charset latin1", "PATCH", "/v1/customers/$C/subscriptions/$S", "{\"quantity\":7}",
+       {{"Content-Type", "application/json; charset=iso-8859-1"}}, 415, 70036},
       {"body over 1 MiB", "POST", "/v1/customers", std::string(2 << 20, ' '), {}, 413, 70035},
       // Fields.
       {"no companyProfile", "POST", "/v1/customers", with(base, "/companyProfile", discard), {}, 400, 70034},

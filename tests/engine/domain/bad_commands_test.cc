@@ -90,6 +90,8 @@ TEST_F(BadCommandsTest, EveryRejectionHasItsCodeAndChangesNothing) {
       // AddCustomer: company and billing profile
       {"blank company", [&] { return Customer([](auto& a) { a.company_name = "  "; }); }, p1, ErrorCode::kInvalidCompanyName},
       {"company too long", [&] { return Customer([&](auto& a) { a.company_name = long300; }); }, p1, ErrorCode::kFieldTooLong},
+      {"NUL in the company name", [&] { return Customer([](auto& a) { a.company_name = std::string("Evil\0Corp", 9); }); }, p1, ErrorCode::kInvalidArgument},
+      {"line break in a city", [&] { return Customer([](auto& a) { a.billing.default_address.city = "Red\nmond"; }); }, p1, ErrorCode::kInvalidArgument},
       {"email without @", [&] { return Customer([](auto& a) { a.billing.email = "ada.contoso.example"; }); }, p1, ErrorCode::kInvalidEmail},
       {"email with two @", [&] { return Customer([](auto& a) { a.billing.email = "a@b@contoso.example"; }); }, p1, ErrorCode::kInvalidEmail},
       {"email without dot", [&] { return Customer([](auto& a) { a.billing.email = "ada@localhost"; }); }, p1, ErrorCode::kInvalidEmail},

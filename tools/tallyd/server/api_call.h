@@ -70,9 +70,11 @@ struct Api::Call {
 template <typename CallT>
 inline std::optional<json> Body(CallT& call) {
   auto type = call.request.find(http::field::content_type);
-  if (type != call.request.end() && !SV(type->value()).starts_with("application/json")) {
-    call.Error(ErrorCode::kUnsupportedMediaType, "send the body as application/json");
-    return std::nullopt;
+  if (type != call.request.end()) {
+    if (Status media = CheckJsonMediaType(SV(type->value())); !media.ok()) {
+      call.Error(media.error());
+      return std::nullopt;
+    }
   }
   auto body = ParseBody(call.request.body());
   if (!body.ok()) {

@@ -1,5 +1,8 @@
 #include "tools/tallyd/server/json_input.h"
 
+#include <cstdio>
+#include <vector>
+
 namespace tally::server {
 namespace {
 
@@ -34,8 +37,20 @@ size_t MaxDepth(std::string_view s) {
 }
 
 Status Normalize(json& value, const JsonLimits& limits, const std::string& path) {
-  if (value.is_string() && value.get_ref<const std::string&>().size() > limits.max_string) {
-    return Error(ErrorCode::kFieldTooLong, path + " is longer than " + std::to_string(limits.max_string) + " bytes");
+  if (value.is_string()) {
+    const std::string& text = value.get_ref<const std::string&>();
+    if (text.size() > limits.max_string) {
+      return Error(ErrorCode::kFieldTooLong, path + " is longer than " + std::to_string(limits.max_string) + " bytes");
+    }
+    // Every text field is one line of text: a control character (NUL, a
+    // line break, ESC, DEL) is refused, never stored or cut.
+    for (unsigned char c : text) {
+      if (c < 0x20 || c == 0x7f) {
+        char code[8];
+        std::snprintf(code, sizeof code, "U+%04X", c);
+        return Invalid(path + " contains a control character (" + code + ")");
+      }
+    }
   }
   if (value.is_array()) {
     if (value.size() > limits.max_array) {
@@ -65,8 +80,32 @@ Result<json> ParseBody(std::string_view body, const JsonLimits& limits) {
   if (MaxDepth(body) > limits.max_depth) {
     return Error(ErrorCode::kMalformedJson, "the body nests deeper than " + std::to_string(limits.max_depth));
   }
-  json value = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  // nlohmann keeps the last of two equal keys; a body that says a field
+  // twice is refused instead, so what is applied is never a guess.
+  std::vector<std::set<std::string>> open_objects;
+  std::string duplicate;
+  const json::parser_callback_t track = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        open_objects.emplace_back();
+        break;
+      case json::parse_event_t::object_end:
+        if (!open_objects.empty()) open_objects.pop_back();
+        break;
+      case json::parse_event_t::key:
+        if (!open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second &&
+            duplicate.empty()) {
+          duplicate = parsed.get<std::string>();
+        }
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  json value = json::parse(body.begin(), body.end(), track, /*allow_exceptions=*/false);
   if (value.is_discarded()) return Error(ErrorCode::kMalformedJson, "the body is not valid JSON (in UTF-8)");
+  if (!duplicate.empty()) return Invalid(duplicate + " is given twice");
   if (!value.is_object()) return Error(ErrorCode::kMalformedJson, "the body must be a JSON object");
   TALLY_RETURN_IF_ERROR(Normalize(value, limits, ""));
   return value;

@@ -1,5 +1,7 @@
 #include "tools/tallyd/server/request.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "tools/tallyd/server/json_input.h"
@@ -113,6 +115,49 @@ Result<std::vector<domain::LineItem>> ParseLineItems(const json& array, const st
 
 
 }  // namespace
+
+namespace {
+
+std::string_view TrimSpace(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+}  // namespace
+
+Status CheckJsonMediaType(std::string_view content_type) {
+  // RFC 9110 8.3.1: type "/" subtype *( OWS ";" OWS parameter ), type,
+  // subtype and parameter names case-insensitive.
+  const auto unsupported = [&] {
+    return Error(ErrorCode::kUnsupportedMediaType,
+                 "send the body as application/json (UTF-8), not '" +
+                     std::string(content_type.substr(0, 64)) + "'");
+  };
+  size_t semi = content_type.find(';');
+  if (!EqualsIgnoreCase(TrimSpace(content_type.substr(0, semi)), "application/json")) return unsupported();
+  while (semi != std::string_view::npos) {
+    std::string_view rest = content_type.substr(semi + 1);
+    semi = rest.find(';');
+    std::string_view parameter = TrimSpace(rest.substr(0, semi));
+    if (parameter.empty()) continue;
+    const size_t eq = parameter.find('=');
+    if (eq == std::string_view::npos || eq == 0) return unsupported();
+    std::string_view name = TrimSpace(parameter.substr(0, eq));
+    std::string_view value = TrimSpace(parameter.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    if (EqualsIgnoreCase(name, "charset") && !EqualsIgnoreCase(value, "utf-8") && !EqualsIgnoreCase(value, "utf8")) {
+      return unsupported();
+    }
+  }
+  return OkStatus();
+}
 
 Result<Target> ParseTarget(std::string_view target) {
   Target out;

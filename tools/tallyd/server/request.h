@@ -31,6 +31,11 @@ Result<Target> ParseTarget(std::string_view target);
 // header is absent (`value` nullopt). kInvalidField otherwise.
 Result<std::optional<uint64_t>> ParseIfMatch(std::optional<std::string_view> value);
 
+// Content-Type of a request body: OK for application/json in any case, with
+// parameters (`; charset=utf-8`); kUnsupportedMediaType for any other type,
+// a charset other than UTF-8, or a malformed value.
+Status CheckJsonMediaType(std::string_view content_type);
+
 // Bodies (already through ParseBody) to commands. Every error is a 4xx code
 // naming the field's path. Unknown fields are errors.
 Result<domain::AddCustomer> AddCustomerFromJson(const nlohmann::json& body);

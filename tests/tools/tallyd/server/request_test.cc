@@ -56,6 +56,44 @@ TEST(ParseBodyTest, NormalizesPascalCaseAndEnforcesLimits) {
   EXPECT_EQ(ParseBody(std::string(100000, '[')).error().code(), ErrorCode::kMalformedJson);
 }
 
+// Hardening (issue 17, items 5-7): what the body parser refuses.
+TEST(ParseBodyTest, RefusesAKeyGivenTwice) {
+  auto twice = ParseBody(R"({"quantity":7,"quantity":8})");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.error().code(), ErrorCode::kInvalidField);
+  EXPECT_NE(twice.error().message().find("quantity"), std::string::npos);
+  // Nested objects too; the same key in two sibling objects is fine.
+  EXPECT_EQ(ParseBody(R"({"a":{"b":1,"b":1}})").error().code(), ErrorCode::kInvalidField);
+  EXPECT_TRUE(ParseBody(R"({"a":{"b":1},"c":{"b":1},"d":[{"b":1},{"b":2}]})").ok());
+}
+
+TEST(ParseBodyTest, RefusesControlCharactersInStrings) {
+  for (const char* body : {R"({"companyName":"Evil\u0000Corp"})", R"({"companyName":"a\nb"})",
+                           R"({"x":{"y":["ok","\u001b[31m"]}})", R"({"companyName":"a\u007fb"})"}) {
+    auto r = ParseBody(body);
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_EQ(r.error().code(), ErrorCode::kInvalidField) << body;
+    EXPECT_NE(r.error().message().find("control character"), std::string::npos) << r.error().message();
+  }
+  // Non-ASCII text is not a control character.
+  EXPECT_TRUE(ParseBody(R"({"companyName":"Müller \u00e9 \u4e2d"})").ok());
+}
+
+TEST(MediaTypeTest, ParsesTheTypeAndItsParameters) {
+  for (const char* ok : {"application/json", "APPLICATION/JSON", "Application/Json; charset=utf-8",
+                         "application/json;charset=UTF-8", "application/json ; charset=\"utf-8\"",
+                         "application/json; odata=verbose"}) {
+    EXPECT_TRUE(CheckJsonMediaType(ok).ok()) << ok;
+  }
+  for (const char* bad : {"application/jsonfoo", "application/json-patch+json", "text/json", "application/",
+                          "", "application/json; charset=latin1", "application/json; charset",
+                          "xapplication/json"}) {
+    auto s = CheckJsonMediaType(bad);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_EQ(s.error().code(), ErrorCode::kUnsupportedMediaType) << bad;
+  }
+}
+
 TEST(BodiesTest, SubscriptionPatchTypesAndUnknownFields) {
   auto ok = SubscriptionPatchFromJson(json{{"quantity", 3}, {"status", "deleted"}, {"autoRenewEnabled", false}});
   ASSERT_TRUE(ok.ok()) << ok.error().ToString();
