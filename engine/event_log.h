@@ -135,10 +135,13 @@ class PreparedBatch {
 // const method may be called from any thread; readers see only durable
 // events.
 //
-// Failure: if a commit's write or sync fails, the log is failed from then on:
-// that commit and every later Prepare and Commit fail with kIoError until the
-// log is reopened (recovery replays RocksDB's WAL; nothing acknowledged is
-// lost, nothing unacknowledged is half-visible).
+// Failure: if a commit's write or sync fails (a full disk, an I/O error), the
+// log is failed from then on: that commit and every later Prepare and Commit
+// fail with the error (kStorageFull, kIoError) until Recover succeeds or the
+// log is reopened. Nothing acknowledged is lost; the failed commit's events
+// are never readers' to see (a process killed before Recover may find them
+// in RocksDB's WAL at the next open: they were answered with an error, and a
+// retry with the same request id gets their outcome).
 //
 // An event log is also the key ring of its customers' personal data
 // (personal::KeyRing::FindKey); key records are written with the events of
@@ -172,6 +175,16 @@ class EventLog : public personal::KeyRing {
     }
     return std::move(batch->results);
   }
+
+  // After a failure: if the storage takes writes again, resets what was
+  // staged to what is durable, clears the failure and returns OK; otherwise
+  // returns why writes are still refused. Call only while no prepared batch
+  // awaits its Commit (the group-commit writer calls it on its staging thread
+  // while its commit thread is idle). OK at once when the log has not failed.
+  virtual Status Recover() { return OkStatus(); }
+
+  // Why writes are refused now, or nullopt when they are not. Any thread.
+  virtual std::optional<Error> WriteFailure() const { return std::nullopt; }
 
   // The highest durable position (0 for an empty log).
   virtual uint64_t Head() const = 0;

@@ -96,7 +96,14 @@ void GroupCommitWriter::StageLoop() {
     tasks.clear();
     {
       std::unique_lock<std::mutex> lock(mu_);
-      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      // While the log refuses writes, look every second whether it has
+      // recovered, so that /healthz says so before the next command comes.
+      while (!queue_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_ || !queue_.empty(); })) {
+        if (!log_.WriteFailure()) continue;
+        lock.unlock();
+        RecoverLog();
+        lock.lock();
+      }
       if (queue_.empty()) break;  // stopping, and everything is staged
       const size_t n = std::min(queue_.size(), options_.max_batch_requests);
       tasks.reserve(n);
@@ -105,6 +112,7 @@ void GroupCommitWriter::StageLoop() {
         queue_.pop_front();
       }
     }
+    RecoverLog();  // a no-op unless a commit failed
     StageTasks(tasks);
   }
   {
@@ -112,6 +120,18 @@ void GroupCommitWriter::StageLoop() {
     staging_done_ = true;
   }
   prepared_cv_.notify_one();
+}
+
+void GroupCommitWriter::RecoverLog() {
+  if (!log_.WriteFailure()) return;
+  {
+    // Recover resets what was staged: nothing prepared may still be waiting
+    // for (or in) a commit. Those batches fail, as the log has failed.
+    std::unique_lock<std::mutex> lock(prepared_mu_);
+    space_cv_.wait(lock, [this] { return prepared_.empty() && !committing_; });
+  }
+  // Not recovered: this batch is refused by Prepare with the reason.
+  (void)log_.Recover();
 }
 
 void GroupCommitWriter::StageTasks(std::vector<std::unique_ptr<WriteTask>>& tasks) {
@@ -161,6 +181,7 @@ void GroupCommitWriter::CommitLoop() {
         taken.push_back(std::move(prepared_.front()));
         prepared_.pop_front();
       }
+      committing_ = true;
     }
     space_cv_.notify_one();
     batches.clear();
@@ -199,6 +220,11 @@ void GroupCommitWriter::CommitLoop() {
       for (size_t i = 0; i < p.tasks.size(); ++i) p.tasks[i]->Done(std::move(p.batch->results[i]));
       for (auto& [task, error] : p.rejected) task->Done(std::move(error));
     }
+    {
+      std::lock_guard<std::mutex> lock(prepared_mu_);
+      committing_ = false;
+    }
+    space_cv_.notify_one();
   }
 }
 

@@ -110,6 +110,9 @@ class GroupCommitWriter {
     std::vector<std::pair<std::unique_ptr<WriteTask>, Error>> rejected;
   };
   void StageTasks(std::vector<std::unique_ptr<WriteTask>>& tasks);
+  // Staging thread: after a failed commit, waits until the commit thread has
+  // answered every prepared batch, then lets the log try to recover.
+  void RecoverLog();
   void StageLoop();
   void CommitLoop();
 
@@ -126,6 +129,7 @@ class GroupCommitWriter {
   std::condition_variable space_cv_;     // staging thread waits for room
   std::deque<Prepared> prepared_;        // guarded by prepared_mu_
   bool staging_done_ = false;            // guarded by prepared_mu_
+  bool committing_ = false;              // the commit thread holds batches; guarded by prepared_mu_
 
   std::atomic<uint64_t> commits_{0}, prepared_batches_{0}, requests_{0}, events_{0}, failed_{0},
       largest_{0};

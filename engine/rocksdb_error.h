@@ -16,6 +16,7 @@ inline Error FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.IsCorruption()) code = ErrorCode::kCorruption;
   if (s.IsNotFound()) code = ErrorCode::kNotFound;
   if (s.IsInvalidArgument()) code = ErrorCode::kInvalidArgument;
+  if (s.IsNoSpace()) code = ErrorCode::kStorageFull;
   return Error(code, std::string(what) + ": " + s.ToString());
 }
 

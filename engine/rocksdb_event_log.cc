@@ -10,12 +10,14 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <unordered_set>
 
 #include "engine/log_format.h"
 #include "engine/request_record_codec.h"
 #include "engine/rocksdb_error.h"
+#include "engine/rocksdb_logger.h"
 #include "events/codec.h"
 
 namespace tally {
@@ -142,6 +144,8 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenImpl(
   // Hash memtables (IndexCfOptions) do not take concurrent inserts; there is
   // one writer thread anyway.
   db_options.allow_concurrent_memtable_write = false;
+  // Not the LOG file: see rocksdb_logger.h (a full disk must not abort).
+  db_options.info_log = NewStderrRocksLogger("event log");
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::shared_ptr<const rocksdb::SliceTransform> capped(rocksdb::NewCappedPrefixTransform(64));
 
@@ -365,7 +369,7 @@ std::unique_ptr<PreparedBatch> RocksDbEventLog::Prepare(std::span<AppendRequest>
   batch->results.reserve(requests.size());
   std::optional<Error> refuse;
   if (read_only_) refuse = Error(ErrorCode::kInvalidArgument, "event log is open read-only");
-  if (failed()) refuse = Error(ErrorCode::kIoError, "event log failed a write; reopen it");
+  if (failed()) refuse = WriteFailure();
   if (refuse) {
     for (size_t i = 0; i < requests.size(); ++i) batch->results.emplace_back(*refuse);
     return batch;
@@ -411,7 +415,7 @@ std::unique_ptr<PreparedBatch> RocksDbEventLog::Prepare(std::span<AppendRequest>
 
 Status RocksDbEventLog::Commit(std::span<PreparedBatch* const> batches) {
   if (batches.empty()) return OkStatus();
-  if (failed()) return Error(ErrorCode::kIoError, "event log failed a write; reopen it");
+  if (failed()) return *WriteFailure();
   if (read_only_) return Error(ErrorCode::kInvalidArgument, "event log is open read-only");
   // Every batch but the last non-empty one is written unsynced; syncing that
   // one syncs the WAL up to it, so one fsync covers them all.
@@ -419,8 +423,7 @@ Status RocksDbEventLog::Commit(std::span<PreparedBatch* const> batches) {
   for (size_t i = 0; i < batches.size(); ++i) {
     auto* batch = static_cast<Batch*>(batches[i]);
     if (batch->seq != commit_expected_seq_++) {
-      failed_.store(true, std::memory_order_release);
-      return Error(ErrorCode::kInvalidArgument, "prepared batches committed out of order");
+      return Fail(Error(ErrorCode::kInvalidArgument, "prepared batches committed out of order"));
     }
     if (batch->wb.Count() > 0) last_write = i;
   }
@@ -430,15 +433,61 @@ Status RocksDbEventLog::Commit(std::span<PreparedBatch* const> batches) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync && i == last_write;
     rocksdb::Status s = db_->Write(wo, &batch->wb);
-    if (!s.ok()) {
-      failed_.store(true, std::memory_order_release);
-      return FromRocks(s, "writing " + std::to_string(batches.size()) + " prepared batches");
-    }
+    if (!s.ok()) return Fail(FromRocks(s, "writing " + std::to_string(batches.size()) + " prepared batches"));
   }
   auto* final_batch = static_cast<Batch*>(batches.back());
   // Durable: publish to readers, then let the stager forget pending ids.
   head_.store(final_batch->last_position, std::memory_order_release);
   committed_seq_.store(final_batch->seq, std::memory_order_release);
+  return OkStatus();
+}
+
+Error RocksDbEventLog::Fail(Error error) {
+  {
+    std::lock_guard<std::mutex> lock(failure_mu_);
+    failure_ = error;
+  }
+  failed_.store(true, std::memory_order_release);
+  std::fprintf(stderr, "tally event log: writes refused until the storage recovers: %s\n",
+               error.message().c_str());
+  return error;
+}
+
+std::optional<Error> RocksDbEventLog::WriteFailure() const {
+  if (!failed()) return std::nullopt;
+  std::lock_guard<std::mutex> lock(failure_mu_);
+  return failure_;
+}
+
+Status RocksDbEventLog::Recover() {
+  if (!failed()) return OkStatus();
+  // OK once RocksDB has cleared its background error (on its own after a
+  // full disk, or now for an error it can retry); Busy while its own
+  // recovery waits for space.
+  rocksdb::Status s = db_->Resume();
+  if (!s.ok()) {
+    const Error why = *WriteFailure();
+    return Error(why.code(), why.message() + " (not recovered yet: " + s.ToString() + ")");
+  }
+  // What was staged beyond the durable head is gone: forget it all and
+  // start again from what RocksDB holds. The failed write never reached a
+  // memtable, and RocksDB's recovery flushed and switched the WAL, so it
+  // cannot come back later.
+  stream_versions_.clear();
+  pending_requests_.clear();
+  pending_claims_.clear();
+  pending_by_seq_.clear();
+  claims_by_seq_.clear();
+  TALLY_RETURN_IF_ERROR(LoadHead());
+  committed_seq_.store(staged_seq_, std::memory_order_release);
+  commit_expected_seq_ = staged_seq_ + 1;
+  {
+    std::lock_guard<std::mutex> lock(failure_mu_);
+    failure_.reset();
+  }
+  failed_.store(false, std::memory_order_release);
+  std::fprintf(stderr, "tally event log: the storage recovered; writes resume at position %llu\n",
+               static_cast<unsigned long long>(Head()));
   return OkStatus();
 }
 

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <deque>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -84,8 +86,14 @@ class RocksDbEventLog final : public EventLog {
   // compactions); call it after an erasure.
   Status PurgeDestroyedKeys();
 
-  // True once a commit has failed (see EventLog, "Failure").
+  // True once a commit has failed and until Recover (see EventLog, "Failure").
   bool failed() const { return failed_.load(std::memory_order_acquire); }
+  // RocksDB recovers from a full disk on its own (once its SstFileManager
+  // sees enough free space: the largest write buffer, 64 MiB); Recover then
+  // finds the database writable, forgets what was staged and reloads the
+  // head from what is durable.
+  Status Recover() override;
+  std::optional<Error> WriteFailure() const override;
 
   // For tools and tests that need RocksDB itself (backups, tampering).
   rocksdb::DB* db() const { return db_.get(); }
@@ -124,6 +132,10 @@ class RocksDbEventLog final : public EventLog {
   std::atomic<uint64_t> head_{0};
   std::atomic<uint64_t> committed_seq_{0};  // sequence number of the last durable batch
   std::atomic<bool> failed_{false};
+  mutable std::mutex failure_mu_;
+  std::optional<Error> failure_;  // why failed_ is set; guarded by failure_mu_
+  // Sets failed_ and remembers `error` as the reason; returns it.
+  Error Fail(Error error);
   uint64_t commit_expected_seq_ = 1;         // commit thread only
 
   // Staging-thread state: the log as staged, durable or not.

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "engine/rocksdb_error.h"
+#include "engine/rocksdb_logger.h"
 #include "projections/row_codec.h"
 
 namespace tally::projections {
@@ -83,6 +84,8 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
   db_options.create_missing_column_families = !options.read_only;
   db_options.max_background_jobs = 2;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // Not the LOG file: see engine/rocksdb_logger.h (a full disk must not abort).
+  db_options.info_log = NewStderrRocksLogger("read models");
 
   std::vector<std::string> names;
   rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, path, &names);

@@ -17,6 +17,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kBusy: return "busy";
     case ErrorCode::kInvalidCatalog: return "invalid_catalog";
     case ErrorCode::kKafka: return "kafka";
+    case ErrorCode::kStorageFull: return "storage_full";
     case ErrorCode::kQuantityOutOfRange: return "quantity_out_of_range";
     case ErrorCode::kSubscriptionDeleted: return "subscription_deleted";
     case ErrorCode::kStaleEtag: return "stale_etag";
@@ -97,8 +98,9 @@ int HttpStatus(ErrorCode code) {
     case ErrorCode::kHeadersTooLarge: return 431;
     case ErrorCode::kBusy:
     case ErrorCode::kShuttingDown:
+    case ErrorCode::kStorageFull:
+    case ErrorCode::kIoError:  // the disk failed a write: a retry later may work
       return 503;
-    case ErrorCode::kIoError:
     case ErrorCode::kKafka:
     case ErrorCode::kCorruption:
     case ErrorCode::kFormatMismatch:

@@ -61,8 +61,15 @@ void Api::Route(Call& call) {
       models.push_back({{"model", m.model}, {"position", m.checkpoint.position}, {"lag", m.lag()},
                         {"failed", m.failed}});
     }
-    json body = {{"status", "ok"}, {"head", ctx_.log->Head()},
-                 {"instance", domain::InstanceName(ctx_.instance)}, {"readModels", models},
+    // Reads go on while writes are refused (a full disk): said here, with why.
+    const std::optional<tally::Error> refused = ctx_.log->WriteFailure();
+    json writes = {{"accepted", !refused.has_value()}};
+    if (refused) {
+      writes["code"] = static_cast<int32_t>(refused->code());
+      writes["reason"] = refused->message();
+    }
+    json body = {{"status", refused ? "degraded" : "ok"}, {"head", ctx_.log->Head()},
+                 {"instance", domain::InstanceName(ctx_.instance)}, {"writes", writes}, {"readModels", models},
                  {"kafka_bootstrap", ctx_.kafka_bootstrap}};
     if (ctx_.relay != nullptr) {
       const kafka::RelayStatus r = ctx_.relay->Status();

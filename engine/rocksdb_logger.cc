@@ -1,0 +1,50 @@
+#include "engine/rocksdb_logger.h"
+
+#include <rocksdb/env.h>
+
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace tally {
+namespace {
+
+class StderrRocksLogger final : public rocksdb::Logger {
+ public:
+  explicit StderrRocksLogger(std::string name)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL), name_(std::move(name)) {}
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char text[1024];
+    std::vsnprintf(text, sizeof text, format, ap);
+    {
+      // While the disk stays full, RocksDB says the same two lines every
+      // few seconds: each distinct line once a minute is enough.
+      std::lock_guard<std::mutex> lock(mu_);
+      const auto now = std::chrono::steady_clock::now();
+      auto [it, fresh] = said_.try_emplace(text, now);
+      if (!fresh && now - it->second < std::chrono::minutes(1)) return;
+      it->second = now;
+      if (said_.size() > 256) said_.clear();
+    }
+    // One write per line, so lines of several threads do not interleave.
+    std::fprintf(stderr, "tally rocksdb (%s): %s\n", name_.c_str(), text);
+  }
+
+ private:
+  const std::string name_;
+  std::mutex mu_;
+  std::map<std::string, std::chrono::steady_clock::time_point> said_;  // guarded by mu_
+};
+
+}  // namespace
+
+std::shared_ptr<rocksdb::Logger> NewStderrRocksLogger(std::string name) {
+  return std::make_shared<StderrRocksLogger>(std::move(name));
+}
+
+}  // namespace tally

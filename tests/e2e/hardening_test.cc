@@ -1,0 +1,151 @@
+// What a hostile or unlucky day does to a real tallyd (issue 17): a disk
+// that fills up, a client that eats every file descriptor, reads that ask
+// for positions the log does not have. Real processes, real sockets, a real
+// (small) file system.
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "tests/testing/api_bodies.h"
+#include "tests/testing/http_client.h"
+#include "tests/testing/tallyd.h"
+#include "tests/testing/test_util.h"
+
+namespace tally {
+namespace {
+
+using nlohmann::json;
+using testing::HttpClient;
+using testing::HttpReply;
+using testing::Line;
+using testing::NewCustomer;
+using namespace testing::offers;
+
+// A tmpfs of `mib` MiB mounted on a new folder for the test, unmounted
+// after it. Needs CAP_SYS_ADMIN (root, as tools/setup.sh and CI run).
+class SmallFileSystem {
+ public:
+  explicit SmallFileSystem(int mib) {
+    const std::string options = "size=" + std::to_string(mib) + "m";
+    if (mount("tally-test", dir_.path().c_str(), "tmpfs", 0, options.c_str()) != 0) {
+      error_ = std::strerror(errno);
+      return;
+    }
+    mounted_ = true;
+  }
+  ~SmallFileSystem() {
+    if (mounted_) umount2(dir_.path().c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+  std::string Sub(const std::string& name) const { return dir_.Sub(name); }
+  uint64_t FreeBytes() const { return std::filesystem::space(dir_.path()).available; }
+
+  // Fills all but `leave` bytes with a file of its own.
+  void FillLeaving(uint64_t leave) {
+    const uint64_t size = FreeBytes() - leave;
+    std::ofstream filler(Sub("filler"), std::ios::binary);
+    const std::string block(1 << 20, 'f');
+    for (uint64_t written = 0; written < size; written += block.size()) {
+      filler.write(block.data(), static_cast<std::streamsize>(std::min<uint64_t>(block.size(), size - written)));
+    }
+  }
+  void Unfill() { std::filesystem::remove(Sub("filler")); }
+
+ private:
+  testing::TempDir dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+json Health(uint16_t port) {
+  HttpClient anonymous(port);
+  auto h = anonymous.Get("/healthz");
+  EXPECT_EQ(h.status, 200) << h.body;
+  return h.json;
+}
+
+// Item 3: a full disk fails writes with 503 and a code, keeps reads going,
+// says why in /healthz, and takes writes again once space returns, without
+// a restart and without acknowledging anything that is not durable.
+TEST(HardeningTest, AFullDiskRefusesWritesKeepsReadsAndRecoversWithoutARestart) {
+  // RocksDB clears a full-disk error once 64 MiB (its largest write buffer)
+  // are free again: the file system must be larger than that.
+  SmallFileSystem fs(128);
+  if (!fs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (" << fs.error() << "): needs root";
+  fs.FillLeaving(6 << 20);
+  const std::string data = fs.Sub("var");
+  auto tallyd = std::make_unique<testing::TallydProcess>(TALLYD, data);
+  ASSERT_GT(tallyd->port(), 0) << tallyd->output();
+  const std::string token = tallyd->dev_token();
+  HttpClient p1(tallyd->port(), token);
+
+  // Customers with a subscription each, until the disk says no.
+  std::vector<std::string> acknowledged;
+  HttpReply refused;
+  for (int i = 0; i < 50000 && refused.status == 0; ++i) {
+    const std::string name = "full" + std::to_string(i);
+    auto r = p1.Post("/v1/customers", NewCustomer(name, json::array({Line(kBasic, 3)})), {{"MS-RequestId", name}});
+    if (r.status == 201) {
+      acknowledged.push_back(r.json["id"]);
+    } else {
+      refused = r;
+    }
+  }
+  ASSERT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(refused.code(), 90013) << refused.body;  // storage_full
+  EXPECT_NE(refused.body.find("No space"), std::string::npos) << refused.body;
+  ASSERT_GT(acknowledged.size(), 10u);
+  std::printf("acknowledged %zu customers before the disk filled up\n", acknowledged.size());
+
+  // Writes are refused at once and move nothing; reads go on.
+  json health = Health(tallyd->port());
+  EXPECT_EQ(health["status"], "degraded") << health.dump();
+  EXPECT_EQ(health["writes"]["accepted"], false) << health.dump();
+  EXPECT_EQ(health["writes"]["code"], 90013) << health.dump();
+  const uint64_t head = health["head"];
+  auto again = p1.Post("/v1/customers", NewCustomer("fullagain"));
+  EXPECT_EQ(again.status, 503) << again.body;
+  EXPECT_EQ(Health(tallyd->port())["head"], head);
+  auto read = p1.Get("/v1/customers/" + acknowledged.front());
+  EXPECT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(p1.Get("/v1/customers/" + acknowledged.back()).status, 200);
+
+  // Space returns: writes resume without a restart.
+  fs.Unfill();
+  bool accepted = false;
+  for (int i = 0; i < 300 && !accepted; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    accepted = Health(tallyd->port())["writes"]["accepted"] == true;
+  }
+  ASSERT_TRUE(accepted) << Health(tallyd->port()).dump() << tallyd->output();
+  auto after = p1.Post("/v1/customers", NewCustomer("fullafter", json::array({Line(kBasic, 3)})),
+                       {{"MS-RequestId", "fullafter"}});
+  ASSERT_EQ(after.status, 201) << after.body;
+  acknowledged.push_back(after.json["id"]);
+  EXPECT_EQ(Health(tallyd->port())["status"], "ok");
+
+  // Killed now: every acknowledged customer is there after the restart, and
+  // the one that was refused is not.
+  EXPECT_EQ(tallyd->Kill(SIGKILL), 128 + SIGKILL);
+  EXPECT_EQ(tallyd->output().find("Assertion"), std::string::npos) << tallyd->output();
+  tallyd = std::make_unique<testing::TallydProcess>(TALLYD, data);
+  ASSERT_GT(tallyd->port(), 0) << tallyd->output();
+  HttpClient reopened(tallyd->port(), token);
+  size_t found = 0;
+  for (const auto& id : acknowledged) found += reopened.Get("/v1/customers/" + id).status == 200;
+  EXPECT_EQ(found, acknowledged.size());
+  auto list = reopened.Get("/v1/customers?size=500");
+  EXPECT_EQ(list.status, 200);
+  const uint64_t customers_after = Health(tallyd->port())["head"].get<uint64_t>() / 3;  // 3 events each
+  EXPECT_EQ(customers_after, acknowledged.size()) << "a refused write became visible, or an acknowledged one was lost";
+}
+
+}  // namespace
+}  // namespace tally
