@@ -4,6 +4,8 @@
 // (small) file system.
 #include <gtest/gtest.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -145,6 +147,40 @@ TEST(HardeningTest, AFullDiskRefusesWritesKeepsReadsAndRecoversWithoutARestart) 
   EXPECT_EQ(list.status, 200);
   const uint64_t customers_after = Health(tallyd->port())["head"].get<uint64_t>() / 3;  // 3 events each
   EXPECT_EQ(customers_after, acknowledged.size()) << "a refused write became visible, or an acknowledged one was lost";
+}
+
+// Item 1: a client that holds more connections than tallyd has descriptors
+// for. tallyd caps its connections below its descriptor limit (leaving room
+// for the stores and Kafka), keeps serving the connections it has, and
+// accepts again once they are closed.
+TEST(HardeningTest, HoldingEveryDescriptorDoesNotStopTallydForGood) {
+  testing::TempDir dir;
+  // tallyd gets a limit of 320 descriptors (as `prlimit --nofile=320:320`).
+  auto tallyd = std::make_unique<testing::TallydProcess>(TALLYD, dir.Sub("var"), std::vector<std::string>{}, 320);
+  ASSERT_GT(tallyd->port(), 0) << tallyd->output();
+  EXPECT_NE(tallyd->output().find("descriptor limit 320"), std::string::npos) << tallyd->output();
+  const uint16_t port = tallyd->port();
+
+  HttpClient first(port, tallyd->dev_token());  // opened before the flood, kept alive
+  ASSERT_EQ(first.Get("/v1/offers").status, 200);
+  std::vector<int> held;
+  for (int i = 0; i < 1000; ++i) {
+    const int fd = testing::ConnectRaw(port);
+    if (fd < 0) break;
+    held.push_back(fd);
+  }
+  EXPECT_GT(held.size(), 400u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // The connection it already had is still served, and so are writes.
+  EXPECT_EQ(first.Get("/v1/offers").status, 200);
+  EXPECT_EQ(first.Post("/v1/customers", NewCustomer("flooded")).status, 201);
+  for (int fd : held) ::close(fd);
+  // Every connection closed: new ones are accepted again (the accept loop
+  // used to stop for good on EMFILE).
+  std::string status;
+  for (int i = 0; i < 20 && status.empty(); ++i) status = testing::StatusLineOnce(port);
+  EXPECT_EQ(status, "HTTP/1.1 200 OK") << tallyd->output();
+  EXPECT_EQ(tallyd->Stop(), 0) << tallyd->output();
 }
 
 }  // namespace

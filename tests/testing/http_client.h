@@ -3,6 +3,11 @@
 // server closed it.
 #pragma once
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -131,5 +136,37 @@ class HttpClient {
   std::optional<boost::asio::ip::tcp::socket> socket_;
   boost::beast::flat_buffer buffer_;
 };
+
+// A plain TCP connection to 127.0.0.1:port (a descriptor; -1 on failure),
+// for tests that hold many connections or must not wait for ever.
+inline int ConnectRaw(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// GET /healthz on a new connection: the status line, or "" when no answer
+// comes within 5 s (a server that no longer accepts).
+inline std::string StatusLineOnce(uint16_t port) {
+  const int fd = ConnectRaw(port);
+  if (fd < 0) return "";
+  timeval five{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &five, sizeof five);
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  (void)!::write(fd, request.data(), request.size());
+  std::string got;
+  char buf[512];
+  for (ssize_t n; got.find("\r\n") == std::string::npos && (n = ::read(fd, buf, sizeof buf)) > 0;) got.append(buf, n);
+  ::close(fd);
+  return got.substr(0, got.find("\r\n"));
+}
 
 }  // namespace tally::testing

@@ -2,6 +2,7 @@
 // the HTTP API on a free loopback port, ready once it says it is running.
 #pragma once
 
+#include <sys/resource.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -16,7 +17,10 @@ class TallydProcess {
  public:
   // Starts `tallyd --data DATA --listen 127.0.0.1:0 EXTRA...` and reads its
   // output until it is running (or has exited).
-  TallydProcess(const std::string& tallyd, const std::string& data, std::vector<std::string> extra = {}) {
+  // `nofile` > 0: tallyd's descriptor limit, soft and hard (as `prlimit
+  // --nofile=N:N`), set in the child only.
+  TallydProcess(const std::string& tallyd, const std::string& data, std::vector<std::string> extra = {},
+                rlim_t nofile = 0) {
     std::vector<std::string> args = {tallyd, "--data", data, "--listen", "127.0.0.1:0"};
     args.insert(args.end(), extra.begin(), extra.end());
     int fds[2];
@@ -27,6 +31,10 @@ class TallydProcess {
       dup2(fds[1], STDERR_FILENO);
       close(fds[0]);
       close(fds[1]);
+      if (nofile > 0) {
+        const rlimit limit{nofile, nofile};
+        if (setrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(126);
+      }
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);

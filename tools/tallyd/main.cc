@@ -30,6 +30,7 @@
 #include "tools/common/cli.h"
 #include "tools/common/control.h"
 #include "tools/tallyd/control_server.h"
+#include "tools/tallyd/descriptors.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tallyd: the tally event-sourced partner-center engine"};
@@ -43,6 +44,12 @@ int main(int argc, char** argv) {
   app.add_option("--instance", instance_name, "global or usgov")->capture_default_str();
   int http_threads = 2;
   app.add_option("--http-threads", http_threads, "threads serving HTTP")->capture_default_str()->check(CLI::Range(1, 64));
+  size_t max_connections = 1024;
+  app.add_option("--max-connections", max_connections,
+                 "HTTP connections held at once, further ones closed at once (lowered to leave 256 file "
+                 "descriptors for the stores and Kafka)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1'000'000}));
   size_t customer_cache = tally::CommandProcessor::kDefaultMaxCachedCustomers;
   app.add_option("--customer-cache", customer_cache,
                  "customers' states kept in memory for deciding commands (least recently used dropped, "
@@ -218,6 +225,9 @@ int main(int argc, char** argv) {
   tally::server::Api api(api_context);
   tally::server::HttpServerOptions http_options;
   http_options.threads = http_threads;
+  const tally::ConnectionBudget budget = tally::BudgetConnections(max_connections);
+  http_options.max_connections = budget.max_connections;
+  std::printf("tallyd: %s\n", budget.note.c_str());
   tally::server::HttpServer server(api, http_options);
   auto bound = server.Start(host, port);
   if (!bound.ok()) {

@@ -2,10 +2,12 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -29,6 +31,11 @@ struct HttpServer::Impl {
   std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
   size_t next = 0;  // the context for the next connection; on contexts[0]'s thread
   std::optional<tcp::acceptor> acceptor;  // on contexts[0]
+  // After a failed accept (out of descriptors: EMFILE, ENFILE, ENOBUFS),
+  // accepting pauses on this timer and starts again; on contexts[0].
+  std::optional<net::steady_timer> accept_pause;
+  std::chrono::milliseconds pause{0};      // the next pause; contexts[0] only
+  std::string last_accept_error;           // said once until accepting works again; contexts[0] only
   std::mutex sessions_mu;
   std::list<std::weak_ptr<Session>> sessions;  // guarded by sessions_mu
 };
@@ -179,6 +186,11 @@ Result<uint16_t> HttpServer::Start(const std::string& host, uint16_t port) {
     return Error(ErrorCode::kIoError, "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
   }
   const uint16_t bound = acceptor.local_endpoint().port();
+  impl_->accept_pause.emplace(*impl_->contexts[0]);
+  // Asio makes each io_context's reactor (an epoll descriptor and an
+  // eventfd) when its first socket is made: made now, not when descriptors
+  // may have run out (it throws then).
+  for (auto& context : impl_->contexts) tcp::socket warm(*context);
 
   DoAccept();
   for (auto& context : impl_->contexts) {
@@ -191,7 +203,28 @@ Result<uint16_t> HttpServer::Start(const std::string& host, uint16_t port) {
 void HttpServer::DoAccept() {
   net::io_context& context = *impl_->contexts[impl_->next++ % impl_->contexts.size()];
   impl_->acceptor->async_accept(context, [this](beast::error_code ec, tcp::socket socket) {
-    if (ec || stopping_.load()) return;  // closed by Stop
+    if (stopping_.load() || ec == net::error::operation_aborted) return;  // closed by Stop
+    if (ec) {
+      // Never give up on accepting: the connections already open go on,
+      // and accepting starts again after a pause (10 ms doubling to 1 s)
+      // in which some descriptors may have been closed.
+      if (ec.message() != impl_->last_accept_error) {
+        impl_->last_accept_error = ec.message();
+        std::fprintf(stderr, "tally http: cannot accept a connection (%s); %zu open; trying again\n",
+                     impl_->last_accept_error.c_str(), connections_.load());
+      }
+      impl_->pause = std::clamp(impl_->pause * 2, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+      impl_->accept_pause->expires_after(impl_->pause);
+      impl_->accept_pause->async_wait([this](beast::error_code waited) {
+        if (!waited && !stopping_.load()) DoAccept();
+      });
+      return;
+    }
+    if (!impl_->last_accept_error.empty()) {
+      std::fprintf(stderr, "tally http: accepting connections again (%zu open)\n", connections_.load() + 1);
+      impl_->last_accept_error.clear();
+    }
+    impl_->pause = std::chrono::milliseconds(0);
     if (connections_.load() >= options_.max_connections) {
       beast::error_code ignored;
       socket.close(ignored);  // over the cap: refused at once
@@ -215,6 +248,7 @@ void HttpServer::Stop(std::chrono::milliseconds grace) {
   net::post(*impl_->contexts[0], [this] {
     beast::error_code ec;
     if (impl_->acceptor) impl_->acceptor->close(ec);
+    if (impl_->accept_pause) impl_->accept_pause->cancel();
   });
   {
     std::lock_guard<std::mutex> lock(impl_->sessions_mu);
