@@ -111,6 +111,16 @@ ProjectionRunner::ProjectionRunner(EventSource& source, ProjectionStore& store, 
 
 ProjectionRunner::~ProjectionRunner() {
   Stop();
+  std::vector<std::function<void(bool)>> unanswered;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    waiters_stop_ = true;
+    for (auto& [position, w] : waiters_) unanswered.push_back(std::move(w.done));
+    waiters_.clear();
+  }
+  waiters_cv_.notify_all();
+  if (timer_.joinable()) timer_.join();
+  for (auto& done : unanswered) done(false);
   pool_.reset();
 }
 
@@ -123,8 +133,8 @@ Status ProjectionRunner::Add(std::unique_ptr<Projection> projection) {
     slot->projection = std::move(projection);
     slot->applied = slot->flushed = *checkpoint;
     slots_.push_back(std::move(slot));
+    Publish();
   }
-  Publish();
   return OkStatus();
 }
 
@@ -262,11 +272,89 @@ void ProjectionRunner::Publish() {
     statuses.push_back(ModelStatus{s->projection->name(), s->projection->copy()->generation(), s->flushed,
                                    head, s->failed, s->failed_position, s->error});
   }
+  std::vector<std::pair<std::function<void(bool)>, bool>> answers;
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     published_ = std::move(statuses);
+    // Waiters are by position: those at or below every model's checkpoint
+    // are answered; a failed model answers its waiters above it (never).
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      const std::optional<bool> applied = AppliedLocked(it->first);
+      if (!applied) {
+        if (std::none_of(published_.begin(), published_.end(), [](const ModelStatus& m) { return m.failed; })) break;
+        ++it;
+        continue;
+      }
+      answers.emplace_back(std::move(it->second.done), *applied);
+      it = waiters_.erase(it);
+    }
   }
   state_cv_.notify_all();
+  for (auto& [done, reached] : answers) done(reached);
+}
+
+std::optional<bool> ProjectionRunner::AppliedLocked(uint64_t position) const {
+  bool all = true;
+  for (const auto& m : published_) {
+    if (m.checkpoint.position >= position) continue;
+    if (m.failed) return false;
+    all = false;
+  }
+  if (all) return true;
+  return std::nullopt;
+}
+
+bool ProjectionRunner::Applied(uint64_t position) const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  return AppliedLocked(position) == true;
+}
+
+void ProjectionRunner::WhenApplied(uint64_t position, std::chrono::steady_clock::time_point deadline,
+                                   std::function<void(bool)> done) {
+  {
+    std::unique_lock<std::mutex> lock(state_mu_);
+    std::optional<bool> now = AppliedLocked(position);
+    if (!now && (waiters_stop_ || std::chrono::steady_clock::now() >= deadline)) now = false;
+    if (!now) {
+      waiters_.emplace(position, Waiter{deadline, std::move(done)});
+      if (!timer_.joinable()) timer_ = std::thread([this] { ExpireWaiters(); });
+      lock.unlock();
+      waiters_cv_.notify_all();
+      return;
+    }
+    lock.unlock();
+    done(*now);
+  }
+}
+
+void ProjectionRunner::ExpireWaiters() {
+  pthread_setname_np(pthread_self(), "tally-waits");
+  std::unique_lock<std::mutex> lock(state_mu_);
+  while (!waiters_stop_) {
+    auto next = std::chrono::steady_clock::time_point::max();
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::function<void(bool)>> expired;
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (it->second.deadline <= now) {
+        expired.push_back(std::move(it->second.done));
+        it = waiters_.erase(it);
+      } else {
+        next = std::min(next, it->second.deadline);
+        ++it;
+      }
+    }
+    if (!expired.empty()) {
+      lock.unlock();
+      for (auto& done : expired) done(false);
+      lock.lock();
+      continue;
+    }
+    if (next == std::chrono::steady_clock::time_point::max()) {
+      waiters_cv_.wait(lock);
+    } else {
+      waiters_cv_.wait_until(lock, next);
+    }
+  }
 }
 
 Status ProjectionRunner::CatchUp(uint64_t target, const std::function<void(uint64_t)>& progress) {
@@ -426,8 +514,8 @@ std::unique_ptr<Projection> ProjectionRunner::Release(std::string_view model) {
         break;
       }
     }
+    Publish();
   }
-  Publish();
   return out;
 }
 

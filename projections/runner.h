@@ -12,8 +12,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -109,6 +111,17 @@ class ProjectionRunner {
   // unknown model, or when the model has failed before reaching it.
   bool WaitFor(std::string_view model, uint64_t position, std::chrono::milliseconds timeout);
 
+  // Calls `done(true)` once every model this runner runs has applied
+  // `position`; `done(false)` at `deadline`, when a model has failed short
+  // of it, or when the runner stops. Never blocks: `done` runs on the
+  // calling thread when the answer is known at once, otherwise on the tail
+  // thread (as it publishes) or the runner's timer thread, so it must be
+  // quick (e.g. post the real work to another thread). Any thread.
+  void WhenApplied(uint64_t position, std::chrono::steady_clock::time_point deadline,
+                   std::function<void(bool reached)> done);
+  // True when every model has applied `position` now. Any thread.
+  bool Applied(uint64_t position) const;
+
   std::vector<ModelStatus> Statuses() const;
 
   // Takes `model` out of this runner (for a rebuild's hand-over).
@@ -162,8 +175,15 @@ class ProjectionRunner {
   // Reads and applies one batch (at most up to `limit`) to `slots`;
   // returns the number of events read. Caller holds step_mu_.
   Result<size_t> Step(std::vector<Slot*>& slots, uint64_t limit);
+  // Publishes the slots' checkpoints and answers the waiters they satisfy.
+  // Caller holds step_mu_.
   void Publish();
   void Loop();
+  // WhenApplied's answer for `position` from `published_`: reached, never
+  // (a model failed short of it), or not yet (nullopt). Requires state_mu_.
+  std::optional<bool> AppliedLocked(uint64_t position) const;
+  // The timer thread: answers waiters whose deadline has passed.
+  void ExpireWaiters();
 
   EventSource& source_;
   ProjectionStore& store_;
@@ -178,6 +198,14 @@ class ProjectionRunner {
   bool wake_ = false;                       // guarded by state_mu_
   bool stop_ = false;                       // guarded by state_mu_
   std::thread thread_;
+  struct Waiter {
+    std::chrono::steady_clock::time_point deadline;
+    std::function<void(bool)> done;
+  };
+  std::multimap<uint64_t, Waiter> waiters_;  // by position; guarded by state_mu_
+  std::condition_variable waiters_cv_;       // a waiter was added, or stopping
+  bool waiters_stop_ = false;                // guarded by state_mu_
+  std::thread timer_;                        // started by the first WhenApplied
   // Threads that apply batches to the second, third, ... model; started at
   // the first parallel batch and kept, so that each model's rows stay in
   // one thread's malloc arena. Used under step_mu_.

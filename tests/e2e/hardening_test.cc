@@ -183,5 +183,42 @@ TEST(HardeningTest, HoldingEveryDescriptorDoesNotStopTallydForGood) {
   EXPECT_EQ(tallyd->Stop(), 0) << tallyd->output();
 }
 
+// Item 2: ?minPosition= beyond the log's head used to hold an I/O thread for
+// 2 s per read model; twenty of them stalled /healthz for a minute. Now a
+// position the log does not have is a 400 at once, and a position it has is
+// served (waits park without holding a thread: RunnerTest.WhenApplied...).
+TEST(HardeningTest, MinPositionBeyondTheHeadIsRefusedAtOnce) {
+  testing::TempDir dir;
+  testing::TallydProcess tallyd(TALLYD, dir.Sub("var"));
+  ASSERT_GT(tallyd.port(), 0) << tallyd.output();
+  HttpClient p1(tallyd.port(), tallyd.dev_token());
+  auto created = p1.Post("/v1/customers", NewCustomer("waiting"));
+  ASSERT_EQ(created.status, 201) << created.body;
+  const uint64_t position = created.json["position"];
+
+  auto beyond = p1.Get("/v1/customers?minPosition=999999999999");
+  EXPECT_EQ(beyond.status, 400) << beyond.body;
+  EXPECT_EQ(beyond.code(), 70037) << beyond.body;
+  EXPECT_NE(beyond.body.find("beyond the log's head"), std::string::npos) << beyond.body;
+  auto next = p1.Get("/v1/customers?minPosition=" + std::to_string(position + 1));
+  EXPECT_EQ(next.status, 400) << next.body;
+  auto at = p1.Get("/v1/customers?minPosition=" + std::to_string(position));
+  EXPECT_EQ(at.status, 200) << at.body;
+  EXPECT_EQ(at.json["totalCount"], 1) << at.body;
+
+  // Twenty at once, each on its own connection, while /healthz is asked.
+  std::vector<std::thread> hostile;
+  std::vector<int> statuses(20, 0);
+  for (int i = 0; i < 20; ++i) {
+    hostile.emplace_back([&, i] {
+      HttpClient c(tallyd.port(), tallyd.dev_token());
+      statuses[i] = c.Get("/v1/customers/" + created.json["id"].get<std::string>() + "?minPosition=999999999999").status;
+    });
+  }
+  EXPECT_EQ(testing::StatusLineOnce(tallyd.port()), "HTTP/1.1 200 OK");
+  for (auto& t : hostile) t.join();
+  for (int s : statuses) EXPECT_EQ(s, 400);
+}
+
 }  // namespace
 }  // namespace tally

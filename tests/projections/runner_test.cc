@@ -160,6 +160,47 @@ TEST_F(RunnerTest, TheTailThreadServesReadYourWrites) {
   runner_->Stop();
 }
 
+// A read that must wait for its own write parks with WhenApplied instead of
+// holding a thread: answered by the tail thread once every model has the
+// position, by the timer at the deadline, at once when already there.
+TEST_F(RunnerTest, WhenAppliedAnswersWithoutAnyoneWaiting) {
+  Ok(ValidAddCustomer("contoso"), Meta("p1"));
+  const uint64_t written = log_->Head();
+  ASSERT_GT(written, 0u);
+  const auto far = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::promise<bool> parked, expired;
+  // The runner has not started: nothing can be applied yet.
+  runner_->WhenApplied(written, far, [&](bool reached) { parked.set_value(reached); });
+  runner_->WhenApplied(written + 1000, std::chrono::steady_clock::now() + std::chrono::milliseconds(20),
+                       [&](bool reached) { expired.set_value(reached); });
+  auto parked_answer = parked.get_future();
+  EXPECT_EQ(parked_answer.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << "answered too early";
+  EXPECT_FALSE(runner_->Applied(written));
+  // The deadline passes with no runner running: the timer answers false.
+  auto expired_answer = expired.get_future();
+  ASSERT_EQ(expired_answer.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_FALSE(expired_answer.get());
+  EXPECT_EQ(parked_answer.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  // The tail applies the event: the parked read is answered true.
+  runner_->Start();
+  runner_->Notify();
+  ASSERT_EQ(parked_answer.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_TRUE(parked_answer.get());
+  EXPECT_TRUE(runner_->Applied(written));
+  // Already applied: answered on the calling thread, before WhenApplied returns.
+  bool inline_answer = false;
+  runner_->WhenApplied(written, far, [&](bool reached) { inline_answer = reached; });
+  EXPECT_TRUE(inline_answer);
+  // Stopping answers what still waits (false), so no caller is left hanging.
+  std::promise<bool> at_stop;
+  runner_->WhenApplied(written + 5000, far, [&](bool reached) { at_stop.set_value(reached); });
+  runner_->Stop();
+  runner_.reset();
+  auto stop_answer = at_stop.get_future();
+  ASSERT_EQ(stop_answer.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  EXPECT_FALSE(stop_answer.get());
+}
+
 TEST_F(RunnerTest, ARebuildWhileTheTailRunsSwapsAtomically) {
   RunSomeCommands(3, 300);
   CatchUp();

@@ -27,10 +27,11 @@ Response Api::Reject(ErrorCode code, const std::string& message, unsigned versio
   return r;
 }
 
-void Api::Handle(Request request, Respond respond) {
+void Api::Handle(Request request, Respond respond, Post post) {
   Call call;
   call.request = std::move(request);
   call.respond = std::move(respond);
+  call.post = std::move(post);
   call.metrics = &metrics_;
   // Echoed headers, bounded.
   for (auto [name, target] : {std::pair{"MS-CorrelationId", &call.correlation_id}, std::pair{"MS-RequestId", &call.request_id}}) {
@@ -152,14 +153,20 @@ bool Api::RunAdminJob(std::function<void()> job) {
   return true;
 }
 
-bool Api::WaitForReads(Call& call, const std::string& customer_id) {
+void Api::AfterReads(Call& call, const std::string& customer_id, std::function<void(Call&)> then) {
   uint64_t position = 0;
   if (auto it = call.query.find("minPosition"); it != call.query.end()) {
     const auto& v = it->second;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), position);
     if (ec != std::errc() || end != v.data() + v.size()) {
-      call.Error(ErrorCode::kInvalidQuery, "minPosition must be a whole number");
-      return false;
+      return call.Error(ErrorCode::kInvalidQuery, "minPosition must be a whole number");
+    }
+    // A position the log does not have yet would only be waited for until
+    // the deadline: answered now instead.
+    const uint64_t head = ctx_.log->Head();
+    if (position > head) {
+      return call.Error(ErrorCode::kInvalidQuery, "minPosition " + v + " is beyond the log's head (" +
+                                                      std::to_string(head) + "): use a position a write answered with");
     }
   }
   {
@@ -172,9 +179,16 @@ bool Api::WaitForReads(Call& call, const std::string& customer_id) {
       if (c != last_customer_write_.end()) position = std::max(position, c->second);
     }
   }
-  if (position == 0) return true;
-  for (const auto& model : projections::ModelNames()) ctx_.runner->WaitFor(model, position, ctx_.read_wait);
-  return true;
+  if (position == 0 || ctx_.runner->Applied(position)) return then(call);
+  // Parked: the runner (or its timer, at the deadline) resumes it on the
+  // connection's own thread. Served either way: after the deadline, with
+  // what the read models have.
+  auto shared = std::make_shared<Call>(std::move(call));
+  ctx_.runner->WhenApplied(position, std::chrono::steady_clock::now() + ctx_.read_wait,
+                           [shared, then = std::move(then)](bool) {
+                             Post post = shared->post;
+                             post([shared, then] { then(*shared); });
+                           });
 }
 
 void Api::Run(Call& call, domain::Command command, std::function<Response(const CommandOutcome&, const Call&)> ok) {

@@ -72,13 +72,18 @@ class Api final : public HttpHandler {
   // HTTP server still runs) and refuses new ones with 503. Call before the
   // HttpServer is destroyed.
   void Stop();
-  void Handle(Request request, Respond respond) override;
+  void Handle(Request request, Respond respond, Post post) override;
   Response Reject(ErrorCode code, const std::string& message, unsigned version) override;
 
  private:
   struct Call;  // one request being handled (api.cc)
   void Route(Call& call);
   void Customers(Call& call);
+  void ListCustomers(Call& call);  // GET /v1/customers, once reads are ready
+  void AddCustomer(Call& call);    // POST /v1/customers
+  void ListOrders(Call& call, const std::string& customer_id);
+  void ReadSubscriptions(Call& call, const std::string& customer_id);
+  void ListPartners(Call& call, const std::string& customer_id);
   void Customer(Call& call);
   void Orders(Call& call);
   void Subscriptions(Call& call);
@@ -92,12 +97,15 @@ class Api final : public HttpHandler {
   // Submits `command`; answers with `ok(outcome)` once durable, or the error.
   void Run(Call& call, domain::Command command,
            std::function<Response(const CommandOutcome&, const Call&)> ok);
-  // Waits (bounded) until the read models have any ?minPosition and: for
-  // one customer's data, the last write to `customer_id` by anyone (the
+  // Runs `then` once the read models have any ?minPosition and: for one
+  // customer's data, the last write to `customer_id` by anyone (the
   // caller's own, or an acceptance an invited partner wants to see); for a
-  // list (`customer_id` empty), the caller's last write. False (and
-  // answered) on a malformed minPosition.
-  bool WaitForReads(Call& call, const std::string& customer_id = "");
+  // list (`customer_id` empty), the caller's last write; or once
+  // ctx_.read_wait has passed (then on what they have). Inline when nothing
+  // is to wait for; otherwise the call is parked (no thread waits) and
+  // resumed on its connection's I/O thread. A malformed minPosition, or one
+  // beyond the log's head, is answered at once (400).
+  void AfterReads(Call& call, const std::string& customer_id, std::function<void(Call&)> then);
 
   std::string RenderMetrics() const;  // GET /metrics
   // Drops last_customer_write_ entries the read models have passed. Requires mu_.

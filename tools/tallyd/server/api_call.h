@@ -26,6 +26,7 @@ inline std::string_view SV(boost::beast::string_view s) { return {s.data(), s.si
 struct Api::Call {
   Request request;
   Respond respond;
+  Post post;  // resumes work on the connection's I/O thread
   std::vector<std::string> path;             // decoded segments
   std::map<std::string, std::string> query;  // decoded
   Partner partner;

@@ -45,31 +45,36 @@ Response Changed(const CommandOutcome& o, const CallT& c) {
 }  // namespace
 
 void Api::Customers(Call& call) {
-  if (call.method() == http::verb::get) {
-    if (!WaitForReads(call)) return;
-    size_t size = 100;
-    if (auto it = call.query.find("size"); it != call.query.end()) {
-      auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), size);
-      if (ec != std::errc() || end != it->second.data() + it->second.size() || size < 1 || size > 500) {
-        return call.Error(ErrorCode::kInvalidQuery, "size must be a whole number from 1 to 500");
-      }
-    }
-    const std::string continuation = call.query.count("continuation") ? call.query["continuation"] : "";
-    if (continuation.size() > 64) return call.Error(ErrorCode::kInvalidQuery, "malformed continuation");
-    projections::CustomerReader reader(*ctx_.store);
-    auto customer = [&call](JsonWriter& w, const projections::CustomerRow& row) {
-      WriteCustomer(w, row, call.partner.id);
-    };
-    if (auto it = call.query.find("companyName"); it != call.query.end()) {
-      auto rows = reader.SearchByCompanyPrefix(call.partner.id, it->second, size);
-      if (!rows.ok()) return call.Error(rows.error());
-      return call.Answer(call.MakeText(http::status::ok, ItemsText(*rows, customer)));
-    }
-    auto page = reader.ListForPartner(call.partner.id, size, continuation);
-    if (!page.ok()) return call.Error(page.error());
-    return call.Answer(call.MakeText(http::status::ok, ItemsText(page->items, customer, page->continuation)));
-  }
+  if (call.method() == http::verb::get) return AfterReads(call, "", [this](Call& call) { ListCustomers(call); });
   if (call.method() != http::verb::post) return call.Error(ErrorCode::kMethodNotAllowed, "GET or POST");
+  AddCustomer(call);
+}
+
+void Api::ListCustomers(Call& call) {
+  size_t size = 100;
+  if (auto it = call.query.find("size"); it != call.query.end()) {
+    auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), size);
+    if (ec != std::errc() || end != it->second.data() + it->second.size() || size < 1 || size > 500) {
+      return call.Error(ErrorCode::kInvalidQuery, "size must be a whole number from 1 to 500");
+    }
+  }
+  const std::string continuation = call.query.count("continuation") ? call.query["continuation"] : "";
+  if (continuation.size() > 64) return call.Error(ErrorCode::kInvalidQuery, "malformed continuation");
+  projections::CustomerReader reader(*ctx_.store);
+  auto customer = [&call](JsonWriter& w, const projections::CustomerRow& row) {
+    WriteCustomer(w, row, call.partner.id);
+  };
+  if (auto it = call.query.find("companyName"); it != call.query.end()) {
+    auto rows = reader.SearchByCompanyPrefix(call.partner.id, it->second, size);
+    if (!rows.ok()) return call.Error(rows.error());
+    return call.Answer(call.MakeText(http::status::ok, ItemsText(*rows, customer)));
+  }
+  auto page = reader.ListForPartner(call.partner.id, size, continuation);
+  if (!page.ok()) return call.Error(page.error());
+  return call.Answer(call.MakeText(http::status::ok, ItemsText(page->items, customer, page->continuation)));
+}
+
+void Api::AddCustomer(Call& call) {
   auto body = Body(call);
   if (!body) return;
   auto parsed = AddCustomerFromJson(*body);
@@ -134,15 +139,16 @@ void Api::Customer(Call& call) {
     return;
   }
   if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET only");
-  if (!WaitForReads(call, id)) return;
-  auto row = VisibleCustomer(call, *ctx_.store, id);
-  if (!row) return;
-  std::string text;
-  JsonWriter w(text);
-  WriteCustomer(w, *row, call.partner.id);
-  Response r = call.MakeText(http::status::ok, std::move(text));
-  if (auto v = CustomerVersion(id); v.ok()) r.set(http::field::etag, Etag(*v));
-  call.Answer(std::move(r));
+  AfterReads(call, id, [this, id](Call& call) {
+    auto row = VisibleCustomer(call, *ctx_.store, id);
+    if (!row) return;
+    std::string text;
+    JsonWriter w(text);
+    WriteCustomer(w, *row, call.partner.id);
+    Response r = call.MakeText(http::status::ok, std::move(text));
+    if (auto v = CustomerVersion(id); v.ok()) r.set(http::field::etag, Etag(*v));
+    call.Answer(std::move(r));
+  });
 }
 
 void Api::Orders(Call& call) {
@@ -182,29 +188,30 @@ void Api::Orders(Call& call) {
     });
     return;
   }
-  if (call.method() == http::verb::get) {
-    if (!WaitForReads(call, id)) return;
-    if (!VisibleCustomer(call, *ctx_.store, id)) return;
-    auto subs = projections::LicenseReader(*ctx_.store).List(id, call.partner.id);
-    if (!subs.ok()) return call.Error(subs.error());
-    std::map<std::string, json> orders;
-    for (const auto& s : *subs) {
-      json& order = orders[s.order_id];
-      if (order.is_null()) order = {{"id", s.order_id}, {"lineItems", json::array()}};
-      json line = {{"offerId", s.offer_id}, {"quantity", s.quantity}, {"subscriptionId", s.id}};
-      if (!s.parent_id.empty()) line["parentSubscriptionId"] = s.parent_id;
-      order["lineItems"].push_back(line);
-    }
-    if (call.path.size() == 5) {
-      auto it = orders.find(call.path[4]);
-      if (it == orders.end()) return call.Error(ErrorCode::kNotFound, "no such order");
-      return call.Answer(call.Make(http::status::ok, it->second));
-    }
-    json items = json::array();
-    for (auto& [oid, order] : orders) items.push_back(order);
-    return call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()}, {"items", items}}));
-  }
+  if (call.method() == http::verb::get) return AfterReads(call, id, [this, id](Call& call) { ListOrders(call, id); });
   call.Error(ErrorCode::kMethodNotAllowed, "POST, PATCH (add-on) or GET");
+}
+
+void Api::ListOrders(Call& call, const std::string& id) {
+  if (!VisibleCustomer(call, *ctx_.store, id)) return;
+  auto subs = projections::LicenseReader(*ctx_.store).List(id, call.partner.id);
+  if (!subs.ok()) return call.Error(subs.error());
+  std::map<std::string, json> orders;
+  for (const auto& s : *subs) {
+    json& order = orders[s.order_id];
+    if (order.is_null()) order = {{"id", s.order_id}, {"lineItems", json::array()}};
+    json line = {{"offerId", s.offer_id}, {"quantity", s.quantity}, {"subscriptionId", s.id}};
+    if (!s.parent_id.empty()) line["parentSubscriptionId"] = s.parent_id;
+    order["lineItems"].push_back(line);
+  }
+  if (call.path.size() == 5) {
+    auto it = orders.find(call.path[4]);
+    if (it == orders.end()) return call.Error(ErrorCode::kNotFound, "no such order");
+    return call.Answer(call.Make(http::status::ok, it->second));
+  }
+  json items = json::array();
+  for (auto& [oid, order] : orders) items.push_back(order);
+  return call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()}, {"items", items}}));
 }
 
 void Api::Subscriptions(Call& call) {
@@ -225,7 +232,11 @@ void Api::Subscriptions(Call& call) {
     return;
   }
   if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET or PATCH");
-  if (!WaitForReads(call, id)) return;
+  AfterReads(call, id, [this, id](Call& call) { ReadSubscriptions(call, id); });
+}
+
+void Api::ReadSubscriptions(Call& call, const std::string& id) {
+  const auto& p = call.path;
   if (!VisibleCustomer(call, *ctx_.store, id)) return;
   projections::LicenseReader licenses(*ctx_.store);
   if (p[3] == "subscribedskus" && p.size() == 4) {
@@ -283,19 +294,22 @@ void Api::Relationships(Call& call) {
                });
   }
   if (p[3] == "partners" && p.size() == 4 && call.method() == http::verb::get) {
-    if (!WaitForReads(call, id)) return;
-    auto rel = projections::RelationshipReader(*ctx_.store).ForCustomer(id);
-    if (!rel.ok()) return call.Error(rel.error());
-    const bool related = rel->has_value() && std::any_of((*rel)->partners.begin(), (*rel)->partners.end(),
-                                                         [&](const auto& l) { return l.partner_id == call.partner.id; });
-    if (!related) return call.Error(ErrorCode::kCustomerNotFound, "no such customer");
-    json items = json::array();
-    for (const auto& l : (*rel)->partners) {
-      items.push_back({{"partnerId", l.partner_id}, {"role", l.role}, {"since", projections::FormatUtcTime(l.since_us)}});
-    }
-    return call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()}, {"items", items}}));
+    return AfterReads(call, id, [this, id](Call& call) { ListPartners(call, id); });
   }
   call.Error(ErrorCode::kMethodNotAllowed, "no such method on this endpoint");
+}
+
+void Api::ListPartners(Call& call, const std::string& id) {
+  auto rel = projections::RelationshipReader(*ctx_.store).ForCustomer(id);
+  if (!rel.ok()) return call.Error(rel.error());
+  const bool related = rel->has_value() && std::any_of((*rel)->partners.begin(), (*rel)->partners.end(),
+                                                       [&](const auto& l) { return l.partner_id == call.partner.id; });
+  if (!related) return call.Error(ErrorCode::kCustomerNotFound, "no such customer");
+  json items = json::array();
+  for (const auto& l : (*rel)->partners) {
+    items.push_back({{"partnerId", l.partner_id}, {"role", l.role}, {"since", projections::FormatUtcTime(l.since_us)}});
+  }
+  return call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()}, {"items", items}}));
 }
 
 }  // namespace tally::server

@@ -101,13 +101,16 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
     busy_ = true;
     server_.in_flight_.fetch_add(1);
     stream_.expires_never();  // the handler decides how long it takes
-    server_.handler_.Handle(std::move(request), [self = shared_from_this()](Response response) {
-      // dispatch: inline when answered on the session's own strand (reads), queued otherwise.
-      net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-        self->server_.in_flight_.fetch_sub(1);
-        self->Write(std::move(response));
-      });
-    });
+    server_.handler_.Handle(
+        std::move(request),
+        [self = shared_from_this()](Response response) {
+          // dispatch: inline when answered on the session's own thread (reads), queued otherwise.
+          net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+            self->server_.in_flight_.fetch_sub(1);
+            self->Write(std::move(response));
+          });
+        },
+        [self = shared_from_this()](std::function<void()> fn) { net::post(self->stream_.get_executor(), std::move(fn)); });
   }
 
   void Write(Response response) {

@@ -33,12 +33,17 @@ struct HttpServerOptions {
 };
 
 // What answers requests. Handle may answer at once or later from any thread
-// (e.g. once a command is durable), by calling `respond` exactly once.
+// (e.g. once a command is durable), by calling `respond` exactly once. It
+// must not block: work that has to wait (for a read model, say) is resumed
+// later on the connection's own I/O thread with `post`.
 class HttpHandler {
  public:
   using Respond = std::function<void(Response)>;
+  // Runs a function later on the I/O thread of the request's connection
+  // (never inline). Any thread; valid until `respond` is called.
+  using Post = std::function<void(std::function<void()>)>;
   virtual ~HttpHandler() = default;
-  virtual void Handle(Request request, Respond respond) = 0;
+  virtual void Handle(Request request, Respond respond, Post post) = 0;
   // The answer to a request the server rejected before Handle (too large,
   // malformed): the handler formats the error body.
   virtual Response Reject(ErrorCode code, const std::string& message, unsigned version) = 0;

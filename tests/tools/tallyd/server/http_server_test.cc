@@ -22,7 +22,7 @@ namespace {
 
 class Ok final : public HttpHandler {
  public:
-  void Handle(Request request, Respond respond) override {
+  void Handle(Request request, Respond respond, Post) override {
     Response r(http::status::ok, request.version());
     r.body() = "{}";
     respond(std::move(r));
