@@ -65,6 +65,8 @@ enum class ErrorCode : int32_t {
   kLastRelationship = 70022,         // a customer keeps at least one partner
   kFieldTooLong = 70023,
   kPersonalDataErased = 70024,       // the customer's personal data was erased: its billing profile is gone for good
+  kNotPartnerOfRecord = 70025,       // an invited reseller changing what the partner of record owns (HTTP 403)
+  kPartnerOfRecordLeavesLast = 70026, // the partner of record ends its relationship while others remain (409)
 
   // The HTTP API's own (tools/tallyd/server/).
   kUnauthorized = 70030,             // no bearer token, or an unknown one (HTTP 401)

@@ -18,6 +18,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kInvalidCatalog: return "invalid_catalog";
     case ErrorCode::kKafka: return "kafka";
     case ErrorCode::kStorageFull: return "storage_full";
+    case ErrorCode::kNotPartnerOfRecord: return "not_partner_of_record";
+    case ErrorCode::kPartnerOfRecordLeavesLast: return "partner_of_record_leaves_last";
     case ErrorCode::kQuantityOutOfRange: return "quantity_out_of_range";
     case ErrorCode::kSubscriptionDeleted: return "subscription_deleted";
     case ErrorCode::kStaleEtag: return "stale_etag";
@@ -87,8 +89,10 @@ int HttpStatus(ErrorCode code) {
     case ErrorCode::kActiveSubscriptionsRemain:
     case ErrorCode::kLastRelationship:
     case ErrorCode::kPersonalDataErased:
+    case ErrorCode::kPartnerOfRecordLeavesLast:
       return 409;
     case ErrorCode::kMultipartnerNotAvailable:
+    case ErrorCode::kNotPartnerOfRecord:
       return 403;
     case ErrorCode::kUnauthorized: return 401;
     case ErrorCode::kRouteNotFound: return 404;

@@ -155,6 +155,17 @@ Status CheckServed(const CustomerState& state, const std::string& customer_id, c
   return OkStatus();
 }
 
+// Partner Center: the customer's company and billing profile, and who else
+// serves the customer, are the partner of record's (the partner that
+// created the customer); an invited reseller sells its own subscriptions.
+Status CheckPartnerOfRecord(const CustomerState& state, const CommandMeta& meta, std::string_view what) {
+  auto it = state.partners.find(meta.partner_id);
+  if (it == state.partners.end() || !it->second.invitation_id.empty()) {
+    return E(ErrorCode::kNotPartnerOfRecord, "only the customer's partner of record may " + std::string(what));
+  }
+  return OkStatus();
+}
+
 Status CheckEtag(const CustomerState& state, const std::optional<uint64_t>& expected) {
   if (expected && *expected != state.version) {
     return E(ErrorCode::kStaleEtag, "the customer changed (version " + std::to_string(state.version) +
@@ -219,6 +230,7 @@ Result<Decision> DecideAddCustomer(const AddCustomer& c, const CommandMeta& meta
 Result<Decision> DecideUpdateBillingProfile(const CustomerState& s, const UpdateBillingProfile& c,
                                             const CommandMeta& meta, const DecideContext& ctx) {
   TALLY_RETURN_IF_ERROR(CheckServed(s, c.customer_id, meta));
+  TALLY_RETURN_IF_ERROR(CheckPartnerOfRecord(s, meta, "change the billing profile"));
   TALLY_RETURN_IF_ERROR(CheckEtag(s, c.expected_version));
   if (s.personal_data_erased) {
     return E(ErrorCode::kPersonalDataErased,
@@ -410,7 +422,10 @@ Result<Decision> DecideAcceptRelationship(const CustomerState& s, const AcceptRe
     return E(ErrorCode::kMultipartnerNotAvailable, "multipartner is not available in the usgov instance");
   }
   if (!s.exists) return E(ErrorCode::kCustomerNotFound, "customer '" + c.customer_id + "' not found");
-  if (c.by_serving_partner) TALLY_RETURN_IF_ERROR(CheckServed(s, c.customer_id, meta));
+  if (c.by_serving_partner) {
+    TALLY_RETURN_IF_ERROR(CheckServed(s, c.customer_id, meta));
+    TALLY_RETURN_IF_ERROR(CheckPartnerOfRecord(s, meta, "accept another partner"));
+  }
   auto inv = s.invitations.find(c.invitation_id);
   if (inv == s.invitations.end()) {
     return E(ErrorCode::kInvitationNotFound, "invitation '" + c.invitation_id + "' not found");
@@ -444,6 +459,12 @@ Result<Decision> DecideRemoveRelationship(const CustomerState& s, const RemoveRe
   }
   if (s.partners.size() == 1) {
     return E(ErrorCode::kLastRelationship, "a customer keeps at least one partner");
+  }
+  // The partner of record leaves last: its billing profile and invitations
+  // would otherwise have no owner.
+  if (s.partners.at(c.partner_id).invitation_id.empty()) {
+    return E(ErrorCode::kPartnerOfRecordLeavesLast,
+             "the partner of record ends its relationship only after the other partners have ended theirs");
   }
   Decision d = Start(s);
   EventWriter w(meta, s.customer_id, *ctx.ids);
