@@ -52,6 +52,7 @@ void KafkaFeed::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topi
         continue;
       }
       p.offset = stored->has_value() ? **stored : RD_KAFKA_OFFSET_BEGINNING;
+      next_offset_[p.partition] = stored->has_value() ? **stored : 0;
       which += " " + std::to_string(p.partition) + "@" + (stored->has_value() ? std::to_string(**stored) : "start");
     }
     Log("assigned partitions (partition@offset):" + which);
@@ -95,8 +96,19 @@ Status KafkaFeed::DropUnassigned(const rd_kafka_topic_partition_list_t* assigned
 }
 
 Status KafkaFeed::Apply(const rd_kafka_message_t* msg) {
-  value_.assign(static_cast<const char*>(msg->payload), msg->len);  // heap: aligned for FlatBuffers
   const std::string where = "partition " + std::to_string(msg->partition) + " offset " + std::to_string(msg->offset);
+  // The relay's idempotent producer writes no gaps: every offset is a
+  // record. A partition that does not go on where this store stopped (or
+  // start at 0) has lost records: a model built from it would lack events.
+  if (auto next = next_offset_.find(msg->partition); next != next_offset_.end() && msg->offset != next->second) {
+    return Error(ErrorCode::kKafka,
+                 "partition " + std::to_string(msg->partition) + " should go on at offset " +
+                     std::to_string(next->second) + " but its next record is at offset " + std::to_string(msg->offset) +
+                     ": the topic no longer holds the records between (retention, or the embedded Kafka's bound), "
+                     "and a read model built without them would be partial; stopping (rebuild from the log instead)");
+  }
+  next_offset_[msg->partition] = msg->offset + 1;
+  value_.assign(static_cast<const char*>(msg->payload), msg->len);  // heap: aligned for FlatBuffers
   auto verified = events::VerifyEnvelope(value_);
   if (!verified.ok()) return Error(ErrorCode::kCorruption, where + ": " + verified.error().message());
   const events::Envelope& e = **verified;

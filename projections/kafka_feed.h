@@ -79,6 +79,7 @@ class KafkaFeed {
   kafka::Handle consumer_;
   std::vector<Checkpoint> checkpoints_;        // per projection, as applied
   std::map<int32_t, int64_t> pending_offsets_; // partition -> next offset, applied but not written
+  std::map<int32_t, int64_t> next_offset_;     // partition -> the offset its next record must have
   size_t pending_events_ = 0;
   int32_t partition_count_ = 0;
   uint64_t applied_ = 0;

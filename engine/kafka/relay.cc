@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 
 #include "events/codec.h"
 
@@ -124,7 +125,28 @@ RelayStatus Relay::Status() const {
   if (s.lag() > 0 && oldest > 0) s.lag_seconds = std::max<int64_t>(0, NowUs() - oldest) / 1e6;
   std::lock_guard lock(error_mu_);
   s.last_error = last_error_;
+  s.truncated = truncated_;
   return s;
+}
+
+void Relay::CheckRetention() {
+  std::string truncated;
+  for (int32_t p = 0; p < partitions_; ++p) {
+    int64_t low = 0, high = 0;
+    if (rd_kafka_query_watermark_offsets(producer_.get(), options_.topic.c_str(), p, &low, &high, 1000) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return;  // asked again at the next check
+    }
+    if (low > 0) truncated += (truncated.empty() ? "" : ",") + std::to_string(p) + "@" + std::to_string(low);
+  }
+  std::lock_guard lock(error_mu_);
+  if (truncated != truncated_ && !truncated.empty()) {
+    std::fprintf(stderr,
+                 "tally kafka: the topic %s no longer holds its start (partition@first offset: %s): a consumer "
+                 "reading it from the start would miss events\n",
+                 options_.topic.c_str(), truncated.c_str());
+  }
+  truncated_ = std::move(truncated);
 }
 
 void Relay::SetError(const Error& e) {
@@ -159,6 +181,10 @@ void Relay::Run() {
       continue;
     }
     Publish();
+    if (std::chrono::steady_clock::now() >= next_retention_check_) {
+      CheckRetention();
+      next_retention_check_ = std::chrono::steady_clock::now() + options_.retention_check;
+    }
     if (next_ <= head_) {
       if (auto s = Produce(); !s.ok()) {
         SetError(s.error());

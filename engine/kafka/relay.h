@@ -48,6 +48,11 @@ struct RelayOptions {
   // Called on the relay thread whenever it has published everything it saw
   // (a follower log catches up with its writer here). May be empty.
   std::function<void()> refresh;
+  // How often the relay asks the brokers where each partition now starts:
+  // a partition that no longer starts at offset 0 has lost records (the
+  // embedded mock cluster keeps ~5 MiB per partition; a real cluster's
+  // retention), and a consumer reading from the start would miss events.
+  std::chrono::milliseconds retention_check{10000};
 };
 
 struct RelayStatus {
@@ -60,6 +65,10 @@ struct RelayStatus {
   int32_t partitions = 0;
   bool connected = false;  // resumed and producing
   std::string last_error;  // the latest error, empty once resumed again
+  // Partitions that no longer start at offset 0, as "partition@first
+  // offset" separated by commas ("3@871,4@902"); empty while the topic
+  // holds its whole history (as far as the relay last looked).
+  std::string truncated;
 };
 
 // The positions already in the topic: for each partition, the position in
@@ -154,6 +163,10 @@ class Relay {
   std::atomic<bool> connected_{false};
   mutable std::mutex error_mu_;
   std::string last_error_;
+  std::string truncated_;  // RelayStatus::truncated; guarded by error_mu_
+  std::chrono::steady_clock::time_point next_retention_check_{};  // relay thread only
+  // Asks each partition's first offset (relay thread, connected).
+  void CheckRetention();
 };
 
 }  // namespace tally::kafka

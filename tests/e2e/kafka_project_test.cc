@@ -267,5 +267,52 @@ TEST_F(KafkaProjectTest, TwoProcessesSplitThePartitionsAndNeitherKeepsStaleRows)
   }
 }
 
+// Issue 17, item 4: the embedded Kafka (librdkafka's mock cluster) keeps
+// about 5 MiB per partition and drops the oldest records beyond that. The
+// relay notices that the topic no longer starts at offset 0, and a
+// projector reading it from the start stops with an error instead of
+// building a model that lacks the first events.
+TEST(KafkaTruncationTest, ATopicThatLostItsStartIsReportedAndNeverProjected) {
+  testing::TempDir dir;
+  auto log = RocksDbEventLog::Open(dir.Sub("log"));
+  ASSERT_TRUE(log.ok());
+  const uint64_t seed = testing::TestSeed();
+  {
+    auto catalog = domain::Catalog::Load(TALLY_OFFERS_JSON);
+    ASSERT_TRUE(catalog.ok());
+    domain::RandomIdSource ids(seed);
+    CommandProcessor processor(**log, *catalog, domain::Instance::kGlobal, ids);
+    tools::Workload(seed).Run(processor, 36000);  // ~15k events, ~9 MiB: beyond one partition's 5 MiB
+  }
+  const uint64_t head = (*log)->Head();
+  auto kafka = kafka::EmbeddedKafka::Start(1, "tally.events", 1);
+  ASSERT_TRUE(kafka.ok()) << kafka.error().ToString();
+  kafka::RelayOptions options;
+  options.config = {{"bootstrap.servers", (*kafka)->bootstraps()}};
+  options.retention_check = std::chrono::milliseconds(100);
+  kafka::Relay relay(**log, options);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while ((relay.Status().published < head || relay.Status().truncated.empty()) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(relay.Status().published, head) << relay.Status().last_error;
+  const std::string truncated = relay.Status().truncated;
+  ASSERT_FALSE(truncated.empty()) << "the mock kept all " << head << " events: raise the workload";
+  EXPECT_EQ(truncated.rfind("0@", 0), 0u) << truncated;
+  std::printf("[ truncated] %llu events published, the topic now starts at %s\n",
+              static_cast<unsigned long long>(head), truncated.c_str());
+
+  std::string output;
+  const int status = RunProjector((*kafka)->bootstraps(), dir.Sub("p"), dir.path(), 0, &output);
+  EXPECT_EQ(status, 2) << output;
+  EXPECT_NE(output.find("should go on at offset 0"), std::string::npos) << output;
+  auto store = projections::ProjectionStore::Open(dir.Sub("p") + "/projections", projections::ModelNames());
+  ASSERT_TRUE(store.ok()) << store.error().ToString();
+  for (const auto& m : projections::ModelNames()) {
+    EXPECT_TRUE(testing::DumpActive(**store, m).empty()) << m << ": rows built from a partial topic";
+  }
+}
+
 }  // namespace
 }  // namespace tally

@@ -322,9 +322,9 @@ void PrintRelayState(const std::string& data) {
   unsigned long long published = 0, head = 0;
   double lag_seconds = 0;
   int connected = 0, consumed = 0;
-  char topic[256] = {0}, bootstrap[1024] = {0};
-  if (std::sscanf(answer->c_str(), "ok %llu %llu %lf %d %255s %1023s %n", &published, &head, &lag_seconds,
-                  &connected, topic, bootstrap, &consumed) < 6) {
+  char topic[256] = {0}, bootstrap[1024] = {0}, truncated[1024] = {0};
+  if (std::sscanf(answer->c_str(), "ok %llu %llu %lf %d %255s %1023s %1023s %n", &published, &head, &lag_seconds,
+                  &connected, topic, bootstrap, truncated, &consumed) < 7) {
     std::printf("kafka relay: %s\n", answer->c_str());
     return;
   }
@@ -333,6 +333,11 @@ void PrintRelayState(const std::string& data) {
               topic, bootstrap, connected ? "connected" : "NOT connected", published, head,
               head > published ? head - published : 0ULL, lag_seconds, error.empty() ? "" : "; last error: ",
               error.c_str());
+  if (std::string(truncated) != "-") {
+    std::printf("kafka topic: NOT the whole log: partitions no longer start at offset 0 (partition@first offset: "
+                "%s); a consumer reading from the start misses events\n",
+                truncated);
+  }
 }
 
 int StatusCmd(const std::string& data) {

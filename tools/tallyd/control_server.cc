@@ -152,7 +152,8 @@ void ControlServer::RelayState(int fd) {
   std::string error = s.last_error;
   std::replace(error.begin(), error.end(), '\n', ' ');
   WriteAll(fd, "ok " + std::to_string(s.published) + " " + std::to_string(head) + " " + lag + " " +
-                   (s.connected ? "1 " : "0 ") + relay_topic_ + " " + relay_bootstrap_ + " " + error + "\n");
+                   (s.connected ? "1 " : "0 ") + relay_topic_ + " " + relay_bootstrap_ + " " +
+                   (s.truncated.empty() ? "-" : s.truncated) + " " + error + "\n");
 }
 
 Result<tools::ForgetResult> ControlServer::ForgetCustomer(const std::string& customer, const std::string& reason,

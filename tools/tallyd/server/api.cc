@@ -75,7 +75,10 @@ void Api::Route(Call& call) {
     if (ctx_.relay != nullptr) {
       const kafka::RelayStatus r = ctx_.relay->Status();
       body["kafka"] = {{"topic", ctx_.kafka_topic}, {"published", r.published}, {"connected", r.connected},
-                       {"lagSeconds", r.lag_seconds}, {"lastError", r.last_error}};
+                       {"lagSeconds", r.lag_seconds}, {"lastError", r.last_error},
+                       // false once a partition lost its first records: a consumer
+                       // from the start would miss events (README, "Kafka").
+                       {"holdsWholeLog", r.truncated.empty()}, {"truncatedPartitions", r.truncated}};
     }
     return call.Answer(call.Make(http::status::ok, body));
   }
@@ -308,6 +311,9 @@ std::string Api::RenderMetrics() const {
     AppendSample(out, "tally_kafka_relay_connected", "", r.connected ? 1 : 0);
     AppendHelp(out, "tally_kafka_relay_sent_total", "counter", "Records Kafka acknowledged since start.");
     AppendSample(out, "tally_kafka_relay_sent_total", "", static_cast<double>(r.sent));
+    AppendHelp(out, "tally_kafka_topic_truncated", "gauge",
+               "1 when a partition of the topic no longer starts at offset 0 (records were dropped).");
+    AppendSample(out, "tally_kafka_topic_truncated", "", r.truncated.empty() ? 0 : 1);
     AppendHelp(out, "tally_kafka_relay_reconnects_total", "counter", "Reconnects after an error since start.");
     AppendSample(out, "tally_kafka_relay_reconnects_total", "", static_cast<double>(r.reconnects));
   }
