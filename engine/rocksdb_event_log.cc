@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <unordered_set>
 
 #include "engine/log_format.h"
@@ -158,6 +159,11 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenImpl(
       {kMetaCf, rocksdb::ColumnFamilyOptions()},
       {kKeysCf, rocksdb::ColumnFamilyOptions()},
   };
+  // Made here, so that RocksDB does not report a missing folder as an error.
+  if (!read_only) {
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+  }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
       log->follower_ ? rocksdb::DB::OpenAsSecondary(db_options, path, follower_dir, cfs, &log->cf_, &raw)

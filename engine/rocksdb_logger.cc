@@ -2,6 +2,8 @@
 
 #include <rocksdb/env.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
@@ -20,7 +22,10 @@ class StderrRocksLogger final : public rocksdb::Logger {
   using rocksdb::Logger::Logv;
   void Logv(const char* format, va_list ap) override {
     char text[1024];
-    std::vsnprintf(text, sizeof text, format, ap);
+    const int n = std::vsnprintf(text, sizeof text, format, ap);
+    for (size_t end = std::min<size_t>(n < 0 ? 0 : n, sizeof text - 1); end > 0 && std::isspace(static_cast<unsigned char>(text[end - 1]));) {
+      text[--end] = '\0';
+    }
     {
       // While the disk stays full, RocksDB says the same two lines every
       // few seconds: each distinct line once a minute is enough.

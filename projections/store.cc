@@ -7,6 +7,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <charconv>
+#include <filesystem>
 #include <set>
 
 #include "engine/rocksdb_error.h"
@@ -87,6 +88,10 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
   // Not the LOG file: see engine/rocksdb_logger.h (a full disk must not abort).
   db_options.info_log = NewStderrRocksLogger("read models");
 
+  if (!options.read_only) {  // made here, so that RocksDB does not report a missing folder as an error
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+  }
   std::vector<std::string> names;
   rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, path, &names);
   if (!s.ok()) {

@@ -181,10 +181,6 @@ void Relay::Run() {
       continue;
     }
     Publish();
-    if (std::chrono::steady_clock::now() >= next_retention_check_) {
-      CheckRetention();
-      next_retention_check_ = std::chrono::steady_clock::now() + options_.retention_check;
-    }
     if (next_ <= head_) {
       if (auto s = Produce(); !s.ok()) {
         SetError(s.error());
@@ -201,6 +197,11 @@ void Relay::Run() {
       continue;
     }
     if (options_.refresh) options_.refresh();
+    // Only while idle: never ahead of producing what is due.
+    if (std::chrono::steady_clock::now() >= next_retention_check_) {
+      CheckRetention();
+      next_retention_check_ = std::chrono::steady_clock::now() + options_.retention_check;
+    }
     if (log_.Head() < next_) rd_kafka_poll(producer_.get(), static_cast<int>(options_.poll.count()));
   }
   if (producer_) {
