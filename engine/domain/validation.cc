@@ -103,6 +103,26 @@ Status ValidateAddress(const AddressInput& a) {
 
 }  // namespace
 
+void CanonicalizeCodes(BillingProfileInput& billing) {
+  auto letters = [](std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalpha(c); });
+  };
+  auto lower = [](std::string& s, size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) s[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i])));
+  };
+  auto upper = [](std::string& s, size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) s[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[i])));
+  };
+  std::string& culture = billing.culture;
+  if (culture.size() == 5 && culture[2] == '-' && letters(culture.substr(0, 2)) && letters(culture.substr(3))) {
+    lower(culture, 0, 2);
+    upper(culture, 3, 5);
+  }
+  if (billing.language.size() == 2 && letters(billing.language)) lower(billing.language, 0, 2);
+  std::string& country = billing.default_address.country;
+  if (country.size() == 2 && letters(country)) upper(country, 0, 2);
+}
+
 Status ValidateText(std::string_view field, std::string_view value, size_t max) {
   if (value.size() > max) {
     return Bad(ErrorCode::kFieldTooLong,

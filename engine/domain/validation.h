@@ -12,6 +12,12 @@ namespace tally::domain {
 // Letters and digits, 1-27 characters (the part before .onmicrosoft.com).
 Status ValidateDomainPrefix(std::string_view prefix);
 
+// Codes whose case means nothing by their standard, in their canonical
+// form: culture (BCP 47, "EN-us" -> "en-US"), language (ISO 639, "En" ->
+// "en"), country (ISO 3166, "us" -> "US"). Anything else is left as it is
+// for the validation to judge. Partner Center's own docs send "EN-US", "En".
+void CanonicalizeCodes(BillingProfileInput& billing);
+
 // Email, culture (xx-XX), language (xx), company name, and the default
 // address (required fields, ISO country, US/CA postal codes, phone).
 Status ValidateBillingProfile(const BillingProfileInput& billing);

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "engine/domain/validation.h"
 #include "tools/tallyd/server/json_input.h"
 
 namespace tally::server {
@@ -66,6 +67,7 @@ Result<domain::BillingProfileInput> ParseBilling(const json& value, const std::s
   auto a = ParseAddress(**address, f.PathOf("defaultAddress"));
   if (!a.ok()) return a.error();
   b.default_address = *a;
+  domain::CanonicalizeCodes(b);
   // Partner Center sends these too; they are accepted and not stored.
   for (const char* ignored : {"id", "firstName", "lastName", "attributes"}) {
     auto any = f.OptObject(ignored);

@@ -132,6 +132,35 @@ TEST(BodiesTest, OrdersAndAddOns) {
             ErrorCode::kInvalidLineItems);
 }
 
+// Issue 18: codes that are case-insensitive by their standard are taken in
+// any case (the Partner Center docs send "EN-US" and "En") and stored in
+// their canonical form; anything else is left for the validation.
+TEST(BodiesTest, CaseInsensitiveCodesAreStoredCanonical) {
+  auto parse = [](const json& body) {
+    auto parsed = ParseBody(body.dump());  // PascalCase keys become camelCase here
+    EXPECT_TRUE(parsed.ok());
+    return AddCustomerFromJson(*parsed);
+  };
+  json body = {{"CompanyProfile", {{"Domain", "contoso.onmicrosoft.com"}}},
+               {"BillingProfile",
+                {{"Email", "a@b.c"}, {"Culture", "EN-US"}, {"Language", "En"}, {"CompanyName", "Contoso"},
+                 {"DefaultAddress", {{"Country", "us"}}}}}};
+  auto add = parse(body);
+  ASSERT_TRUE(add.ok()) << add.error().ToString();
+  EXPECT_EQ(add->billing.culture, "en-US");
+  EXPECT_EQ(add->billing.language, "en");
+  EXPECT_EQ(add->billing.default_address.country, "US");
+  body["BillingProfile"]["Culture"] = "fr_fr";
+  body["BillingProfile"]["Language"] = "E1";
+  body["BillingProfile"]["DefaultAddress"]["Country"] = "usa";
+  auto odd = parse(body);
+  ASSERT_TRUE(odd.ok());
+  // Not codes: left as sent, for the domain to refuse (invalid_culture, ...).
+  EXPECT_EQ(odd->billing.culture, "fr_fr");
+  EXPECT_EQ(odd->billing.language, "E1");
+  EXPECT_EQ(odd->billing.default_address.country, "usa");
+}
+
 TEST(BodiesTest, AddCustomerTakesThePrefixOfTheDomain) {
   json body = {{"companyProfile", {{"domain", "Contoso.OnMicrosoft.com"}}},
                {"billingProfile",
