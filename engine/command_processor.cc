@@ -163,10 +163,12 @@ Result<CommandProcessor::Decided> CommandProcessor::DecideCommand(const domain::
   // A retry of an applied request returns its first outcome. When the
   // command decides events, the log's own request check finds the retry
   // (and its fingerprint); only when deciding again fails (e.g. a stale
-  // If-Match) or changes nothing must we look the request up here.
+  // If-Match) or changes nothing must we look the request up here, staged
+  // ones included: a retry may come while its original awaits its commit
+  // (it is answered after that commit, like every early answer).
   auto applied_before = [&]() -> Result<std::optional<CommandOutcome>> {
     if (request_key.empty()) return std::optional<CommandOutcome>();
-    auto applied = log_.FindRequest(request_key);
+    auto applied = log_.FindStagedRequest(request_key);
     if (!applied.ok()) return applied.error();
     if (!applied->has_value()) return std::optional<CommandOutcome>();
     const RequestRecord& record = **applied;

@@ -212,6 +212,13 @@ class EventLog : public personal::KeyRing {
   // The durable record of an applied request id, or nullopt.
   virtual Result<std::optional<RequestRecord>> FindRequest(std::string_view request_id) const = 0;
 
+  // The record of a request id that Prepare has staged, durable or not yet
+  // (nullopt: none). For the staging thread (as Prepare): a retry decided
+  // while its original waits for its commit finds it here.
+  virtual Result<std::optional<RequestRecord>> FindStagedRequest(std::string_view request_id) const {
+    return FindRequest(request_id);
+  }
+
   // The chain hash stored at `position` (kGenesisDigest for position 0).
   virtual Result<ChainDigest> HashAt(uint64_t position) const = 0;
 };

@@ -448,6 +448,13 @@ Status RocksDbEventLog::Commit(std::span<PreparedBatch* const> batches) {
   return OkStatus();
 }
 
+Result<std::optional<RequestRecord>> RocksDbEventLog::FindStagedRequest(std::string_view request_id) const {
+  if (auto it = pending_requests_.find(std::string(request_id)); it != pending_requests_.end()) {
+    return std::optional<RequestRecord>(it->second);
+  }
+  return FindRequest(request_id);
+}
+
 Error RocksDbEventLog::Fail(Error error) {
   {
     std::lock_guard<std::mutex> lock(failure_mu_);

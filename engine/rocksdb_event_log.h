@@ -67,6 +67,7 @@ class RocksDbEventLog final : public EventLog {
   Result<std::optional<std::string>> UniqueOwner(std::string_view key) const override;
   Result<ChainDigest> HashAt(uint64_t position) const override;
   Result<std::optional<RequestRecord>> FindRequest(std::string_view request_id) const override;
+  Result<std::optional<RequestRecord>> FindStagedRequest(std::string_view request_id) const override;
   Result<personal::KeyRecord> FindKey(std::string_view customer_id) const override;
 
   // Writes every column family's memtable to table files and waits, so a

@@ -76,6 +76,9 @@ class GatedLog final : public EventLog {
   Result<std::optional<RequestRecord>> FindRequest(std::string_view id) const override {
     return log_.FindRequest(id);
   }
+  Result<std::optional<RequestRecord>> FindStagedRequest(std::string_view id) const override {
+    return log_.FindStagedRequest(id);
+  }
   Result<ChainDigest> HashAt(uint64_t position) const override { return log_.HashAt(position); }
   Result<personal::KeyRecord> FindKey(std::string_view customer_id) const override {
     return log_.FindKey(customer_id);
@@ -234,6 +237,46 @@ TEST_F(CustomerCacheTest, KeepsAStateWhileItsCommandIsDecidedWithOthers) {
   EXPECT_EQ(FromLog(a).subscriptions.at(a_sub).quantity, 10);
   EXPECT_EQ(FromLog(b).subscriptions.at(b_sub).quantity, 9);
   EXPECT_EQ(FromLog(c).subscriptions.at(c_sub).quantity, 3);
+}
+
+// A retry with If-Match that arrives while its original is staged but not
+// yet durable gets the original's outcome, not 412: deciding again fails
+// on the ETag (the staged state is one version on), and the request id is
+// found among the staged ones. (Found by reading, issue 24.)
+TEST_F(CustomerCacheTest, ARetryWithIfMatchWhileItsOriginalAwaitsItsCommitGetsItsOutcome) {
+  const auto added = AddWithE3(*processor_, "retried");
+  const std::string c = added.first, sub = added.second;
+  ASSERT_FALSE(c.empty());
+  const uint64_t version = FromLog(c).version;
+  GatedLog gated(*log_);
+  CommandProcessor p(gated, *catalog_, Instance::kGlobal, ids_);
+  GroupCommitWriter writer(gated);
+  auto submit = [&] {
+    UpdateSubscription change{c, sub, 9};
+    change.expected_version = version;
+    auto promise = std::make_shared<std::promise<Result<CommandOutcome>>>();
+    auto future = promise->get_future();
+    writer.Submit(p.Task(change, Meta("p1", "retry-me"), [promise](Result<CommandOutcome> r) {
+      promise->set_value(std::move(r));
+    }));
+    return future;
+  };
+  gated.commits.Hold();
+  auto original = submit();
+  gated.prepared.WaitArrived(1);  // staged, its commit held
+  auto retry = submit();
+  gated.prepares.WaitArrived(2);  // decided (and its group prepared) while the original is not durable
+  EXPECT_EQ(FromLog(c).version, version) << "nothing is durable while the commit is held";
+  gated.commits.Release();
+  auto first = original.get();
+  auto again = retry.get();
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  ASSERT_TRUE(again.ok()) << "the retry was answered " << again.error().ToString();
+  EXPECT_EQ(again->last_position, first->last_position);
+  EXPECT_EQ(again->version, first->version);
+  EXPECT_EQ(FromLog(c).subscriptions.at(sub).quantity, 9);
+  EXPECT_EQ(FromLog(c).version, version + 1) << "the retry appended something";
+  writer.Stop();
 }
 
 }  // namespace
