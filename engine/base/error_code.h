@@ -78,6 +78,7 @@ enum class ErrorCode : int32_t {
   kUnsupportedMediaType = 70036,     // a body that is not application/json (HTTP 415)
   kInvalidQuery = 70037,             // a query parameter is malformed or out of range
   kHeadersTooLarge = 70038,          // the request's headers are over the limit (HTTP 431)
+  kReadOnlyField = 70039,            // a whole resource sent back changes a field that cannot change
 };
 
 // "io_error", "wrong_expected_version", ... (stable, snake_case).

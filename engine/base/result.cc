@@ -64,6 +64,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kUnsupportedMediaType: return "unsupported_media_type";
     case ErrorCode::kInvalidQuery: return "invalid_query";
     case ErrorCode::kHeadersTooLarge: return "headers_too_large";
+    case ErrorCode::kReadOnlyField: return "read_only_field";
   }
   return "unknown";
 }

@@ -249,6 +249,49 @@ TEST_F(HttpApiTest, MediaTypesAreParsedAndWhatIsAcknowledgedIsStored) {
   EXPECT_EQ(name.json["companyProfile"]["companyName"], created.json["companyProfile"]["companyName"]) << name.body;
 }
 
+// Issue 18 (part): the SDK's update pattern. GET a subscription, change a
+// field, PATCH the whole resource back; a read-only field changed is a 400
+// naming it; suspend and reactivate the same way.
+TEST_F(HttpApiTest, AWholeSubscriptionSentBackWithOneFieldChangedIsApplied) {
+  HttpClient& p1 = *p1_;
+  auto created = p1.Post("/v1/customers", NewCustomer("roundtrip", json::array({Line(kBasic, 5)})));
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string c = created.json["id"];
+  const std::string sub = created.json["orders"][0]["lineItems"][0]["subscriptionId"];
+  const std::string path = "/v1/customers/" + c + "/subscriptions/" + sub;
+  auto got = p1.Get(path);
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(got.json["attributes"]["objectType"], "Subscription");
+  json whole = got.json;
+  whole["quantity"] = 7;
+  auto changed = p1.Patch(path, whole, {{"If-Match", got.Header("ETag")}});
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  auto after = p1.Get(path);
+  EXPECT_EQ(after.json["quantity"], 7);
+
+  json renamed = after.json;
+  renamed["offerName"] = "Something else";
+  const uint64_t head = Head();
+  auto refused = p1.Patch(path, renamed);
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(refused.code(), 70039) << refused.body;
+  EXPECT_NE(refused.body.find("offerName"), std::string::npos) << refused.body;
+  json typo = after.json;
+  typo["quantitty"] = 8;
+  auto unknown = p1.Patch(path, typo);
+  EXPECT_EQ(unknown.status, 400) << unknown.body;
+  EXPECT_NE(unknown.body.find("quantitty"), std::string::npos) << unknown.body;
+  EXPECT_EQ(Head(), head) << "a refused PATCH appended events";
+
+  for (const char* status : {"suspended", "active"}) {
+    json next = p1.Get(path).json;
+    next["status"] = status;
+    auto r = p1.Patch(path, next);
+    ASSERT_EQ(r.status, 200) << status << ": " << r.body;
+    EXPECT_EQ(p1.Get(path).json["status"], status);
+  }
+}
+
 TEST_F(HttpApiTest, CustomerListsPageAndSearchByCompanyName) {
   std::set<std::string> mine;
   uint64_t last = 0;

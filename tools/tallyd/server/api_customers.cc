@@ -222,13 +222,32 @@ void Api::Subscriptions(Call& call) {
     if (!body) return;
     auto patch = SubscriptionPatchFromJson(*body);
     if (!patch.ok()) return call.Error(patch.error());
-    domain::UpdateSubscription u = std::move(*patch);
+    domain::UpdateSubscription u = std::move(patch->change);
     u.customer_id = id;
     u.subscription_id = p[4];
     auto expected = IfMatch(call.request);
     if (!expected.ok()) return call.Error(expected.error());
     u.expected_version = *expected;
-    Run(call, std::move(u), Changed<Call>);
+    if (patch->read_only.empty()) return Run(call, std::move(u), Changed<Call>);
+    // A whole resource sent back: its read-only fields must be what is
+    // stored (as GET shows it, once the caller's last write is there).
+    AfterReads(call, id, [this, id, u = std::move(u), read_only = std::move(patch->read_only)](Call& call) mutable {
+      auto sub = projections::LicenseReader(*ctx_.store).Get(id, call.partner.id, u.subscription_id);
+      if (!sub.ok()) return call.Error(sub.error());
+      if (!sub->has_value()) return call.Error(ErrorCode::kSubscriptionNotFound, "no such subscription");
+      std::string text;
+      JsonWriter w(text);
+      WriteSubscription(w, **sub, *ctx_.catalog);
+      const json stored = json::parse(text);
+      for (const auto& [field, sent] : read_only) {
+        const json& now = stored.contains(field) ? stored[field] : json();
+        if (sent != now) {
+          return call.Error(ErrorCode::kReadOnlyField, field + " cannot change: it is " + now.dump() +
+                                                           ", the body says " + sent.dump().substr(0, 200));
+        }
+      }
+      Run(call, std::move(u), Changed<Call>);
+    });
     return;
   }
   if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET or PATCH");

@@ -173,6 +173,12 @@ Result<const json*> Fields::Array(std::string_view key) {
   return &*it;
 }
 
+const json* Fields::OptAny(std::string_view key) {
+  used_.emplace(key);
+  auto it = value_.find(key);
+  return it == value_.end() || it->is_null() ? nullptr : &*it;
+}
+
 Status Fields::Done() const {
   for (const auto& [key, unused] : value_.items()) {
     if (used_.find(key) == used_.end()) return Invalid(PathOf(key) + " is not a known field");

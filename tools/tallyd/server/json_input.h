@@ -42,6 +42,8 @@ class Fields {
   // A nested object (required or not) or array.
   Result<const nlohmann::json*> OptObject(std::string_view key);
   Result<const nlohmann::json*> Array(std::string_view key);  // required, non-empty
+  // Any value (null when absent), marking the key known.
+  const nlohmann::json* OptAny(std::string_view key);
   Status Done() const;
 
   const std::string& path() const { return path_; }

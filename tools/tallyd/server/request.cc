@@ -274,10 +274,29 @@ Result<domain::LineItem> AddOnFromJson(const json& body) {
   return item;
 }
 
-Result<domain::UpdateSubscription> SubscriptionPatchFromJson(const json& body) {
+const char* const kSubscriptionReadOnlyFields[9] = {"id",           "offerId",      "offerName",
+                                                    "billingCycle", "orderId",      "isAddOn",
+                                                    "creationDate", "lastModified", "parentSubscriptionId"};
+
+Result<SubscriptionPatch> SubscriptionPatchFromJson(const json& body) {
   TALLY_RETURN_IF_ERROR(ExpectObject(body, "the body"));
   Fields f(body, "");
-  domain::UpdateSubscription u;
+  SubscriptionPatch patch;
+  for (const char* field : kSubscriptionReadOnlyFields) {
+    if (const json* v = f.OptAny(field)) patch.read_only.emplace(field, *v);
+  }
+  // Partner Center's Subscription resource (subscription-resources.md) has
+  // these too; tally does not keep them (yet), so a resource sent back with
+  // them is accepted and they are ignored.
+  for (const char* ignored :
+       {"attributes", "links", "entitlementId", "unitType", "hasPurchasableAddons", "effectiveStartDate",
+        "commitmentEndDate", "commitmentEndDateTime", "cancellationAllowedUntilDate", "isTrial", "billingType",
+        "termDuration", "renewalTermDuration", "refundOptions", "refundableQuantity", "isMicrosoftProduct",
+        "partnerId", "attentionNeeded", "actionTaken", "contractType", "publisherName", "promotionId",
+        "suspensionReasons", "scheduledNextTermInstructions", "productType", "customTermEndDate"}) {
+    (void)f.OptAny(ignored);
+  }
+  domain::UpdateSubscription& u = patch.change;
   auto quantity = f.OptInt("quantity");
   if (!quantity.ok()) return quantity.error();
   auto status = f.OptString("status");
@@ -302,7 +321,7 @@ Result<domain::UpdateSubscription> SubscriptionPatchFromJson(const json& body) {
       return Error(ErrorCode::kInvalidStatus, "status is active, suspended or deleted");
     }
   }
-  return u;
+  return patch;
 }
 
 }  // namespace tally::server

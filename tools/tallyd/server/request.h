@@ -42,8 +42,20 @@ Result<domain::AddCustomer> AddCustomerFromJson(const nlohmann::json& body);
 Result<domain::BillingProfileInput> BillingFromJson(const nlohmann::json& body);
 Result<std::vector<domain::LineItem>> OrderFromJson(const nlohmann::json& body);  // {"lineItems": [...]}
 Result<domain::LineItem> AddOnFromJson(const nlohmann::json& body);  // one line with parentSubscriptionId
-// quantity, status, friendlyName, autoRenewEnabled; ids and If-Match are
-// the caller's.
-Result<domain::UpdateSubscription> SubscriptionPatchFromJson(const nlohmann::json& body);
+// A PATCH of a subscription: quantity, status, friendlyName and
+// autoRenewEnabled change it (ids and If-Match are the caller's). The body
+// may be the whole Subscription resource as GET returned it (the SDK's
+// update pattern): the read-only fields tally returns are collected in
+// `read_only`, for the caller to compare with the stored subscription;
+// `attributes`, `links` and the Partner Center Subscription fields tally
+// does not model are accepted and ignored. Any other field is an error.
+struct SubscriptionPatch {
+  domain::UpdateSubscription change;
+  std::map<std::string, nlohmann::json> read_only;  // field -> value sent
+};
+Result<SubscriptionPatch> SubscriptionPatchFromJson(const nlohmann::json& body);
+
+// The fields of a Subscription that cannot change, as tally returns them.
+extern const char* const kSubscriptionReadOnlyFields[9];
 
 }  // namespace tally::server

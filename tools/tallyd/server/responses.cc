@@ -76,6 +76,7 @@ void WriteSubscription(JsonWriter& w, const projections::SubscriptionRow& s, con
       .Field("creationDate", FormatUtcTime(s.created_us))
       .Field("lastModified", FormatUtcTime(s.updated_us));
   if (!s.parent_id.empty()) w.Field("parentSubscriptionId", s.parent_id);
+  w.Key("attributes").BeginObject().Field("objectType", "Subscription").EndObject();
   w.EndObject();
 }
 

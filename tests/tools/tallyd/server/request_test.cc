@@ -97,10 +97,11 @@ TEST(MediaTypeTest, ParsesTheTypeAndItsParameters) {
 TEST(BodiesTest, SubscriptionPatchTypesAndUnknownFields) {
   auto ok = SubscriptionPatchFromJson(json{{"quantity", 3}, {"status", "deleted"}, {"autoRenewEnabled", false}});
   ASSERT_TRUE(ok.ok()) << ok.error().ToString();
-  EXPECT_EQ(ok->quantity, 3);
-  EXPECT_EQ(ok->status, domain::SubscriptionStatus::kDeleted);
-  EXPECT_EQ(ok->auto_renew, false);
-  EXPECT_FALSE(ok->friendly_name.has_value());
+  EXPECT_EQ(ok->change.quantity, 3);
+  EXPECT_EQ(ok->change.status, domain::SubscriptionStatus::kDeleted);
+  EXPECT_EQ(ok->change.auto_renew, false);
+  EXPECT_FALSE(ok->change.friendly_name.has_value());
+  EXPECT_TRUE(ok->read_only.empty());
   EXPECT_EQ(SubscriptionPatchFromJson(json{{"quantity", 2.5}}).error().code(), ErrorCode::kInvalidField);
   EXPECT_EQ(SubscriptionPatchFromJson(json{{"quantity", "2"}}).error().code(), ErrorCode::kInvalidField);
   EXPECT_EQ(SubscriptionPatchFromJson(json{{"status", "paused"}}).error().code(), ErrorCode::kInvalidStatus);
@@ -135,6 +136,31 @@ TEST(BodiesTest, OrdersAndAddOns) {
 // Issue 18: codes that are case-insensitive by their standard are taken in
 // any case (the Partner Center docs send "EN-US" and "En") and stored in
 // their canonical form; anything else is left for the validation.
+// Issue 18: the SDK sends the whole Subscription back with one field
+// changed; the read-only fields come back for the API to compare, Partner
+// Center's fields tally does not keep are ignored, a typo is still an error.
+TEST(BodiesTest, AWholeSubscriptionSentBackIsAPatch) {
+  const json whole = {{"id", "s1"}, {"offerId", "o1"}, {"offerName", "Basic"}, {"friendlyName", "Sales"},
+                      {"quantity", 9}, {"status", "active"}, {"billingCycle", "monthly"},
+                      {"autoRenewEnabled", true}, {"orderId", "r1"}, {"isAddOn", false},
+                      {"creationDate", "2026-01-01T00:00:00Z"}, {"lastModified", "2026-01-02T00:00:00Z"},
+                      {"attributes", {{"objectType", "Subscription"}}},
+                      {"links", {{"self", {{"uri", "/customers/c/subscriptions/s1"}, {"method", "GET"}}}}},
+                      {"entitlementId", "e1"}, {"unitType", "Licenses"}, {"termDuration", "P1M"}};
+  auto patch = SubscriptionPatchFromJson(whole);
+  ASSERT_TRUE(patch.ok()) << patch.error().ToString();
+  EXPECT_EQ(patch->change.quantity, 9);
+  EXPECT_EQ(patch->change.friendly_name, "Sales");
+  EXPECT_EQ(patch->read_only.size(), 8u);
+  EXPECT_EQ(patch->read_only.at("offerName"), "Basic");
+  EXPECT_EQ(patch->read_only.count("entitlementId"), 0u);
+  json typo = whole;
+  typo["quantitty"] = 9;
+  auto refused = SubscriptionPatchFromJson(typo);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("quantitty"), std::string::npos);
+}
+
 TEST(BodiesTest, CaseInsensitiveCodesAreStoredCanonical) {
   auto parse = [](const json& body) {
     auto parsed = ParseBody(body.dump());  // PascalCase keys become camelCase here
