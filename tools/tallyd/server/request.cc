@@ -115,11 +115,6 @@ Result<std::vector<domain::LineItem>> ParseLineItems(const json& array, const st
   return items;
 }
 
-
-}  // namespace
-
-namespace {
-
 std::string_view TrimSpace(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
