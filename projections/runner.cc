@@ -311,20 +311,18 @@ bool ProjectionRunner::Applied(uint64_t position) const {
 
 void ProjectionRunner::WhenApplied(uint64_t position, std::chrono::steady_clock::time_point deadline,
                                    std::function<void(bool)> done) {
-  {
-    std::unique_lock<std::mutex> lock(state_mu_);
-    std::optional<bool> now = AppliedLocked(position);
-    if (!now && (waiters_stop_ || std::chrono::steady_clock::now() >= deadline)) now = false;
-    if (!now) {
-      waiters_.emplace(position, Waiter{deadline, std::move(done)});
-      if (!timer_.joinable()) timer_ = std::thread([this] { ExpireWaiters(); });
-      lock.unlock();
-      waiters_cv_.notify_all();
-      return;
-    }
+  std::unique_lock<std::mutex> lock(state_mu_);
+  std::optional<bool> now = AppliedLocked(position);
+  if (!now && (waiters_stop_ || std::chrono::steady_clock::now() >= deadline)) now = false;
+  if (!now.has_value()) {  // parked
+    waiters_.emplace(position, Waiter{deadline, std::move(done)});
+    if (!timer_.joinable()) timer_ = std::thread([this] { ExpireWaiters(); });
     lock.unlock();
-    done(*now);
+    waiters_cv_.notify_all();
+    return;
   }
+  lock.unlock();
+  done(*now);
 }
 
 void ProjectionRunner::ExpireWaiters() {
