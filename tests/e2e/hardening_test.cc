@@ -155,6 +155,11 @@ TEST(HardeningTest, AFullDiskRefusesWritesKeepsReadsAndRecoversWithoutARestart) 
 // accepts again once they are closed.
 TEST(HardeningTest, HoldingEveryDescriptorDoesNotStopTallydForGood) {
   testing::TempDir dir;
+  // This process holds the connections: room for them (up to its hard limit).
+  rlimit mine{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &mine), 0);
+  mine.rlim_cur = std::max<rlim_t>(mine.rlim_cur, std::min<rlim_t>(mine.rlim_max, 4096));
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &mine), 0);
   // tallyd gets a limit of 320 descriptors (as `prlimit --nofile=320:320`).
   auto tallyd = std::make_unique<testing::TallydProcess>(TALLYD, dir.Sub("var"), std::vector<std::string>{}, 320);
   ASSERT_GT(tallyd->port(), 0) << tallyd->output();
