@@ -179,6 +179,7 @@ TEST_F(HttpApiTest, TheSeedFlow) {
   EXPECT_EQ(seen.json["relationshipToPartner"], "reseller");
   auto p2_order = p2.Post("/v1/customers/" + c + "/orders", {{"lineItems", json::array({Line(kPowerBiPro, 4)})}});
   ASSERT_EQ(p2_order.status, 201) << p2_order.body;
+  EXPECT_EQ(p2_order.Header("Location"), "/v1/customers/" + c + "/orders/" + p2_order.json["id"].get<std::string>());
   const std::string pbi = p2_order.json["lineItems"][0]["subscriptionId"];
   auto p2_subs = p2.Get("/v1/customers/" + c + "/subscriptions");
   ASSERT_EQ(p2_subs.status, 200) << p2_subs.body;
@@ -298,6 +299,7 @@ TEST_F(HttpApiTest, CustomerListsPageAndSearchByCompanyName) {
   for (const char* prefix : {"alpha1", "alpha2", "beta1"}) {
     auto r = p1_->Post("/v1/customers", NewCustomer(prefix));
     ASSERT_EQ(r.status, 201) << r.body;
+    EXPECT_EQ(r.Header("Location"), "/v1/customers/" + r.json["id"].get<std::string>());
     mine.insert(r.json["id"].get<std::string>());
     last = r.json["position"].get<uint64_t>();
   }
@@ -320,6 +322,14 @@ TEST_F(HttpApiTest, CustomerListsPageAndSearchByCompanyName) {
     }
   }
   EXPECT_EQ(listed, mine);
+  // As the Partner Center SDK pages: links.next, its token in a header.
+  const json& next = first.json["links"]["next"];
+  ASSERT_EQ(next["headers"][0]["key"], "MS-ContinuationToken") << first.body;
+  auto by_header = p1_->Call("GET", next["uri"].get<std::string>() + seen_all, "",
+                             {{"MS-ContinuationToken", next["headers"][0]["value"].get<std::string>()}});
+  ASSERT_EQ(by_header.status, 200) << by_header.body;
+  EXPECT_EQ(by_header.json["items"], second.json["items"]) << by_header.body;
+  EXPECT_FALSE(by_header.json.contains("links")) << "the last page has no next";
 
   auto alphas = p1_->Get("/v1/customers?companyName=contoso%20alpha" + seen_all);
   ASSERT_EQ(alphas.status, 200) << alphas.body;

@@ -58,7 +58,12 @@ void Api::ListCustomers(Call& call) {
       return call.Error(ErrorCode::kInvalidQuery, "size must be a whole number from 1 to 500");
     }
   }
-  const std::string continuation = call.query.count("continuation") ? call.query["continuation"] : "";
+  // The token comes in the query, or (as the Partner Center SDK sends it)
+  // in an MS-ContinuationToken header.
+  std::string continuation = call.query.count("continuation") ? call.query["continuation"] : "";
+  if (auto header = call.request.find("MS-ContinuationToken"); continuation.empty() && header != call.request.end()) {
+    continuation = std::string(SV(header->value()));
+  }
   if (continuation.size() > 64) return call.Error(ErrorCode::kInvalidQuery, "malformed continuation");
   projections::CustomerReader reader(*ctx_.store);
   auto customer = [&call](JsonWriter& w, const projections::CustomerRow& row) {
@@ -71,7 +76,8 @@ void Api::ListCustomers(Call& call) {
   }
   auto page = reader.ListForPartner(call.partner.id, size, continuation);
   if (!page.ok()) return call.Error(page.error());
-  return call.Answer(call.MakeText(http::status::ok, ItemsText(page->items, customer, page->continuation)));
+  return call.Answer(call.MakeText(http::status::ok, ItemsText(page->items, customer, page->continuation,
+                                                                "/v1/customers?size=" + std::to_string(size))));
 }
 
 void Api::AddCustomer(Call& call) {
@@ -121,6 +127,7 @@ void Api::AddCustomer(Call& call) {
     w.Field("position", o.last_position).EndObject();
     Response r = c.MakeText(http::status::created, std::move(text));
     r.set(http::field::etag, Etag(o.version));
+    r.set(http::field::location, "/v1/customers/" + o.customer_id);
     return r;
   });
 }
@@ -169,6 +176,7 @@ void Api::Orders(Call& call) {
                           {{"id", o.order_id}, {"customerId", o.customer_id}, {"lineItems", lines},
                            {"position", o.last_position}});
       r.set(http::field::etag, Etag(o.version));
+      r.set(http::field::location, "/v1/customers/" + o.customer_id + "/orders/" + o.order_id);
       return r;
     });
     return;

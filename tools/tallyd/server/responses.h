@@ -29,13 +29,24 @@ void WriteSubscription(JsonWriter& w, const projections::SubscriptionRow& s, con
 
 // {"totalCount": n, "items": [...]} with each item written by `item`.
 template <typename Rows, typename WriteItem>
-std::string ItemsText(const Rows& rows, WriteItem item, std::string_view continuation = {}) {
+// `next_uri`: where the next page is (with `continuation`), for
+// `links.next` as the Partner Center SDK follows it: the token in an
+// MS-ContinuationToken header.
+std::string ItemsText(const Rows& rows, WriteItem item, std::string_view continuation = {},
+                      std::string_view next_uri = {}) {
   std::string text;
   JsonWriter w(text);
   w.BeginObject().Field("totalCount", static_cast<uint64_t>(rows.size())).Key("items").BeginArray();
   for (const auto& row : rows) item(w, row);
   w.EndArray();
-  if (!continuation.empty()) w.Field("continuationToken", continuation);
+  if (!continuation.empty()) {
+    w.Field("continuationToken", continuation);
+    if (!next_uri.empty()) {
+      w.Key("links").BeginObject().Key("next").BeginObject().Field("uri", next_uri).Field("method", "GET");
+      w.Key("headers").BeginArray().BeginObject().Field("key", "MS-ContinuationToken").Field("value", continuation);
+      w.EndObject().EndArray().EndObject().EndObject();
+    }
+  }
   w.EndObject();
   return text;
 }
