@@ -33,8 +33,6 @@ bool InList(std::string_view list, std::string_view code) {
 
 Error Bad(ErrorCode code, std::string message) { return Error(code, std::move(message)); }
 
-Status Length(std::string_view field, std::string_view value, size_t max) { return ValidateText(field, value, max); }
-
 bool Blank(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c); });
 }
@@ -44,7 +42,7 @@ bool AllDigits(std::string_view s) {
 }
 
 Status ValidateEmail(std::string_view email) {
-  TALLY_RETURN_IF_ERROR(Length("billing email", email, 254));
+  TALLY_RETURN_IF_ERROR(ValidateText("billing email", email, 254));
   const size_t at = email.find('@');
   const bool ok = at != std::string_view::npos && at > 0 && at == email.rfind('@') &&
                   email.find('.', at) != std::string_view::npos && email.back() != '.' &&
@@ -69,7 +67,7 @@ Status ValidateAddress(const AddressInput& a) {
       {"state", a.state, 64, false},                {"postal code", a.postal_code, 32, true},
   };
   for (const auto& f : fields) {
-    TALLY_RETURN_IF_ERROR(Length(f.name, f.value, f.max));
+    TALLY_RETURN_IF_ERROR(ValidateText(f.name, f.value, f.max));
     if (f.required && Blank(f.value)) {
       return Bad(ErrorCode::kInvalidAddress, std::string("address ") + f.name + " is required");
     }
@@ -87,7 +85,7 @@ Status ValidateAddress(const AddressInput& a) {
                      (z.size() == 10 && AllDigits(z.substr(0, 5)) && z[5] == '-' && AllDigits(z.substr(6)));
     if (!zip) return Bad(ErrorCode::kInvalidAddress, "postal code '" + z + "' is not a US ZIP code");
   }
-  TALLY_RETURN_IF_ERROR(Length("phone number", a.phone_number, 32));
+  TALLY_RETURN_IF_ERROR(ValidateText("phone number", a.phone_number, 32));
   if (Blank(a.phone_number)) return Bad(ErrorCode::kPhoneRequired, "a phone number is required");
   size_t digits = 0;
   for (unsigned char c : a.phone_number) {
@@ -153,7 +151,7 @@ Status ValidateDomainPrefix(std::string_view prefix) {
 }
 
 Status ValidateCompanyName(std::string_view name) {
-  TALLY_RETURN_IF_ERROR(Length("company name", name, 256));
+  TALLY_RETURN_IF_ERROR(ValidateText("company name", name, 256));
   if (Blank(name)) return Bad(ErrorCode::kInvalidCompanyName, "company name is required");
   return OkStatus();
 }
