@@ -67,15 +67,9 @@ CommandProcessor::CommandProcessor(EventLog& log, const domain::Catalog& catalog
 }
 
 Result<bool> CommandProcessor::IsDomainAvailable(std::string_view domain) const {
-  static constexpr std::string_view kSuffix = ".onmicrosoft.com";
-  std::string lower(domain);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (lower.size() <= kSuffix.size() || !lower.ends_with(kSuffix)) {
-    return Error(ErrorCode::kInvalidDomainPrefix, "a domain looks like <prefix>.onmicrosoft.com");
-  }
-  TALLY_RETURN_IF_ERROR(domain::ValidateDomainPrefix(std::string_view(lower).substr(0, lower.size() - kSuffix.size())));
-  auto owner = log_.UniqueOwner(domain::DomainKey(lower));
+  auto parsed = domain::ParseInitialDomain(domain);
+  if (!parsed.ok()) return parsed.error();
+  auto owner = log_.UniqueOwner(domain::DomainKey(parsed->prefix + "." + parsed->suffix));
   if (!owner.ok()) return owner.error();
   return !owner->has_value();
 }

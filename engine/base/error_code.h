@@ -39,6 +39,7 @@ enum class ErrorCode : int32_t {
   kAddOnNotRelatedToParent = 800029,           // the add-on does not list the parent's offer
   kOfferNotInInstance = 800070,                // the offer belongs to the other instance
   kSuspendedSubscriptionCannotBeUpdated = 800091,
+  kUnsupportedCurrency = 900169,               // an order's currencyCode is not the catalog's
 
   // Domain rejections of tally's own (70001-70999).
   kDomainTaken = 70001,              // <prefix>.onmicrosoft.com belongs to another customer

@@ -27,6 +27,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kRegistrationNumberMissing: return "registration_number_missing";
     case ErrorCode::kRegistrationNumberMalformed: return "registration_number_malformed";
     case ErrorCode::kPhoneRequired: return "phone_required";
+    case ErrorCode::kUnsupportedCurrency: return "unsupported_currency";
     case ErrorCode::kInvalidOffer: return "invalid_offer";
     case ErrorCode::kAddOnNotRelatedToParent: return "addon_not_related_to_parent";
     case ErrorCode::kOfferNotInInstance: return "offer_not_in_instance";
@@ -83,8 +84,6 @@ int HttpStatus(ErrorCode code) {
     case ErrorCode::kRequestIdReused:
     case ErrorCode::kUniqueKeyTaken:
     case ErrorCode::kDomainTaken:
-    case ErrorCode::kSubscriptionDeleted:
-    case ErrorCode::kSuspendedSubscriptionCannotBeUpdated:
     case ErrorCode::kParentNotActive:
     case ErrorCode::kRelationshipExists:
     case ErrorCode::kActiveSubscriptionsRemain:

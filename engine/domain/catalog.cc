@@ -80,6 +80,18 @@ Result<Catalog> Catalog::FromJson(std::string_view text) {
   }
   Problems problems;
   Catalog catalog;
+  // The currency of every price in the catalog: ISO 4217, "USD" when unsaid.
+  if (root.contains("currency")) {
+    const auto& c = root.at("currency");
+    const bool iso = c.is_string() && c.get<std::string>().size() == 3 &&
+                     std::all_of(c.get_ref<const std::string&>().begin(), c.get_ref<const std::string&>().end(),
+                                 [](char ch) { return ch >= 'A' && ch <= 'Z'; });
+    if (iso) {
+      catalog.currency_ = c.get<std::string>();
+    } else {
+      problems.Add("currency", "must be an ISO 4217 code such as \"USD\"");
+    }
+  }
   const auto& list = root.at("offers");
   if (list.empty()) problems.Add("offers", "the catalog has no offers");
   for (size_t i = 0; i < list.size(); ++i) {

@@ -50,9 +50,12 @@ class Catalog {
   // The add-ons (of the same instance) that list `base_offer_id` as prerequisite.
   std::vector<const Offer*> AddOnsOf(std::string_view base_offer_id) const;
   const std::vector<Offer>& offers() const { return offers_; }
+  // ISO 4217 code of the catalog's prices (the file's "currency").
+  const std::string& currency() const { return currency_; }
 
  private:
   std::vector<Offer> offers_;
+  std::string currency_ = "USD";
   std::unordered_map<std::string, size_t> by_id_;
 };
 

@@ -48,7 +48,8 @@ struct LineItem {
 };
 
 struct AddCustomer {
-  std::string domain_prefix;  // <prefix>.onmicrosoft.com
+  std::string domain_prefix;  // <prefix>.<domain_suffix>
+  std::string domain_suffix = "onmicrosoft.com";  // one of kInitialDomainSuffixes (validation.h)
   std::string company_name;
   std::string registration_number;
   BillingProfileInput billing;

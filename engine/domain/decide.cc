@@ -200,7 +200,11 @@ Result<Decision> DecideAddCustomer(const AddCustomer& c, const CommandMeta& meta
   d.customer_id = ctx.ids->NewId();
   d.stream_id = CustomerStreamId(d.customer_id);
   d.expected_version = kNoStream;
-  const std::string domain = prefix + ".onmicrosoft.com";
+  if (std::find(std::begin(kInitialDomainSuffixes), std::end(kInitialDomainSuffixes), c.domain_suffix) ==
+      std::end(kInitialDomainSuffixes)) {
+    return E(ErrorCode::kInvalidDomainPrefix, "a domain ends with .onmicrosoft.com (or .ccsctp.net)");
+  }
+  const std::string domain = prefix + "." + c.domain_suffix;
   d.claims.push_back({DomainKey(domain), d.customer_id});
   d.admin_user_name = "admin@" + domain;
   const personal::Key key = personal::NewKey();

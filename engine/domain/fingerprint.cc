@@ -54,9 +54,13 @@ nlohmann::json ToJson(const Command& command) {
       [](const auto& c) -> nlohmann::json {
         using T = std::decay_t<decltype(c)>;
         if constexpr (std::is_same_v<T, AddCustomer>) {
-          return {{"domain_prefix", c.domain_prefix}, {"company_name", c.company_name},
-                  {"registration_number", c.registration_number}, {"billing", c.billing},
-                  {"line_items", c.line_items}};
+          nlohmann::json j = {{"domain_prefix", c.domain_prefix}, {"company_name", c.company_name},
+                              {"registration_number", c.registration_number}, {"billing", c.billing},
+                              {"line_items", c.line_items}};
+          // Said only when not the default, so that fingerprints stored
+          // before suffixes existed still match their retries.
+          if (c.domain_suffix != "onmicrosoft.com") j["domain_suffix"] = c.domain_suffix;
+          return j;
         } else if constexpr (std::is_same_v<T, UpdateBillingProfile>) {
           return {{"customer_id", c.customer_id}, {"billing", c.billing},
                   {"expected_version", Opt(c.expected_version)}};

@@ -23,6 +23,9 @@ constexpr std::string_view kCountries =
 constexpr std::string_view kNeedsRegistration =
     "AM AZ BY HU KZ KG MD RU TJ UZ UA IN BR ZA PL AE SA TR TH VN MM IQ SS VE";
 
+// Where Partner Center requires a phone number (its error 600051).
+constexpr std::string_view kNeedsPhone = "AM AZ BY HU IN KZ KG MD RU TJ UZ UA";
+
 bool InList(std::string_view list, std::string_view code) {
   if (code.size() != 2) return false;
   for (size_t i = 0; i + 2 <= list.size(); i += 3) {
@@ -86,7 +89,10 @@ Status ValidateAddress(const AddressInput& a) {
     if (!zip) return Bad(ErrorCode::kInvalidAddress, "postal code '" + z + "' is not a US ZIP code");
   }
   TALLY_RETURN_IF_ERROR(ValidateText("phone number", a.phone_number, 32));
-  if (Blank(a.phone_number)) return Bad(ErrorCode::kPhoneRequired, "a phone number is required");
+  if (Blank(a.phone_number)) {
+    if (!InList(kNeedsPhone, a.country)) return OkStatus();
+    return Bad(ErrorCode::kPhoneRequired, "a phone number is required in " + a.country);
+  }
   size_t digits = 0;
   for (unsigned char c : a.phone_number) {
     if (std::isdigit(c)) {
@@ -148,6 +154,21 @@ Status ValidateDomainPrefix(std::string_view prefix) {
                    "' must be 1-27 letters and digits (the part before .onmicrosoft.com)");
   }
   return OkStatus();
+}
+
+Result<InitialDomain> ParseInitialDomain(std::string_view domain) {
+  std::string lower(domain.substr(0, 128));
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (std::string_view suffix : kInitialDomainSuffixes) {
+    if (lower.size() > suffix.size() + 1 && lower.ends_with(suffix) && lower[lower.size() - suffix.size() - 1] == '.') {
+      InitialDomain d{lower.substr(0, lower.size() - suffix.size() - 1), std::string(suffix)};
+      TALLY_RETURN_IF_ERROR(ValidateDomainPrefix(d.prefix));
+      return d;
+    }
+  }
+  return Bad(ErrorCode::kInvalidDomainPrefix, "domain '" + std::string(domain.substr(0, 64)) +
+                                                  "' must be <prefix>.onmicrosoft.com (or <prefix>.ccsctp.net)");
 }
 
 Status ValidateCompanyName(std::string_view name) {

@@ -2,6 +2,7 @@
 // problem as a typed error naming the field.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "engine/base/result.h"
@@ -11,6 +12,20 @@ namespace tally::domain {
 
 // Letters and digits, 1-27 characters (the part before .onmicrosoft.com).
 Status ValidateDomainPrefix(std::string_view prefix);
+
+// The suffixes of a customer's initial domain: onmicrosoft.com, and
+// ccsctp.net, the suffix of Partner Center's integration sandbox that its
+// docs' create-customer sample uses ("xyz.ccsctp.net").
+inline constexpr std::string_view kInitialDomainSuffixes[] = {"onmicrosoft.com", "ccsctp.net"};
+
+struct InitialDomain {
+  std::string prefix;  // lower-case, checked by ValidateDomainPrefix
+  std::string suffix;  // one of kInitialDomainSuffixes
+};
+
+// "Contoso.onmicrosoft.com" -> {"contoso", "onmicrosoft.com"}: any case,
+// stored lower-case. kInvalidDomainPrefix for anything else.
+Result<InitialDomain> ParseInitialDomain(std::string_view domain);
 
 // Codes whose case means nothing by their standard, in their canonical
 // form: culture (BCP 47, "EN-us" -> "en-US"), language (ISO 639, "En" ->

@@ -50,7 +50,7 @@ std::string SubscriptionRow::Encode() const {
   return RowWriter()
       .Str(id).Str(customer_id).Str(partner_id).Str(order_id).Str(offer_id).Str(friendly_name)
       .I64(quantity).Str(status).Str(parent_id).Str(billing_cycle).Bool(auto_renew)
-      .I64(created_us).I64(updated_us)
+      .I64(created_us).I64(updated_us).U64(created_position)
       .Finish();
 }
 
@@ -60,6 +60,9 @@ bool SubscriptionRow::Decode(std::string_view bytes, SubscriptionRow* row) {
       r.Str(row->offer_id), r.Str(row->friendly_name), r.I32(row->quantity), r.Str(row->status),
       r.Str(row->parent_id), r.Str(row->billing_cycle), r.Bool(row->auto_renew), r.I64(row->created_us),
       r.I64(row->updated_us);
+  row->created_position = 0;
+  if (r.done()) return true;  // a row from before created_position was kept
+  r.U64(row->created_position);
   return r.done();
 }
 
@@ -118,7 +121,7 @@ LicenseProjection::LicenseProjection(ProjectionStore& store, std::shared_ptr<con
       subscriptions_(store, *copy_, kMaxCachedSubscriptions),
       totals_(store, *copy_, kMaxCachedTotals) {}
 
-Status LicenseProjection::Apply(uint64_t /*position*/, const events::Envelope& e) {
+Status LicenseProjection::Apply(uint64_t position, const events::Envelope& e) {
   using events::Payload;
   const std::string_view customer_id = View(e.customer_id());
   const int64_t at = e.recorded_at_us();
@@ -147,6 +150,7 @@ Status LicenseProjection::Apply(uint64_t /*position*/, const events::Envelope& e
     row.billing_cycle = View(p->billing_cycle());
     row.auto_renew = p->auto_renew();
     row.created_us = row.updated_us = at;
+    row.created_position = position;
     entry->exists = true;
     subscriptions_.MarkDirty(entry);
     auto totals = totals_of(row);

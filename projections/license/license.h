@@ -32,6 +32,10 @@ struct SubscriptionRow {
   bool auto_renew = true;
   int64_t created_us = 0;
   int64_t updated_us = 0;
+  // The log position of its SubscriptionCreated: orders the lines of one
+  // order as they were bought. 0 in rows written before it was kept (a
+  // rebuild fills it in).
+  uint64_t created_position = 0;
 
   std::string Encode() const;
   static bool Decode(std::string_view bytes, SubscriptionRow* row);

@@ -93,8 +93,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   Expect4xxOnError(tally::server::AddCustomerFromJson(*body));
   Expect4xxOnError(tally::server::BillingFromJson(*body));
-  Expect4xxOnError(tally::server::OrderFromJson(*body));
-  Expect4xxOnError(tally::server::AddOnFromJson(*body));
+  auto order = tally::server::OrderFromJson(*body);
+  Expect4xxOnError(order);
+  if (order.ok()) Expect4xxOnError(tally::server::NewOrderLines(*order));
   Expect4xxOnError(tally::server::SubscriptionPatchFromJson(*body));
   return 0;
 }

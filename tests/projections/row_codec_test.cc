@@ -33,13 +33,21 @@ TEST(RowCodecTest, TruncatedOrForeignBytesAreRejectedNotOverread) {
   row.id = "s";
   row.offer_id = "o";
   row.quantity = 12;
+  row.created_position = 300;  // two bytes as a varint
   const std::string bytes = row.Encode();
   SubscriptionRow back;
   ASSERT_TRUE(SubscriptionRow::Decode(bytes, &back));
   EXPECT_EQ(back, row);
+  // A row written before created_position was kept ends two bytes earlier:
+  // it decodes, with position 0; every other prefix is refused.
+  const size_t old_size = bytes.size() - 2;
   for (size_t n = 0; n < bytes.size(); ++n) {
+    if (n == old_size) continue;
     EXPECT_FALSE(SubscriptionRow::Decode(bytes.substr(0, n), &back)) << "prefix of " << n << " bytes";
   }
+  ASSERT_TRUE(SubscriptionRow::Decode(bytes.substr(0, old_size), &back));
+  EXPECT_EQ(back.created_position, 0u);
+  EXPECT_EQ(back.quantity, 12);
   EXPECT_FALSE(SubscriptionRow::Decode(bytes + "x", &back)) << "trailing bytes";
   std::string other_format = bytes;
   other_format[0] = 2;

@@ -118,11 +118,16 @@ TEST_F(ScenarioTest, ModelsHoldTheExpectedRows) {
     ASSERT_EQ(by_id.count(want.id), 1u) << want.id;
     want.order_id = by_id[want.id].order_id;  // order ids are generated; checked below
     want.friendly_name = by_id[want.id].friendly_name;
+    want.created_position = by_id[want.id].created_position;  // checked below
     EXPECT_EQ(by_id[want.id], want);
   };
   expect_sub(sub(basic, "p1", offers::kBusinessBasic, 10, "active", "", 0, 0));
   expect_sub(sub(e3, "p1", offers::kE3, 8, "suspended", "", 0, 3));
   expect_sub(sub(teams, "p1", offers::kTeamsPhone, 3, "active", basic, 1, 1));
+  // The lines of an order keep the order they were bought in.
+  EXPECT_GT(by_id[basic].created_position, 0u);
+  EXPECT_LT(by_id[basic].created_position, by_id[e3].created_position);
+  EXPECT_LT(by_id[e3].created_position, by_id[teams].created_position);
   EXPECT_EQ(by_id[basic].order_id, created.order_id);
   EXPECT_EQ(by_id[teams].order_id, created.order_id) << "an add-on joins its parent's order";
   auto p2_subs = licenses.List(c, "p2");

@@ -153,6 +153,29 @@ inline int ConnectRaw(uint16_t port) {
   return fd;
 }
 
+// Reads from `fd` until `done(text so far)` or `timeout` (then what came).
+template <typename Done>
+std::string ReadUntil(int fd, std::chrono::milliseconds timeout, Done done) {
+  timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string got;
+  char buf[4096];
+  for (ssize_t n; !done(got) && (n = ::read(fd, buf, sizeof buf)) > 0;) got.append(buf, n);
+  return got;
+}
+
+// One whole HTTP response (head and Content-Length body) from `fd`.
+inline std::string ReadResponse(int fd, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  return ReadUntil(fd, timeout, [](const std::string& got) {
+    const size_t end = got.find("\r\n\r\n");
+    if (end == std::string::npos) return false;
+    size_t length = 0;
+    const size_t at = got.find("Content-Length: ");
+    if (at != std::string::npos && at < end) length = std::stoul(got.substr(at + 16));
+    return got.size() >= end + 4 + length;
+  });
+}
+
 // GET /healthz on a new connection: the status line, or "" when no answer
 // comes within 5 s (a server that no longer accepts).
 inline std::string StatusLineOnce(uint16_t port) {

@@ -12,6 +12,9 @@
 #include "events/uuid.h"
 
 namespace tally::server {
+// tools/tallyd/openapi.json, embedded at build time (embed_openapi.cmake).
+std::string_view OpenApiText();
+
 namespace {
 
 constexpr size_t kMaxHeaderValue = 128;
@@ -90,6 +93,10 @@ void Api::Route(Call& call) {
     r.body() = RenderMetrics();
     return call.Answer(std::move(r));
   }
+  if (p.size() == 1 && p[0] == "openapi.json") {
+    if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET only");
+    return call.Answer(call.MakeText(http::status::ok, std::string(OpenApiText())));
+  }
   if (!p.empty() && p[0] == "admin") return Admin(call);
   if (p.empty() || p[0] != "v1") return call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
   // Everything under /v1 needs a partner's token.
@@ -110,7 +117,9 @@ void Api::Route(Call& call) {
   }
   if (p.size() >= 2 && p[1] == "customers") {
     if (p.size() == 2) return Customers(call);
-    if (p.size() == 3 || (p.size() == 5 && p[3] == "profiles" && p[4] == "billing")) return Customer(call);
+    if (p.size() == 3 || (p.size() == 5 && p[3] == "profiles" && (p[4] == "billing" || p[4] == "company"))) {
+      return Customer(call);
+    }
     if (p.size() >= 4 && p[3] == "orders") return Orders(call);
     if (p.size() >= 4 && (p[3] == "subscriptions" || p[3] == "subscribedskus")) return Subscriptions(call);
     if (p.size() >= 4 && (p[3] == "relationshiprequests" || p[3] == "partners" || p[3] == "relationship")) {
@@ -195,12 +204,17 @@ void Api::AfterReads(Call& call, const std::string& customer_id, std::function<v
 }
 
 void Api::Run(Call& call, domain::Command command, std::function<Response(const CommandOutcome&, const Call&)> ok) {
+  RunThen(call, std::move(command),
+          [ok = std::move(ok)](const CommandOutcome& o, Call& c) { c.Answer(ok(o, c)); });
+}
+
+void Api::RunThen(Call& call, domain::Command command, std::function<void(const CommandOutcome&, Call&)> then) {
   domain::CommandMeta meta{call.partner.id, call.request_id, call.correlation_id};
   const char* type = domain::CommandName(command);
   const auto submitted = std::chrono::steady_clock::now();
   auto shared = std::make_shared<Call>(std::move(call));
   ctx_.writer->Submit(ctx_.processor->Task(std::move(command), std::move(meta),
-                                           [this, shared, type, submitted, ok = std::move(ok)](Result<CommandOutcome> r) {
+                                           [this, shared, type, submitted, then = std::move(then)](Result<CommandOutcome> r) {
                                              metrics_.RecordCommand(
                                                  type, r.ok() ? std::string_view("ok") : ErrorCodeName(r.error().code()),
                                                  std::chrono::steady_clock::now() - submitted);
@@ -214,7 +228,7 @@ void Api::Run(Call& call, domain::Command command, std::function<Response(const 
                                                if (last_customer_write_.size() > prune_above_) PruneApplied();
                                                RememberVersionLocked(r->customer_id, r->version);
                                              }
-                                             shared->Answer(ok(*r, *shared));
+                                             then(*r, *shared);
                                            }));
 }
 

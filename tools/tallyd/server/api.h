@@ -14,6 +14,8 @@
 #include <mutex>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/command_processor.h"
 #include "engine/domain/catalog.h"
 #include "engine/group_commit_writer.h"
@@ -86,6 +88,13 @@ class Api final : public HttpHandler {
   void ListPartners(Call& call, const std::string& customer_id);
   void Customer(Call& call);
   void Orders(Call& call);
+  void CreateOrder(Call& call, const std::string& customer_id);                           // POST .../orders
+  void PatchOrder(Call& call, const std::string& customer_id, const std::string& order_id);  // an add-on line
+  // Answers with the order as GET shows it, once the read models have the
+  // caller's writes (`status` 201 or 200 after a write); `fallback` if they
+  // do not by the deadline.
+  void RespondOrder(Call& call, const std::string& customer_id, const std::string& order_id, http::status status,
+                    nlohmann::json fallback);
   void Subscriptions(Call& call);
   void Relationships(Call& call);
   void Offers(Call& call);
@@ -97,6 +106,8 @@ class Api final : public HttpHandler {
   // Submits `command`; answers with `ok(outcome)` once durable, or the error.
   void Run(Call& call, domain::Command command,
            std::function<Response(const CommandOutcome&, const Call&)> ok);
+  // The same, with `then` to answer (it may park the call: AfterReads).
+  void RunThen(Call& call, domain::Command command, std::function<void(const CommandOutcome&, Call&)> then);
   // Runs `then` once the read models have any ?minPosition and: for one
   // customer's data, the last write to `customer_id` by anyone (the
   // caller's own, or an acceptance an invited partner wants to see); for a

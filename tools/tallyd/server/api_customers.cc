@@ -1,7 +1,10 @@
 // The customer-facing resources of the API: customers, orders,
 // subscriptions and relationships (routing and the rest: api.cc).
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <set>
+#include <tuple>
 
 #include "engine/domain/password.h"
 #include "tools/tallyd/server/api_call.h"
@@ -44,6 +47,34 @@ Response Changed(const CommandOutcome& o, const CallT& c) {
 
 }  // namespace
 
+namespace {
+
+// ?size=N (1-500); `all` when absent.
+template <typename CallT>
+Result<size_t> PageSize(const CallT& call, size_t all) {
+  auto it = call.query.find("size");
+  if (it == call.query.end()) return std::max<size_t>(all, 1);
+  size_t size = 0;
+  auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), size);
+  if (ec != std::errc() || end != it->second.data() + it->second.size() || size < 1 || size > 500) {
+    return Error(ErrorCode::kInvalidQuery, "size must be a whole number from 1 to 500");
+  }
+  return size;
+}
+
+// The continuation token in the query or (as the Partner Center SDK sends
+// it) in an MS-ContinuationToken header.
+template <typename CallT>
+std::string Continuation(const CallT& call) {
+  if (auto it = call.query.find("continuation"); it != call.query.end() && !it->second.empty()) return it->second;
+  if (auto header = call.request.find("MS-ContinuationToken"); header != call.request.end()) {
+    return std::string(SV(header->value()));
+  }
+  return "";
+}
+
+}  // namespace
+
 void Api::Customers(Call& call) {
   if (call.method() == http::verb::get) return AfterReads(call, "", [this](Call& call) { ListCustomers(call); });
   if (call.method() != http::verb::post) return call.Error(ErrorCode::kMethodNotAllowed, "GET or POST");
@@ -51,19 +82,10 @@ void Api::Customers(Call& call) {
 }
 
 void Api::ListCustomers(Call& call) {
-  size_t size = 100;
-  if (auto it = call.query.find("size"); it != call.query.end()) {
-    auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), size);
-    if (ec != std::errc() || end != it->second.data() + it->second.size() || size < 1 || size > 500) {
-      return call.Error(ErrorCode::kInvalidQuery, "size must be a whole number from 1 to 500");
-    }
-  }
-  // The token comes in the query, or (as the Partner Center SDK sends it)
-  // in an MS-ContinuationToken header.
-  std::string continuation = call.query.count("continuation") ? call.query["continuation"] : "";
-  if (auto header = call.request.find("MS-ContinuationToken"); continuation.empty() && header != call.request.end()) {
-    continuation = std::string(SV(header->value()));
-  }
+  auto page_size = PageSize(call, 100);
+  if (!page_size.ok()) return call.Error(page_size.error());
+  const size_t size = *page_size;
+  const std::string continuation = Continuation(call);
   if (continuation.size() > 64) return call.Error(ErrorCode::kInvalidQuery, "malformed continuation");
   projections::CustomerReader reader(*ctx_.store);
   auto customer = [&call](JsonWriter& w, const projections::CustomerRow& row) {
@@ -90,7 +112,7 @@ void Api::AddCustomer(Call& call) {
   Run(call, std::move(add), [this, sent](const CommandOutcome& o, const Call& c) {
     projections::CustomerRow row;
     row.id = o.customer_id;
-    row.domain = sent.domain_prefix + ".onmicrosoft.com";
+    row.domain = sent.domain_prefix + "." + sent.domain_suffix;
     row.company_name = sent.company_name;
     row.registration_number = sent.registration_number;
     row.instance = std::string(domain::InstanceName(ctx_.instance));
@@ -134,8 +156,24 @@ void Api::AddCustomer(Call& call) {
 
 void Api::Customer(Call& call) {
   const std::string id = call.path[2];
-  if (call.path.size() == 5) {  // profiles/billing
-    if (call.method() != http::verb::patch) return call.Error(ErrorCode::kMethodNotAllowed, "PATCH only");
+  if (call.path.size() == 5 && call.method() == http::verb::get) {  // profiles/billing or profiles/company
+    return AfterReads(call, id, [this, id](Call& call) {
+      auto row = VisibleCustomer(call, *ctx_.store, id);
+      if (!row) return;
+      std::string text;
+      JsonWriter w(text);
+      WriteCustomer(w, *row, call.partner.id);
+      json profile = json::parse(text)[call.path[4] + "Profile"];
+      Response r = call.Make(http::status::ok, profile);
+      if (auto v = CustomerVersion(id); v.ok()) r.set(http::field::etag, Etag(*v));
+      call.Answer(std::move(r));
+    });
+  }
+  if (call.path.size() == 5) {
+    // Partner Center replaces the billing profile with PUT; PATCH is taken too.
+    if (call.path[4] != "billing" || (call.method() != http::verb::put && call.method() != http::verb::patch)) {
+      return call.Error(ErrorCode::kMethodNotAllowed, call.path[4] == "billing" ? "GET, PUT or PATCH" : "GET only");
+    }
     auto body = Body(call);
     if (!body) return;
     auto b = BillingFromJson(*body);
@@ -160,71 +198,195 @@ void Api::Customer(Call& call) {
 
 void Api::Orders(Call& call) {
   const std::string id = call.path[2];
-  if (call.path.size() == 4 && call.method() == http::verb::post) {
-    auto body = Body(call);
-    if (!body) return;
-    auto parsed = OrderFromJson(*body);
-    if (!parsed.ok()) return call.Error(parsed.error());
-    auto sent = *parsed;
-    Run(call, domain::CreateOrder{id, std::move(*parsed)}, [sent](const CommandOutcome& o, const Call& c) {
-      json lines = json::array();
-      for (size_t i = 0; i < o.subscription_ids.size() && i < sent.size(); ++i) {
-        lines.push_back({{"lineItemNumber", i}, {"offerId", sent[i].offer_id}, {"quantity", sent[i].quantity},
-                         {"subscriptionId", o.subscription_ids[i]}});
-      }
-      Response r = c.Make(http::status::created,
-                          {{"id", o.order_id}, {"customerId", o.customer_id}, {"lineItems", lines},
-                           {"position", o.last_position}});
-      r.set(http::field::etag, Etag(o.version));
-      r.set(http::field::location, "/v1/customers/" + o.customer_id + "/orders/" + o.order_id);
-      return r;
-    });
-    return;
-  }
-  if (call.path.size() == 5 && call.method() == http::verb::patch) {  // an add-on line
-    auto body = Body(call);
-    if (!body) return;
-    auto item = AddOnFromJson(*body);
-    if (!item.ok()) return call.Error(item.error());
-    const auto sent = *item;
-    Run(call, domain::AddAddOn{id, call.path[4], std::move(*item)}, [sent](const CommandOutcome& o, const Call& c) {
-      json line = {{"offerId", sent.offer_id}, {"quantity", sent.quantity},
-                   {"parentSubscriptionId", sent.parent_subscription_id},
-                   {"subscriptionId", o.subscription_ids.empty() ? "" : o.subscription_ids[0]}};
-      return c.Make(http::status::ok, {{"id", o.order_id}, {"customerId", o.customer_id},
-                                       {"lineItems", json::array({line})}, {"position", o.last_position}});
-    });
-    return;
-  }
+  const auto& p = call.path;
+  if (p.size() > 5) return call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
+  if (p.size() == 4 && call.method() == http::verb::post) return CreateOrder(call, id);
+  if (p.size() == 5 && call.method() == http::verb::patch) return PatchOrder(call, id, p[4]);
   if (call.method() == http::verb::get) return AfterReads(call, id, [this, id](Call& call) { ListOrders(call, id); });
-  call.Error(ErrorCode::kMethodNotAllowed, "POST, PATCH (add-on) or GET");
+  call.Error(ErrorCode::kMethodNotAllowed, p.size() == 4 ? "GET or POST" : "GET or PATCH (an add-on line)");
+}
+
+namespace {
+
+bool SameId(std::string_view a, std::string_view b) {  // GUIDs: Partner Center's samples write them in capitals
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// What an Order body says of its ids and currency, against the path's
+// customer and order (empty for a new one) and the catalog's currency.
+Status CheckOrderHeader(const OrderInput& order, const std::string& customer_id, const std::string& order_id,
+                        const std::string& currency) {
+  if (order.reference_customer_id && !SameId(*order.reference_customer_id, customer_id)) {
+    return Error(ErrorCode::kInvalidField, "referenceCustomerId '" + order.reference_customer_id->substr(0, 64) +
+                                               "' is not the customer in the path (" + customer_id + ")");
+  }
+  if (!order_id.empty() && order.id && !SameId(*order.id, order_id)) {
+    return Error(ErrorCode::kReadOnlyField,
+                 "id cannot change: it is " + order_id + ", the body says " + order.id->substr(0, 64));
+  }
+  if (order.currency_code && !SameId(*order.currency_code, currency)) {
+    return Error(ErrorCode::kUnsupportedCurrency, "currencyCode '" + order.currency_code->substr(0, 16) +
+                                               "': this catalog's prices are in " + currency);
+  }
+  return OkStatus();
+}
+
+// The lines of a fallback answer (the read models did not show the write
+// in time): what the request and the outcome say.
+json FallbackOrder(const std::string& customer_id, const std::string& order_id, const std::vector<domain::LineItem>& items,
+                   const std::vector<std::string>& subscription_ids, uint64_t position) {
+  json lines = json::array();
+  for (size_t i = 0; i < items.size() && i < subscription_ids.size(); ++i) {
+    lines.push_back({{"offerId", items[i].offer_id}, {"quantity", items[i].quantity},
+                     {"friendlyName", items[i].friendly_name}, {"billingCycle", items[i].billing_cycle},
+                     {"subscriptionId", subscription_ids[i]}});
+    if (!items[i].parent_subscription_id.empty()) lines.back()["parentSubscriptionId"] = items[i].parent_subscription_id;
+  }
+  return {{"id", order_id},
+          {"referenceCustomerId", customer_id},
+          {"lineItems", lines},
+          {"status", "completed"},
+          {"links", {{"self", LinkJson("/v1/customers/" + customer_id + "/orders/" + order_id)}}},
+          {"attributes", {{"objectType", "Order"}}},
+          {"position", position}};
+}
+
+}  // namespace
+
+void Api::CreateOrder(Call& call, const std::string& customer_id) {
+  auto body = Body(call);
+  if (!body) return;
+  auto order = OrderFromJson(*body);
+  if (!order.ok()) return call.Error(order.error());
+  if (Status s = CheckOrderHeader(*order, customer_id, "", ctx_.catalog->currency()); !s.ok()) return call.Error(s.error());
+  auto items = NewOrderLines(*order);
+  if (!items.ok()) return call.Error(items.error());
+  const std::vector<domain::LineItem> sent = *items;
+  RunThen(call, domain::CreateOrder{customer_id, std::move(*items)}, [this, sent](const CommandOutcome& o, Call& c) {
+    RespondOrder(c, o.customer_id, o.order_id, http::status::created,
+                 FallbackOrder(o.customer_id, o.order_id, sent, o.subscription_ids, o.last_position));
+  });
+}
+
+void Api::PatchOrder(Call& call, const std::string& customer_id, const std::string& order_id) {
+  auto body = Body(call);
+  if (!body) return;
+  auto order = OrderFromJson(*body);
+  if (!order.ok()) return call.Error(order.error());
+  if (Status s = CheckOrderHeader(*order, customer_id, order_id, ctx_.catalog->currency()); !s.ok()) {
+    return call.Error(s.error());
+  }
+  // Lines with a subscriptionId are the order's own, sent back; the one
+  // without is the add-on bought.
+  std::vector<size_t> new_lines;
+  for (size_t i = 0; i < order->lines.size(); ++i) {
+    if (order->lines[i].subscription_id.empty()) new_lines.push_back(i);
+  }
+  if (new_lines.size() != 1) {
+    return call.Error(ErrorCode::kInvalidLineItems,
+                      new_lines.empty() ? "no new line (one without subscriptionId): a PATCH of an order buys an add-on"
+                                        : "one new add-on line per PATCH (lineItems[" + std::to_string(new_lines[1]) +
+                                              "] is a second); send them one after another");
+  }
+  domain::LineItem item = order->lines[new_lines[0]].item;
+  if (item.billing_cycle.empty()) item.billing_cycle = order->billing_cycle.empty() ? "monthly" : order->billing_cycle;
+  auto buy = [this, customer_id, order_id, item](Call& call) {
+    RunThen(call, domain::AddAddOn{customer_id, order_id, item}, [this, item](const CommandOutcome& o, Call& c) {
+      RespondOrder(c, o.customer_id, o.order_id, http::status::ok,
+                   FallbackOrder(o.customer_id, o.order_id, {item}, o.subscription_ids, o.last_position));
+    });
+  };
+  if (order->lines.size() == 1 && order->read_only.empty()) return buy(call);
+  // A whole order sent back: what it says of the order and its lines must be
+  // what is stored (as GET shows it, once the caller's last write is there).
+  AfterReads(call, customer_id, [this, customer_id, order_id, order = std::move(*order), buy](Call& call) {
+    auto subs = projections::LicenseReader(*ctx_.store).List(customer_id, call.partner.id);
+    if (!subs.ok()) return call.Error(subs.error());
+    const auto lines = OrderLines(*subs, order_id);
+    if (lines.empty()) return call.Error(ErrorCode::kNotFound, "order '" + order_id + "' not found");
+    const json stored = OrderJson(lines, ctx_.catalog->currency());
+    for (const auto& [field, sent] : order.read_only) {
+      if (stored.contains(field) && sent != stored[field]) {
+        return call.Error(ErrorCode::kReadOnlyField, field + " cannot change: it is " + stored[field].dump() +
+                                                         ", the body says " + sent.dump().substr(0, 200));
+      }
+    }
+    for (size_t i = 0; i < order.lines.size(); ++i) {
+      const OrderLineInput& line = order.lines[i];
+      if (line.subscription_id.empty()) continue;
+      const std::string path = "lineItems[" + std::to_string(i) + "]";
+      const json* now = nullptr;
+      for (const auto& l : stored["lineItems"]) {
+        if (SameId(l["subscriptionId"].get_ref<const std::string&>(), line.subscription_id)) now = &l;
+      }
+      if (now == nullptr) {
+        return call.Error(ErrorCode::kReadOnlyField, path + ".subscriptionId '" + line.subscription_id.substr(0, 64) +
+                                                         "' is not a line of order " + order_id);
+      }
+      for (const auto& [field, sent] : line.sent.items()) {
+        if (field == "links" || field == "attributes" || field == "subscriptionId" || !now->contains(field)) continue;
+        if (sent.is_null() || sent == (*now)[field]) continue;
+        return call.Error(ErrorCode::kReadOnlyField,
+                          path + "." + field + " cannot change in an order: it is " + (*now)[field].dump() +
+                              ", the body says " + sent.dump().substr(0, 200) +
+                              (field == "quantity" || field == "friendlyName" ? " (PATCH the subscription to change it)"
+                                                                               : ""));
+      }
+    }
+    buy(call);
+  });
+}
+
+void Api::RespondOrder(Call& call, const std::string& customer_id, const std::string& order_id, http::status status,
+                       json fallback) {
+  AfterReads(call, customer_id, [this, customer_id, order_id, status, fallback = std::move(fallback)](Call& c) {
+    auto subs = projections::LicenseReader(*ctx_.store).List(customer_id, c.partner.id);
+    const auto lines = subs.ok() ? OrderLines(*subs, order_id) : std::vector<const projections::SubscriptionRow*>();
+    json body = fallback;
+    if (!lines.empty()) {
+      body = OrderJson(lines, ctx_.catalog->currency());
+      body["position"] = fallback["position"];
+    }
+    Response r = c.Make(status, body);
+    if (auto v = CustomerVersion(customer_id); v.ok()) r.set(http::field::etag, Etag(*v));
+    if (status == http::status::created) r.set(http::field::location, "/v1/customers/" + customer_id + "/orders/" + order_id);
+    c.Answer(std::move(r));
+  });
 }
 
 void Api::ListOrders(Call& call, const std::string& id) {
   if (!VisibleCustomer(call, *ctx_.store, id)) return;
   auto subs = projections::LicenseReader(*ctx_.store).List(id, call.partner.id);
   if (!subs.ok()) return call.Error(subs.error());
-  std::map<std::string, json> orders;
-  for (const auto& s : *subs) {
-    json& order = orders[s.order_id];
-    if (order.is_null()) order = {{"id", s.order_id}, {"lineItems", json::array()}};
-    json line = {{"offerId", s.offer_id}, {"quantity", s.quantity}, {"subscriptionId", s.id}};
-    if (!s.parent_id.empty()) line["parentSubscriptionId"] = s.parent_id;
-    order["lineItems"].push_back(line);
-  }
   if (call.path.size() == 5) {
-    auto it = orders.find(call.path[4]);
-    if (it == orders.end()) return call.Error(ErrorCode::kNotFound, "no such order");
-    return call.Answer(call.Make(http::status::ok, it->second));
+    const auto lines = OrderLines(*subs, call.path[4]);
+    if (lines.empty()) return call.Error(ErrorCode::kNotFound, "no such order");
+    return call.Answer(call.Make(http::status::ok, OrderJson(lines, ctx_.catalog->currency())));
   }
+  // Orders in the order they were placed.
+  std::vector<std::pair<uint64_t, std::string>> placed;
+  std::set<std::string> seen;
+  for (const auto& s : *subs) {
+    if (seen.insert(s.order_id).second) placed.emplace_back(UINT64_MAX, s.order_id);
+  }
+  for (auto& [position, order_id] : placed) {
+    for (const auto* line : OrderLines(*subs, order_id)) position = std::min(position, line->created_position);
+  }
+  std::sort(placed.begin(), placed.end());
   json items = json::array();
-  for (auto& [oid, order] : orders) items.push_back(order);
-  return call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()}, {"items", items}}));
+  for (const auto& [position, order_id] : placed) items.push_back(OrderJson(OrderLines(*subs, order_id), ctx_.catalog->currency()));
+  return call.Answer(call.Make(http::status::ok,
+                               {{"totalCount", items.size()}, {"items", items}, {"attributes", {{"objectType", "Collection"}}}}));
 }
 
 void Api::Subscriptions(Call& call) {
   const std::string id = call.path[2];
   const auto& p = call.path;
+  const bool known = p[3] == "subscribedskus" ? p.size() == 4
+                                              : p.size() == 4 || p.size() == 5 || (p.size() == 6 && p[5] == "addons");
+  if (!known) return call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
   if (p.size() == 5 && call.method() == http::verb::patch) {
     auto body = Body(call);
     if (!body) return;
@@ -258,7 +420,9 @@ void Api::Subscriptions(Call& call) {
     });
     return;
   }
-  if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET or PATCH");
+  if (call.method() != http::verb::get) {
+    return call.Error(ErrorCode::kMethodNotAllowed, p.size() == 5 ? "GET or PATCH" : "GET only");
+  }
   AfterReads(call, id, [this, id](Call& call) { ReadSubscriptions(call, id); });
 }
 
@@ -281,10 +445,31 @@ void Api::ReadSubscriptions(Call& call, const std::string& id) {
   if (p.size() == 4 || (p.size() == 6 && p[5] == "addons")) {
     auto subs = licenses.List(id, call.partner.id, p.size() == 6 ? std::string_view(p[4]) : std::string_view());
     if (!subs.ok()) return call.Error(subs.error());
+    // In the order they were bought; paged when the caller asks (?size=N),
+    // the token in the query or the MS-ContinuationToken header.
+    std::sort(subs->begin(), subs->end(), [](const auto& a, const auto& b) {
+      return std::tie(a.created_position, a.id) < std::tie(b.created_position, b.id);
+    });
+    auto size = PageSize(call, subs->size());
+    if (!size.ok()) return call.Error(size.error());
+    const std::string token = Continuation(call);
+    size_t from = 0;
+    if (!token.empty()) {
+      auto it = std::find_if(subs->begin(), subs->end(), [&](const auto& s) { return s.id == token; });
+      if (it == subs->end()) return call.Error(ErrorCode::kInvalidQuery, "malformed continuation");
+      from = static_cast<size_t>(it - subs->begin()) + 1;
+    }
+    const size_t to = std::min(subs->size(), from + *size);
+    std::vector<projections::SubscriptionRow> page(std::make_move_iterator(subs->begin() + from),
+                                                   std::make_move_iterator(subs->begin() + to));
+    const std::string next = to < subs->size() ? page.back().id : std::string();
+    std::string base = "/v1/customers/" + id + "/subscriptions";
+    if (p.size() == 6) base += "/" + p[4] + "/addons";
     auto subscription = [this](JsonWriter& w, const projections::SubscriptionRow& s) {
       WriteSubscription(w, s, *ctx_.catalog);
     };
-    return call.Answer(call.MakeText(http::status::ok, ItemsText(*subs, subscription)));
+    return call.Answer(call.MakeText(http::status::ok,
+                                     ItemsText(page, subscription, next, base + "?size=" + std::to_string(*size))));
   }
   if (p.size() == 5) {
     auto sub = licenses.Get(id, call.partner.id, p[4]);
@@ -303,6 +488,8 @@ void Api::ReadSubscriptions(Call& call, const std::string& id) {
 void Api::Relationships(Call& call) {
   const std::string id = call.path[2];
   const auto& p = call.path;
+  const bool known = p.size() == 4 || (p.size() == 6 && p[3] == "relationshiprequests" && p[5] == "acceptance");
+  if (!known) return call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
   if (p[3] == "relationshiprequests" && p.size() == 4 && call.method() == http::verb::post) {
     return Run(call, domain::RequestRelationship{id}, [](const CommandOutcome& o, const Call& c) {
       return c.Make(http::status::created, {{"customerId", o.customer_id}, {"invitationId", o.invitation_id},

@@ -72,8 +72,28 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
     // The first request gets the request deadline; later ones may idle first.
     stream_.expires_after(first_ ? server_.options_.request_deadline : server_.options_.idle_timeout);
     first_ = false;
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  // A client that sent `Expect: 100-continue` (Partner Center's docs' own
+  // requests do; .NET's HttpClient waits for it) is told to go on before
+  // its body is read; a body over the limit was refused with the header.
+  void OnHeader(beast::error_code ec) {
+    if (ec || parser_->is_done()) return OnRead(ec);
+    auto rest = [self = shared_from_this()] {
+      http::async_read(self->stream_, self->buffer_, *self->parser_,
+                       [self](beast::error_code ec, size_t) { self->OnRead(ec); });
+    };
+    const auto& header = parser_->get();
+    auto expect = header.find(http::field::expect);
+    if (expect == header.end() || !beast::iequals(expect->value(), "100-continue")) return rest();
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                     [self = shared_from_this(), rest](beast::error_code ec, size_t) {
+                       if (ec) return self->Close();
+                       rest();
+                     });
   }
 
   void OnRead(beast::error_code ec) {

@@ -36,6 +36,49 @@ size_t MaxDepth(std::string_view s) {
   return max;
 }
 
+// Partner Center's own samples end objects with a comma ("Country": "US",
+// }) and its service takes them (the docs' create-customer body): a comma
+// before a closing } or ] is dropped, outside strings. Anything else stays:
+// "[1,,]", "{,}" or "[,]" are still malformed. Empty when there is none (the
+// body is parsed as it came).
+std::string WithoutTrailingCommas(std::string_view s) {
+  std::string out;
+  bool in_string = false, escaped = false;
+  char last_token = 0;  // the last character outside strings that is not blank
+  size_t copied = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    if (c == '"') in_string = true;
+    if (c == ',' && i > 0) {
+      size_t next = i + 1;
+      while (next < s.size() && (s[next] == ' ' || s[next] == '\t' || s[next] == '\n' || s[next] == '\r')) ++next;
+      const bool closes = next < s.size() && (s[next] == '}' || s[next] == ']');
+      const bool after_value = last_token != 0 && last_token != '{' && last_token != '[' && last_token != ',' &&
+                               last_token != ':';
+      if (closes && after_value) {
+        out.append(s.substr(copied, i - copied));
+        copied = i + 1;
+        continue;  // last_token stays the value's end
+      }
+    }
+    last_token = c;
+  }
+  if (copied == 0) return {};
+  out.append(s.substr(copied));
+  return out;
+}
+
 Status Normalize(json& value, const JsonLimits& limits, const std::string& path) {
   if (value.is_string()) {
     const std::string& text = value.get_ref<const std::string&>();
@@ -77,6 +120,8 @@ Status Normalize(json& value, const JsonLimits& limits, const std::string& path)
 }  // namespace
 
 Result<json> ParseBody(std::string_view body, const JsonLimits& limits) {
+  const std::string without_commas = WithoutTrailingCommas(body);
+  if (!without_commas.empty()) body = without_commas;
   if (MaxDepth(body) > limits.max_depth) {
     return Error(ErrorCode::kMalformedJson, "the body nests deeper than " + std::to_string(limits.max_depth));
   }

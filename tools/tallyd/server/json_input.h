@@ -24,7 +24,9 @@ struct JsonLimits {
 
 // Parses `body`: kMalformedJson for anything that is not a JSON object in
 // valid UTF-8 within the limits. Object keys are normalized to camelCase
-// (first letter lower-case); two keys that normalize alike are an error.
+// (first letter lower-case); two keys that normalize alike are an error. A
+// trailing comma before } or ] is accepted, as Partner Center accepts it
+// (its docs' samples have them).
 Result<nlohmann::json> ParseBody(std::string_view body, const JsonLimits& limits = {});
 
 // Typed access to one JSON object. Each getter marks its key as known; Done

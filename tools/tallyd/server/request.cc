@@ -46,6 +46,7 @@ Result<domain::AddressInput> ParseAddress(const json& value, const std::string& 
     if (!v.ok()) return v.error();
     *target = v->value_or("");
   }
+  for (const char* ignored : kAddressIgnoredFields) (void)f.OptAny(ignored);
   TALLY_RETURN_IF_ERROR(f.Done());
   return a;
 }
@@ -68,19 +69,33 @@ Result<domain::BillingProfileInput> ParseBilling(const json& value, const std::s
   if (!a.ok()) return a.error();
   b.default_address = *a;
   domain::CanonicalizeCodes(b);
-  // Partner Center sends these too; they are accepted and not stored.
-  for (const char* ignored : {"id", "firstName", "lastName", "attributes"}) {
-    auto any = f.OptObject(ignored);
-    (void)any;
-  }
+  for (const char* ignored : kBillingProfileIgnoredFields) (void)f.OptAny(ignored);
   TALLY_RETURN_IF_ERROR(f.Done());
   return b;
 }
 
-Result<domain::LineItem> ParseLineItem(const json& value, const std::string& path, bool addon) {
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// billingCycle in any case ("Monthly" from the SDK's enum names); "none"
+// (what Partner Center shows on an order of several cycles) is no choice.
+Result<std::string> BillingCycle(Fields& f) {
+  auto cycle = f.OptString("billingCycle");
+  if (!cycle.ok()) return cycle.error();
+  std::string c = Lower(cycle->value_or(""));
+  return c == "none" ? std::string() : c;
+}
+
+// One OrderLineItem. Lines of a new order (or of a new customer) have no
+// subscriptionId and no parentSubscriptionId; a PATCH's lines may have
+// either.
+Result<OrderLineInput> ParseLineItem(const json& value, const std::string& path, bool in_patch) {
   TALLY_RETURN_IF_ERROR(ExpectObject(value, path));
   Fields f(value, path);
-  domain::LineItem item;
+  OrderLineInput line;
+  domain::LineItem& item = line.item;
   auto offer = f.String("offerId");
   if (!offer.ok()) return offer.error();
   item.offer_id = *offer;
@@ -91,28 +106,47 @@ Result<domain::LineItem> ParseLineItem(const json& value, const std::string& pat
   auto name = f.OptString("friendlyName");
   if (!name.ok()) return name.error();
   item.friendly_name = name->value_or("");
-  auto cycle = f.OptString("billingCycle");
+  auto cycle = BillingCycle(f);
   if (!cycle.ok()) return cycle.error();
-  if (cycle->has_value()) item.billing_cycle = **cycle;
-  auto line = f.OptInt("lineItemNumber");  // accepted, as Partner Center sends it
-  if (!line.ok()) return line.error();
-  if (addon) {
-    auto parent = f.String("parentSubscriptionId");
-    if (!parent.ok()) return parent.error();
-    item.parent_subscription_id = *parent;
+  item.billing_cycle = *cycle;
+  auto number = f.OptInt("lineItemNumber");  // positional: lines are numbered as they are bought
+  if (!number.ok()) return number.error();
+  if (number->has_value() && **number < 0) {
+    return Error(ErrorCode::kInvalidField, f.PathOf("lineItemNumber") + " must not be negative");
   }
+  auto term = f.OptString("termDuration");
+  if (!term.ok()) return term.error();
+  if (term->has_value() && Lower(**term) != "p1m" && Lower(**term) != "p1y" && Lower(**term) != "p3y") {
+    return Error(ErrorCode::kInvalidField, f.PathOf("termDuration") + " is P1M, P1Y or P3Y");
+  }
+  auto subscription = f.OptString("subscriptionId");
+  if (!subscription.ok()) return subscription.error();
+  auto parent = f.OptString("parentSubscriptionId");
+  if (!parent.ok()) return parent.error();
+  if (!in_patch && subscription->has_value()) {
+    return Error(ErrorCode::kInvalidField,
+                 f.PathOf("subscriptionId") + " is given by tally when the line is bought; a new line has none");
+  }
+  if (!in_patch && parent->has_value()) {
+    return Error(ErrorCode::kInvalidLineItems, f.PathOf("parentSubscriptionId") +
+                                                   ": an add-on is bought by a PATCH of its parent's order");
+  }
+  line.subscription_id = subscription->value_or("");
+  item.parent_subscription_id = parent->value_or("");
+  for (const char* ignored : kOrderLineIgnoredFields) (void)f.OptAny(ignored);
   TALLY_RETURN_IF_ERROR(f.Done());
-  return item;
+  line.sent = value;
+  return line;
 }
 
-Result<std::vector<domain::LineItem>> ParseLineItems(const json& array, const std::string& path, bool addon) {
-  std::vector<domain::LineItem> items;
+Result<std::vector<OrderLineInput>> ParseLineItems(const json& array, const std::string& path, bool in_patch) {
+  std::vector<OrderLineInput> lines;
   for (size_t i = 0; i < array.size(); ++i) {
-    auto item = ParseLineItem(array[i], path + "[" + std::to_string(i) + "]", addon);
-    if (!item.ok()) return item.error();
-    items.push_back(std::move(*item));
+    auto line = ParseLineItem(array[i], path + "[" + std::to_string(i) + "]", in_patch);
+    if (!line.ok()) return line.error();
+    lines.push_back(std::move(*line));
   }
-  return items;
+  return lines;
 }
 
 std::string_view TrimSpace(std::string_view s) {
@@ -207,21 +241,15 @@ Result<domain::AddCustomer> AddCustomerFromJson(const json& body) {
     Fields c(**company, "companyProfile");
     auto domain_name = c.String("domain");
     if (!domain_name.ok()) return domain_name.error();
-    static constexpr std::string_view kSuffix = ".onmicrosoft.com";
-    std::string d = *domain_name;
-    for (char& ch : d) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (!d.ends_with(kSuffix)) {
-      return Error(ErrorCode::kInvalidDomainPrefix, "companyProfile.domain must be <prefix>.onmicrosoft.com");
-    }
-    add.domain_prefix = d.substr(0, d.size() - kSuffix.size());
+    auto initial = domain::ParseInitialDomain(*domain_name);
+    if (!initial.ok()) return Error(initial.error().code(), "companyProfile." + initial.error().message());
+    add.domain_prefix = std::move(initial->prefix);
+    add.domain_suffix = std::move(initial->suffix);
     auto name = c.OptString("companyName");
     if (!name.ok()) return name.error();
     auto reg = c.OptString("organizationRegistrationNumber");
     if (!reg.ok()) return reg.error();
-    for (const char* ignored : {"tenantId", "id"}) {  // Partner Center sends these back; ours are made
-      auto any = c.OptString(ignored);
-      if (!any.ok()) return any.error();
-    }
+    for (const char* ignored : kCompanyProfileIgnoredFields) (void)c.OptAny(ignored);
     add.company_name = name->value_or("");
     add.registration_number = reg->value_or("");
     TALLY_RETURN_IF_ERROR(c.Done());
@@ -233,12 +261,16 @@ Result<domain::AddCustomer> AddCustomerFromJson(const json& body) {
   if (!b.ok()) return b.error();
   add.billing = std::move(*b);
   if (add.company_name.empty()) add.company_name = add.billing.company_name;
+  for (const char* ignored : kCustomerIgnoredFields) (void)f.OptAny(ignored);
   if (body.contains("lineItems")) {
     auto items = f.Array("lineItems");
     if (!items.ok()) return items.error();
-    auto parsed = ParseLineItems(**items, "lineItems", false);
+    auto parsed = ParseLineItems(**items, "lineItems", /*in_patch=*/false);
     if (!parsed.ok()) return parsed.error();
-    add.line_items = std::move(*parsed);
+    for (auto& line : *parsed) {
+      add.line_items.push_back(std::move(line.item));
+      if (add.line_items.back().billing_cycle.empty()) add.line_items.back().billing_cycle = "monthly";
+    }
   }
   TALLY_RETURN_IF_ERROR(f.Done());
   return add;
@@ -246,27 +278,53 @@ Result<domain::AddCustomer> AddCustomerFromJson(const json& body) {
 
 Result<domain::BillingProfileInput> BillingFromJson(const json& body) { return ParseBilling(body, "billingProfile"); }
 
-Result<std::vector<domain::LineItem>> OrderFromJson(const json& body) {
+Result<OrderInput> OrderFromJson(const json& body) {
   TALLY_RETURN_IF_ERROR(ExpectObject(body, "the body"));
   Fields f(body, "");
+  OrderInput order;
+  for (auto [key, target] : {std::pair{"id", &order.id}, std::pair{"referenceCustomerId", &order.reference_customer_id},
+                             std::pair{"currencyCode", &order.currency_code}}) {
+    auto v = f.OptString(key);
+    if (!v.ok()) return v.error();
+    *target = *v;
+  }
+  auto cycle = BillingCycle(f);
+  if (!cycle.ok()) return cycle.error();
+  order.billing_cycle = *cycle;
+  for (const char* field : {"creationDate", "status"}) {
+    if (const json* v = f.OptAny(field)) order.read_only.emplace(field, *v);
+  }
+  for (const char* ignored : kOrderIgnoredFields) (void)f.OptAny(ignored);
   auto items = f.Array("lineItems");
   if (!items.ok()) return items.error();
-  auto parsed = ParseLineItems(**items, "lineItems", false);
-  if (!parsed.ok()) return parsed.error();
+  // Whether lines may name subscriptions is the route's to say (a POST
+  // refuses them): parsed here as a PATCH's, checked by NewOrderLines.
+  auto lines = ParseLineItems(**items, "lineItems", /*in_patch=*/true);
+  if (!lines.ok()) return lines.error();
+  order.lines = std::move(*lines);
   TALLY_RETURN_IF_ERROR(f.Done());
-  return parsed;
+  return order;
 }
 
-Result<domain::LineItem> AddOnFromJson(const json& body) {
-  TALLY_RETURN_IF_ERROR(ExpectObject(body, "the body"));
-  Fields f(body, "");
-  auto items = f.Array("lineItems");
-  if (!items.ok()) return items.error();
-  if ((*items)->size() != 1) return Error(ErrorCode::kInvalidLineItems, "an add-on order has one line item");
-  auto item = ParseLineItem((**items)[0], "lineItems[0]", true);
-  if (!item.ok()) return item.error();
-  TALLY_RETURN_IF_ERROR(f.Done());
-  return item;
+Result<std::vector<domain::LineItem>> NewOrderLines(const OrderInput& order) {
+  std::vector<domain::LineItem> items;
+  for (size_t i = 0; i < order.lines.size(); ++i) {
+    const OrderLineInput& line = order.lines[i];
+    const std::string path = "lineItems[" + std::to_string(i) + "]";
+    if (!line.subscription_id.empty()) {
+      return Error(ErrorCode::kInvalidField,
+                   path + ".subscriptionId is given by tally when the line is bought; a new line has none");
+    }
+    if (!line.item.parent_subscription_id.empty()) {
+      return Error(ErrorCode::kInvalidLineItems,
+                   path + ".parentSubscriptionId: an add-on is bought by a PATCH of its parent's order");
+    }
+    items.push_back(line.item);
+    if (items.back().billing_cycle.empty()) {
+      items.back().billing_cycle = order.billing_cycle.empty() ? "monthly" : order.billing_cycle;
+    }
+  }
+  return items;
 }
 
 const char* const kSubscriptionReadOnlyFields[9] = {"id",           "offerId",      "offerName",

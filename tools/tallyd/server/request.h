@@ -40,8 +40,47 @@ Status CheckJsonMediaType(std::string_view content_type);
 // naming the field's path. Unknown fields are errors.
 Result<domain::AddCustomer> AddCustomerFromJson(const nlohmann::json& body);
 Result<domain::BillingProfileInput> BillingFromJson(const nlohmann::json& body);
-Result<std::vector<domain::LineItem>> OrderFromJson(const nlohmann::json& body);  // {"lineItems": [...]}
-Result<domain::LineItem> AddOnFromJson(const nlohmann::json& body);  // one line with parentSubscriptionId
+
+// An Order resource (Partner Center's order-resources.md) as a POST or
+// PATCH body. Honoured: referenceCustomerId (the caller checks it against
+// the path), billingCycle (the default of lines without their own),
+// currencyCode (the caller checks it against the catalog's), and per line
+// offerId, quantity, friendlyName, billingCycle, parentSubscriptionId;
+// termDuration must be P1M, P1Y or P3Y. A line with a subscriptionId is one
+// the order has (a whole order sent back): its fields as sent are kept in
+// `sent`, for the caller to compare with the stored line. The read-only and
+// unmodelled fields of the resource are accepted (see kOrderIgnored...).
+struct OrderLineInput {
+  domain::LineItem item;        // billing_cycle empty: the order's, else monthly
+  std::string subscription_id;  // set: a line the order has
+  nlohmann::json sent;          // the line's fields as sent (camelCase keys)
+};
+struct OrderInput {
+  std::optional<std::string> id;
+  std::optional<std::string> reference_customer_id;
+  std::optional<std::string> currency_code;
+  std::string billing_cycle;                        // lower-case; empty when absent or "none"
+  std::map<std::string, nlohmann::json> read_only;  // creationDate, status: compared by a PATCH
+  std::vector<OrderLineInput> lines;
+};
+Result<OrderInput> OrderFromJson(const nlohmann::json& body);
+// The lines of a new order (a POST): none may name a subscription or a
+// parent; lines without a billingCycle take the order's, else monthly.
+Result<std::vector<domain::LineItem>> NewOrderLines(const OrderInput& order);
+
+// Fields of Partner Center's resources tally accepts and does not keep (the
+// README's API section lists them).
+inline constexpr const char* kOrderIgnoredFields[] = {"alternateId", "transactionType", "currencySymbol", "links",
+                                                     "attributes"};
+inline constexpr const char* kOrderLineIgnoredFields[] = {
+    "links", "attributes", "transactionType", "partnerIdOnRecord", "provisioningContext", "renewsTo",
+    "customTermEndDate", "attestationAccepted", "pricing", "purchaseCommitment", "termDuration"};
+inline constexpr const char* kCustomerIgnoredFields[] = {
+    "id", "commerceId", "relationshipToPartner", "allowDelegatedAccess", "userCredentials", "customDomains",
+    "associatedPartnerId", "enableGDAPByDefault", "links", "attributes"};
+inline constexpr const char* kCompanyProfileIgnoredFields[] = {"tenantId", "id", "links", "attributes"};
+inline constexpr const char* kBillingProfileIgnoredFields[] = {"id", "firstName", "lastName", "links", "attributes"};
+inline constexpr const char* kAddressIgnoredFields[] = {"middleName", "region"};
 // A PATCH of a subscription: quantity, status, friendlyName and
 // autoRenewEnabled change it (ids and If-Match are the caller's). The body
 // may be the whole Subscription resource as GET returned it (the SDK's

@@ -1,5 +1,8 @@
 #include "tools/tallyd/server/responses.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include "projections/as_of.h"
 
 namespace tally::server {
@@ -23,7 +26,19 @@ void WriteAddress(JsonWriter& w, const projections::CustomerAddress& a) {
       .EndObject();
 }
 
+void ObjectType(JsonWriter& w, std::string_view type) {
+  w.Key("attributes").BeginObject().Field("objectType", type).EndObject();
+}
+
 }  // namespace
+
+void WriteLink(JsonWriter& w, std::string_view name, std::string_view uri) {
+  w.Key(name).BeginObject().Field("uri", uri).Field("method", "GET").Key("headers").BeginArray().EndArray().EndObject();
+}
+
+nlohmann::json LinkJson(const std::string& uri) {
+  return {{"uri", uri}, {"method", "GET"}, {"headers", nlohmann::json::array()}};
+}
 
 void BeginCustomer(JsonWriter& w, const projections::CustomerRow& c, std::string_view partner,
                    std::string_view password, bool times) {
@@ -37,8 +52,9 @@ void BeginCustomer(JsonWriter& w, const projections::CustomerRow& c, std::string
       .Field("tenantId", c.id)
       .Field("domain", c.domain)
       .Field("companyName", c.company_name)
-      .Field("organizationRegistrationNumber", c.registration_number)
-      .EndObject();
+      .Field("organizationRegistrationNumber", c.registration_number);
+  ObjectType(w, "CustomerCompanyProfile");
+  w.EndObject();
   w.Key("billingProfile")
       .BeginObject()
       .Field("email", c.email)
@@ -47,12 +63,17 @@ void BeginCustomer(JsonWriter& w, const projections::CustomerRow& c, std::string
       .Field("companyName", c.billing_company_name)
       .Key("defaultAddress");
   WriteAddress(w, c.address);
+  ObjectType(w, "CustomerBillingProfile");
   w.EndObject();
   w.Key("userCredentials").BeginObject().Field("userName", c.admin_user_name);
   if (!password.empty()) w.Field("password", password);
   w.EndObject();
   w.Field("relationshipToPartner", role).Field("status", c.status).Field("instance", c.instance);
   if (times) w.Field("createdAt", FormatUtcTime(c.created_us)).Field("updatedAt", FormatUtcTime(c.updated_us));
+  w.Key("links").BeginObject();
+  WriteLink(w, "self", "/v1/customers/" + c.id);
+  w.EndObject();
+  ObjectType(w, "Customer");
 }
 
 void WriteCustomer(JsonWriter& w, const projections::CustomerRow& c, std::string_view partner) {
@@ -76,8 +97,55 @@ void WriteSubscription(JsonWriter& w, const projections::SubscriptionRow& s, con
       .Field("creationDate", FormatUtcTime(s.created_us))
       .Field("lastModified", FormatUtcTime(s.updated_us));
   if (!s.parent_id.empty()) w.Field("parentSubscriptionId", s.parent_id);
-  w.Key("attributes").BeginObject().Field("objectType", "Subscription").EndObject();
+  w.Key("links").BeginObject();
+  WriteLink(w, "self", "/v1/customers/" + s.customer_id + "/subscriptions/" + s.id);
+  WriteLink(w, "offer", "/v1/offers/" + s.offer_id);
+  if (!s.parent_id.empty()) {
+    WriteLink(w, "parentSubscription", "/v1/customers/" + s.customer_id + "/subscriptions/" + s.parent_id);
+  }
   w.EndObject();
+  ObjectType(w, "Subscription");
+  w.EndObject();
+}
+
+std::vector<const projections::SubscriptionRow*> OrderLines(const std::vector<projections::SubscriptionRow>& subs,
+                                                            std::string_view order_id) {
+  std::vector<const projections::SubscriptionRow*> lines;
+  for (const auto& s : subs) {
+    if (s.order_id == order_id) lines.push_back(&s);
+  }
+  std::sort(lines.begin(), lines.end(), [](const auto* a, const auto* b) {
+    return std::tie(a->created_position, a->id) < std::tie(b->created_position, b->id);
+  });
+  return lines;
+}
+
+nlohmann::json OrderJson(const std::vector<const projections::SubscriptionRow*>& lines, const std::string& currency) {
+  using nlohmann::json;
+  const auto& first = *lines.front();
+  const std::string customer = "/v1/customers/" + first.customer_id;
+  json items = json::array();
+  std::string cycle = first.billing_cycle;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto& s = *lines[i];
+    json line = {{"lineItemNumber", i},     {"offerId", s.offer_id},
+                 {"subscriptionId", s.id},  {"friendlyName", s.friendly_name},
+                 {"quantity", s.quantity},  {"billingCycle", s.billing_cycle},
+                 {"links", {{"subscription", LinkJson(customer + "/subscriptions/" + s.id)}}},
+                 {"attributes", {{"objectType", "OrderLineItem"}}}};
+    if (!s.parent_id.empty()) line["parentSubscriptionId"] = s.parent_id;
+    items.push_back(std::move(line));
+    if (s.billing_cycle != cycle) cycle = "none";  // Partner Center's word for an order of several cycles
+  }
+  return {{"id", first.order_id},
+          {"referenceCustomerId", first.customer_id},
+          {"billingCycle", cycle},
+          {"currencyCode", currency},
+          {"lineItems", std::move(items)},
+          {"creationDate", FormatUtcTime(first.created_us)},
+          {"status", "completed"},
+          {"links", {{"self", LinkJson(customer + "/orders/" + first.order_id)}}},
+          {"attributes", {{"objectType", "Order"}}}};
 }
 
 nlohmann::json OfferJson(const domain::Offer& o) {

@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/domain/catalog.h"
 #include "tools/tallyd/server/json_writer.h"
@@ -24,8 +25,21 @@ void BeginCustomer(JsonWriter& w, const projections::CustomerRow& c, std::string
 // The whole customer object (BeginCustomer and its closing brace).
 void WriteCustomer(JsonWriter& w, const projections::CustomerRow& c, std::string_view partner);
 
+// A Partner Center Link: "name": {"uri": uri, "method": "GET", "headers": []}.
+void WriteLink(JsonWriter& w, std::string_view name, std::string_view uri);
+nlohmann::json LinkJson(const std::string& uri);
+
 // A subscription, with its offer's name from `catalog`.
 void WriteSubscription(JsonWriter& w, const projections::SubscriptionRow& s, const domain::Catalog& catalog);
+
+// The lines of order `order_id` among a customer's subscriptions, in the
+// order they were bought (empty: no such order).
+std::vector<const projections::SubscriptionRow*> OrderLines(const std::vector<projections::SubscriptionRow>& subs,
+                                                            std::string_view order_id);
+// The Order resource (order-resources.md) of non-empty `lines`: lines
+// numbered from 0 as bought, billingCycle "none" when they differ,
+// creationDate that of the first line, status "completed".
+nlohmann::json OrderJson(const std::vector<const projections::SubscriptionRow*>& lines, const std::string& currency);
 
 // {"totalCount": n, "items": [...]} with each item written by `item`.
 template <typename Rows, typename WriteItem>

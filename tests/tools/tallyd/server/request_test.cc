@@ -112,25 +112,91 @@ TEST(BodiesTest, SubscriptionPatchTypesAndUnknownFields) {
 TEST(BodiesTest, OrdersAndAddOns) {
   auto order = OrderFromJson(json{{"lineItems", json::array({{{"offerId", "a"}, {"quantity", 2}}})}});
   ASSERT_TRUE(order.ok()) << order.error().ToString();
-  ASSERT_EQ(order->size(), 1u);
-  EXPECT_EQ((*order)[0].offer_id, "a");
-  EXPECT_EQ((*order)[0].quantity, 2);
+  auto lines = NewOrderLines(*order);
+  ASSERT_TRUE(lines.ok());
+  ASSERT_EQ(lines->size(), 1u);
+  EXPECT_EQ((*lines)[0].offer_id, "a");
+  EXPECT_EQ((*lines)[0].quantity, 2);
+  EXPECT_EQ((*lines)[0].billing_cycle, "monthly");
   EXPECT_EQ(OrderFromJson(json{{"lineItems", json::array()}}).error().code(), ErrorCode::kInvalidField);
   EXPECT_EQ(OrderFromJson(json{{"lineItems", json::array({{{"offerId", "a"}}})}}).error().code(),
             ErrorCode::kInvalidField);  // no quantity
-  auto addon = AddOnFromJson(
+  auto addon = OrderFromJson(
       json{{"lineItems", json::array({{{"offerId", "a"}, {"quantity", 1}, {"parentSubscriptionId", "p"}}})}});
   ASSERT_TRUE(addon.ok()) << addon.error().ToString();
-  EXPECT_EQ(addon->parent_subscription_id, "p");
-  EXPECT_EQ(AddOnFromJson(json{{"lineItems", json::array({{{"offerId", "a"}, {"quantity", 1}}})}}).error().code(),
-            ErrorCode::kInvalidField);  // no parent
-  EXPECT_EQ(AddOnFromJson(json{{"lineItems", json::array({{{"offerId", "a"}, {"quantity", 1},
-                                                           {"parentSubscriptionId", "p"}},
-                                                          {{"offerId", "b"}, {"quantity", 1},
-                                                           {"parentSubscriptionId", "p"}}})}})
-                .error()
-                .code(),
-            ErrorCode::kInvalidLineItems);
+  EXPECT_EQ(addon->lines[0].item.parent_subscription_id, "p");
+  EXPECT_EQ(NewOrderLines(*addon).error().code(), ErrorCode::kInvalidLineItems) << "an add-on is bought by PATCH";
+  auto sent_back = OrderFromJson(json{{"lineItems", json::array({{{"offerId", "a"}, {"quantity", 1}, {"subscriptionId", "s"}}})}});
+  ASSERT_TRUE(sent_back.ok());
+  EXPECT_EQ(sent_back->lines[0].subscription_id, "s");
+  EXPECT_EQ(NewOrderLines(*sent_back).error().code(), ErrorCode::kInvalidField) << "a new order names no subscription";
+}
+
+// The Order resource as Partner Center's docs have it: every field of the
+// schema accepted, the honoured ones kept, the rest ignored; typos refused.
+TEST(BodiesTest, TheWholeOrderResourceIsAccepted) {
+  auto order = ParseBody(R"({
+    "Id": null, "ReferenceCustomerId": "4D3CF487-70F4-4E1E-9FF1-B2BFCE8D9F04", "BillingCycle": "Annual",
+    "CurrencyCode": "USD", "CurrencySymbol": "$", "AlternateId": "x", "TransactionType": "UserPurchase",
+    "CreationDate": null, "Status": "completed",
+    "LineItems": [{
+      "LineItemNumber": 0, "OfferId": "a", "SubscriptionId": null, "FriendlyName": "Some friendly name",
+      "Quantity": 2, "TermDuration": "P1Y", "PartnerIdOnRecord": null, "TransactionType": "new",
+      "ProvisioningContext": {}, "RenewsTo": {"termDuration": "P1Y"}, "AttestationAccepted": true,
+      "Pricing": {"listPrice": 1.5}, "Links": {"subscription": {"uri": "/x", "method": "GET", "headers": []}},
+      "Attributes": {"ObjectType": "OrderLineItem"}
+    }, {"offerId": "b", "quantity": 3, "billingCycle": "Monthly"}],
+    "Links": {"self": {"uri": "/x", "method": "GET", "headers": []}},
+    "Attributes": {"ObjectType": "Order"},
+  })");
+  ASSERT_TRUE(order.ok()) << order.error().ToString();
+  auto parsed = OrderFromJson(*order);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().ToString();
+  EXPECT_EQ(*parsed->reference_customer_id, "4D3CF487-70F4-4E1E-9FF1-B2BFCE8D9F04");
+  EXPECT_EQ(*parsed->currency_code, "USD");
+  EXPECT_FALSE(parsed->id.has_value());
+  EXPECT_EQ(parsed->read_only.count("status"), 1u);
+  EXPECT_EQ(parsed->read_only.count("creationDate"), 0u) << "null is no value";
+  auto lines = NewOrderLines(*parsed);
+  ASSERT_TRUE(lines.ok()) << lines.error().ToString();
+  EXPECT_EQ((*lines)[0].billing_cycle, "annual") << "the order's cycle is the default of its lines";
+  EXPECT_EQ((*lines)[0].friendly_name, "Some friendly name");
+  EXPECT_EQ((*lines)[1].billing_cycle, "monthly") << "a line's own cycle, in any case";
+
+  json typo = *order;
+  typo["lineItems"][0]["quantitty"] = 2;
+  EXPECT_NE(OrderFromJson(typo).error().message().find("lineItems[0].quantitty"), std::string::npos);
+  json term = *order;
+  term["lineItems"][0]["termDuration"] = "P2Y";
+  EXPECT_EQ(OrderFromJson(term).error().code(), ErrorCode::kInvalidField);
+  json top = *order;
+  top["referenceCustomer"] = "x";
+  EXPECT_EQ(OrderFromJson(top).error().code(), ErrorCode::kInvalidField);
+}
+
+TEST(ParseBodyTest, ATrailingCommaIsAcceptedAsPartnerCenterAcceptsIt) {
+  auto j = ParseBody("{\"a\": {\"b\": 1, \"c\": [1, 2,],\n},\n \"s\": \",}\", }");
+  ASSERT_TRUE(j.ok()) << j.error().ToString();
+  EXPECT_EQ((*j)["a"]["c"].size(), 2u);
+  EXPECT_EQ((*j)["s"], ",}") << "commas inside strings are text";
+  for (const char* bad : {"{,}", "[1,,]", "{\"a\":,}", "{\"a\":1,,}"}) {
+    EXPECT_EQ(ParseBody(bad).error().code(), ErrorCode::kMalformedJson) << bad;
+  }
+}
+
+TEST(BodiesTest, InitialDomainsOfEitherSuffixInAnyCase) {
+  auto add = [](const std::string& domain) {
+    json body = {{"companyProfile", {{"domain", domain}}},
+                 {"billingProfile", {{"defaultAddress", json::object()}}}};
+    return AddCustomerFromJson(body);
+  };
+  ASSERT_TRUE(add("Contoso.OnMicrosoft.com").ok());
+  EXPECT_EQ(add("Contoso.OnMicrosoft.com")->domain_prefix, "contoso");
+  EXPECT_EQ(add("Contoso.OnMicrosoft.com")->domain_suffix, "onmicrosoft.com");
+  EXPECT_EQ(add("xyz.ccsctp.net")->domain_suffix, "ccsctp.net");
+  for (const char* bad : {"contoso.com", "onmicrosoft.com", ".onmicrosoft.com", "a-b.onmicrosoft.com", "xonmicrosoft.com"}) {
+    EXPECT_EQ(add(bad).error().code(), ErrorCode::kInvalidDomainPrefix) << bad;
+  }
 }
 
 // Issue 18: codes that are case-insensitive by their standard are taken in
