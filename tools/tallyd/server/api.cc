@@ -335,8 +335,9 @@ std::string Api::RenderMetrics() const {
 }
 
 void Api::Offers(Call& call) {
-  if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET only");
   const auto& p = call.path;
+  if (p.size() > 4 || (p.size() == 4 && p[3] != "addons")) return call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
+  if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET only");
   if (p.size() == 2) {
     json items = json::array();
     for (const auto* o : ctx_.catalog->ForInstance(ctx_.instance)) items.push_back(OfferJson(*o));
@@ -359,6 +360,10 @@ void Api::Offers(Call& call) {
 void Api::Admin(Call& call) {
   const auto& p = call.path;
   if (ctx_.operators == nullptr || !ctx_.forget) return call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
+  if (!(p.size() == 5 && p[1] == "v1" && p[2] == "customers" && p[4] == "forget")) {
+    return call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
+  }
+  if (call.method() != http::verb::post) return call.Error(ErrorCode::kMethodNotAllowed, "POST only");
   auto auth = call.request.find(http::field::authorization);
   std::string_view header = auth == call.request.end() ? std::string_view() : SV(auth->value());
   if (!header.starts_with("Bearer ")) {
@@ -369,10 +374,6 @@ void Api::Admin(Call& call) {
     return call.Error(ErrorCode::kUnauthorized,
                       "unknown operator token (operators are added with: tallyctl operators add NAME)");
   }
-  if (!(p.size() == 5 && p[1] == "v1" && p[2] == "customers" && p[4] == "forget")) {
-    return call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
-  }
-  if (call.method() != http::verb::post) return call.Error(ErrorCode::kMethodNotAllowed, "POST only");
   std::string reason = "erasure requested";
   if (!call.request.body().empty()) {
     auto body = Body(call);
