@@ -5,7 +5,7 @@
 #
 #   tools/setup.sh start   set up, build (release) and start tallyd on 127.0.0.1:8080, data in ./var
 #   tools/setup.sh test    set up, build release + ASan/UBSan, run the whole test suite under both
-#   tools/setup.sh deps    only install the packages
+#   tools/setup.sh deps    only install the packages (Debian, and PyPI's into build/venv)
 #   tools/setup.sh build [release|asan]
 #
 # Environment: TALLY_DATA (default ./var), TALLY_LISTEN (default 127.0.0.1:8080),
@@ -20,7 +20,7 @@ packages=(
   librocksdb-dev librdkafka-dev libflatbuffers-dev flatbuffers-compiler
   libboost-dev libssl-dev libsodium-dev nlohmann-json3-dev libcli11-dev libgtest-dev
   libgoogle-perftools-dev
-  kcat curl jq wrk
+  kcat curl jq wrk python3-venv
 )
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
@@ -41,6 +41,19 @@ deps() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Python test tools from PyPI, pinned, in build/venv (the contract test,
+# tests/contract/, runs schemathesis from there).
+pydeps() {
+  local venv="$root/build/venv" want="schemathesis==4.32.5"
+  if [ -x "$venv/bin/schemathesis" ] && "$venv/bin/pip" freeze 2>/dev/null | grep -qx "$want"; then
+    log "python tools: present ($want)"
+    return
+  fi
+  log "python tools: installing $want into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "$want"
+}
+
 build() {
   local preset="${1:-release}"
   log "configure + build ($preset)"
@@ -49,7 +62,7 @@ build() {
 }
 
 case "${1:-}" in
-  deps) deps ;;
+  deps) deps; pydeps ;;
   build) deps; build "${2:-release}" ;;
   start)
     deps
@@ -61,6 +74,7 @@ case "${1:-}" in
     ;;
   test)
     deps
+    pydeps
     for preset in ${TALLY_PRESETS:-release asan}; do
       build "$preset"
       log "tests ($preset)"
