@@ -113,6 +113,18 @@ TEST_F(PartnerCenterSdkTest, AToolFromTheDocsWorksUnchanged) {
   EXPECT_EQ(pc.Call("HEAD", "/v1/domains/XYZ.ccsctp.net").status, 200) << "taken, in any case";
   EXPECT_EQ(pc.Get("/v1/customers/" + c).json["links"]["self"]["uri"], "/v1/customers/" + c);
 
+  // The billing profile round-trips: GET it, change one field, PUT it back.
+  auto billing = pc.Get("/v1/customers/" + c + "/profiles/billing");
+  ASSERT_EQ(billing.status, 200) << billing.body;
+  EXPECT_EQ(billing.json["attributes"]["objectType"], "CustomerBillingProfile");
+  json profile = billing.json;
+  profile["defaultAddress"]["city"] = "Bellevue";
+  auto put = pc.Call("PUT", "/v1/customers/" + c + "/profiles/billing", profile.dump(),
+                     {{"If-Match", billing.Header("ETag")}});
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(pc.Get("/v1/customers/" + c + "/profiles/billing").json["defaultAddress"]["city"], "Bellevue");
+  EXPECT_EQ(pc.Get("/v1/customers/" + c + "/profiles/company").json["domain"], "xyz.ccsctp.net");
+
   // Create an order with a whole Order resource, as the SDK serializes one.
   const json order = {{"Id", nullptr},
                       {"ReferenceCustomerId", c},
