@@ -174,6 +174,7 @@ Result<CommandProcessor::Decided> CommandProcessor::DecideCommand(const domain::
     if (!first.ok()) return first.error();
     return std::optional<CommandOutcome>(std::move(*first));
   };
+  context_.now_us = log_.NowMicros();  // the clock the log stamps events with
   auto decision = domain::Decide(*state, command, meta, context_);
   if (!decision.ok() || decision->events.empty()) {
     auto replay = applied_before();

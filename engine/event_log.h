@@ -15,6 +15,7 @@
 
 #include "engine/base/result.h"
 #include "engine/chain_hash.h"
+#include "engine/clock.h"
 #include "engine/personal/personal_data.h"
 
 namespace tally {
@@ -185,6 +186,10 @@ class EventLog : public personal::KeyRing {
 
   // Why writes are refused now, or nullopt when they are not. Any thread.
   virtual std::optional<Error> WriteFailure() const { return std::nullopt; }
+
+  // The time the log stamps events with (recorded_at_us): the one clock
+  // that commands decide by.
+  virtual int64_t NowMicros() const { return SystemClock::Instance().NowMicros(); }
 
   // The highest durable position (0 for an empty log).
   virtual uint64_t Head() const = 0;

@@ -58,6 +58,7 @@ class RocksDbEventLog final : public EventLog {
   std::unique_ptr<PreparedBatch> Prepare(std::span<AppendRequest> requests) override;
   Status Commit(std::span<PreparedBatch* const> batches) override;
   uint64_t Head() const override { return head_.load(std::memory_order_acquire); }
+  int64_t NowMicros() const override { return options_.clock->NowMicros(); }
   Result<std::vector<StoredEvent>> Read(uint64_t from, size_t max) const override;
   Result<std::vector<StoredEvent>> ReadStream(std::string_view stream_id, uint64_t from_version,
                                               size_t max) const override;

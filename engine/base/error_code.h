@@ -40,6 +40,11 @@ enum class ErrorCode : int32_t {
   kOfferNotInInstance = 800070,                // the offer belongs to the other instance
   kSuspendedSubscriptionCannotBeUpdated = 800091,
   kUnsupportedCurrency = 900169,               // an order's currencyCode is not the catalog's
+  kInvalidTerm = 800121,                       // a termDuration the offer is not sold with
+  kCancellationWindowPassed = 900213,          // cancelling after the 168-hour window
+  kSeatReductionWindowPassed = 900214,         // removing seats after their 168-hour window
+  kInvalidBillingCycle = 900269,               // a billing cycle the offer's term is not sold with
+  kBillingCycleLongerThanTerm = 900270,        // e.g. a P1M term billed annually
 
   // Domain rejections of tally's own (70001-70999).
   kDomainTaken = 70001,              // <prefix>.onmicrosoft.com belongs to another customer
@@ -52,7 +57,6 @@ enum class ErrorCode : int32_t {
   kInvalidCountry = 70008,           // ISO 3166-1 alpha-2
   kInvalidCompanyName = 70009,
   kInvalidQuantity = 70010,          // not a positive whole number
-  kBillingCycleNotSupported = 70011,
   kInvalidLineItems = 70012,         // empty order, too many items, duplicate line numbers
   kAddOnNeedsParent = 70013,         // an add-on offer ordered without a parent subscription
   kNotAnAddOn = 70014,               // a base offer ordered with a parent subscription

@@ -28,6 +28,11 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kRegistrationNumberMalformed: return "registration_number_malformed";
     case ErrorCode::kPhoneRequired: return "phone_required";
     case ErrorCode::kUnsupportedCurrency: return "unsupported_currency";
+    case ErrorCode::kInvalidTerm: return "invalid_term";
+    case ErrorCode::kCancellationWindowPassed: return "cancellation_window_passed";
+    case ErrorCode::kSeatReductionWindowPassed: return "seat_reduction_window_passed";
+    case ErrorCode::kInvalidBillingCycle: return "invalid_billing_cycle";
+    case ErrorCode::kBillingCycleLongerThanTerm: return "billing_cycle_longer_than_term";
     case ErrorCode::kInvalidOffer: return "invalid_offer";
     case ErrorCode::kAddOnNotRelatedToParent: return "addon_not_related_to_parent";
     case ErrorCode::kOfferNotInInstance: return "offer_not_in_instance";
@@ -42,7 +47,6 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kInvalidCountry: return "invalid_country";
     case ErrorCode::kInvalidCompanyName: return "invalid_company_name";
     case ErrorCode::kInvalidQuantity: return "invalid_quantity";
-    case ErrorCode::kBillingCycleNotSupported: return "billing_cycle_not_supported";
     case ErrorCode::kInvalidLineItems: return "invalid_line_items";
     case ErrorCode::kAddOnNeedsParent: return "addon_needs_parent";
     case ErrorCode::kNotAnAddOn: return "not_an_addon";

@@ -1,7 +1,12 @@
 #include "engine/domain/catalog.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <optional>
+#include <tuple>
 #include <set>
 #include <sstream>
 
@@ -11,10 +16,11 @@ namespace tally::domain {
 namespace {
 
 constexpr int32_t kMaxQuantityLimit = 10'000'000;
-const std::set<std::string, std::less<>> kBillingCycles = {"monthly", "annual", "triennial", "none"};
 const std::set<std::string, std::less<>> kOfferKeys = {
     "id", "name", "description", "minimumQuantity", "maximumQuantity", "isAddOn",
-    "prerequisiteOffers", "supportedBillingCycles", "instance"};
+    "prerequisiteOffers", "prices", "instance"};
+const std::set<std::string, std::less<>> kPriceKeys = {"termDuration", "billingCycle", "unitPrice",
+                                                       "effectiveStartDate"};
 
 // Collects problems as "where: what".
 class Problems {
@@ -50,6 +56,75 @@ std::vector<std::string> StringArray(const nlohmann::json& j, const std::string&
   return out;
 }
 
+// "2024-01-01" (or an RFC 3339 time at midnight UTC) -> microseconds.
+std::optional<int64_t> ParseDate(const std::string& text) {
+  unsigned y = 0, m = 0, d = 0;
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "%4u-%2u-%2u%c", &y, &m, &d, &tail) != 3 || text.size() != 10) return std::nullopt;
+  const std::chrono::year_month_day ymd{std::chrono::year(static_cast<int>(y)), std::chrono::month(m),
+                                        std::chrono::day(d)};
+  if (!ymd.ok()) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::sys_days(ymd).time_since_epoch()).count();
+}
+
+std::vector<Price> Prices(const nlohmann::json& j, const std::string& where, Problems& problems) {
+  std::vector<Price> out;
+  if (!j.contains("prices") || !j.at("prices").is_array() || j.at("prices").empty()) {
+    problems.Add(where, "prices must be a non-empty array of {termDuration, billingCycle, unitPrice, effectiveStartDate}");
+    return out;
+  }
+  const auto& list = j.at("prices");
+  for (size_t i = 0; i < list.size(); ++i) {
+    const auto& p = list[i];
+    const std::string at = where + ".prices[" + std::to_string(i) + "]";
+    if (!p.is_object()) {
+      problems.Add(at, "must be an object");
+      continue;
+    }
+    for (const auto& [key, value] : p.items()) {
+      if (!kPriceKeys.count(key)) problems.Add(at, "unknown key \"" + key + "\"");
+    }
+    Price price;
+    const auto text = [&](const char* key) {
+      return p.contains(key) && p.at(key).is_string() ? p.at(key).get<std::string>() : std::string();
+    };
+    price.term_duration = text("termDuration");
+    price.billing_cycle = text("billingCycle");
+    if (!IsTermDuration(price.term_duration)) problems.Add(at, "termDuration must be P1M, P1Y or P3Y");
+    if (!IsBillingCycle(price.billing_cycle)) problems.Add(at, "billingCycle must be monthly, annual or triennial");
+    if (IsTermDuration(price.term_duration) && IsBillingCycle(price.billing_cycle) &&
+        !CycleFitsTerm(price.term_duration, price.billing_cycle)) {
+      problems.Add(at, "a " + price.term_duration + " term is not billed " + price.billing_cycle);
+    }
+    // A number in the currency's major unit, at most two decimals.
+    const double major = p.contains("unitPrice") && p.at("unitPrice").is_number() ? p.at("unitPrice").get<double>() : -1;
+    const double minor = major * 100;
+    if (major < 0 || major > 1e12 || std::fabs(minor - std::llround(minor)) > 1e-6) {
+      problems.Add(at, "unitPrice must be a number >= 0 with at most two decimals");
+    } else {
+      price.unit_price = std::llround(minor);
+    }
+    auto start = ParseDate(text("effectiveStartDate"));
+    if (!start) {
+      problems.Add(at, "effectiveStartDate must be a date (YYYY-MM-DD)");
+    } else {
+      price.effective_start_us = *start;
+    }
+    for (const auto& other : out) {
+      if (other.term_duration == price.term_duration && other.billing_cycle == price.billing_cycle &&
+          other.effective_start_us == price.effective_start_us) {
+        problems.Add(at, "two prices of one plan start on the same day");
+      }
+    }
+    out.push_back(std::move(price));
+  }
+  std::sort(out.begin(), out.end(), [](const Price& a, const Price& b) {
+    return std::tie(a.term_duration, a.billing_cycle, a.effective_start_us) <
+           std::tie(b.term_duration, b.billing_cycle, b.effective_start_us);
+  });
+  return out;
+}
+
 }  // namespace
 
 std::string_view InstanceName(Instance instance) {
@@ -61,6 +136,52 @@ Result<Instance> ParseInstance(std::string_view name) {
   if (name == "usgov") return Instance::kUsGov;
   return Error(ErrorCode::kInvalidArgument,
                "unknown instance '" + std::string(name) + "' (expected global or usgov)");
+}
+
+bool IsTermDuration(std::string_view term) { return TermMonths(term) != 0; }
+bool IsBillingCycle(std::string_view cycle) { return CycleMonths(cycle) != 0; }
+
+int TermMonths(std::string_view term) {
+  if (term == "P1M") return 1;
+  if (term == "P1Y") return 12;
+  if (term == "P3Y") return 36;
+  return 0;
+}
+
+int CycleMonths(std::string_view cycle) {
+  if (cycle == "monthly") return 1;
+  if (cycle == "annual") return 12;
+  if (cycle == "triennial") return 36;
+  return 0;
+}
+
+bool CycleFitsTerm(std::string_view term, std::string_view cycle) {
+  return IsTermDuration(term) && IsBillingCycle(cycle) && CycleMonths(cycle) <= TermMonths(term);
+}
+
+bool Offer::OffersTerm(std::string_view term) const {
+  return std::any_of(prices.begin(), prices.end(), [&](const Price& p) { return p.term_duration == term; });
+}
+
+const Price* Offer::PriceAt(std::string_view term, std::string_view cycle, int64_t now_us) const {
+  const Price* found = nullptr;
+  for (const auto& p : prices) {
+    if (p.term_duration == term && p.billing_cycle == cycle && p.effective_start_us <= now_us) found = &p;
+  }
+  return found;  // prices are sorted by start within a plan
+}
+
+std::vector<const Price*> Offer::PricesFrom(int64_t now_us) const {
+  std::vector<const Price*> out;
+  for (size_t i = 0; i < prices.size(); ++i) {
+    const Price& p = prices[i];
+    const bool later_of_same_plan_started = i + 1 < prices.size() &&
+                                            prices[i + 1].term_duration == p.term_duration &&
+                                            prices[i + 1].billing_cycle == p.billing_cycle &&
+                                            prices[i + 1].effective_start_us <= now_us;
+    if (!later_of_same_plan_started) out.push_back(&p);
+  }
+  return out;
 }
 
 bool Offer::SupportsBillingCycle(std::string_view cycle) const {
@@ -139,10 +260,11 @@ Result<Catalog> Catalog::FromJson(std::string_view text) {
       o.is_add_on = j.at("isAddOn").get<bool>();
     }
     o.prerequisite_offers = StringArray(j, where, "prerequisiteOffers", problems);
-    o.billing_cycles = StringArray(j, where, "supportedBillingCycles", problems);
-    if (o.billing_cycles.empty()) problems.Add(where, "supportedBillingCycles must not be empty");
-    for (const auto& c : o.billing_cycles) {
-      if (!kBillingCycles.count(c)) problems.Add(where, "unknown billing cycle \"" + c + "\"");
+    o.prices = Prices(j, where, problems);
+    for (const auto& p : o.prices) {
+      if (IsBillingCycle(p.billing_cycle) && !o.SupportsBillingCycle(p.billing_cycle)) {
+        o.billing_cycles.push_back(p.billing_cycle);
+      }
     }
     if (!j.contains("instance") || !j.at("instance").is_string()) {
       problems.Add(where, "instance must be \"global\" or \"usgov\"");

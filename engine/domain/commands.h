@@ -45,6 +45,9 @@ struct LineItem {
   std::string friendly_name;
   std::string billing_cycle = "monthly";
   std::string parent_subscription_id;  // add-ons only
+  // "P1M", "P1Y", "P3Y"; empty: the billing cycle's own length (monthly
+  // P1M, annual P1Y, triennial P3Y), see EffectiveTerm (decide.h).
+  std::string term_duration;
 };
 
 struct AddCustomer {

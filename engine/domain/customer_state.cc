@@ -1,5 +1,7 @@
 #include "engine/domain/customer_state.h"
 
+#include <algorithm>
+
 #include "events/codec.h"
 
 namespace tally::domain {
@@ -105,12 +107,20 @@ void Evolve(CustomerState& s, const events::Envelope& e) {
       sub.auto_renew = p->auto_renew();
       sub.partner_id = Str(p->partner_id());
       sub.created_at_us = sub.updated_at_us = at;
+      if (p->term_duration() != nullptr && p->term_duration()->size() > 0) sub.term_duration = Str(p->term_duration());
+      sub.unit_price = p->unit_price();
+      sub.currency = Str(p->currency());
+      sub.term_start_us = at;
+      sub.seats = {Seats{sub.quantity, at}};
       s.subscriptions[sub.id] = sub;
       break;
     }
     case Payload::SubscriptionQuantityChanged: {
       const auto* p = e.payload_as_SubscriptionQuantityChanged();
-      if (auto* sub = touch(p->subscription_id())) sub->quantity = p->quantity();
+      if (auto* sub = touch(p->subscription_id())) {
+        ChangeSeats(sub->seats, sub->quantity, p->quantity(), at);
+        sub->quantity = p->quantity();
+      }
       break;
     }
     case Payload::SubscriptionSuspended:

@@ -7,9 +7,11 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/domain/catalog.h"
 #include "engine/domain/commands.h"
+#include "engine/domain/terms.h"
 #include "engine/personal/personal_data.h"
 #include "events/events_generated.h"
 
@@ -28,6 +30,14 @@ struct Subscription {
   SubscriptionStatus status = SubscriptionStatus::kActive;
   int64_t created_at_us = 0;
   int64_t updated_at_us = 0;
+  // New commerce: the plan and price bought, and when the term began.
+  std::string term_duration = "P1M";
+  int64_t unit_price = 0;  // minor units of `currency`
+  std::string currency;
+  int64_t term_start_us = 0;
+  // The seats by when they were added, oldest first (they sum to
+  // `quantity`); a decrease removes the newest.
+  std::vector<Seats> seats;
 
   bool operator==(const Subscription&) const = default;
 };

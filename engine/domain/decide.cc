@@ -58,6 +58,17 @@ flatbuffers::Offset<ev::BillingProfile> BuildBilling(Fbb& fbb, const BillingProf
 
 Error E(ErrorCode code, std::string message) { return Error(code, std::move(message)); }
 
+}  // namespace
+
+std::string EffectiveTerm(const LineItem& item) {
+  if (!item.term_duration.empty()) return item.term_duration;
+  if (item.billing_cycle == "annual") return "P1Y";
+  if (item.billing_cycle == "triennial") return "P3Y";
+  return "P1M";
+}
+
+namespace {
+
 // Checks one line item against the catalog and, for add-ons, its parent.
 // Returns the offer.
 Result<const Offer*> CheckLineItem(const LineItem& item, const CustomerState& state,
@@ -76,9 +87,24 @@ Result<const Offer*> CheckLineItem(const LineItem& item, const CustomerState& st
              "quantity " + std::to_string(item.quantity) + " is outside " + offer->name + "'s range " +
                  std::to_string(offer->min_quantity) + "-" + std::to_string(offer->max_quantity));
   }
-  if (!offer->SupportsBillingCycle(item.billing_cycle)) {
-    return E(ErrorCode::kBillingCycleNotSupported,
-             offer->name + " is not sold with billing cycle '" + item.billing_cycle + "'");
+  // The plan: Partner Center's codes for a term the offer lacks (800121), a
+  // cycle that is not one (900269), longer than the term (900270), or one
+  // the offer's term is not sold with (900269).
+  const std::string term = EffectiveTerm(item);
+  if (!IsBillingCycle(item.billing_cycle)) {
+    return E(ErrorCode::kInvalidBillingCycle,
+             "billing cycle '" + item.billing_cycle.substr(0, 32) + "' is not monthly, annual or triennial");
+  }
+  if (!IsTermDuration(term) || !offer->OffersTerm(term)) {
+    return E(ErrorCode::kInvalidTerm, offer->name + " is not sold with term '" + term.substr(0, 16) + "'");
+  }
+  if (!CycleFitsTerm(term, item.billing_cycle)) {
+    return E(ErrorCode::kBillingCycleLongerThanTerm,
+             "a " + term + " term cannot be billed " + item.billing_cycle + ": the billing cycle is longer than the term");
+  }
+  if (offer->PriceAt(term, item.billing_cycle, ctx.now_us) == nullptr) {
+    return E(ErrorCode::kInvalidBillingCycle,
+             offer->name + " is not sold on term " + term + " billed " + item.billing_cycle);
   }
   if (item.friendly_name.size() > kMaxFriendlyName) {
     return E(ErrorCode::kInvalidFriendlyName, "friendly name is longer than 128 characters");
@@ -111,19 +137,24 @@ Result<const Offer*> CheckLineItem(const LineItem& item, const CustomerState& st
   return offer;
 }
 
-// Appends one SubscriptionCreated per line item (already checked).
+// Appends one SubscriptionCreated per line item (already checked), with
+// the plan and the price in force now: a later catalog change never
+// rewrites what was bought.
 void CreateSubscriptions(EventWriter& w, const std::vector<LineItem>& items,
                          const std::vector<const Offer*>& offers, const std::string& order_id,
-                         const CommandMeta& meta, IdSource& ids, Decision& d) {
+                         const CommandMeta& meta, const DecideContext& ctx, Decision& d) {
   for (size_t i = 0; i < items.size(); ++i) {
     const LineItem& item = items[i];
-    const std::string sub_id = ids.NewId();
+    const std::string sub_id = ctx.ids->NewId();
     const std::string name = item.friendly_name.empty() ? offers[i]->name : item.friendly_name;
+    const std::string term = EffectiveTerm(item);
+    const Price* price = offers[i]->PriceAt(term, item.billing_cycle, ctx.now_us);
     w.Add(ev::Payload::SubscriptionCreated, [&](Fbb& fbb) {
       return ev::CreateSubscriptionCreatedDirect(
                  fbb, sub_id.c_str(), order_id.c_str(), item.offer_id.c_str(), name.c_str(),
                  static_cast<int32_t>(item.quantity), item.parent_subscription_id.c_str(),
-                 item.billing_cycle.c_str(), true, meta.partner_id.c_str())
+                 item.billing_cycle.c_str(), true, meta.partner_id.c_str(), term.c_str(),
+                 price != nullptr ? price->unit_price : 0, ctx.catalog->currency().c_str())
           .Union();
     });
     d.subscription_ids.push_back(sub_id);
@@ -225,7 +256,7 @@ Result<Decision> DecideAddCustomer(const AddCustomer& c, const CommandMeta& meta
   });
   if (!c.line_items.empty()) {
     d.order_id = ctx.ids->NewId();
-    CreateSubscriptions(w, c.line_items, *offers, d.order_id, meta, *ctx.ids, d);
+    CreateSubscriptions(w, c.line_items, *offers, d.order_id, meta, ctx, d);
   }
   d.events = w.Take();
   return d;
@@ -263,7 +294,7 @@ Result<Decision> DecideCreateOrder(const CustomerState& s, const CreateOrder& c,
   Decision d = Start(s);
   d.order_id = ctx.ids->NewId();
   EventWriter w(meta, s.customer_id, *ctx.ids);
-  CreateSubscriptions(w, c.line_items, *offers, d.order_id, meta, *ctx.ids, d);
+  CreateSubscriptions(w, c.line_items, *offers, d.order_id, meta, ctx, d);
   d.events = w.Take();
   return d;
 }
@@ -283,7 +314,7 @@ Result<Decision> DecideAddAddOn(const CustomerState& s, const AddAddOn& c, const
   Decision d = Start(s);
   d.order_id = c.order_id;
   EventWriter w(meta, s.customer_id, *ctx.ids);
-  CreateSubscriptions(w, {c.item}, {*offer}, c.order_id, meta, *ctx.ids, d);
+  CreateSubscriptions(w, {c.item}, {*offer}, c.order_id, meta, ctx, d);
   d.events = w.Take();
   return d;
 }
@@ -326,6 +357,23 @@ Result<Decision> DecideUpdateSubscription(const CustomerState& s, const UpdateSu
     if (parent == s.subscriptions.end() || parent->second.status != SubscriptionStatus::kActive) {
       return E(ErrorCode::kParentNotActive, "an add-on cannot be reactivated while its parent is not active");
     }
+  }
+  // New commerce's windows (168 hours): seats are removed only while still
+  // inside the window of the purchase or increase that added them (the
+  // newest first), and a subscription is cancelled only within the window
+  // of its purchase (or renewal).
+  if (c.quantity && *c.quantity < sub->quantity) {
+    const int64_t removable = RemovableSeats(sub->seats, ctx.now_us);
+    if (sub->quantity - *c.quantity > removable) {
+      return E(ErrorCode::kSeatReductionWindowPassed,
+               "You have passed your 168-hour window for reducing seats for this subscription: " +
+                   std::to_string(removable) + " of its " + std::to_string(sub->quantity) +
+                   " seats were added within the last 168 hours and can be removed");
+    }
+  }
+  if (c.status == SubscriptionStatus::kDeleted && ctx.now_us >= sub->term_start_us + kWindowMicros) {
+    return E(ErrorCode::kCancellationWindowPassed,
+             "You have passed your 168-hour cancellation window. We are unable to cancel your purchase");
   }
   if (sub->status == SubscriptionStatus::kSuspended && target == SubscriptionStatus::kSuspended &&
       (c.friendly_name || c.auto_renew)) {

@@ -12,6 +12,7 @@
 #include "engine/domain/commands.h"
 #include "engine/domain/customer_state.h"
 #include "engine/domain/ids.h"
+#include "engine/domain/terms.h"
 #include "engine/event_log.h"
 
 namespace tally::domain {
@@ -20,7 +21,13 @@ struct DecideContext {
   const Catalog* catalog = nullptr;  // not owned
   Instance instance = Instance::kGlobal;
   IdSource* ids = nullptr;           // not owned
+  // The time of the decision (the log's clock): prices in force, and the
+  // 168-hour windows.
+  int64_t now_us = 0;
 };
+
+// A line's term: its own, else its billing cycle's length.
+std::string EffectiveTerm(const LineItem& item);
 
 // What a command decided: events for the customer's stream, the version
 // they were decided against (the log re-checks it), unique claims, and the

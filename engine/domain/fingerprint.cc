@@ -13,8 +13,13 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AddressInput, first_name, last_name, address_
                                    address_line3, city, state, postal_code, country, phone_number)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BillingProfileInput, email, culture, language, company_name,
                                    default_address)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LineItem, offer_id, quantity, friendly_name, billing_cycle,
-                                   parent_subscription_id)
+// The term only when given, so that fingerprints stored before terms
+// existed still match their retries.
+void to_json(nlohmann::json& j, const LineItem& i) {
+  j = {{"offer_id", i.offer_id}, {"quantity", i.quantity}, {"friendly_name", i.friendly_name},
+       {"billing_cycle", i.billing_cycle}, {"parent_subscription_id", i.parent_subscription_id}};
+  if (!i.term_duration.empty()) j["term_duration"] = i.term_duration;
+}
 
 namespace {
 

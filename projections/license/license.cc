@@ -47,11 +47,13 @@ std::string_view StatusName(domain::SubscriptionStatus status) {
 }
 
 std::string SubscriptionRow::Encode() const {
-  return RowWriter()
-      .Str(id).Str(customer_id).Str(partner_id).Str(order_id).Str(offer_id).Str(friendly_name)
+  RowWriter w;
+  w.Str(id).Str(customer_id).Str(partner_id).Str(order_id).Str(offer_id).Str(friendly_name)
       .I64(quantity).Str(status).Str(parent_id).Str(billing_cycle).Bool(auto_renew)
-      .I64(created_us).I64(updated_us).U64(created_position)
-      .Finish();
+      .I64(created_us).I64(updated_us).U64(created_position);
+  w.Str(term_duration).I64(unit_price).Str(currency).I64(term_start_us).U64(seats.size());
+  for (const auto& s : seats) w.I64(s.quantity).I64(s.added_at_us);
+  return w.Finish();
 }
 
 bool SubscriptionRow::Decode(std::string_view bytes, SubscriptionRow* row) {
@@ -60,9 +62,25 @@ bool SubscriptionRow::Decode(std::string_view bytes, SubscriptionRow* row) {
       r.Str(row->offer_id), r.Str(row->friendly_name), r.I32(row->quantity), r.Str(row->status),
       r.Str(row->parent_id), r.Str(row->billing_cycle), r.Bool(row->auto_renew), r.I64(row->created_us),
       r.I64(row->updated_us);
+  // Rows written by older versions end earlier: after updated_us (before
+  // created_position was kept) or after created_position (before terms).
   row->created_position = 0;
-  if (r.done()) return true;  // a row from before created_position was kept
+  row->term_duration.clear();
+  row->unit_price = 0;
+  row->currency.clear();
+  row->term_start_us = 0;
+  row->seats.clear();
+  if (r.done()) return true;
   r.U64(row->created_position);
+  if (r.done()) return true;
+  uint64_t n = 0;
+  r.Str(row->term_duration), r.I64(row->unit_price), r.Str(row->currency), r.I64(row->term_start_us), r.Count(n);
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    int64_t quantity = 0, at = 0;
+    r.I64(quantity), r.I64(at);
+    if (quantity < 0 || quantity > INT32_MAX) return false;
+    row->seats.push_back(domain::Seats{static_cast<int32_t>(quantity), at});
+  }
   return r.done();
 }
 
@@ -151,6 +169,11 @@ Status LicenseProjection::Apply(uint64_t position, const events::Envelope& e) {
     row.auto_renew = p->auto_renew();
     row.created_us = row.updated_us = at;
     row.created_position = position;
+    row.term_duration = p->term_duration() != nullptr && p->term_duration()->size() > 0 ? View(p->term_duration()) : "P1M";
+    row.unit_price = p->unit_price();
+    row.currency = View(p->currency());
+    row.term_start_us = at;
+    row.seats = {{row.quantity, at}};
     entry->exists = true;
     subscriptions_.MarkDirty(entry);
     auto totals = totals_of(row);
@@ -178,9 +201,12 @@ Status LicenseProjection::Apply(uint64_t position, const events::Envelope& e) {
     totals->Add(row.offer_id, row.status, row.quantity, !row.parent_id.empty(), -1);
   }
   switch (e.payload_type()) {
-    case Payload::SubscriptionQuantityChanged:
-      row.quantity = e.payload_as_SubscriptionQuantityChanged()->quantity();
+    case Payload::SubscriptionQuantityChanged: {
+      const int32_t to = e.payload_as_SubscriptionQuantityChanged()->quantity();
+      domain::ChangeSeats(row.seats, row.quantity, to, at);
+      row.quantity = to;
       break;
+    }
     case Payload::SubscriptionSuspended: row.status = "suspended"; break;
     case Payload::SubscriptionReactivated: row.status = "active"; break;
     case Payload::SubscriptionCancelled: row.status = "deleted"; break;

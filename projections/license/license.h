@@ -36,6 +36,14 @@ struct SubscriptionRow {
   // order as they were bought. 0 in rows written before it was kept (a
   // rebuild fills it in).
   uint64_t created_position = 0;
+  // New commerce (empty/0 in rows written before it was kept, until a
+  // rebuild): the plan, the price, when the term began, and the seats by
+  // when they were added (for refundableQuantity).
+  std::string term_duration;
+  int64_t unit_price = 0;
+  std::string currency;
+  int64_t term_start_us = 0;
+  std::vector<domain::Seats> seats;  // oldest first
 
   std::string Encode() const;
   static bool Decode(std::string_view bytes, SubscriptionRow* row);

@@ -73,7 +73,8 @@ TEST(TallydStartTest, ABadCatalogIsAClearStartUpError) {
   testing::TempDir dir;
   const std::string catalog = dir.Sub("offers.json");
   std::ofstream(catalog) << R"({"offers": [{"id": "x", "name": "X", "minimumQuantity": 5,
-    "maximumQuantity": 2, "isAddOn": false, "supportedBillingCycles": ["monthly"], "instance": "global"}]})";
+    "maximumQuantity": 2, "isAddOn": false, "instance": "global", "prices": [{"termDuration": "P1M",
+    "billingCycle": "monthly", "unitPrice": 1, "effectiveStartDate": "2024-01-01"}]}]})";
   auto run = Tallyd({"--data", dir.Sub("var"), "--catalog", catalog}, false);
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_NE(run.output.find("invalid_catalog"), std::string::npos) << run.output;

@@ -34,17 +34,25 @@ TEST(RowCodecTest, TruncatedOrForeignBytesAreRejectedNotOverread) {
   row.offer_id = "o";
   row.quantity = 12;
   row.created_position = 300;  // two bytes as a varint
+  row.term_duration = "P1Y";   // the new-commerce block: 13 bytes
+  row.currency = "USD";
+  row.seats = {{12, 0}};
   const std::string bytes = row.Encode();
   SubscriptionRow back;
   ASSERT_TRUE(SubscriptionRow::Decode(bytes, &back));
   EXPECT_EQ(back, row);
-  // A row written before created_position was kept ends two bytes earlier:
-  // it decodes, with position 0; every other prefix is refused.
-  const size_t old_size = bytes.size() - 2;
+  // Rows written by older versions end earlier: before the new-commerce
+  // block (13 bytes), and before created_position too (2 more). Those
+  // decode with defaults; every other prefix is refused.
+  const size_t without_terms = bytes.size() - 13, old_size = without_terms - 2;
   for (size_t n = 0; n < bytes.size(); ++n) {
-    if (n == old_size) continue;
+    if (n == old_size || n == without_terms) continue;
     EXPECT_FALSE(SubscriptionRow::Decode(bytes.substr(0, n), &back)) << "prefix of " << n << " bytes";
   }
+  ASSERT_TRUE(SubscriptionRow::Decode(bytes.substr(0, without_terms), &back));
+  EXPECT_EQ(back.created_position, 300u);
+  EXPECT_EQ(back.term_duration, "");
+  EXPECT_TRUE(back.seats.empty());
   ASSERT_TRUE(SubscriptionRow::Decode(bytes.substr(0, old_size), &back));
   EXPECT_EQ(back.created_position, 0u);
   EXPECT_EQ(back.quantity, 12);

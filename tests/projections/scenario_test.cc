@@ -119,11 +119,21 @@ TEST_F(ScenarioTest, ModelsHoldTheExpectedRows) {
     want.order_id = by_id[want.id].order_id;  // order ids are generated; checked below
     want.friendly_name = by_id[want.id].friendly_name;
     want.created_position = by_id[want.id].created_position;  // checked below
+    want.term_duration = "P1M";
+    want.currency = "USD";
+    want.unit_price = by_id[want.id].unit_price;  // the catalog's: checked below
+    want.term_start_us = want.created_us;
+    want.seats = by_id[want.id].seats;  // checked below
     EXPECT_EQ(by_id[want.id], want);
   };
   expect_sub(sub(basic, "p1", offers::kBusinessBasic, 10, "active", "", 0, 0));
   expect_sub(sub(e3, "p1", offers::kE3, 8, "suspended", "", 0, 3));
   expect_sub(sub(teams, "p1", offers::kTeamsPhone, 3, "active", basic, 1, 1));
+  // The price in force at purchase, and the seats by when they were added
+  // (e3: 5 bought at minute 0, 3 more at minute 2).
+  EXPECT_EQ(by_id[basic].unit_price, 720) << "Business Basic on P1M, monthly: 7.20 USD";
+  EXPECT_EQ(by_id[e3].seats, (std::vector<domain::Seats>{{5, At(0)}, {3, At(2)}}));
+  EXPECT_EQ(by_id[teams].seats, (std::vector<domain::Seats>{{3, At(1)}}));
   // The lines of an order keep the order they were bought in.
   EXPECT_GT(by_id[basic].created_position, 0u);
   EXPECT_LT(by_id[basic].created_position, by_id[e3].created_position);

@@ -32,9 +32,9 @@ TEST(CatalogTest, TheShippedCatalogLoadsAndIsRealistic) {
 nlohmann::json Valid() {
   return nlohmann::json::parse(R"({"offers": [
     {"id": "base", "name": "Base", "minimumQuantity": 1, "maximumQuantity": 10, "isAddOn": false,
-     "prerequisiteOffers": [], "supportedBillingCycles": ["monthly"], "instance": "global"},
+     "prerequisiteOffers": [], "prices": [{"termDuration": "P1M", "billingCycle": "monthly", "unitPrice": 7.2, "effectiveStartDate": "2024-01-01"}], "instance": "global"},
     {"id": "addon", "name": "Add-on", "minimumQuantity": 1, "maximumQuantity": 10, "isAddOn": true,
-     "prerequisiteOffers": ["base"], "supportedBillingCycles": ["monthly"], "instance": "global"}
+     "prerequisiteOffers": ["base"], "prices": [{"termDuration": "P1M", "billingCycle": "monthly", "unitPrice": 7.2, "effectiveStartDate": "2024-01-01"}], "instance": "global"}
   ]})");
 }
 
@@ -42,6 +42,44 @@ TEST(CatalogTest, AValidCatalogLoads) {
   auto catalog = Catalog::FromJson(Valid().dump());
   ASSERT_TRUE(catalog.ok()) << catalog.error().ToString();
   EXPECT_EQ(catalog->offers().size(), 2u);
+  EXPECT_EQ(catalog->currency(), "USD") << "the default";
+  const Offer* base = catalog->Find("base");
+  ASSERT_EQ(base->prices.size(), 1u);
+  EXPECT_EQ(base->prices[0].unit_price, 720) << "minor units";
+  EXPECT_TRUE(base->SupportsBillingCycle("monthly"));
+  EXPECT_FALSE(base->SupportsBillingCycle("annual"));
+}
+
+// A price change the catalog holds takes effect on its date; before it the
+// older price is in force, and both are shown from then on.
+TEST(CatalogTest, APriceIsInForceFromItsDateUntilTheNextOne) {
+  auto j = Valid();
+  j["currency"] = "EUR";
+  j["offers"][0]["prices"].push_back(
+      {{"termDuration", "P1M"}, {"billingCycle", "monthly"}, {"unitPrice", 8}, {"effectiveStartDate", "2027-04-01"}});
+  auto catalog = Catalog::FromJson(j.dump());
+  ASSERT_TRUE(catalog.ok()) << catalog.error().ToString();
+  EXPECT_EQ(catalog->currency(), "EUR");
+  const Offer* base = catalog->Find("base");
+  const int64_t april_2027 = 1806537600LL * 1000000;  // 2027-04-01T00:00:00Z
+  ASSERT_NE(base->PriceAt("P1M", "monthly", april_2027 - 1), nullptr);
+  EXPECT_EQ(base->PriceAt("P1M", "monthly", april_2027 - 1)->unit_price, 720);
+  EXPECT_EQ(base->PriceAt("P1M", "monthly", april_2027)->unit_price, 800);
+  EXPECT_EQ(base->PriceAt("P1M", "monthly", 0), nullptr) << "before any price";
+  EXPECT_EQ(base->PriceAt("P1Y", "monthly", april_2027), nullptr) << "a plan it is not sold on";
+  EXPECT_EQ(base->PricesFrom(april_2027 - 1).size(), 2u) << "in force, and the one to come";
+  ASSERT_EQ(base->PricesFrom(april_2027).size(), 1u);
+  EXPECT_EQ(base->PricesFrom(april_2027)[0]->unit_price, 800);
+}
+
+TEST(CatalogTest, PlansFollowPartnerCenter) {
+  EXPECT_TRUE(CycleFitsTerm("P1M", "monthly"));
+  EXPECT_FALSE(CycleFitsTerm("P1M", "annual"));
+  EXPECT_TRUE(CycleFitsTerm("P1Y", "annual"));
+  EXPECT_FALSE(CycleFitsTerm("P1Y", "triennial"));
+  EXPECT_TRUE(CycleFitsTerm("P3Y", "triennial"));
+  EXPECT_FALSE(CycleFitsTerm("P2Y", "monthly"));
+  EXPECT_FALSE(CycleFitsTerm("P1Y", "weekly"));
 }
 
 struct Broken {
@@ -63,9 +101,20 @@ TEST(CatalogTest, EveryKindOfBrokenCatalogIsAClearError) {
       {"max below min", [](auto& j) { j["offers"][0]["minimumQuantity"] = 5; j["offers"][0]["maximumQuantity"] = 2; },
        "is below minimumQuantity"},
       {"isAddOn missing", [](auto& j) { j["offers"][0].erase("isAddOn"); }, "isAddOn must be"},
-      {"bad cycle", [](auto& j) { j["offers"][0]["supportedBillingCycles"] = {"weekly"}; }, "unknown billing cycle"},
-      {"no cycles", [](auto& j) { j["offers"][0]["supportedBillingCycles"] = nlohmann::json::array(); },
-       "must not be empty"},
+      {"bad cycle", [](auto& j) { j["offers"][0]["prices"][0]["billingCycle"] = "weekly"; },
+       "billingCycle must be monthly, annual or triennial"},
+      {"bad term", [](auto& j) { j["offers"][0]["prices"][0]["termDuration"] = "P2Y"; }, "termDuration must be"},
+      {"cycle longer than term", [](auto& j) { j["offers"][0]["prices"][0]["billingCycle"] = "annual"; },
+       "a P1M term is not billed annual"},
+      {"no prices", [](auto& j) { j["offers"][0]["prices"] = nlohmann::json::array(); }, "prices must be a non-empty"},
+      {"negative price", [](auto& j) { j["offers"][0]["prices"][0]["unitPrice"] = -1; }, "unitPrice must be"},
+      {"fraction of a cent", [](auto& j) { j["offers"][0]["prices"][0]["unitPrice"] = 1.005; }, "at most two decimals"},
+      {"bad date", [](auto& j) { j["offers"][0]["prices"][0]["effectiveStartDate"] = "2024-02-30"; },
+       "effectiveStartDate must be a date"},
+      {"same plan same day", [](auto& j) { j["offers"][0]["prices"].push_back(j["offers"][0]["prices"][0]); },
+       "two prices of one plan start on the same day"},
+      {"unknown price key", [](auto& j) { j["offers"][0]["prices"][0]["price"] = 1; }, "unknown key \"price\""},
+      {"bad currency", [](auto& j) { j["currency"] = "usd"; }, "ISO 4217"},
       {"bad instance", [](auto& j) { j["offers"][0]["instance"] = "mars"; }, "unknown instance"},
       {"unknown key", [](auto& j) { j["offers"][0]["maxQuantity"] = 3; }, "unknown key \"maxQuantity\""},
       {"add-on without prerequisite", [](auto& j) { j["offers"][1]["prerequisiteOffers"] = nlohmann::json::array(); },

@@ -340,15 +340,15 @@ void Api::Offers(Call& call) {
   if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET only");
   if (p.size() == 2) {
     json items = json::array();
-    for (const auto* o : ctx_.catalog->ForInstance(ctx_.instance)) items.push_back(OfferJson(*o));
+    for (const auto* o : ctx_.catalog->ForInstance(ctx_.instance)) items.push_back(OfferJson(*o, ctx_.catalog->currency(), ctx_.log->NowMicros()));
     return call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()}, {"items", items}}));
   }
   const domain::Offer* offer = ctx_.catalog->Find(p[2]);
   if (offer == nullptr || offer->instance != ctx_.instance) return call.Error(ErrorCode::kNotFound, "no such offer");
-  if (p.size() == 3) return call.Answer(call.Make(http::status::ok, OfferJson(*offer)));
+  if (p.size() == 3) return call.Answer(call.Make(http::status::ok, OfferJson(*offer, ctx_.catalog->currency(), ctx_.log->NowMicros())));
   if (p.size() == 4 && p[3] == "addons") {
     json items = json::array();
-    for (const auto* o : ctx_.catalog->AddOnsOf(offer->id)) items.push_back(OfferJson(*o));
+    for (const auto* o : ctx_.catalog->AddOnsOf(offer->id)) items.push_back(OfferJson(*o, ctx_.catalog->currency(), ctx_.log->NowMicros()));
     return call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()}, {"items", items}}));
   }
   call.Error(ErrorCode::kRouteNotFound, "no such endpoint");

@@ -407,7 +407,7 @@ void Api::Subscriptions(Call& call) {
       if (!sub->has_value()) return call.Error(ErrorCode::kSubscriptionNotFound, "no such subscription");
       std::string text;
       JsonWriter w(text);
-      WriteSubscription(w, **sub, *ctx_.catalog);
+      WriteSubscription(w, **sub, *ctx_.catalog, ctx_.log->NowMicros());
       const json stored = json::parse(text);
       for (const auto& [field, sent] : read_only) {
         const json& now = stored.contains(field) ? stored[field] : json();
@@ -466,7 +466,7 @@ void Api::ReadSubscriptions(Call& call, const std::string& id) {
     std::string base = "/v1/customers/" + id + "/subscriptions";
     if (p.size() == 6) base += "/" + p[4] + "/addons";
     auto subscription = [this](JsonWriter& w, const projections::SubscriptionRow& s) {
-      WriteSubscription(w, s, *ctx_.catalog);
+      WriteSubscription(w, s, *ctx_.catalog, ctx_.log->NowMicros());
     };
     return call.Answer(call.MakeText(http::status::ok,
                                      ItemsText(page, subscription, next, base + "?size=" + std::to_string(*size))));
@@ -477,7 +477,7 @@ void Api::ReadSubscriptions(Call& call, const std::string& id) {
     if (!sub->has_value()) return call.Error(ErrorCode::kSubscriptionNotFound, "no such subscription");
     std::string text;
     JsonWriter w(text);
-    WriteSubscription(w, **sub, *ctx_.catalog);
+    WriteSubscription(w, **sub, *ctx_.catalog, ctx_.log->NowMicros());
     Response r = call.MakeText(http::status::ok, std::move(text));
     if (auto v = CustomerVersion(id); v.ok()) r.set(http::field::etag, Etag(*v));
     return call.Answer(std::move(r));

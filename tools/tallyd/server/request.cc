@@ -116,8 +116,9 @@ Result<OrderLineInput> ParseLineItem(const json& value, const std::string& path,
   }
   auto term = f.OptString("termDuration");
   if (!term.ok()) return term.error();
-  if (term->has_value() && Lower(**term) != "p1m" && Lower(**term) != "p1y" && Lower(**term) != "p3y") {
-    return Error(ErrorCode::kInvalidField, f.PathOf("termDuration") + " is P1M, P1Y or P3Y");
+  if (term->has_value()) {  // ISO 8601, any case; the domain says whether the offer has it (800121)
+    item.term_duration = **term;
+    for (char& c : item.term_duration) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   auto subscription = f.OptString("subscriptionId");
   if (!subscription.ok()) return subscription.error();
@@ -327,9 +328,11 @@ Result<std::vector<domain::LineItem>> NewOrderLines(const OrderInput& order) {
   return items;
 }
 
-const char* const kSubscriptionReadOnlyFields[9] = {"id",           "offerId",      "offerName",
-                                                    "billingCycle", "orderId",      "isAddOn",
-                                                    "creationDate", "lastModified", "parentSubscriptionId"};
+const char* const kSubscriptionReadOnlyFields[15] = {
+    "id",           "offerId",      "offerName",           "billingCycle",       "orderId",
+    "isAddOn",      "creationDate", "lastModified",        "parentSubscriptionId", "termDuration",
+    "renewalTermDuration", "effectiveStartDate", "commitmentEndDate", "commitmentEndDateTime",
+    "cancellationAllowedUntilDate"};
 
 Result<SubscriptionPatch> SubscriptionPatchFromJson(const json& body) {
   TALLY_RETURN_IF_ERROR(ExpectObject(body, "the body"));
@@ -342,9 +345,8 @@ Result<SubscriptionPatch> SubscriptionPatchFromJson(const json& body) {
   // these too; tally does not keep them (yet), so a resource sent back with
   // them is accepted and they are ignored.
   for (const char* ignored :
-       {"attributes", "links", "entitlementId", "unitType", "hasPurchasableAddons", "effectiveStartDate",
-        "commitmentEndDate", "commitmentEndDateTime", "cancellationAllowedUntilDate", "isTrial", "billingType",
-        "termDuration", "renewalTermDuration", "refundOptions", "refundableQuantity", "isMicrosoftProduct",
+       {"attributes", "links", "entitlementId", "unitType", "hasPurchasableAddons", "isTrial", "billingType",
+        "refundOptions", "refundableQuantity", "isMicrosoftProduct",
         "partnerId", "attentionNeeded", "actionTaken", "contractType", "publisherName", "promotionId",
         "suspensionReasons", "scheduledNextTermInstructions", "productType", "customTermEndDate"}) {
     (void)f.OptAny(ignored);

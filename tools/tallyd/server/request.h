@@ -45,8 +45,8 @@ Result<domain::BillingProfileInput> BillingFromJson(const nlohmann::json& body);
 // PATCH body. Honoured: referenceCustomerId (the caller checks it against
 // the path), billingCycle (the default of lines without their own),
 // currencyCode (the caller checks it against the catalog's), and per line
-// offerId, quantity, friendlyName, billingCycle, parentSubscriptionId;
-// termDuration must be P1M, P1Y or P3Y. A line with a subscriptionId is one
+// offerId, quantity, friendlyName, billingCycle, termDuration,
+// parentSubscriptionId. A line with a subscriptionId is one
 // the order has (a whole order sent back): its fields as sent are kept in
 // `sent`, for the caller to compare with the stored line. The read-only and
 // unmodelled fields of the resource are accepted (see kOrderIgnored...).
@@ -74,7 +74,7 @@ inline constexpr const char* kOrderIgnoredFields[] = {"alternateId", "transactio
                                                      "attributes"};
 inline constexpr const char* kOrderLineIgnoredFields[] = {
     "links", "attributes", "transactionType", "partnerIdOnRecord", "provisioningContext", "renewsTo",
-    "customTermEndDate", "attestationAccepted", "pricing", "purchaseCommitment", "termDuration"};
+    "customTermEndDate", "attestationAccepted", "pricing", "purchaseCommitment"};
 inline constexpr const char* kCustomerIgnoredFields[] = {
     "id", "commerceId", "relationshipToPartner", "allowDelegatedAccess", "userCredentials", "customDomains",
     "associatedPartnerId", "enableGDAPByDefault", "links", "attributes"};
@@ -95,6 +95,6 @@ struct SubscriptionPatch {
 Result<SubscriptionPatch> SubscriptionPatchFromJson(const nlohmann::json& body);
 
 // The fields of a Subscription that cannot change, as tally returns them.
-extern const char* const kSubscriptionReadOnlyFields[9];
+extern const char* const kSubscriptionReadOnlyFields[15];
 
 }  // namespace tally::server

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "engine/domain/terms.h"
 #include "projections/as_of.h"
 
 namespace tally::server {
@@ -31,6 +32,12 @@ void ObjectType(JsonWriter& w, std::string_view type) {
 }
 
 }  // namespace
+
+nlohmann::json MajorUnits(int64_t minor) {
+  // Whole units stay integers; cents are exact in a double of this size.
+  if (minor % 100 == 0) return minor / 100;
+  return static_cast<double>(minor) / 100.0;
+}
 
 void WriteLink(JsonWriter& w, std::string_view name, std::string_view uri) {
   w.Key(name).BeginObject().Field("uri", uri).Field("method", "GET").Key("headers").BeginArray().EndArray().EndObject();
@@ -81,7 +88,8 @@ void WriteCustomer(JsonWriter& w, const projections::CustomerRow& c, std::string
   w.EndObject();
 }
 
-void WriteSubscription(JsonWriter& w, const projections::SubscriptionRow& s, const domain::Catalog& catalog) {
+void WriteSubscription(JsonWriter& w, const projections::SubscriptionRow& s, const domain::Catalog& catalog,
+                       int64_t now_us) {
   const domain::Offer* offer = catalog.Find(s.offer_id);
   w.BeginObject()
       .Field("id", s.id)
@@ -97,6 +105,25 @@ void WriteSubscription(JsonWriter& w, const projections::SubscriptionRow& s, con
       .Field("creationDate", FormatUtcTime(s.created_us))
       .Field("lastModified", FormatUtcTime(s.updated_us));
   if (!s.parent_id.empty()) w.Field("parentSubscriptionId", s.parent_id);
+  if (!s.term_duration.empty()) {  // empty in rows from before new commerce, until a rebuild
+    const int64_t end_day = domain::CommitmentEndDay(s.term_start_us, s.term_duration);
+    w.Field("termDuration", s.term_duration)
+        .Field("renewalTermDuration", s.term_duration)
+        .Field("effectiveStartDate", FormatUtcTime(s.term_start_us))
+        .Field("commitmentEndDate", FormatUtcTime(end_day))
+        .Field("commitmentEndDateTime", FormatUtcTime(domain::CommitmentEndTime(end_day)))
+        .Field("cancellationAllowedUntilDate", FormatUtcTime(s.term_start_us + domain::kWindowMicros));
+    w.Key("refundableQuantity").BeginObject().Field("totalQuantity", domain::RemovableSeats(s.seats, now_us));
+    w.Key("details").BeginArray();
+    for (const auto& seats : s.seats) {
+      if (now_us >= seats.added_at_us + domain::kWindowMicros) continue;
+      w.BeginObject()
+          .Field("quantity", seats.quantity)
+          .Field("allowedUntilDateTime", FormatUtcTime(seats.added_at_us + domain::kWindowMicros))
+          .EndObject();
+    }
+    w.EndArray().EndObject();
+  }
   w.Key("links").BeginObject();
   WriteLink(w, "self", "/v1/customers/" + s.customer_id + "/subscriptions/" + s.id);
   WriteLink(w, "offer", "/v1/offers/" + s.offer_id);
@@ -131,6 +158,7 @@ nlohmann::json OrderJson(const std::vector<const projections::SubscriptionRow*>&
     json line = {{"lineItemNumber", i},     {"offerId", s.offer_id},
                  {"subscriptionId", s.id},  {"friendlyName", s.friendly_name},
                  {"quantity", s.quantity},  {"billingCycle", s.billing_cycle},
+                 {"termDuration", s.term_duration.empty() ? "P1M" : s.term_duration},
                  {"links", {{"subscription", LinkJson(customer + "/subscriptions/" + s.id)}}},
                  {"attributes", {{"objectType", "OrderLineItem"}}}};
     if (!s.parent_id.empty()) line["parentSubscriptionId"] = s.parent_id;
@@ -148,7 +176,15 @@ nlohmann::json OrderJson(const std::vector<const projections::SubscriptionRow*>&
           {"attributes", {{"objectType", "Order"}}}};
 }
 
-nlohmann::json OfferJson(const domain::Offer& o) {
+nlohmann::json OfferJson(const domain::Offer& o, const std::string& currency, int64_t now_us) {
+  nlohmann::json prices = nlohmann::json::array();
+  for (const domain::Price* p : o.PricesFrom(now_us)) {
+    prices.push_back({{"termDuration", p->term_duration},
+                      {"billingCycle", p->billing_cycle},
+                      {"unitPrice", MajorUnits(p->unit_price)},
+                      {"currency", currency},
+                      {"effectiveStartDate", FormatUtcTime(p->effective_start_us)}});
+  }
   return {{"id", o.id},
           {"name", o.name},
           {"description", o.description},
@@ -157,6 +193,7 @@ nlohmann::json OfferJson(const domain::Offer& o) {
           {"isAddOn", o.is_add_on},
           {"prerequisiteOffers", o.prerequisite_offers},
           {"supportedBillingCycles", o.billing_cycles},
+          {"prices", std::move(prices)},
           {"instance", domain::InstanceName(o.instance)}};
 }
 

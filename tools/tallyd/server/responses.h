@@ -30,7 +30,9 @@ void WriteLink(JsonWriter& w, std::string_view name, std::string_view uri);
 nlohmann::json LinkJson(const std::string& uri);
 
 // A subscription, with its offer's name from `catalog`.
-void WriteSubscription(JsonWriter& w, const projections::SubscriptionRow& s, const domain::Catalog& catalog);
+// `now_us`: the time refundableQuantity is as of.
+void WriteSubscription(JsonWriter& w, const projections::SubscriptionRow& s, const domain::Catalog& catalog,
+                       int64_t now_us);
 
 // The lines of order `order_id` among a customer's subscriptions, in the
 // order they were bought (empty: no such order).
@@ -65,7 +67,11 @@ std::string ItemsText(const Rows& rows, WriteItem item, std::string_view continu
   return text;
 }
 
-// An offer of the catalog (GET /v1/offers: small, not a hot path).
-nlohmann::json OfferJson(const domain::Offer& o);
+// An offer of the catalog (GET /v1/offers: small, not a hot path), with
+// its prices in force at `now_us` and those that start later.
+nlohmann::json OfferJson(const domain::Offer& o, const std::string& currency, int64_t now_us);
+
+// An amount in minor units as a JSON number in major units (720 -> 7.2).
+nlohmann::json MajorUnits(int64_t minor);
 
 }  // namespace tally::server

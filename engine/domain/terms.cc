@@ -1,0 +1,42 @@
+#include "engine/domain/terms.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "engine/domain/catalog.h"
+
+namespace tally::domain {
+
+void ChangeSeats(std::vector<Seats>& seats, int32_t from, int32_t to, int64_t at_us) {
+  if (to > from) {
+    seats.push_back(Seats{to - from, at_us});
+    return;
+  }
+  int32_t removed = from - to;
+  while (removed > 0 && !seats.empty()) {
+    const int32_t take = std::min(removed, seats.back().quantity);
+    seats.back().quantity -= take;
+    removed -= take;
+    if (seats.back().quantity == 0) seats.pop_back();
+  }
+}
+
+int64_t RemovableSeats(const std::vector<Seats>& seats, int64_t now_us) {
+  int64_t removable = 0;
+  for (const Seats& s : seats) {
+    if (now_us < s.added_at_us + kWindowMicros) removable += s.quantity;
+  }
+  return removable;
+}
+
+int64_t CommitmentEndDay(int64_t start_us, std::string_view term) {
+  using namespace std::chrono;
+  const int months = TermMonths(term);
+  if (months == 0) return 0;
+  const sys_days start_day = floor<days>(sys_time<microseconds>(microseconds(start_us)));
+  year_month_day end = year_month_day(start_day) + std::chrono::months(months);
+  if (!end.ok()) end = year_month_day(end.year() / end.month() / last);
+  return duration_cast<microseconds>((sys_days(end) - days(1)).time_since_epoch()).count();
+}
+
+}  // namespace tally::domain
