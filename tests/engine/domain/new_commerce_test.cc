@@ -1,0 +1,188 @@
+// Issue 19: new commerce's rules, each with Partner Center's code: the plan
+// a line may have, the price in force at purchase, the 168-hour windows for
+// cancelling and for removing seats (at their edges), and the term-end
+// date across month ends and leap years. A real log with a manual clock:
+// the clock the log stamps events with is the one the rules decide by.
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "engine/command_processor.h"
+#include "engine/domain/terms.h"
+#include "engine/rocksdb_event_log.h"
+#include "tests/testing/test_util.h"
+#include "tools/common/workload.h"
+
+namespace tally {
+namespace {
+
+namespace offers = tally::tools::offers;
+using domain::SubscriptionStatus;
+using tally::tools::Item;
+
+constexpr int64_t kHour = int64_t{3600} * 1'000'000;
+constexpr int64_t kMinute = int64_t{60} * 1'000'000;
+
+// Microseconds of a UTC date and time.
+int64_t At(int y, unsigned m, unsigned d, int hour = 0, int minute = 0) {
+  using namespace std::chrono;
+  const sys_days date{year(y) / month(m) / day(d)};
+  return duration_cast<microseconds>(date.time_since_epoch()).count() + hour * kHour + minute * kMinute;
+}
+
+TEST(TermsTest, ATermEndsTheDayBeforeItsAnniversary) {
+  using domain::CommitmentEndDay;
+  EXPECT_EQ(CommitmentEndDay(At(2021, 1, 14), "P1Y"), At(2022, 1, 13)) << "Partner Center's own example";
+  EXPECT_EQ(CommitmentEndDay(At(2021, 1, 14, 23, 59), "P1Y"), At(2022, 1, 13)) << "the time of day does not count";
+  EXPECT_EQ(CommitmentEndDay(At(2021, 12, 15), "P1M"), At(2022, 1, 14)) << "across a year end";
+  EXPECT_EQ(CommitmentEndDay(At(2021, 1, 14), "P3Y"), At(2024, 1, 13));
+  // Month ends: a day the end month lacks is its last day.
+  EXPECT_EQ(CommitmentEndDay(At(2023, 1, 31), "P1M"), At(2023, 2, 27));
+  EXPECT_EQ(CommitmentEndDay(At(2024, 1, 31), "P1M"), At(2024, 2, 28)) << "2024 is a leap year";
+  EXPECT_EQ(CommitmentEndDay(At(2024, 3, 31), "P1M"), At(2024, 4, 29));
+  // Leap days.
+  EXPECT_EQ(CommitmentEndDay(At(2024, 2, 29), "P1Y"), At(2025, 2, 27));
+  EXPECT_EQ(CommitmentEndDay(At(2024, 2, 29), "P1M"), At(2024, 3, 28));
+  EXPECT_EQ(CommitmentEndDay(At(2023, 3, 1), "P1Y"), At(2024, 2, 29)) << "ends on a leap day";
+  EXPECT_EQ(CommitmentEndDay(At(2024, 2, 29), "P3Y"), At(2027, 2, 27));
+  EXPECT_EQ(CommitmentEndDay(At(2024, 1, 1), "P2Y"), 0) << "not a term";
+  EXPECT_EQ(domain::CommitmentEndTime(At(2022, 1, 13)), At(2022, 1, 13, 23, 59) + 59 * 1'000'000);
+}
+
+TEST(TermsTest, SeatsAreRemovedNewestFirstAndOnlyInsideTheirWindow) {
+  std::vector<domain::Seats> seats = {{10, 0}};
+  domain::ChangeSeats(seats, 10, 15, 100 * kHour);
+  EXPECT_EQ(seats, (std::vector<domain::Seats>{{10, 0}, {5, 100 * kHour}}));
+  EXPECT_EQ(domain::RemovableSeats(seats, 167 * kHour + 59 * kMinute), 15);
+  EXPECT_EQ(domain::RemovableSeats(seats, 168 * kHour), 5) << "the first batch's window closed";
+  domain::ChangeSeats(seats, 15, 8, 200 * kHour);
+  EXPECT_EQ(seats, (std::vector<domain::Seats>{{8, 0}})) << "the newest went first, then into the older batch";
+}
+
+class NewCommerceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto catalog = domain::Catalog::Load(TALLY_OFFERS_JSON);
+    ASSERT_TRUE(catalog.ok()) << catalog.error().ToString();
+    catalog_ = std::make_unique<domain::Catalog>(std::move(*catalog));
+    RocksDbEventLogOptions options;
+    options.clock = &clock_;
+    auto log = RocksDbEventLog::Open(dir_.Sub("log"), options);
+    ASSERT_TRUE(log.ok()) << log.error().ToString();
+    log_ = std::move(*log);
+    processor_ = std::make_unique<CommandProcessor>(*log_, *catalog_, domain::Instance::kGlobal, ids_);
+    auto created = processor_->Execute(tools::ValidAddCustomer("newcommerce"), Meta());
+    ASSERT_TRUE(created.ok()) << created.error().ToString();
+    customer_ = created->customer_id;
+  }
+
+  domain::CommandMeta Meta() { return {"p1", "", ""}; }
+
+  Result<CommandOutcome> Buy(domain::LineItem item) {
+    return processor_->Execute(domain::CreateOrder{customer_, {std::move(item)}}, Meta());
+  }
+  std::string BuyOk(domain::LineItem item) {
+    auto r = Buy(std::move(item));
+    EXPECT_TRUE(r.ok()) << r.error().ToString();
+    return r.ok() ? r->subscription_ids.at(0) : "";
+  }
+  Result<CommandOutcome> Update(const std::string& sub, std::optional<int64_t> quantity,
+                                std::optional<SubscriptionStatus> status = std::nullopt) {
+    return processor_->Execute(domain::UpdateSubscription{customer_, sub, quantity, status, {}, {}, {}}, Meta());
+  }
+  const domain::Subscription& Sub(const std::string& id) {
+    return (*processor_->State(customer_))->subscriptions.at(id);
+  }
+
+  testing::TempDir dir_;
+  ManualClock clock_{At(2026, 11, 2, 9, 30)};
+  domain::RandomIdSource ids_{19};
+  std::unique_ptr<domain::Catalog> catalog_;
+  std::unique_ptr<RocksDbEventLog> log_;
+  std::unique_ptr<CommandProcessor> processor_;
+  std::string customer_;
+};
+
+TEST_F(NewCommerceTest, APlanIsOneTheOfferIsSoldOn) {
+  auto line = [](const std::string& offer, const char* term, const char* cycle) {
+    auto item = Item(offer, 1);
+    item.term_duration = term;
+    item.billing_cycle = cycle;
+    return item;
+  };
+  EXPECT_EQ(Buy(line(offers::kBusinessBasic, "P3Y", "monthly")).error().code(), ErrorCode::kInvalidTerm);
+  EXPECT_EQ(Buy(line(offers::kBusinessBasic, "P6M", "monthly")).error().code(), ErrorCode::kInvalidTerm);
+  EXPECT_EQ(Buy(line(offers::kBusinessBasic, "P1M", "annual")).error().code(), ErrorCode::kBillingCycleLongerThanTerm);
+  EXPECT_EQ(Buy(line(offers::kE3, "P1Y", "triennial")).error().code(), ErrorCode::kBillingCycleLongerThanTerm);
+  EXPECT_EQ(Buy(line(offers::kBusinessBasic, "P1Y", "weekly")).error().code(), ErrorCode::kInvalidBillingCycle);
+  EXPECT_EQ(Buy(line(offers::kAzurePlan, "P1Y", "monthly")).error().code(), ErrorCode::kInvalidTerm);
+  const std::string e3 = BuyOk(line(offers::kE3, "P3Y", "triennial"));
+  EXPECT_EQ(Sub(e3).term_duration, "P3Y");
+  EXPECT_EQ(Sub(e3).billing_cycle, "triennial");
+  EXPECT_EQ(Sub(e3).unit_price, 82800);
+  EXPECT_EQ(Sub(e3).currency, "USD");
+  // Without a term, the billing cycle's length.
+  auto annual = Item(offers::kBusinessBasic, 2);
+  annual.billing_cycle = "annual";
+  EXPECT_EQ(Sub(BuyOk(annual)).term_duration, "P1Y");
+  EXPECT_EQ(Sub(BuyOk(Item(offers::kBusinessBasic, 2))).term_duration, "P1M");
+}
+
+TEST_F(NewCommerceTest, ThePriceIsTheOneInForceAtPurchaseAndStaysIt) {
+  auto yearly = Item(offers::kBusinessBasic, 3);
+  yearly.term_duration = "P1Y";
+  clock_.Set(At(2027, 3, 31, 23, 59));
+  const std::string before = BuyOk(yearly);
+  clock_.Set(At(2027, 4, 1));
+  const std::string after = BuyOk(yearly);
+  EXPECT_EQ(Sub(before).unit_price, 600) << "6.00 until the change";
+  EXPECT_EQ(Sub(after).unit_price, 700) << "7.00 from 2027-04-01";
+  // A later event does not reprice what was bought.
+  ASSERT_TRUE(Update(before, 4).ok());
+  EXPECT_EQ(Sub(before).unit_price, 600);
+}
+
+TEST_F(NewCommerceTest, CancellingIsAllowedFor168HoursAfterThePurchase) {
+  const int64_t bought = clock_.NowMicros();
+  const std::string inside = BuyOk(Item(offers::kBusinessBasic, 5));
+  const std::string edge = BuyOk(Item(offers::kBusinessBasic, 5));
+  clock_.Set(bought + 167 * kHour + 59 * kMinute);
+  ASSERT_TRUE(Update(inside, std::nullopt, SubscriptionStatus::kDeleted).ok()) << "at 167h59m";
+  EXPECT_EQ(Sub(inside).status, SubscriptionStatus::kDeleted);
+  clock_.Set(bought + 168 * kHour);
+  const uint64_t head = log_->Head();
+  auto late = Update(edge, std::nullopt, SubscriptionStatus::kDeleted);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code(), ErrorCode::kCancellationWindowPassed);
+  EXPECT_EQ(HttpStatus(late.error().code()), 400);
+  EXPECT_NE(late.error().message().find("168-hour"), std::string::npos) << late.error().message();
+  EXPECT_EQ(log_->Head(), head) << "a refused command appends nothing";
+  EXPECT_EQ(Sub(edge).status, SubscriptionStatus::kActive);
+  // Suspending is no cancellation: still allowed.
+  EXPECT_TRUE(Update(edge, std::nullopt, SubscriptionStatus::kSuspended).ok());
+}
+
+TEST_F(NewCommerceTest, SeatsAreRemovedOnlyWithinTheWindowOfThePurchaseThatAddedThem) {
+  const int64_t bought = clock_.NowMicros();
+  const std::string sub = BuyOk(Item(offers::kBusinessBasic, 10));
+  clock_.Set(bought + 100 * kHour);
+  ASSERT_TRUE(Update(sub, 15).ok()) << "an increase, any time: 5 seats with their own window";
+  clock_.Set(bought + 167 * kHour + 59 * kMinute);
+  ASSERT_TRUE(Update(sub, 14).ok()) << "inside every window";
+  clock_.Set(bought + 168 * kHour);
+  auto too_many = Update(sub, 9);
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.error().code(), ErrorCode::kSeatReductionWindowPassed);
+  EXPECT_NE(too_many.error().message().find("168-hour"), std::string::npos);
+  EXPECT_NE(too_many.error().message().find("4 of its 14"), std::string::npos) << too_many.error().message();
+  ASSERT_TRUE(Update(sub, 10).ok()) << "the 4 seats still inside the increase's window";
+  EXPECT_EQ(Sub(sub).seats, (std::vector<domain::Seats>{{10, bought}}));
+  clock_.Set(bought + 100 * kHour + 168 * kHour);
+  ASSERT_TRUE(Update(sub, 12).ok());
+  auto old_seats = Update(sub, 9);
+  EXPECT_EQ(old_seats.error().code(), ErrorCode::kSeatReductionWindowPassed) << "only the 2 new seats may go";
+  EXPECT_TRUE(Update(sub, 10).ok());
+}
+
+}  // namespace
+}  // namespace tally
