@@ -29,6 +29,27 @@ class SystemClock final : public Clock {
   }
 };
 
+// tallyd's simulated clock (`--clock simulated:TIME`): it stands still
+// until an operator moves it (POST /admin/v1/clock), and never backwards.
+// For tests and demonstrations, not for production.
+class SimulatedClock final : public Clock {
+ public:
+  explicit SimulatedClock(int64_t start_us) : now_(start_us) {}
+  int64_t NowMicros() const override { return now_.load(); }
+  // Moves the clock to `now_us`; false (and no move) when that is earlier
+  // than the clock's time.
+  bool MoveTo(int64_t now_us) {
+    int64_t current = now_.load();
+    while (now_us >= current) {
+      if (now_.compare_exchange_weak(current, now_us)) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::atomic<int64_t> now_;
+};
+
 // A clock that moves only when told to. For tests.
 class ManualClock final : public Clock {
  public:

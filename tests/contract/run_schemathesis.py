@@ -83,9 +83,9 @@ def main():
             cmd = [SCHEMATHESIS, "run", schema, "--url", base, "-H", "Authorization: Bearer " + token,
                    "--checks", CHECKS, "--max-examples", EXAMPLES, "--seed", "18", "--workers", "1",
                    "--phases", "examples,coverage,fuzzing", "--no-color", "--request-timeout", "10",
-                   "--exclude-path", "/admin/v1/customers/{customerId}/forget",
+                   "--exclude-path-regex", "^/admin/",
                    "--generation-database", "none"]
-            print("operations in the document:", operations, "(the operator-only erasure is left out)", flush=True)
+            print("operations in the document:", operations, "(the operator-only /admin ones are left out)", flush=True)
             result = subprocess.run(cmd, env=env, cwd=tmp)
             if proc.poll() is not None:
                 sys.exit("tallyd exited during the run with status %d" % proc.returncode)

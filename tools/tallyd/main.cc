@@ -21,6 +21,8 @@
 #include "engine/kafka/embedded.h"
 #include "engine/kafka/relay.h"
 #include "engine/rocksdb_event_log.h"
+#include "events/codec.h"
+#include "projections/as_of.h"
 #include "tools/tallyd/server/api.h"
 #include "tools/tallyd/server/http_server.h"
 #include "tools/tallyd/server/partners.h"
@@ -42,6 +44,11 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "HTTP address HOST:PORT")->capture_default_str();
   app.add_option("--catalog", catalog_path, "offer catalog (JSON)")->capture_default_str();
   app.add_option("--instance", instance_name, "global or usgov")->capture_default_str();
+  std::string clock_spec = "real";
+  app.add_option("--clock", clock_spec,
+                 "real, or simulated:TIME (RFC 3339, UTC): a clock that moves only by POST /admin/v1/clock; "
+                 "for tests and demonstrations, not for production")
+      ->capture_default_str();
   int http_threads = 2;
   app.add_option("--http-threads", http_threads, "threads serving HTTP")->capture_default_str()->check(CLI::Range(1, 64));
   size_t max_connections = 1024;
@@ -116,10 +123,35 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tallyd: cannot create %s: %s\n", data.c_str(), ec.message().c_str());
     return 2;
   }
-  auto log = tally::RocksDbEventLog::Open(data + "/log");
+  // The one clock: events are stamped with it and commands decide by it.
+  std::unique_ptr<tally::SimulatedClock> simulated;
+  if (clock_spec != "real") {
+    auto start = clock_spec.starts_with("simulated:") ? tally::projections::ParseUtcTime(clock_spec.substr(10))
+                                                       : tally::Result<int64_t>(tally::Error(
+                                                             tally::ErrorCode::kInvalidArgument, "unknown clock"));
+    if (!start.ok()) {
+      std::fprintf(stderr, "tallyd: --clock must be real or simulated:YYYY-MM-DDTHH:MM:SSZ (%s)\n",
+                   start.error().message().c_str());
+      return 2;
+    }
+    simulated = std::make_unique<tally::SimulatedClock>(*start);
+  }
+  tally::RocksDbEventLogOptions log_options;
+  if (simulated) log_options.clock = simulated.get();
+  auto log = tally::RocksDbEventLog::Open(data + "/log", log_options);
   if (!log.ok()) {
     std::fprintf(stderr, "tallyd: %s\n", log.error().ToString().c_str());
     return 2;
+  }
+  if (simulated && (*log)->Head() > 0) {  // time never goes back, across restarts too
+    auto last = (*log)->Read((*log)->Head(), 1);
+    auto envelope = last.ok() && !last->empty() ? tally::events::VerifyEnvelope(last->front().envelope)
+                                                : tally::Result<const tally::events::Envelope*>(nullptr);
+    if (envelope.ok() && *envelope != nullptr && (*envelope)->recorded_at_us() > simulated->NowMicros()) {
+      std::fprintf(stderr, "tallyd: --clock %s is before the log's last event (%s)\n", clock_spec.c_str(),
+                   tally::projections::FormatUtcTime((*envelope)->recorded_at_us()).c_str());
+      return 2;
+    }
   }
   auto store = tally::projections::ProjectionStore::Open(data + "/projections", tally::projections::ModelNames());
   if (!store.ok()) {
@@ -209,6 +241,7 @@ int main(int argc, char** argv) {
   api_context.catalog = &*catalog;
   api_context.instance = *instance;
   api_context.log = log->get();
+  api_context.simulated_clock = simulated.get();
   api_context.store = store->get();
   api_context.runner = &runner;
   api_context.partners = partners->get();

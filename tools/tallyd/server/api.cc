@@ -10,6 +10,7 @@
 #include "tools/tallyd/server/api_call.h"
 #include "tools/tallyd/server/responses.h"
 #include "events/uuid.h"
+#include "projections/as_of.h"
 
 namespace tally::server {
 // tools/tallyd/openapi.json, embedded at build time (embed_openapi.cmake).
@@ -355,15 +356,44 @@ void Api::Offers(Call& call) {
 }
 
 
+// /admin/v1/clock: the simulated clock's time (GET), or a move forward
+// (POST {"now": "<RFC 3339>"}); the scheduler's due work follows it.
+void Api::AdminClock(Call& call) {
+  if (ctx_.simulated_clock == nullptr) {
+    return call.Error(ErrorCode::kNotFound, "the clock is real: start tallyd with --clock simulated:<time> to move it");
+  }
+  if (call.method() == http::verb::post) {
+    auto body = Body(call);
+    if (!body) return;
+    Fields fields(*body, "");
+    auto now = fields.String("now");
+    if (!now.ok()) return call.Error(now.error());
+    if (Status done = fields.Done(); !done.ok()) return call.Error(done.error());
+    auto to = projections::ParseUtcTime(*now);
+    if (!to.ok()) return call.Error(ErrorCode::kInvalidField, "now: " + to.error().message());
+    if (!ctx_.simulated_clock->MoveTo(*to)) {
+      return call.Error(ErrorCode::kInvalidField,
+                        "now: " + *now + " is before the clock's time (" +
+                            projections::FormatUtcTime(ctx_.simulated_clock->NowMicros()) + "): it never goes back");
+    }
+    std::fprintf(stderr, "tallyd: simulated clock moved to %s\n", projections::FormatUtcTime(*to).c_str());
+  }
+  call.Answer(call.Make(http::status::ok, json{{"now", projections::FormatUtcTime(ctx_.simulated_clock->NowMicros())},
+                                               {"simulated", true}}));
+}
+
 // /admin/v1/customers/{customer}/forget: an operator erases a customer's
 // personal data (the HTTP face of tallyctl forget).
 void Api::Admin(Call& call) {
   const auto& p = call.path;
   if (ctx_.operators == nullptr || !ctx_.forget) return call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
-  if (!(p.size() == 5 && p[1] == "v1" && p[2] == "customers" && p[4] == "forget")) {
+  const bool clock = p.size() == 3 && p[1] == "v1" && p[2] == "clock";
+  if (!clock && !(p.size() == 5 && p[1] == "v1" && p[2] == "customers" && p[4] == "forget")) {
     return call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
   }
-  if (call.method() != http::verb::post) return call.Error(ErrorCode::kMethodNotAllowed, "POST only");
+  if (call.method() != http::verb::post && !(clock && call.method() == http::verb::get)) {
+    return call.Error(ErrorCode::kMethodNotAllowed, clock ? "GET or POST" : "POST only");
+  }
   auto auth = call.request.find(http::field::authorization);
   std::string_view header = auth == call.request.end() ? std::string_view() : SV(auth->value());
   if (!header.starts_with("Bearer ")) {
@@ -374,6 +404,7 @@ void Api::Admin(Call& call) {
     return call.Error(ErrorCode::kUnauthorized,
                       "unknown operator token (operators are added with: tallyctl operators add NAME)");
   }
+  if (clock) return AdminClock(call);
   std::string reason = "erasure requested";
   if (!call.request.body().empty()) {
     auto body = Body(call);

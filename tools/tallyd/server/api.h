@@ -59,6 +59,9 @@ struct ApiContext {
   const kafka::Relay* relay = nullptr;
   std::string kafka_bootstrap;
   std::string kafka_topic;
+  // tallyd --clock simulated:...: the clock an operator moves with
+  // POST /admin/v1/clock (null: the real clock; the endpoint answers 404).
+  SimulatedClock* simulated_clock = nullptr;
   // How long a read waits for the read models to reach the caller's last
   // write (read-your-writes) or ?minPosition=N.
   std::chrono::milliseconds read_wait{2000};
@@ -99,6 +102,7 @@ class Api final : public HttpHandler {
   void Relationships(Call& call);
   void Offers(Call& call);
   void Admin(Call& call);  // /admin/v1/..., operator tokens
+  void AdminClock(Call& call);  // /admin/v1/clock
   // Queues `job` for the admin worker; false (and nothing queued) when
   // stopping or kMaxAdminJobs are waiting.
   bool RunAdminJob(std::function<void()> job);

@@ -1,0 +1,107 @@
+// Issue 19: a tallyd on the simulated clock (`--clock simulated:TIME`),
+// moved by an operator (POST /admin/v1/clock): buy, remove seats inside the
+// window, fail to remove them and to cancel after it, and the subscription's
+// dates as Partner Center shows them. Real process, real sockets.
+#include <gtest/gtest.h>
+
+#include "tests/testing/api_bodies.h"
+#include "tests/testing/http_client.h"
+#include "tests/testing/process.h"
+#include "tests/testing/tallyd.h"
+#include "tests/testing/test_util.h"
+
+namespace tally {
+namespace {
+
+using nlohmann::json;
+using testing::HttpClient;
+using namespace testing::offers;
+
+std::string OperatorToken(const std::string& data) {
+  auto added = testing::RunCommand(std::string(TALLYCTL) + " operators add ops --data " + data + " 2>/dev/null");
+  EXPECT_EQ(added.exit_code, 0) << added.text;
+  std::string token = added.text.substr(0, added.text.find_last_not_of('\n') + 1);
+  return token.substr(token.find_last_of('\n') + 1);
+}
+
+TEST(SimulatedClockTest, AnOperatorMovesTimeAndTheWindowsCloseOnIt) {
+  testing::TempDir dir;
+  const std::string data = dir.Sub("var");
+  testing::TallydProcess tallyd(TALLYD, data, {"--clock", "simulated:2026-01-14T09:00:00Z"});
+  ASSERT_TRUE(tallyd.running()) << tallyd.output();
+  HttpClient pc(tallyd.port(), tallyd.dev_token());
+  HttpClient admin(tallyd.port(), OperatorToken(data));
+
+  auto now = admin.Get("/admin/v1/clock");
+  ASSERT_EQ(now.status, 200) << now.body;
+  EXPECT_EQ(now.json["now"], "2026-01-14T09:00:00.000000Z");
+
+  json line = testing::Line(kBasic, 10);
+  line["termDuration"] = "P1Y";
+  auto created = pc.Post("/v1/customers", testing::NewCustomer("clocked", json::array({line})));
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string c = created.json["id"];
+  const std::string path = "/v1/customers/" + c + "/subscriptions/" +
+                           created.json["orders"][0]["lineItems"][0]["subscriptionId"].get<std::string>();
+  auto sub = pc.Get(path);
+  ASSERT_EQ(sub.status, 200) << sub.body;
+  EXPECT_EQ(sub.json["termDuration"], "P1Y");
+  EXPECT_EQ(sub.json["effectiveStartDate"], "2026-01-14T09:00:00.000000Z");
+  EXPECT_EQ(sub.json["commitmentEndDate"], "2027-01-13T00:00:00.000000Z") << "inclusive: the day before";
+  EXPECT_EQ(sub.json["commitmentEndDateTime"], "2027-01-13T23:59:59.000000Z");
+  EXPECT_EQ(sub.json["cancellationAllowedUntilDate"], "2026-01-21T09:00:00.000000Z");
+  EXPECT_EQ(sub.json["refundableQuantity"]["totalQuantity"], 10);
+
+  // Inside the window: seats go.
+  auto fewer = pc.Patch(path, {{"quantity", 8}});
+  ASSERT_EQ(fewer.status, 200) << fewer.body;
+
+  // A week later (to the second): the window has closed.
+  auto moved = admin.Post("/admin/v1/clock", {{"now", "2026-01-21T09:00:00Z"}});
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  EXPECT_EQ(pc.Get(path).json["refundableQuantity"]["totalQuantity"], 0);
+  auto late = pc.Patch(path, {{"quantity", 6}});
+  EXPECT_EQ(late.status, 400) << late.body;
+  EXPECT_EQ(late.code(), 900214) << late.body;
+  auto cancel = pc.Patch(path, {{"status", "deleted"}});
+  EXPECT_EQ(cancel.status, 400) << cancel.body;
+  EXPECT_EQ(cancel.code(), 900213) << cancel.body;
+  // More seats: any time, with a window of their own.
+  ASSERT_EQ(pc.Patch(path, {{"quantity", 12}}).status, 200);
+  auto refundable = pc.Get(path).json["refundableQuantity"];
+  EXPECT_EQ(refundable["totalQuantity"], 4);
+  ASSERT_EQ(refundable["details"].size(), 1u);
+  EXPECT_EQ(refundable["details"][0]["allowedUntilDateTime"], "2026-01-28T09:00:00.000000Z");
+  EXPECT_EQ(pc.Patch(path, {{"quantity", 8}}).status, 200);
+  EXPECT_EQ(pc.Get(path).json["quantity"], 8);
+
+  // The clock never goes back; a partner cannot move it.
+  auto back = admin.Post("/admin/v1/clock", {{"now", "2026-01-20T00:00:00Z"}});
+  EXPECT_EQ(back.status, 400) << back.body;
+  EXPECT_EQ(pc.Post("/admin/v1/clock", {{"now", "2027-01-01T00:00:00Z"}}).status, 401);
+  EXPECT_EQ(admin.Get("/admin/v1/clock").json["now"], "2026-01-21T09:00:00.000000Z");
+}
+
+TEST(SimulatedClockTest, TheRealClockCannotBeMovedAndASimulatedStartCannotPrecedeTheLog) {
+  testing::TempDir dir;
+  const std::string data = dir.Sub("var");
+  {
+    testing::TallydProcess tallyd(TALLYD, data);
+    ASSERT_TRUE(tallyd.running()) << tallyd.output();
+    HttpClient admin(tallyd.port(), OperatorToken(data));
+    auto r = admin.Post("/admin/v1/clock", {{"now", "2030-01-01T00:00:00Z"}});
+    EXPECT_EQ(r.status, 404) << r.body;
+    EXPECT_NE(r.body.find("--clock simulated"), std::string::npos) << r.body;
+    HttpClient pc(tallyd.port(), tallyd.dev_token());
+    ASSERT_EQ(pc.Post("/v1/customers", testing::NewCustomer("realtime")).status, 201);
+  }
+  // The log's events are from today: a simulated clock in 2020 would make
+  // time go back.
+  auto run = testing::RunCommand(std::string(TALLYD) + " --data " + data +
+                                 " --listen 127.0.0.1:0 --clock simulated:2020-01-01T00:00:00Z 2>&1");
+  EXPECT_EQ(run.exit_code, 2) << run.text;
+  EXPECT_NE(run.text.find("before the log's last event"), std::string::npos) << run.text;
+}
+
+}  // namespace
+}  // namespace tally
