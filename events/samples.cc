@@ -104,6 +104,19 @@ std::string SampleEvents::OfType(Payload type, const std::string& customer_id) {
     case Payload::CustomerPersonalDataErased:
       payload = CreateCustomerPersonalDataErasedDirect(fbb, "customer request").Union();
       break;
+    case Payload::SubscriptionRenewed:
+      payload = CreateSubscriptionRenewedDirect(fbb, id.c_str(), 1'770'000'000'000'000, "P1Y", "monthly", 600, "USD", 10)
+                    .Union();
+      break;
+    case Payload::SubscriptionExpired:
+      payload = CreateSubscriptionExpiredDirect(fbb, id.c_str(), 1'770'000'000'000'000).Union();
+      break;
+    case Payload::SubscriptionDisabled:
+      payload = CreateSubscriptionDisabledDirect(fbb, id.c_str(), 1'770'000'000'000'000).Union();
+      break;
+    case Payload::SubscriptionDeleted:
+      payload = CreateSubscriptionDeletedDirect(fbb, id.c_str(), 1'770'000'000'000'000).Union();
+      break;
     default:
       type = Payload::CustomerPersonalDataErased;
       payload = CreateCustomerPersonalDataErasedDirect(fbb, "sample").Union();

@@ -39,6 +39,7 @@ enum class ErrorCode : int32_t {
   kAddOnNotRelatedToParent = 800029,           // the add-on does not list the parent's offer
   kOfferNotInInstance = 800070,                // the offer belongs to the other instance
   kSuspendedSubscriptionCannotBeUpdated = 800091,
+  kSubscriptionNotUpdatable = 800096,          // expired or disabled: its term is over
   kUnsupportedCurrency = 900169,               // an order's currencyCode is not the catalog's
   kInvalidTerm = 800121,                       // a termDuration the offer is not sold with
   kCancellationWindowPassed = 900213,          // cancelling after the 168-hour window

@@ -29,6 +29,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kPhoneRequired: return "phone_required";
     case ErrorCode::kUnsupportedCurrency: return "unsupported_currency";
     case ErrorCode::kInvalidTerm: return "invalid_term";
+    case ErrorCode::kSubscriptionNotUpdatable: return "subscription_not_updatable";
     case ErrorCode::kCancellationWindowPassed: return "cancellation_window_passed";
     case ErrorCode::kSeatReductionWindowPassed: return "seat_reduction_window_passed";
     case ErrorCode::kInvalidBillingCycle: return "invalid_billing_cycle";

@@ -77,7 +77,9 @@ struct AddAddOn {
   LineItem item;
 };
 
-enum class SubscriptionStatus { kActive, kSuspended, kDeleted };
+// expired and disabled come with time (new commerce's lifecycle): a term
+// ended without auto-renew, or expired/suspended long enough.
+enum class SubscriptionStatus { kActive, kSuspended, kDeleted, kExpired, kDisabled };
 
 // Changes only what is set; unset fields keep their value.
 struct UpdateSubscription {
@@ -121,9 +123,20 @@ struct ForgetCustomer {
   std::string reason;
 };
 
+// The scheduler's command: the subscription's next lifecycle step that is
+// due at `due_us` (renew, expire, disable or delete), decided from its state;
+// nothing when that step was taken already or is not due yet. Its request
+// id names the subscription and due_us, so that a restart or a second
+// scheduler never takes a step twice.
+struct AdvanceSubscription {
+  std::string customer_id;
+  std::string subscription_id;
+  int64_t due_us = 0;
+};
+
 using Command = std::variant<AddCustomer, UpdateBillingProfile, CreateOrder, AddAddOn,
                              UpdateSubscription, RequestRelationship, AcceptRelationship,
-                             RemoveRelationship, ForgetCustomer>;
+                             RemoveRelationship, ForgetCustomer, AdvanceSubscription>;
 
 // "AddCustomer", ... for metrics and logs.
 const char* CommandName(const Command& command);

@@ -148,6 +148,44 @@ void Evolve(CustomerState& s, const events::Envelope& e) {
       if (auto* sub = touch(p->subscription_id())) sub->auto_renew = p->auto_renew();
       break;
     }
+    case Payload::SubscriptionRenewed: {
+      const auto* p = e.payload_as_SubscriptionRenewed();
+      if (auto* sub = touch(p->subscription_id())) {
+        sub->term_start_us = p->term_start_us();
+        sub->term_duration = Str(p->term_duration());
+        sub->billing_cycle = Str(p->billing_cycle());
+        sub->unit_price = p->unit_price();
+        sub->currency = Str(p->currency());
+        sub->quantity = p->quantity();
+        sub->seats = {Seats{sub->quantity, p->term_start_us()}};  // a new window for every seat
+      }
+      break;
+    }
+    case Payload::SubscriptionExpired: {
+      const auto* p = e.payload_as_SubscriptionExpired();
+      if (auto* sub = touch(p->subscription_id())) {
+        sub->status = SubscriptionStatus::kExpired;
+        sub->status_since_us = p->at_us();
+      }
+      break;
+    }
+    case Payload::SubscriptionDisabled: {
+      const auto* p = e.payload_as_SubscriptionDisabled();
+      if (auto* sub = touch(p->subscription_id())) {
+        sub->status = SubscriptionStatus::kDisabled;
+        sub->status_since_us = p->at_us();
+        sub->auto_renew = false;
+      }
+      break;
+    }
+    case Payload::SubscriptionDeleted: {
+      const auto* p = e.payload_as_SubscriptionDeleted();
+      if (auto* sub = touch(p->subscription_id())) {
+        sub->status = SubscriptionStatus::kDeleted;
+        sub->status_since_us = p->at_us();
+      }
+      break;
+    }
     case Payload::CustomerPersonalDataErased:
       s.personal_data_erased = true;
       s.personal_key.reset();

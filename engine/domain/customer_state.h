@@ -38,6 +38,7 @@ struct Subscription {
   // The seats by when they were added, oldest first (they sum to
   // `quantity`); a decrease removes the newest.
   std::vector<Seats> seats;
+  int64_t status_since_us = 0;  // expired, disabled, deleted by the lifecycle: from when
 
   bool operator==(const Subscription&) const = default;
 };

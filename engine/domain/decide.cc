@@ -69,6 +69,17 @@ std::string EffectiveTerm(const LineItem& item) {
 
 namespace {
 
+std::string_view StatusWord(SubscriptionStatus status) {
+  switch (status) {
+    case SubscriptionStatus::kActive: return "active";
+    case SubscriptionStatus::kSuspended: return "suspended";
+    case SubscriptionStatus::kExpired: return "expired";
+    case SubscriptionStatus::kDisabled: return "disabled";
+    case SubscriptionStatus::kDeleted: return "deleted";
+  }
+  return "deleted";
+}
+
 // Checks one line item against the catalog and, for add-ons, its parent.
 // Returns the offer.
 Result<const Offer*> CheckLineItem(const LineItem& item, const CustomerState& state,
@@ -330,6 +341,11 @@ Result<Decision> DecideUpdateSubscription(const CustomerState& s, const UpdateSu
   if (sub->status == SubscriptionStatus::kDeleted) {
     return E(ErrorCode::kSubscriptionDeleted, "subscription '" + sub->id + "' is cancelled");
   }
+  if (sub->status == SubscriptionStatus::kExpired || sub->status == SubscriptionStatus::kDisabled) {
+    return E(ErrorCode::kSubscriptionNotUpdatable, "subscription '" + sub->id + "' is " +
+                                                       std::string(StatusWord(sub->status)) +
+                                                       ": its term is over; buy a new one");
+  }
   const Offer* offer = ctx.catalog->Find(sub->offer_id);
   const SubscriptionStatus target = c.status.value_or(sub->status);
   const bool active_after = target == SubscriptionStatus::kActive;
@@ -420,13 +436,22 @@ Result<Decision> DecideUpdateSubscription(const CustomerState& s, const UpdateSu
   }
   // Add-ons never outlive an active parent: suspending or cancelling a base
   // subscription does the same to its add-ons.
+  // Partner Center: a suspended subscription does not renew (auto-renew
+  // goes off; it is disabled when its term is over).
+  auto renew_off = [&](const std::string& sub_id, bool renews) {
+    if (!renews) return;
+    w.Add(ev::Payload::SubscriptionAutoRenewChanged,
+          [&](Fbb& fbb) { return ev::CreateSubscriptionAutoRenewChangedDirect(fbb, sub_id.c_str(), false).Union(); });
+  };
   if (c.status == SubscriptionStatus::kSuspended && sub->status == SubscriptionStatus::kActive) {
     for (const auto& child : children(SubscriptionStatus::kActive, SubscriptionStatus::kActive)) {
       w.Add(ev::Payload::SubscriptionSuspended,
             [&](Fbb& fbb) { return ev::CreateSubscriptionSuspendedDirect(fbb, child.c_str()).Union(); });
+      renew_off(child, s.subscriptions.at(child).auto_renew);
     }
     w.Add(ev::Payload::SubscriptionSuspended,
           [&](Fbb& fbb) { return ev::CreateSubscriptionSuspendedDirect(fbb, id.c_str()).Union(); });
+    renew_off(id, c.auto_renew.value_or(sub->auto_renew));
   }
   if (c.status == SubscriptionStatus::kDeleted) {
     for (const auto& child : children(SubscriptionStatus::kActive, SubscriptionStatus::kSuspended)) {
@@ -543,6 +568,56 @@ Result<Decision> DecideForgetCustomer(const CustomerState& s, const ForgetCustom
   return d;
 }
 
+Result<Decision> DecideAdvanceSubscription(const CustomerState& s, const AdvanceSubscription& c,
+                                           const CommandMeta& meta, const DecideContext& ctx) {
+  if (!s.exists) return E(ErrorCode::kCustomerNotFound, "customer '" + c.customer_id + "' not found");
+  auto it = s.subscriptions.find(c.subscription_id);
+  if (it == s.subscriptions.end()) {
+    return E(ErrorCode::kSubscriptionNotFound, "subscription '" + c.subscription_id + "' not found");
+  }
+  const Subscription& sub = it->second;
+  const NextStep next =
+      NextLifecycleStep(StatusWord(sub.status), sub.term_duration, sub.term_start_us, sub.auto_renew, sub.status_since_us);
+  Decision d = Start(s);
+  // Taken already (another due time is next), or not due yet: nothing.
+  if (next.step == LifecycleStep::kNone || next.due_us != c.due_us || ctx.now_us < next.due_us) return d;
+  EventWriter w(meta, s.customer_id, *ctx.ids);
+  const std::string& id = sub.id;
+  const int64_t at = next.due_us;
+  switch (next.step) {
+    case LifecycleStep::kRenew: {
+      // At the catalog's price in force when the new term begins; the old
+      // price if the plan is no longer sold.
+      const Offer* offer = ctx.catalog->Find(sub.offer_id);
+      const Price* price = offer != nullptr ? offer->PriceAt(sub.term_duration, sub.billing_cycle, at) : nullptr;
+      const int64_t unit_price = price != nullptr ? price->unit_price : sub.unit_price;
+      const std::string currency = price != nullptr ? ctx.catalog->currency() : sub.currency;
+      w.Add(ev::Payload::SubscriptionRenewed, [&](Fbb& fbb) {
+        return ev::CreateSubscriptionRenewedDirect(fbb, id.c_str(), at, sub.term_duration.c_str(),
+                                                   sub.billing_cycle.c_str(), unit_price, currency.c_str(), sub.quantity)
+            .Union();
+      });
+      break;
+    }
+    case LifecycleStep::kExpire:
+      w.Add(ev::Payload::SubscriptionExpired,
+            [&](Fbb& fbb) { return ev::CreateSubscriptionExpiredDirect(fbb, id.c_str(), at).Union(); });
+      break;
+    case LifecycleStep::kDisable:
+      w.Add(ev::Payload::SubscriptionDisabled,
+            [&](Fbb& fbb) { return ev::CreateSubscriptionDisabledDirect(fbb, id.c_str(), at).Union(); });
+      break;
+    case LifecycleStep::kDelete:
+      w.Add(ev::Payload::SubscriptionDeleted,
+            [&](Fbb& fbb) { return ev::CreateSubscriptionDeletedDirect(fbb, id.c_str(), at).Union(); });
+      break;
+    case LifecycleStep::kNone:
+      break;
+  }
+  d.events = w.Take();
+  return d;
+}
+
 }  // namespace
 
 std::string CustomerStreamId(const std::string& customer_id) { return "customer-" + customer_id; }
@@ -551,7 +626,8 @@ std::string DomainKey(const std::string& domain) { return "domain/" + domain; }
 const char* CommandName(const Command& command) {
   static constexpr const char* kNames[] = {"AddCustomer",         "UpdateBillingProfile", "CreateOrder",
                                            "AddAddOn",            "UpdateSubscription",   "RequestRelationship",
-                                           "AcceptRelationship",  "RemoveRelationship",   "ForgetCustomer"};
+                                           "AcceptRelationship",  "RemoveRelationship",   "ForgetCustomer",
+                                           "AdvanceSubscription"};
   return kNames[command.index()];
 }
 
@@ -570,6 +646,7 @@ Result<Decision> Decide(const CustomerState& state, const Command& command, cons
         if constexpr (std::is_same_v<T, AcceptRelationship>) return DecideAcceptRelationship(state, c, meta, ctx);
         if constexpr (std::is_same_v<T, RemoveRelationship>) return DecideRemoveRelationship(state, c, meta, ctx);
         if constexpr (std::is_same_v<T, ForgetCustomer>) return DecideForgetCustomer(state, c, meta, ctx);
+        if constexpr (std::is_same_v<T, AdvanceSubscription>) return DecideAdvanceSubscription(state, c, meta, ctx);
       },
       command);
 }

@@ -8,7 +8,9 @@ namespace tally::domain {
 
 NLOHMANN_JSON_SERIALIZE_ENUM(SubscriptionStatus, {{SubscriptionStatus::kActive, "active"},
                                                   {SubscriptionStatus::kSuspended, "suspended"},
-                                                  {SubscriptionStatus::kDeleted, "deleted"}})
+                                                  {SubscriptionStatus::kDeleted, "deleted"},
+                                                  {SubscriptionStatus::kExpired, "expired"},
+                                                  {SubscriptionStatus::kDisabled, "disabled"}})
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AddressInput, first_name, last_name, address_line1, address_line2,
                                    address_line3, city, state, postal_code, country, phone_number)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BillingProfileInput, email, culture, language, company_name,
@@ -86,6 +88,8 @@ nlohmann::json ToJson(const Command& command) {
         } else if constexpr (std::is_same_v<T, RemoveRelationship>) {
           return {{"customer_id", c.customer_id}, {"partner_id", c.partner_id},
                   {"by_customer", c.by_customer}};
+        } else if constexpr (std::is_same_v<T, AdvanceSubscription>) {
+          return {{"customer_id", c.customer_id}, {"subscription_id", c.subscription_id}, {"due_us", c.due_us}};
         } else {
           static_assert(std::is_same_v<T, ForgetCustomer>);
           return {{"customer_id", c.customer_id}, {"reason", c.reason}};

@@ -29,6 +29,18 @@ int64_t RemovableSeats(const std::vector<Seats>& seats, int64_t now_us) {
   return removable;
 }
 
+NextStep NextLifecycleStep(std::string_view status, std::string_view term, int64_t term_start_us, bool auto_renew,
+                           int64_t status_since_us) {
+  if (!IsTermDuration(term)) return {};
+  if (status == "active") {
+    return {auto_renew ? LifecycleStep::kRenew : LifecycleStep::kExpire, TermOverAt(term_start_us, term)};
+  }
+  if (status == "suspended") return {LifecycleStep::kDisable, TermOverAt(term_start_us, term)};
+  if (status == "expired") return {LifecycleStep::kDisable, status_since_us + kExpiredMicros};
+  if (status == "disabled") return {LifecycleStep::kDelete, status_since_us + kDisabledMicros};
+  return {};
+}
+
 int64_t CommitmentEndDay(int64_t start_us, std::string_view term) {
   using namespace std::chrono;
   const int months = TermMonths(term);

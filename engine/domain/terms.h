@@ -38,6 +38,31 @@ int64_t RemovableSeats(const std::vector<Seats>& seats, int64_t now_us);
 // 0 for a term that is not P1M, P1Y or P3Y.
 int64_t CommitmentEndDay(int64_t start_us, std::string_view term);
 
+// When a term begun at `start_us` is over: 00:00 UTC the day after its end
+// day (when Partner Center renews, or expires, it).
+inline int64_t TermOverAt(int64_t start_us, std::string_view term) {
+  return CommitmentEndDay(start_us, term) + kDayMicros;
+}
+
+// How long an expired subscription stays expired, and a disabled one
+// disabled, before the next step.
+inline constexpr int64_t kExpiredMicros = 30 * kDayMicros;
+inline constexpr int64_t kDisabledMicros = 90 * kDayMicros;
+
+// A subscription's next lifecycle step and when it is due, from its
+// status ("active", "suspended", "expired", "disabled", "deleted"), term
+// and dates: an active one renews (auto-renew on) or expires when its term
+// is over; a suspended one is disabled then; an expired one is disabled 30
+// days later; a disabled one deleted 90 days later. The scheduler and
+// Decide both ask this.
+enum class LifecycleStep { kNone, kRenew, kExpire, kDisable, kDelete };
+struct NextStep {
+  LifecycleStep step = LifecycleStep::kNone;
+  int64_t due_us = 0;
+};
+NextStep NextLifecycleStep(std::string_view status, std::string_view term, int64_t term_start_us, bool auto_renew,
+                           int64_t status_since_us);
+
 // The term's last instant: the end day's 23:59:59 UTC.
 inline int64_t CommitmentEndTime(int64_t end_day_us) { return end_day_us + kDayMicros - 1'000'000; }
 

@@ -31,6 +31,10 @@ const flatbuffers::String* SubscriptionIdOf(const events::Envelope& e) {
     case Payload::SubscriptionCancelled: return e.payload_as_SubscriptionCancelled()->subscription_id();
     case Payload::SubscriptionRenamed: return e.payload_as_SubscriptionRenamed()->subscription_id();
     case Payload::SubscriptionAutoRenewChanged: return e.payload_as_SubscriptionAutoRenewChanged()->subscription_id();
+    case Payload::SubscriptionRenewed: return e.payload_as_SubscriptionRenewed()->subscription_id();
+    case Payload::SubscriptionExpired: return e.payload_as_SubscriptionExpired()->subscription_id();
+    case Payload::SubscriptionDisabled: return e.payload_as_SubscriptionDisabled()->subscription_id();
+    case Payload::SubscriptionDeleted: return e.payload_as_SubscriptionDeleted()->subscription_id();
     default: return nullptr;
   }
 }
@@ -42,6 +46,8 @@ std::string_view StatusName(domain::SubscriptionStatus status) {
     case domain::SubscriptionStatus::kActive: return "active";
     case domain::SubscriptionStatus::kSuspended: return "suspended";
     case domain::SubscriptionStatus::kDeleted: return "deleted";
+    case domain::SubscriptionStatus::kExpired: return "expired";
+    case domain::SubscriptionStatus::kDisabled: return "disabled";
   }
   return "active";
 }
@@ -51,7 +57,7 @@ std::string SubscriptionRow::Encode() const {
   w.Str(id).Str(customer_id).Str(partner_id).Str(order_id).Str(offer_id).Str(friendly_name)
       .I64(quantity).Str(status).Str(parent_id).Str(billing_cycle).Bool(auto_renew)
       .I64(created_us).I64(updated_us).U64(created_position);
-  w.Str(term_duration).I64(unit_price).Str(currency).I64(term_start_us).U64(seats.size());
+  w.Str(term_duration).I64(unit_price).Str(currency).I64(term_start_us).I64(status_since_us).U64(seats.size());
   for (const auto& s : seats) w.I64(s.quantity).I64(s.added_at_us);
   return w.Finish();
 }
@@ -69,12 +75,14 @@ bool SubscriptionRow::Decode(std::string_view bytes, SubscriptionRow* row) {
   row->unit_price = 0;
   row->currency.clear();
   row->term_start_us = 0;
+  row->status_since_us = 0;
   row->seats.clear();
   if (r.done()) return true;
   r.U64(row->created_position);
   if (r.done()) return true;
   uint64_t n = 0;
-  r.Str(row->term_duration), r.I64(row->unit_price), r.Str(row->currency), r.I64(row->term_start_us), r.Count(n);
+  r.Str(row->term_duration), r.I64(row->unit_price), r.Str(row->currency), r.I64(row->term_start_us),
+      r.I64(row->status_since_us), r.Count(n);
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
     int64_t quantity = 0, at = 0;
     r.I64(quantity), r.I64(at);
@@ -216,6 +224,30 @@ Status LicenseProjection::Apply(uint64_t position, const events::Envelope& e) {
     case Payload::SubscriptionAutoRenewChanged:
       row.auto_renew = e.payload_as_SubscriptionAutoRenewChanged()->auto_renew();
       break;
+    case Payload::SubscriptionRenewed: {
+      const auto* p = e.payload_as_SubscriptionRenewed();
+      row.term_start_us = p->term_start_us();
+      row.term_duration = View(p->term_duration());
+      row.billing_cycle = View(p->billing_cycle());
+      row.unit_price = p->unit_price();
+      row.currency = View(p->currency());
+      row.quantity = p->quantity();
+      row.seats = {domain::Seats{row.quantity, row.term_start_us}};
+      break;
+    }
+    case Payload::SubscriptionExpired:
+      row.status = "expired";
+      row.status_since_us = e.payload_as_SubscriptionExpired()->at_us();
+      break;
+    case Payload::SubscriptionDisabled:
+      row.status = "disabled";
+      row.status_since_us = e.payload_as_SubscriptionDisabled()->at_us();
+      row.auto_renew = false;
+      break;
+    case Payload::SubscriptionDeleted:
+      row.status = "deleted";
+      row.status_since_us = e.payload_as_SubscriptionDeleted()->at_us();
+      break;
     default:
       break;
   }
@@ -254,6 +286,21 @@ Result<std::vector<SubscriptionRow>> LicenseReader::List(std::string_view custom
   }
   if (!it->status().ok()) return FromRocks(it->status(), "listing subscriptions");
   return out;
+}
+
+Status LicenseReader::ForEach(const std::function<bool(const SubscriptionRow&)>& fn) const {
+  auto copy = store_.Active("license");
+  const std::string prefix(1, 's');
+  std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions(), copy->cf()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    SubscriptionRow row;
+    if (!SubscriptionRow::Decode(it->value().ToStringView(), &row)) {
+      return Error(ErrorCode::kCorruption, "malformed subscription row");
+    }
+    if (!fn(row)) break;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "listing subscriptions");
+  return OkStatus();
 }
 
 Result<TotalsRow> LicenseReader::Totals(std::string_view customer_id, std::string_view partner_id) const {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,7 @@ struct SubscriptionRow {
   std::string currency;
   int64_t term_start_us = 0;
   std::vector<domain::Seats> seats;  // oldest first
+  int64_t status_since_us = 0;       // expired, disabled, deleted by the lifecycle: from when
 
   std::string Encode() const;
   static bool Decode(std::string_view bytes, SubscriptionRow* row);
@@ -111,6 +113,9 @@ class LicenseReader {
   // with `parent_id` set, only the add-ons of that subscription.
   Result<std::vector<SubscriptionRow>> List(std::string_view customer_id, std::string_view partner_id,
                                             std::string_view parent_id = {}) const;
+  // Every subscription of every customer, in key order (the lifecycle
+  // scheduler's pass); `fn` returns false to stop.
+  Status ForEach(const std::function<bool(const SubscriptionRow&)>& fn) const;
   // Subscribed SKUs: the partner's totals per offer for a customer.
   Result<TotalsRow> Totals(std::string_view customer_id, std::string_view partner_id) const;
 

@@ -243,7 +243,9 @@ TEST_F(PartnerCenterSdkTest, AToolFromTheDocsWorksUnchanged) {
 
   // A read-only field changed: 400 naming it, nothing appended.
   const uint64_t before = Head();
-  EXPECT_EQ(before, head + 1 + 2 + 2 + 3) << "the refused order appended nothing; every accepted change did";
+  // quantity 1, suspended 2 (auto-renew goes off with it), active 1, two
+  // add-ons, three orders.
+  EXPECT_EQ(before, head + 1 + 2 + 1 + 2 + 3) << "the refused order appended nothing; every accepted change did";
   json renamed = pc.Get(sub_path).json;
   renamed["orderId"] = "something-else";
   auto refused = pc.Patch(sub_path, renamed);

@@ -4,6 +4,10 @@
 // dates as Partner Center shows them. Real process, real sockets.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <functional>
+#include <thread>
+
 #include "tests/testing/api_bodies.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/process.h"
@@ -80,6 +84,83 @@ TEST(SimulatedClockTest, AnOperatorMovesTimeAndTheWindowsCloseOnIt) {
   EXPECT_EQ(back.status, 400) << back.body;
   EXPECT_EQ(pc.Post("/admin/v1/clock", {{"now", "2027-01-01T00:00:00Z"}}).status, 401);
   EXPECT_EQ(admin.Get("/admin/v1/clock").json["now"], "2026-01-21T09:00:00.000000Z");
+}
+
+// GET `path` until `pred` holds of the body (the scheduler works in the
+// background), for up to 10 s; the last body.
+json Await(HttpClient& client, const std::string& path, const std::function<bool(const json&)>& pred) {
+  json last;
+  for (int i = 0; i < 500; ++i) {
+    last = client.Get(path).json;
+    if (pred(last)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return last;
+}
+
+// Time drives commands: when a term is over the scheduler renews it (auto-
+// renew on), expires it (off) or disables it (suspended); expired and
+// disabled ones move on 30 and 90 days later. Nobody calls for it.
+TEST(SimulatedClockTest, TermsRenewExpireAndEndAtTheirDates) {
+  testing::TempDir dir;
+  const std::string data = dir.Sub("var");
+  testing::TallydProcess tallyd(TALLYD, data, {"--clock", "simulated:2026-01-14T09:00:00Z"});
+  ASSERT_TRUE(tallyd.running()) << tallyd.output();
+  HttpClient pc(tallyd.port(), tallyd.dev_token());
+  HttpClient admin(tallyd.port(), OperatorToken(data));
+  auto created = pc.Post("/v1/customers", testing::NewCustomer(
+      "lifecycle", json::array({testing::Line(kBasic, 10), testing::Line(kBasic, 4), testing::Line(kBasic, 2)})));
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string base = "/v1/customers/" + created.json["id"].get<std::string>() + "/subscriptions/";
+  const json& lines = created.json["orders"][0]["lineItems"];
+  const std::string renews = base + lines[0]["subscriptionId"].get<std::string>();
+  const std::string lapses = base + lines[1]["subscriptionId"].get<std::string>();
+  const std::string paused = base + lines[2]["subscriptionId"].get<std::string>();
+  ASSERT_EQ(pc.Patch(lapses, {{"autoRenewEnabled", false}}).status, 200);
+  ASSERT_EQ(pc.Patch(paused, {{"status", "suspended"}}).status, 200);
+  EXPECT_EQ(pc.Get(paused).json["autoRenewEnabled"], false) << "suspending turns auto-renew off";
+  ASSERT_EQ(pc.Patch(renews, {{"quantity", 12}}).status, 200);
+  EXPECT_EQ(pc.Get(renews).json["commitmentEndDate"], "2026-02-13T00:00:00.000000Z");
+
+  // The last second of the term: nothing yet.
+  ASSERT_EQ(admin.Post("/admin/v1/clock", {{"now", "2026-02-13T23:59:59Z"}}).status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(pc.Get(renews).json["effectiveStartDate"], "2026-01-14T09:00:00.000000Z");
+  EXPECT_EQ(pc.Get(lapses).json["status"], "active");
+
+  // 00:00 UTC the day after the end date.
+  ASSERT_EQ(admin.Post("/admin/v1/clock", {{"now", "2026-02-14T00:00:00Z"}}).status, 200);
+  json renewed = Await(pc, renews, [](const json& j) { return j["effectiveStartDate"] == "2026-02-14T00:00:00.000000Z"; });
+  EXPECT_EQ(renewed["effectiveStartDate"], "2026-02-14T00:00:00.000000Z") << renewed.dump();
+  EXPECT_EQ(renewed["status"], "active");
+  EXPECT_EQ(renewed["quantity"], 12);
+  EXPECT_EQ(renewed["commitmentEndDate"], "2026-03-13T00:00:00.000000Z");
+  EXPECT_EQ(renewed["cancellationAllowedUntilDate"], "2026-02-21T00:00:00.000000Z") << "a new window";
+  EXPECT_EQ(renewed["refundableQuantity"]["totalQuantity"], 12) << "every seat in the new window";
+  EXPECT_EQ(Await(pc, lapses, [](const json& j) { return j["status"] == "expired"; })["status"], "expired");
+  EXPECT_EQ(Await(pc, paused, [](const json& j) { return j["status"] == "disabled"; })["status"], "disabled");
+  auto refused = pc.Patch(lapses, {{"quantity", 5}});
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(refused.code(), 800096) << refused.body;
+
+  // Expired 30 days: disabled. A jump of two terms renews twice, in order.
+  ASSERT_EQ(admin.Post("/admin/v1/clock", {{"now", "2026-03-16T00:00:00Z"}}).status, 200);
+  EXPECT_EQ(Await(pc, lapses, [](const json& j) { return j["status"] == "disabled"; })["status"], "disabled");
+  EXPECT_EQ(Await(pc, renews, [](const json& j) {
+              return j["effectiveStartDate"] == "2026-03-14T00:00:00.000000Z";
+            })["effectiveStartDate"],
+            "2026-03-14T00:00:00.000000Z");
+  // Disabled 90 days: deleted (the suspended one was disabled on 2026-02-14).
+  ASSERT_EQ(admin.Post("/admin/v1/clock", {{"now", "2026-05-15T00:00:00Z"}}).status, 200);
+  EXPECT_EQ(Await(pc, paused, [](const json& j) { return j["status"] == "deleted"; })["status"], "deleted");
+  EXPECT_EQ(pc.Get(lapses).json["status"], "disabled") << "disabled on 2026-03-16: deleted on 2026-06-14";
+  ASSERT_EQ(admin.Post("/admin/v1/clock", {{"now", "2026-06-14T00:00:00Z"}}).status, 200);
+  EXPECT_EQ(Await(pc, lapses, [](const json& j) { return j["status"] == "deleted"; })["status"], "deleted");
+  EXPECT_EQ(Await(pc, renews, [](const json& j) {
+              return j["effectiveStartDate"] == "2026-06-14T00:00:00.000000Z";
+            })["effectiveStartDate"],
+            "2026-06-14T00:00:00.000000Z")
+      << "renewed every month, none skipped, none twice";
 }
 
 TEST(SimulatedClockTest, TheRealClockCannotBeMovedAndASimulatedStartCannotPrecedeTheLog) {

@@ -127,7 +127,9 @@ TEST_F(ScenarioTest, ModelsHoldTheExpectedRows) {
     EXPECT_EQ(by_id[want.id], want);
   };
   expect_sub(sub(basic, "p1", offers::kBusinessBasic, 10, "active", "", 0, 0));
-  expect_sub(sub(e3, "p1", offers::kE3, 8, "suspended", "", 0, 3));
+  auto e3_row = sub(e3, "p1", offers::kE3, 8, "suspended", "", 0, 3);
+  e3_row.auto_renew = false;  // suspending turns auto-renew off (Partner Center)
+  expect_sub(e3_row);
   expect_sub(sub(teams, "p1", offers::kTeamsPhone, 3, "active", basic, 1, 1));
   // The price in force at purchase, and the seats by when they were added
   // (e3: 5 bought at minute 0, 3 more at minute 2).

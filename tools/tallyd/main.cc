@@ -33,6 +33,7 @@
 #include "tools/common/control.h"
 #include "tools/tallyd/control_server.h"
 #include "tools/tallyd/descriptors.h"
+#include "tools/tallyd/scheduler.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tallyd: the tally event-sourced partner-center engine"};
@@ -255,6 +256,11 @@ int main(int argc, char** argv) {
   api_context.relay = &relay;
   api_context.kafka_bootstrap = kafka_bootstrap;
   api_context.kafka_topic = kafka_topic;
+  // Time drives commands: renewals, expiry, disable and delete at their dates.
+  tally::SchedulerOptions scheduler_options;
+  if (simulated) scheduler_options.tick = std::chrono::milliseconds(1000);
+  tally::Scheduler scheduler(processor, writer, **log, **store, runner, scheduler_options);
+  api_context.on_clock_moved = [&scheduler] { scheduler.Wake(); };
   tally::server::Api api(api_context);
   tally::server::HttpServerOptions http_options;
   http_options.threads = http_threads;
@@ -267,6 +273,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tallyd: --listen %s: %s\n", listen.c_str(), bound.error().ToString().c_str());
     api.Stop();
     control.Stop();
+    scheduler.Stop();
     writer.Stop();
     runner.Stop();
     relay.Stop();
@@ -274,6 +281,7 @@ int main(int argc, char** argv) {
   }
   std::printf("tallyd: HTTP API on http://%s:%u\n", host.find(':') == std::string::npos ? host.c_str()
               : ("[" + host + "]").c_str(), static_cast<unsigned>(*bound));
+  scheduler.Start();
   std::printf("tallyd: running; SIGINT or SIGTERM stops\n");
   std::fflush(stdout);
 
@@ -283,6 +291,7 @@ int main(int argc, char** argv) {
   api.Stop();      // finishes an erasure in progress and answers it; refuses new ones
   server.Stop();   // stops accepting; requests in flight are answered
   control.Stop();  // waits for a rebuild in progress
+  scheduler.Stop();  // finishes its pass (its commands are answered)
   writer.Stop();  // finishes queued commands
   runner.Stop();  // finishes the batch it is applying; the rest is applied at the next start
   relay.Stop();   // waits (bounded) for records in flight; the rest is sent at the next start

@@ -173,7 +173,7 @@ TEST_F(BadCommandsTest, EveryRejectionHasItsCodeAndChangesNothing) {
       {"update: quantity of suspended", [&] { return Command(Update(suspended_, [](auto& u) { u.quantity = 4; })); }, p1, ErrorCode::kSuspendedSubscriptionCannotBeUpdated},
       {"update: quantity while suspending", [&] { return Command(Update(basic_, [](auto& u) { u.quantity = 4; u.status = S::kSuspended; })); }, p1, ErrorCode::kSuspendedSubscriptionCannotBeUpdated},
       {"update: rename suspended", [&] { return Command(Update(suspended_, [](auto& u) { u.friendly_name = "Renamed"; })); }, p1, ErrorCode::kSuspendedSubscriptionCannotBeUpdated},
-      {"update: auto-renew of suspended", [&] { return Command(Update(suspended_, [](auto& u) { u.auto_renew = false; })); }, p1, ErrorCode::kSuspendedSubscriptionCannotBeUpdated},
+      {"update: auto-renew of suspended", [&] { return Command(Update(suspended_, [](auto& u) { u.auto_renew = true; })); }, p1, ErrorCode::kSuspendedSubscriptionCannotBeUpdated},
       {"update: quantity above max", [&] { return Command(Update(basic_, [](auto& u) { u.quantity = 301; })); }, p1, ErrorCode::kQuantityOutOfRange},
       {"update: zero quantity", [&] { return Command(Update(basic_, [](auto& u) { u.quantity = 0; })); }, p1, ErrorCode::kInvalidQuantity},
       {"update: second Azure unit", [&] { return Command(Update(azure_, [](auto& u) { u.quantity = 2; })); }, p1, ErrorCode::kQuantityOutOfRange},

@@ -184,5 +184,49 @@ TEST_F(NewCommerceTest, SeatsAreRemovedOnlyWithinTheWindowOfThePurchaseThatAdded
   EXPECT_TRUE(Update(sub, 10).ok());
 }
 
+// The scheduler's command takes the step due at its due time once: a
+// retry with its request id is answered with the first outcome, a stale one
+// (another due time) or an early one decides nothing.
+TEST_F(NewCommerceTest, ALifecycleStepIsTakenOnceAtItsDueTime) {
+  const int64_t bought = clock_.NowMicros();  // 2026-11-02 09:30
+  const std::string sub = BuyOk(Item(offers::kBusinessBasic, 3));
+  const int64_t due = domain::TermOverAt(bought, "P1M");
+  EXPECT_EQ(due, At(2026, 12, 2));
+  const domain::CommandMeta meta{"system:lifecycle", "lifecycle-" + sub + "-" + std::to_string(due), ""};
+  const domain::AdvanceSubscription step{customer_, sub, due};
+  clock_.Set(due - 1);
+  const uint64_t head = log_->Head();
+  auto early = processor_->Execute(step, {"system:lifecycle", "early", ""});
+  ASSERT_TRUE(early.ok()) << early.error().ToString();
+  EXPECT_EQ(log_->Head(), head) << "not due yet: nothing";
+  clock_.Set(due + 5 * kHour);
+  auto renewed = processor_->Execute(step, meta);
+  ASSERT_TRUE(renewed.ok()) << renewed.error().ToString();
+  EXPECT_EQ(log_->Head(), head + 1);
+  EXPECT_EQ(Sub(sub).term_start_us, due) << "the new term begins at the due time, not when the step ran";
+  EXPECT_EQ(Sub(sub).seats, (std::vector<domain::Seats>{{3, due}}));
+  auto again = processor_->Execute(step, meta);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->replayed);
+  auto stale = processor_->Execute(step, {"system:lifecycle", "another-id", ""});
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(log_->Head(), head + 1) << "renewed once";
+  // Auto-renew off: the next term's end expires it, 30 days later it is
+  // disabled, 90 days after that deleted; each at its date.
+  ASSERT_TRUE(processor_->Execute(domain::UpdateSubscription{customer_, sub, {}, {}, {}, false, {}}, Meta()).ok());
+  const int64_t over = domain::TermOverAt(due, "P1M");
+  clock_.Set(over + domain::kDisabledMicros + domain::kExpiredMicros);
+  for (const auto& [at, status] : {std::pair{over, SubscriptionStatus::kExpired},
+                                   std::pair{over + domain::kExpiredMicros, SubscriptionStatus::kDisabled},
+                                   std::pair{over + domain::kExpiredMicros + domain::kDisabledMicros,
+                                             SubscriptionStatus::kDeleted}}) {
+    ASSERT_TRUE(processor_->Execute(domain::AdvanceSubscription{customer_, sub, at}, {"system:lifecycle", "", ""}).ok());
+    EXPECT_EQ(Sub(sub).status, status);
+    EXPECT_EQ(Sub(sub).status_since_us, at);
+  }
+  EXPECT_EQ(processor_->Execute(domain::UpdateSubscription{customer_, sub, 5, {}, {}, {}, {}}, Meta()).error().code(),
+            ErrorCode::kSubscriptionDeleted);
+}
+
 }  // namespace
 }  // namespace tally

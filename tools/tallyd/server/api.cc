@@ -377,6 +377,7 @@ void Api::AdminClock(Call& call) {
                             projections::FormatUtcTime(ctx_.simulated_clock->NowMicros()) + "): it never goes back");
     }
     std::fprintf(stderr, "tallyd: simulated clock moved to %s\n", projections::FormatUtcTime(*to).c_str());
+    if (ctx_.on_clock_moved) ctx_.on_clock_moved();
   }
   call.Answer(call.Make(http::status::ok, json{{"now", projections::FormatUtcTime(ctx_.simulated_clock->NowMicros())},
                                                {"simulated", true}}));

@@ -62,6 +62,8 @@ struct ApiContext {
   // tallyd --clock simulated:...: the clock an operator moves with
   // POST /admin/v1/clock (null: the real clock; the endpoint answers 404).
   SimulatedClock* simulated_clock = nullptr;
+  // Called after the simulated clock moved (tallyd: the scheduler's Wake).
+  std::function<void()> on_clock_moved;
   // How long a read waits for the read models to reach the caller's last
   // write (read-your-writes) or ?minPosition=N.
   std::chrono::milliseconds read_wait{2000};

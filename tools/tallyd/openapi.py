@@ -1,0 +1,227 @@
+"""Writes tools/tallyd/openapi.json, the OpenAPI 3.1 document of tally's HTTP API:
+
+    python3 tools/tallyd/openapi.py > tools/tallyd/openapi.json
+
+Edit this file, not the JSON; the test openapi_in_sync fails when they differ.
+OpenApiRoutesTest and tests/contract/ hold the server to the document.
+"""
+import json
+S = lambda **kw: dict(kw)
+string = {"type": "string"}
+integer = {"type": "integer"}
+boolean = {"type": "boolean"}
+def ref(n): return {"$ref": "#/components/schemas/" + n}
+def obj(props, required=(), extra=True):
+    o = {"type": "object", "properties": props}
+    if required: o["required"] = list(required)
+    if not extra: o["additionalProperties"] = False
+    return o
+def nullable(s): return {"anyOf": [s, {"type": "null"}]}
+
+schemas = {
+ "Error": obj({"code": integer, "description": string, "data": {"type": "array"}, "source": string},
+              ["code", "description", "data", "source"]),
+ "Link": obj({"uri": string, "method": string,
+              "headers": {"type": "array", "items": obj({"key": string, "value": string}, ["key", "value"])}},
+             ["uri", "method", "headers"]),
+ "Attributes": obj({"objectType": string, "etag": string}),
+ "Address": obj({k: string for k in ["firstName", "middleName", "lastName", "addressLine1", "addressLine2",
+                 "addressLine3", "city", "state", "region", "postalCode", "country", "phoneNumber"]}),
+ "CompanyProfile": obj({"tenantId": string, "domain": string, "companyName": string,
+                        "organizationRegistrationNumber": string, "id": string,
+                        "links": {"type": "object"}, "attributes": ref("Attributes")}),
+ "BillingProfile": obj({"id": string, "email": string, "culture": string, "language": string,
+                        "companyName": string, "firstName": string, "lastName": string,
+                        "defaultAddress": ref("Address"), "links": {"type": "object"},
+                        "attributes": ref("Attributes")}),
+ "Customer": obj({"id": string, "companyProfile": ref("CompanyProfile"), "billingProfile": ref("BillingProfile"),
+                  "userCredentials": obj({"userName": string, "password": string}),
+                  "relationshipToPartner": string, "status": string, "instance": string,
+                  "createdAt": string, "updatedAt": string,
+                  "links": obj({"self": ref("Link")}), "attributes": ref("Attributes")},
+                 ["id", "companyProfile", "billingProfile", "relationshipToPartner", "attributes"]),
+ "CustomerCreated": {"allOf": [ref("Customer"), obj({
+     "orders": {"type": "array", "items": obj({"id": string, "lineItems": {"type": "array", "items": obj({
+         "subscriptionId": string, "offerId": string, "quantity": integer})}})},
+     "position": integer}, ["position"])]},
+ "NewCustomer": obj({"companyProfile": ref("CompanyProfile"), "billingProfile": ref("BillingProfile"),
+                     "lineItems": {"type": "array", "items": ref("OrderLineItem")},
+                     "enableGDAPByDefault": boolean, "id": string, "commerceId": string,
+                     "relationshipToPartner": string, "allowDelegatedAccess": boolean,
+                     "userCredentials": {"type": "object"}, "customDomains": {"type": "array"},
+                     "associatedPartnerId": string, "links": {"type": "object"}, "attributes": ref("Attributes")},
+                    ["companyProfile", "billingProfile"]),
+ "OrderLineItem": obj({"lineItemNumber": integer, "offerId": string, "subscriptionId": nullable(string),
+                       "parentSubscriptionId": nullable(string), "friendlyName": string, "quantity": integer,
+                       "billingCycle": string, "termDuration": string, "transactionType": string,
+                       "partnerIdOnRecord": nullable(string), "provisioningContext": {"type": "object"},
+                       "renewsTo": {"type": "object"}, "customTermEndDate": string,
+                       "attestationAccepted": boolean, "pricing": {"type": "object"},
+                       "purchaseCommitment": {"type": "object"},
+                       "links": obj({"subscription": ref("Link")}), "attributes": ref("Attributes")},
+                      ["offerId", "quantity"]),
+ "Order": obj({"id": nullable(string), "alternateId": string, "referenceCustomerId": string,
+               "billingCycle": string, "transactionType": string, "currencyCode": string,
+               "currencySymbol": string, "lineItems": {"type": "array", "items": ref("OrderLineItem")},
+               "creationDate": nullable(string), "status": string,
+               "links": obj({"self": ref("Link")}), "attributes": ref("Attributes"), "position": integer},
+              ["lineItems"]),
+ "Subscription": obj({"id": string, "offerId": string, "offerName": string, "friendlyName": string,
+                      "quantity": integer, "status": {"type": "string", "enum": ["active", "suspended", "deleted", "expired", "disabled"]},
+                      "billingCycle": string, "autoRenewEnabled": boolean, "orderId": string, "isAddOn": boolean,
+                      "creationDate": string, "lastModified": string, "parentSubscriptionId": string,
+                      "termDuration": string, "renewalTermDuration": string, "effectiveStartDate": string,
+                      "commitmentEndDate": string, "commitmentEndDateTime": string,
+                      "cancellationAllowedUntilDate": string,
+                      "refundableQuantity": obj({"totalQuantity": integer, "details": {"type": "array", "items": obj(
+                          {"quantity": integer, "allowedUntilDateTime": string}, ["quantity", "allowedUntilDateTime"])}},
+                                                ["totalQuantity", "details"]),
+                      "links": {"type": "object", "properties": {"self": ref("Link"), "offer": ref("Link"),
+                                                                 "parentSubscription": ref("Link")}},
+                      "attributes": ref("Attributes")},
+                     ["id", "offerId", "quantity", "status", "orderId", "attributes"]),
+ "SubscriptionPatch": obj({"quantity": integer, "status": {"type": "string", "enum": ["active", "suspended", "deleted"]},
+                           "friendlyName": string, "autoRenewEnabled": boolean,
+                           "id": string, "offerId": string, "offerName": string, "billingCycle": string,
+                           "orderId": string, "isAddOn": boolean, "creationDate": string, "lastModified": string,
+                           "parentSubscriptionId": string, "links": {"type": "object"},
+                           "attributes": ref("Attributes")}),
+ "Offer": obj({"id": string, "name": string, "description": string, "minimumQuantity": integer,
+               "maximumQuantity": integer, "isAddOn": boolean,
+               "prerequisiteOffers": {"type": "array", "items": string},
+               "supportedBillingCycles": {"type": "array", "items": string}, "instance": string,
+               "prices": {"type": "array", "items": obj({"termDuration": string, "billingCycle": string,
+                                                          "unitPrice": {"type": "number"}, "currency": string,
+                                                          "effectiveStartDate": string},
+                                                         ["termDuration", "billingCycle", "unitPrice", "currency",
+                                                          "effectiveStartDate"])}},
+              ["id", "name", "isAddOn", "prices"]),
+ "SubscribedSku": obj({"offerId": string, "offerName": string, "activeUnits": integer, "suspendedUnits": integer,
+                       "addOnUnits": integer, "subscriptions": integer}, ["offerId"]),
+ "PartnerLink": obj({"partnerId": string, "role": string, "since": string}, ["partnerId", "role"]),
+ "Changed": obj({"customerId": string, "position": integer}, ["customerId", "position"]),
+ "Invitation": obj({"customerId": string, "invitationId": string, "position": integer},
+                   ["customerId", "invitationId", "position"]),
+ "Health": obj({"status": string, "head": integer, "instance": string, "writes": {"type": "object"},
+                "readModels": {"type": "array"}, "kafka": {"type": "object"}}, ["status", "head"]),
+ "Erasure": obj({"customerId": string, "position": integer, "erasedBefore": boolean},
+                ["customerId", "position", "erasedBefore"]),
+}
+def collection(item):
+    return obj({"totalCount": integer, "items": {"type": "array", "items": ref(item)},
+                "continuationToken": string, "links": obj({"next": ref("Link")}),
+                "attributes": ref("Attributes")}, ["totalCount", "items"])
+for n in ["Customer", "Subscription", "Order", "Offer", "SubscribedSku", "PartnerLink"]:
+    schemas[n + "Collection"] = collection(n)
+
+def param(name, where="path", schema=string, required=None, desc=None):
+    p = {"name": name, "in": where, "schema": schema, "required": (where == "path") if required is None else required}
+    if desc: p["description"] = desc
+    return p
+cust = param("customerId"); sub = param("subscriptionId"); order = param("orderId"); offer = param("offerId")
+minpos = param("minPosition", "query", {"type": "integer", "minimum": 0},
+               desc="Answer once the read models have applied this log position (a write's `position`).")
+size = param("size", "query", {"type": "integer", "minimum": 1, "maximum": 500}, desc="Page size.")
+cont = param("continuation", "query", string, desc="The token of the previous page (also accepted as the MS-ContinuationToken header).")
+ifmatch = param("If-Match", "header", string, desc="The ETag a GET answered with.")
+
+def ok(schema, status="200", desc="OK", ctype="application/json"):
+    return {status: {"description": desc, "content": {ctype: {"schema": ref(schema) if isinstance(schema, str) else schema}}}}
+def errors():
+    return {"default": {"description": "An error: 4xx for a refused request (nothing changed), 5xx for a failure of tally's own.",
+                        "content": {"application/json": {"schema": ref("Error")}}}}
+EXAMPLES = {
+ "NewCustomer": {"docs": {"summary": "developer/create-a-customer.md's request (without its trailing commas)", "value": {
+    "enableGDAPByDefault": False,
+    "CompanyProfile": {"Domain": "xyz.ccsctp.net"},
+    "BillingProfile": {"Culture": "EN-US", "Email": "test@outlook.com", "Language": "en", "CompanyName": "test company",
+                       "DefaultAddress": {"FirstName": "Test", "LastName": "Test", "AddressLine1": "One Microsoft Way",
+                                          "City": "Redmond", "State": "WA", "PostalCode": "98052", "Country": "US"}}}}},
+ "Order": {"basic": {"summary": "Five seats of Microsoft 365 Business Basic", "value": {
+    "billingCycle": "monthly",
+    "lineItems": [{"lineItemNumber": 0, "offerId": "3b555118-da6a-4418-894f-7df1e2096870", "quantity": 5,
+                   "friendlyName": "Basic"}]}}},
+ "SubscriptionPatch": {"quantity": {"summary": "Change the number of seats", "value": {"quantity": 7}}},
+}
+def body(schema):
+    content = {"schema": ref(schema)}
+    if schema in EXAMPLES: content["examples"] = EXAMPLES[schema]
+    return {"required": True, "content": {"application/json": content}}
+def op(summary, responses, params=(), request=None, security=True, tag="partner"):
+    o = {"summary": summary, "tags": [tag], "parameters": list(params), "responses": {**responses, **errors()}}
+    if request: o["requestBody"] = body(request)
+    if not security: o["security"] = []
+    return o
+
+paths = {
+ "/healthz": {"get": op("Liveness, the log head, read models and Kafka relay state", ok("Health"), security=False, tag="operations")},
+ "/metrics": {"get": op("Prometheus metrics", ok({"type": "string"}, ctype="text/plain"), security=False, tag="operations")},
+ "/openapi.json": {"get": op("This document", ok({"type": "object"}), security=False, tag="operations")},
+ "/admin/v1/customers/{customerId}/forget": {"post": {**op("Erase a customer's personal data (operator token)", ok("Erasure"),
+        [param("customerId", desc="The customer's id or domain")], tag="admin"),
+        "requestBody": {"required": False, "content": {"application/json": {"schema": obj({"reason": string})}}},
+        "security": [{"operatorToken": []}]}},
+ "/admin/v1/clock": {
+   "get": {**op("The simulated clock's time (operator token; 404 with a real clock)", ok(obj({"now": string, "simulated": boolean}, ["now"])), tag="admin"),
+           "security": [{"operatorToken": []}]},
+   "post": {**op("Move the simulated clock forward (operator token; 404 with a real clock; never backwards)",
+                 ok(obj({"now": string, "simulated": boolean}, ["now"])), tag="admin"),
+            "requestBody": {"required": True, "content": {"application/json": {"schema": obj({"now": string}, ["now"])}}},
+            "security": [{"operatorToken": []}]}},
+ "/v1/offers": {"get": op("The offers of this instance", ok("OfferCollection"))},
+ "/v1/offers/{offerId}": {"get": op("One offer", ok("Offer"), [offer])},
+ "/v1/offers/{offerId}/addons": {"get": op("The add-ons of an offer", ok("OfferCollection"), [offer])},
+ "/v1/domains/{domain}": {"head": op("Whether a domain is taken: 200 taken, 404 free",
+        {"200": {"description": "taken"}, "404": {"description": "free"}}, [param("domain")])},
+ "/v1/customers": {
+   "get": op("The partner's customers, paged", ok("CustomerCollection"),
+             [size, cont, param("companyName", "query", string, desc="Company names starting with this, any case"), minpos]),
+   "post": op("Add a customer (and optionally its first order)", {**ok("CustomerCreated", "201", "Created")},
+              [], "NewCustomer")},
+ "/v1/customers/{customerId}": {"get": op("One customer", ok("Customer"), [cust, minpos])},
+ "/v1/customers/{customerId}/profiles/billing": {
+   "get": op("The customer's billing profile", ok("BillingProfile"), [cust, minpos]),
+   "put": op("Replace the billing profile (the whole profile, as GET returned it, is accepted)", ok("Changed"), [cust, ifmatch], "BillingProfile"),
+   "patch": op("The same as PUT", ok("Changed"), [cust, ifmatch], "BillingProfile")},
+ "/v1/customers/{customerId}/profiles/company": {
+   "get": op("The customer's company profile", ok("CompanyProfile"), [cust, minpos])},
+ "/v1/customers/{customerId}/orders": {
+   "get": op("The partner's orders of this customer", ok("OrderCollection"), [cust, minpos]),
+   "post": op("Place an order: one subscription per line", ok("Order", "201", "Created"), [cust], "Order")},
+ "/v1/customers/{customerId}/orders/{orderId}": {
+   "get": op("One order", ok("Order"), [cust, order, minpos]),
+   "patch": op("Buy an add-on: the order (whole, or only the new line) with one new line naming parentSubscriptionId",
+               ok("Order"), [cust, order], "Order")},
+ "/v1/customers/{customerId}/subscriptions": {
+   "get": op("The partner's subscriptions of this customer, in the order they were bought", ok("SubscriptionCollection"), [cust, size, cont, minpos])},
+ "/v1/customers/{customerId}/subscriptions/{subscriptionId}": {
+   "get": op("One subscription", ok("Subscription"), [cust, sub, minpos]),
+   "patch": op("Change quantity, status, friendlyName or autoRenewEnabled (the whole resource, as GET returned it, is accepted)",
+               ok("Changed"), [cust, sub, ifmatch], "SubscriptionPatch")},
+ "/v1/customers/{customerId}/subscriptions/{subscriptionId}/addons": {
+   "get": op("The add-ons of a subscription", ok("SubscriptionCollection"), [cust, sub, size, cont, minpos])},
+ "/v1/customers/{customerId}/subscribedskus": {
+   "get": op("Licence totals per offer", ok("SubscribedSkuCollection"), [cust, minpos])},
+ "/v1/customers/{customerId}/relationshiprequests": {
+   "post": op("Invite the customer to a relationship with the calling partner", ok("Invitation", "201", "Created"), [cust])},
+ "/v1/customers/{customerId}/relationshiprequests/{invitationId}/acceptance": {
+   "post": op("Accept an invitation (as the customer would)", ok("Changed"), [cust, param("invitationId")])},
+ "/v1/customers/{customerId}/relationship": {
+   "delete": op("End the calling partner's relationship with the customer", ok("Changed"), [cust])},
+ "/v1/customers/{customerId}/partners": {
+   "get": op("The partners serving the customer", ok("PartnerLinkCollection"), [cust, minpos])},
+}
+doc = {
+ "openapi": "3.1.0",
+ "info": {"title": "tally", "version": "1",
+          "description": "tally's HTTP API: Partner Center's REST API for customers, orders, subscriptions and relationships, "
+                         "plus tally's operations endpoints. Errors are {code, description, data, source} with the HTTP status "
+                         "of README.md's error table. Bodies take camelCase or PascalCase keys."},
+ "servers": [{"url": "/"}],
+ "security": [{"partnerToken": []}],
+ "paths": paths,
+ "components": {"schemas": schemas,
+   "securitySchemes": {"partnerToken": {"type": "http", "scheme": "bearer", "description": "A partner's token (tallyctl partners add NAME)"},
+                       "operatorToken": {"type": "http", "scheme": "bearer", "description": "An operator's token (tallyctl operators add NAME)"}}},
+}
+print(json.dumps(doc, indent=1))

@@ -1,0 +1,75 @@
+// The lifecycle scheduler (a process manager): time drives commands. Each
+// pass reads the license read model, finds the subscriptions whose next
+// lifecycle step (renew, expire, disable, delete; domain/terms.h) is due at
+// the clock's time, and submits an AdvanceSubscription for each through the
+// group-commit writer, like any command. Its request id names the
+// subscription and the due time, so that a crash, a restart or a second
+// scheduler never takes a step twice (the log answers a retried request id
+// with its first outcome). After a pass that appended events it waits for
+// the read models to apply them and passes again, so a clock that jumped
+// years catches up term after term, in order.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+#include "engine/command_processor.h"
+#include "engine/group_commit_writer.h"
+#include "projections/runner.h"
+#include "projections/store.h"
+
+namespace tally {
+
+struct SchedulerOptions {
+  // How often a pass runs without being woken (the clock moving on its own).
+  std::chrono::milliseconds tick{10'000};
+  // Commands submitted at once before waiting for their answers.
+  size_t batch = 1024;
+};
+
+struct SchedulerStats {
+  uint64_t passes = 0;
+  uint64_t steps = 0;     // commands that appended events
+  uint64_t failures = 0;  // commands answered with an error (logged, retried at the next pass)
+};
+
+// Thread-safe. All references must outlive the scheduler.
+class Scheduler {
+ public:
+  Scheduler(CommandProcessor& processor, GroupCommitWriter& writer, const EventLog& log,
+            projections::ProjectionStore& store, projections::ProjectionRunner& runner, SchedulerOptions options = {});
+  ~Scheduler();  // Stop()
+  void Start();
+  void Stop();
+  // Runs a pass now (the simulated clock moved).
+  void Wake();
+  SchedulerStats Stats() const;
+
+  // The partner id in the envelopes of the events the scheduler causes.
+  static constexpr const char* kActor = "system:lifecycle";
+
+ private:
+  void Loop();
+  // One pass: the steps due now; returns the last position appended (0: none).
+  uint64_t Pass();
+
+  CommandProcessor& processor_;
+  GroupCommitWriter& writer_;
+  const EventLog& log_;
+  projections::ProjectionStore& store_;
+  projections::ProjectionRunner& runner_;
+  const SchedulerOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool woken_ = false;     // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
+  std::thread thread_;
+  std::atomic<uint64_t> passes_{0}, steps_{0}, failures_{0};
+};
+
+}  // namespace tally
