@@ -90,6 +90,17 @@ struct CommandsBenchOptions {
 };
 int RunCommandsBench(const CommandsBenchOptions& options);
 
+struct RenewalsBenchOptions {
+  std::string dir = "./bench-data";
+  std::string catalog = TALLY_DEFAULT_CATALOG;
+  uint64_t subscriptions = 100'000;
+  uint64_t commands = 100'000;  // other commands, alone (the baseline)
+  int clients = 64;
+  int storm_in_flight = 96;  // renewals outstanding at once (tallyd's scheduler: SchedulerOptions::in_flight)
+  bool keep = false;
+};
+int RunRenewalsBench(const RenewalsBenchOptions& options);
+
 struct RebuildBenchOptions {
   std::string dir = "./bench-data";
   std::string catalog = TALLY_DEFAULT_CATALOG;

@@ -204,7 +204,7 @@ double InProcessRate(const std::string& dir, const std::string& catalog_path, in
     add.billing.language = "en";
     add.billing.company_name = "Bench";
     add.billing.default_address = {"Ann", "Lee", "1 Main St", "", "", "Redmond", "WA", "98052", "US", "4255550100"};
-    add.line_items.push_back(domain::LineItem{kBasic, 10, "", "monthly", ""});
+    add.line_items.push_back(domain::LineItem{kBasic, 10, "", "monthly", "", ""});
     auto r = processor.Execute(add, domain::CommandMeta{"dev", "", ""});
     if (!r.ok()) {
       std::fprintf(stderr, "in-process seed: %s\n", r.error().ToString().c_str());

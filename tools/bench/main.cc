@@ -4,6 +4,7 @@
 //   tally-bench append [--events N] [--callers C] [--events-per-request K] [--dir D]
 //   tally-bench open   [--events N] [--dir D]
 //   tally-bench commands [--commands N] [--clients C] [--catalog F] [--dir D]
+//   tally-bench renewals [--subscriptions N] [--commands N] [--clients C] [--dir D]
 //   tally-bench rebuild [--events N] [--catalog F] [--dir D] [--keep]
 //   tally-bench http [--customers N] [--threads T] [--connections C] [--seconds S]
 #include <CLI/CLI.hpp>
@@ -123,6 +124,14 @@ int main(int argc, char** argv) {
   c->add_flag("--keep", commands.keep, "keep the scratch data");
 
   tally::bench::RebuildBenchOptions rebuild;
+  tally::bench::RenewalsBenchOptions renewals;
+  auto* rn = app.add_subcommand("renewals", "a renewal storm: N subscriptions due at one instant, with other commands");
+  rn->add_option("--subscriptions", renewals.subscriptions, "subscriptions due at once")->capture_default_str();
+  rn->add_option("--commands", renewals.commands, "other commands for the baseline")->capture_default_str();
+  rn->add_option("--clients", renewals.clients, "other commands in flight")->capture_default_str();
+  rn->add_option("--storm-in-flight", renewals.storm_in_flight, "renewals outstanding at once")->capture_default_str();
+  rn->add_option("--dir", renewals.dir, "scratch folder")->capture_default_str();
+  rn->add_flag("--keep", renewals.keep, "keep the scratch data");
   auto* r = app.add_subcommand("rebuild", "rebuild of the three read models vs a raw RocksDB scan of the log");
   r->add_option("--events", rebuild.events, "events in the generated log")->capture_default_str();
   r->add_option("--catalog", rebuild.catalog, "offer catalog")->capture_default_str();
@@ -163,6 +172,7 @@ int main(int argc, char** argv) {
   if (*k) return tally::bench::RunKafkaBench(kafka);
   if (*h) return tally::bench::RunHttpBench(http);
   if (*c) return tally::bench::RunCommandsBench(commands);
+  if (*rn) return tally::bench::RunRenewalsBench(renewals);
   if (*a) return tally::bench::RunAppendBench(append);
   if (*o) return tally::bench::RunOpenBench(open);
   if (*r) return tally::bench::RunRebuildBench(rebuild);

@@ -3,7 +3,6 @@
 #include <pthread.h>
 
 #include <cstdio>
-#include <future>
 #include <vector>
 
 #include "engine/domain/terms.h"
@@ -74,35 +73,46 @@ uint64_t Scheduler::Pass() {
     if (next.step != domain::LifecycleStep::kNone && next.due_us <= now) {
       due.push_back({row.customer_id, row.id, next.due_us});
     }
-    return due.size() < options_.batch;
+    return due.size() < options_.max_per_pass;
   });
   if (!scanned.ok()) {
     std::fprintf(stderr, "tallyd: scheduler: %s\n", scanned.error().ToString().c_str());
     return 0;
   }
-  std::vector<std::future<Result<CommandOutcome>>> answers;
+  // A sliding window of options_.in_flight steps outstanding. The window's
+  // state is shared with the callbacks, so none outlives it.
+  struct Window {
+    std::mutex mu;
+    std::condition_variable answered;
+    size_t outstanding = 0;
+    uint64_t last = 0;
+  };
+  auto window = std::make_shared<Window>();
   for (auto& step : due) {
+    {
+      std::unique_lock<std::mutex> lock(window->mu);
+      window->answered.wait(lock, [&] { return window->outstanding < options_.in_flight; });
+      ++window->outstanding;
+    }
     domain::CommandMeta meta{kActor,
                              "lifecycle-" + step.subscription_id + "-" + std::to_string(step.due_us),
                              "lifecycle-" + step.subscription_id};
-    auto promise = std::make_shared<std::promise<Result<CommandOutcome>>>();
-    answers.push_back(promise->get_future());
-    writer_.Submit(processor_.Task(std::move(step), std::move(meta),
-                                   [promise](Result<CommandOutcome> r) { promise->set_value(std::move(r)); }));
+    writer_.Submit(processor_.Task(std::move(step), std::move(meta), [this, window](Result<CommandOutcome> r) {
+      if (!r.ok()) {
+        failures_.fetch_add(1);
+        std::fprintf(stderr, "tallyd: scheduler: %s\n", r.error().ToString().c_str());
+      } else if (r->last_position > 0 && !r->replayed) {
+        steps_.fetch_add(1);
+      }
+      std::lock_guard<std::mutex> lock(window->mu);
+      if (r.ok() && !r->replayed) window->last = std::max(window->last, r->last_position);
+      --window->outstanding;
+      window->answered.notify_all();
+    }));
   }
-  uint64_t last = 0;
-  for (auto& answer : answers) {
-    Result<CommandOutcome> r = answer.get();
-    if (!r.ok()) {
-      failures_.fetch_add(1);
-      std::fprintf(stderr, "tallyd: scheduler: %s\n", r.error().ToString().c_str());
-      continue;
-    }
-    if (r->last_position > 0 && !r->replayed) {
-      steps_.fetch_add(1);
-      last = std::max(last, r->last_position);
-    }
-  }
+  std::unique_lock<std::mutex> lock(window->mu);
+  window->answered.wait(lock, [&] { return window->outstanding == 0; });
+  const uint64_t last = window->last;
   return last;
 }
 
