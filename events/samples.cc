@@ -117,6 +117,12 @@ std::string SampleEvents::OfType(Payload type, const std::string& customer_id) {
     case Payload::SubscriptionDeleted:
       payload = CreateSubscriptionDeletedDirect(fbb, id.c_str(), 1'770'000'000'000'000).Union();
       break;
+    case Payload::SubscriptionNextTermScheduled:
+      payload = CreateSubscriptionNextTermScheduledDirect(fbb, id.c_str(), 12, "P1Y", "annual").Union();
+      break;
+    case Payload::SubscriptionNextTermCleared:
+      payload = CreateSubscriptionNextTermClearedDirect(fbb, id.c_str()).Union();
+      break;
     default:
       type = Payload::CustomerPersonalDataErased;
       payload = CreateCustomerPersonalDataErasedDirect(fbb, "sample").Union();

@@ -85,6 +85,7 @@ enum class ErrorCode : int32_t {
   kInvalidQuery = 70037,             // a query parameter is malformed or out of range
   kHeadersTooLarge = 70038,          // the request's headers are over the limit (HTTP 431)
   kReadOnlyField = 70039,            // a whole resource sent back changes a field that cannot change
+  kNextTermNotAllowed = 70040,       // scheduled changes on a subscription that is not active or does not renew
 };
 
 // "io_error", "wrong_expected_version", ... (stable, snake_case).

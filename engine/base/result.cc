@@ -71,6 +71,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kInvalidQuery: return "invalid_query";
     case ErrorCode::kHeadersTooLarge: return "headers_too_large";
     case ErrorCode::kReadOnlyField: return "read_only_field";
+    case ErrorCode::kNextTermNotAllowed: return "next_term_not_allowed";
   }
   return "unknown";
 }

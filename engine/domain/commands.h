@@ -81,6 +81,16 @@ struct AddAddOn {
 // ended without auto-renew, or expired/suspended long enough.
 enum class SubscriptionStatus { kActive, kSuspended, kDeleted, kExpired, kDisabled };
 
+// scheduledNextTermInstructions: what the next term renews to (Partner
+// Center's scheduled changes). Empty term or cycle: the current one.
+struct NextTerm {
+  int64_t quantity = 0;
+  std::string term_duration;
+  std::string billing_cycle;
+  std::string offer_id;  // empty or the subscription's own (another offer, an upgrade, is not supported)
+  bool operator==(const NextTerm&) const = default;
+};
+
 // Changes only what is set; unset fields keep their value.
 struct UpdateSubscription {
   std::string customer_id;
@@ -90,6 +100,7 @@ struct UpdateSubscription {
   std::optional<std::string> friendly_name = std::nullopt;
   std::optional<bool> auto_renew = std::nullopt;
   std::optional<uint64_t> expected_version = std::nullopt;  // If-Match
+  std::optional<NextTerm> next_term = std::nullopt;         // scheduled changes for the next term
 };
 
 struct RequestRelationship {

@@ -158,9 +158,20 @@ void Evolve(CustomerState& s, const events::Envelope& e) {
         sub->currency = Str(p->currency());
         sub->quantity = p->quantity();
         sub->seats = {Seats{sub->quantity, p->term_start_us()}};  // a new window for every seat
+        sub->next_term.reset();
       }
       break;
     }
+    case Payload::SubscriptionNextTermScheduled: {
+      const auto* p = e.payload_as_SubscriptionNextTermScheduled();
+      if (auto* sub = touch(p->subscription_id())) {
+        sub->next_term = NextTerm{p->quantity(), Str(p->term_duration()), Str(p->billing_cycle())};
+      }
+      break;
+    }
+    case Payload::SubscriptionNextTermCleared:
+      if (auto* sub = touch(e.payload_as_SubscriptionNextTermCleared()->subscription_id())) sub->next_term.reset();
+      break;
     case Payload::SubscriptionExpired: {
       const auto* p = e.payload_as_SubscriptionExpired();
       if (auto* sub = touch(p->subscription_id())) {

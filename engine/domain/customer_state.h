@@ -39,6 +39,7 @@ struct Subscription {
   // `quantity`); a decrease removes the newest.
   std::vector<Seats> seats;
   int64_t status_since_us = 0;  // expired, disabled, deleted by the lifecycle: from when
+  std::optional<NextTerm> next_term;  // scheduled changes for the next renewal
 
   bool operator==(const Subscription&) const = default;
 };

@@ -391,6 +391,35 @@ Result<Decision> DecideUpdateSubscription(const CustomerState& s, const UpdateSu
     return E(ErrorCode::kCancellationWindowPassed,
              "You have passed your 168-hour cancellation window. We are unable to cancel your purchase");
   }
+  // Scheduled changes: on an active subscription that renews; the plan and
+  // quantity the offer can renew to (empty term or cycle: the current one).
+  std::optional<NextTerm> next;
+  if (c.next_term) {
+    next = *c.next_term;
+    if (next->term_duration.empty()) next->term_duration = sub->term_duration;
+    if (next->billing_cycle.empty()) next->billing_cycle = sub->billing_cycle;
+    if (!next->offer_id.empty() && next->offer_id != sub->offer_id) {
+      return E(ErrorCode::kNextTermNotAllowed, "scheduledNextTermInstructions cannot change the offer (no upgrades yet)");
+    }
+    next->offer_id.clear();
+    // The schedule as stored, sent back with the whole resource: no instruction.
+    if (next == sub->next_term) next.reset();
+  }
+  if (next) {
+    if (target != SubscriptionStatus::kActive || sub->status != SubscriptionStatus::kActive ||
+        !c.auto_renew.value_or(sub->auto_renew)) {
+      return E(ErrorCode::kNextTermNotAllowed,
+               "scheduledNextTermInstructions need an active subscription with autoRenewEnabled");
+    }
+    LineItem item;
+    item.offer_id = sub->offer_id;
+    item.quantity = next->quantity;
+    item.term_duration = next->term_duration;
+    item.billing_cycle = next->billing_cycle;
+    item.parent_subscription_id = sub->parent_id;
+    auto offer = CheckLineItem(item, s, meta, ctx);
+    if (!offer.ok()) return offer.error();
+  }
   if (sub->status == SubscriptionStatus::kSuspended && target == SubscriptionStatus::kSuspended &&
       (c.friendly_name || c.auto_renew)) {
     // Partner Center refuses any change to a suspended subscription.
@@ -433,6 +462,22 @@ Result<Decision> DecideUpdateSubscription(const CustomerState& s, const UpdateSu
     w.Add(ev::Payload::SubscriptionAutoRenewChanged, [&](Fbb& fbb) {
       return ev::CreateSubscriptionAutoRenewChangedDirect(fbb, id.c_str(), *c.auto_renew).Union();
     });
+  }
+  // Scheduled changes: a new schedule, or the end of the old one when the
+  // subscription changes in a way Partner Center clears it for.
+  if (next && next != sub->next_term) {
+    w.Add(ev::Payload::SubscriptionNextTermScheduled, [&](Fbb& fbb) {
+      return ev::CreateSubscriptionNextTermScheduledDirect(fbb, id.c_str(), static_cast<int32_t>(next->quantity),
+                                                           next->term_duration.c_str(), next->billing_cycle.c_str())
+          .Union();
+    });
+  } else if (!next && sub->next_term) {
+    const bool clears = (c.quantity && *c.quantity != sub->quantity) || (c.auto_renew && !*c.auto_renew) ||
+                        target != SubscriptionStatus::kActive;
+    if (clears) {
+      w.Add(ev::Payload::SubscriptionNextTermCleared,
+            [&](Fbb& fbb) { return ev::CreateSubscriptionNextTermClearedDirect(fbb, id.c_str()).Union(); });
+    }
   }
   // Add-ons never outlive an active parent: suspending or cancelling a base
   // subscription does the same to its add-ons.
@@ -586,15 +631,19 @@ Result<Decision> DecideAdvanceSubscription(const CustomerState& s, const Advance
   const int64_t at = next.due_us;
   switch (next.step) {
     case LifecycleStep::kRenew: {
-      // At the catalog's price in force when the new term begins; the old
-      // price if the plan is no longer sold.
+      // To the scheduled changes if any, at the catalog's price in force
+      // when the new term begins; the old price if the plan is no longer
+      // sold.
+      const NextTerm renew_to = sub.next_term.value_or(NextTerm{sub.quantity, sub.term_duration, sub.billing_cycle});
       const Offer* offer = ctx.catalog->Find(sub.offer_id);
-      const Price* price = offer != nullptr ? offer->PriceAt(sub.term_duration, sub.billing_cycle, at) : nullptr;
+      const Price* price =
+          offer != nullptr ? offer->PriceAt(renew_to.term_duration, renew_to.billing_cycle, at) : nullptr;
       const int64_t unit_price = price != nullptr ? price->unit_price : sub.unit_price;
       const std::string currency = price != nullptr ? ctx.catalog->currency() : sub.currency;
       w.Add(ev::Payload::SubscriptionRenewed, [&](Fbb& fbb) {
-        return ev::CreateSubscriptionRenewedDirect(fbb, id.c_str(), at, sub.term_duration.c_str(),
-                                                   sub.billing_cycle.c_str(), unit_price, currency.c_str(), sub.quantity)
+        return ev::CreateSubscriptionRenewedDirect(fbb, id.c_str(), at, renew_to.term_duration.c_str(),
+                                                   renew_to.billing_cycle.c_str(), unit_price, currency.c_str(),
+                                                   static_cast<int32_t>(renew_to.quantity))
             .Union();
       });
       break;

@@ -76,10 +76,15 @@ nlohmann::json ToJson(const Command& command) {
         } else if constexpr (std::is_same_v<T, AddAddOn>) {
           return {{"customer_id", c.customer_id}, {"order_id", c.order_id}, {"item", c.item}};
         } else if constexpr (std::is_same_v<T, UpdateSubscription>) {
-          return {{"customer_id", c.customer_id}, {"subscription_id", c.subscription_id},
+          nlohmann::json j = {{"customer_id", c.customer_id}, {"subscription_id", c.subscription_id},
                   {"quantity", Opt(c.quantity)}, {"status", Opt(c.status)},
                   {"friendly_name", Opt(c.friendly_name)}, {"auto_renew", Opt(c.auto_renew)},
                   {"expected_version", Opt(c.expected_version)}};
+          if (c.next_term) {  // only when given: stored fingerprints of older requests still match
+            j["next_term"] = {{"quantity", c.next_term->quantity}, {"term_duration", c.next_term->term_duration},
+                              {"billing_cycle", c.next_term->billing_cycle}, {"offer_id", c.next_term->offer_id}};
+          }
+          return j;
         } else if constexpr (std::is_same_v<T, RequestRelationship>) {
           return {{"customer_id", c.customer_id}};
         } else if constexpr (std::is_same_v<T, AcceptRelationship>) {

@@ -35,6 +35,8 @@ const flatbuffers::String* SubscriptionIdOf(const events::Envelope& e) {
     case Payload::SubscriptionExpired: return e.payload_as_SubscriptionExpired()->subscription_id();
     case Payload::SubscriptionDisabled: return e.payload_as_SubscriptionDisabled()->subscription_id();
     case Payload::SubscriptionDeleted: return e.payload_as_SubscriptionDeleted()->subscription_id();
+    case Payload::SubscriptionNextTermScheduled: return e.payload_as_SubscriptionNextTermScheduled()->subscription_id();
+    case Payload::SubscriptionNextTermCleared: return e.payload_as_SubscriptionNextTermCleared()->subscription_id();
     default: return nullptr;
   }
 }
@@ -57,7 +59,8 @@ std::string SubscriptionRow::Encode() const {
   w.Str(id).Str(customer_id).Str(partner_id).Str(order_id).Str(offer_id).Str(friendly_name)
       .I64(quantity).Str(status).Str(parent_id).Str(billing_cycle).Bool(auto_renew)
       .I64(created_us).I64(updated_us).U64(created_position);
-  w.Str(term_duration).I64(unit_price).Str(currency).I64(term_start_us).I64(status_since_us).U64(seats.size());
+  w.Str(term_duration).I64(unit_price).Str(currency).I64(term_start_us).I64(status_since_us);
+  w.I64(next_quantity).Str(next_term_duration).Str(next_billing_cycle).U64(seats.size());
   for (const auto& s : seats) w.I64(s.quantity).I64(s.added_at_us);
   return w.Finish();
 }
@@ -76,13 +79,17 @@ bool SubscriptionRow::Decode(std::string_view bytes, SubscriptionRow* row) {
   row->currency.clear();
   row->term_start_us = 0;
   row->status_since_us = 0;
+  row->next_quantity = 0;
+  row->next_term_duration.clear();
+  row->next_billing_cycle.clear();
   row->seats.clear();
   if (r.done()) return true;
   r.U64(row->created_position);
   if (r.done()) return true;
   uint64_t n = 0;
   r.Str(row->term_duration), r.I64(row->unit_price), r.Str(row->currency), r.I64(row->term_start_us),
-      r.I64(row->status_since_us), r.Count(n);
+      r.I64(row->status_since_us), r.I64(row->next_quantity), r.Str(row->next_term_duration),
+      r.Str(row->next_billing_cycle), r.Count(n);
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
     int64_t quantity = 0, at = 0;
     r.I64(quantity), r.I64(at);
@@ -233,8 +240,23 @@ Status LicenseProjection::Apply(uint64_t position, const events::Envelope& e) {
       row.currency = View(p->currency());
       row.quantity = p->quantity();
       row.seats = {domain::Seats{row.quantity, row.term_start_us}};
+      row.next_quantity = 0;
+      row.next_term_duration.clear();
+      row.next_billing_cycle.clear();
       break;
     }
+    case Payload::SubscriptionNextTermScheduled: {
+      const auto* p = e.payload_as_SubscriptionNextTermScheduled();
+      row.next_quantity = p->quantity();
+      row.next_term_duration = View(p->term_duration());
+      row.next_billing_cycle = View(p->billing_cycle());
+      break;
+    }
+    case Payload::SubscriptionNextTermCleared:
+      row.next_quantity = 0;
+      row.next_term_duration.clear();
+      row.next_billing_cycle.clear();
+      break;
     case Payload::SubscriptionExpired:
       row.status = "expired";
       row.status_since_us = e.payload_as_SubscriptionExpired()->at_us();

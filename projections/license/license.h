@@ -46,6 +46,9 @@ struct SubscriptionRow {
   int64_t term_start_us = 0;
   std::vector<domain::Seats> seats;  // oldest first
   int64_t status_since_us = 0;       // expired, disabled, deleted by the lifecycle: from when
+  // Scheduled changes for the next renewal (next_quantity 0: none).
+  int64_t next_quantity = 0;
+  std::string next_term_duration, next_billing_cycle;
 
   std::string Encode() const;
   static bool Decode(std::string_view bytes, SubscriptionRow* row);

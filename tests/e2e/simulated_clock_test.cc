@@ -121,6 +121,12 @@ TEST(SimulatedClockTest, TermsRenewExpireAndEndAtTheirDates) {
   EXPECT_EQ(pc.Get(paused).json["autoRenewEnabled"], false) << "suspending turns auto-renew off";
   ASSERT_EQ(pc.Patch(renews, {{"quantity", 12}}).status, 200);
   EXPECT_EQ(pc.Get(renews).json["commitmentEndDate"], "2026-02-13T00:00:00.000000Z");
+  // Scheduled changes: the next term renews to 15 seats.
+  const json schedule = {{"product", {{"termDuration", "P1M"}, {"billingCycle", "monthly"}}}, {"quantity", 15}};
+  auto scheduled = pc.Patch(renews, {{"scheduledNextTermInstructions", schedule}});
+  ASSERT_EQ(scheduled.status, 200) << scheduled.body;
+  EXPECT_EQ(pc.Get(renews).json["scheduledNextTermInstructions"]["quantity"], 15);
+  EXPECT_EQ(pc.Patch(lapses, {{"scheduledNextTermInstructions", schedule}}).code(), 70040) << "it does not renew";
 
   // The last second of the term: nothing yet.
   ASSERT_EQ(admin.Post("/admin/v1/clock", {{"now", "2026-02-13T23:59:59Z"}}).status, 200);
@@ -133,10 +139,11 @@ TEST(SimulatedClockTest, TermsRenewExpireAndEndAtTheirDates) {
   json renewed = Await(pc, renews, [](const json& j) { return j["effectiveStartDate"] == "2026-02-14T00:00:00.000000Z"; });
   EXPECT_EQ(renewed["effectiveStartDate"], "2026-02-14T00:00:00.000000Z") << renewed.dump();
   EXPECT_EQ(renewed["status"], "active");
-  EXPECT_EQ(renewed["quantity"], 12);
+  EXPECT_EQ(renewed["quantity"], 15) << "renewed to the scheduled changes";
+  EXPECT_FALSE(renewed.contains("scheduledNextTermInstructions")) << "used up by the renewal";
   EXPECT_EQ(renewed["commitmentEndDate"], "2026-03-13T00:00:00.000000Z");
   EXPECT_EQ(renewed["cancellationAllowedUntilDate"], "2026-02-21T00:00:00.000000Z") << "a new window";
-  EXPECT_EQ(renewed["refundableQuantity"]["totalQuantity"], 12) << "every seat in the new window";
+  EXPECT_EQ(renewed["refundableQuantity"]["totalQuantity"], 15) << "every seat in the new window";
   EXPECT_EQ(Await(pc, lapses, [](const json& j) { return j["status"] == "expired"; })["status"], "expired");
   EXPECT_EQ(Await(pc, paused, [](const json& j) { return j["status"] == "disabled"; })["status"], "disabled");
   auto refused = pc.Patch(lapses, {{"quantity", 5}});

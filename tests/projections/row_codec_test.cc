@@ -34,7 +34,7 @@ TEST(RowCodecTest, TruncatedOrForeignBytesAreRejectedNotOverread) {
   row.offer_id = "o";
   row.quantity = 12;
   row.created_position = 300;  // two bytes as a varint
-  row.term_duration = "P1Y";   // the new-commerce block: 14 bytes
+  row.term_duration = "P1Y";   // the new-commerce block: 17 bytes
   row.currency = "USD";
   row.seats = {{12, 0}};
   const std::string bytes = row.Encode();
@@ -42,9 +42,9 @@ TEST(RowCodecTest, TruncatedOrForeignBytesAreRejectedNotOverread) {
   ASSERT_TRUE(SubscriptionRow::Decode(bytes, &back));
   EXPECT_EQ(back, row);
   // Rows written by older versions end earlier: before the new-commerce
-  // block (14 bytes), and before created_position too (2 more). Those
+  // block (17 bytes), and before created_position too (2 more). Those
   // decode with defaults; every other prefix is refused.
-  const size_t without_terms = bytes.size() - 14, old_size = without_terms - 2;
+  const size_t without_terms = bytes.size() - 17, old_size = without_terms - 2;
   for (size_t n = 0; n < bytes.size(); ++n) {
     if (n == old_size || n == without_terms) continue;
     EXPECT_FALSE(SubscriptionRow::Decode(bytes.substr(0, n), &back)) << "prefix of " << n << " bytes";

@@ -228,5 +228,44 @@ TEST_F(NewCommerceTest, ALifecycleStepIsTakenOnceAtItsDueTime) {
             ErrorCode::kSubscriptionDeleted);
 }
 
+// Scheduled changes: set on an active, renewing subscription; the renewal
+// takes them; a quantity change, auto-renew off or suspension clears them.
+TEST_F(NewCommerceTest, ScheduledChangesAreWhatTheNextTermRenewsTo) {
+  const int64_t bought = clock_.NowMicros();
+  const std::string sub = BuyOk(Item(offers::kBusinessBasic, 3));
+  auto schedule = [&](domain::NextTerm next) {
+    domain::UpdateSubscription u{customer_, sub, {}, {}, {}, {}, {}};
+    u.next_term = std::move(next);
+    return processor_->Execute(u, Meta());
+  };
+  EXPECT_EQ(schedule({7, "P1M", "annual", ""}).error().code(), ErrorCode::kBillingCycleLongerThanTerm);
+  EXPECT_EQ(schedule({0, "", "", ""}).error().code(), ErrorCode::kInvalidQuantity);
+  EXPECT_EQ(schedule({7, "", "", "another-offer"}).error().code(), ErrorCode::kNextTermNotAllowed);
+  ASSERT_TRUE(schedule({7, "P1Y", "annual", ""}).ok());
+  EXPECT_EQ(*Sub(sub).next_term, (domain::NextTerm{7, "P1Y", "annual", ""}));
+  const uint64_t head = log_->Head();
+  ASSERT_TRUE(schedule({7, "P1Y", "annual", ""}).ok());
+  EXPECT_EQ(log_->Head(), head) << "the same schedule sent back changes nothing";
+  // A quantity change clears it (Partner Center); so would auto-renew off.
+  ASSERT_TRUE(Update(sub, 4).ok());
+  EXPECT_FALSE(Sub(sub).next_term.has_value());
+  ASSERT_TRUE(schedule({9, "P1Y", "monthly", ""}).ok());
+  const int64_t due = domain::TermOverAt(bought, "P1M");
+  clock_.Set(due);
+  ASSERT_TRUE(processor_->Execute(domain::AdvanceSubscription{customer_, sub, due}, {"system:lifecycle", "", ""}).ok());
+  const domain::Subscription& renewed = Sub(sub);
+  EXPECT_EQ(renewed.quantity, 9);
+  EXPECT_EQ(renewed.term_duration, "P1Y");
+  EXPECT_EQ(renewed.billing_cycle, "monthly");
+  EXPECT_EQ(renewed.unit_price, 600) << "the new plan's price in force at renewal";
+  EXPECT_FALSE(renewed.next_term.has_value());
+  EXPECT_EQ(domain::CommitmentEndDay(renewed.term_start_us, renewed.term_duration), At(2027, 12, 1));
+  // Not on a suspended subscription; suspending clears a schedule.
+  ASSERT_TRUE(schedule({10, "", "", ""}).ok());
+  ASSERT_TRUE(Update(sub, std::nullopt, SubscriptionStatus::kSuspended).ok());
+  EXPECT_FALSE(Sub(sub).next_term.has_value());
+  EXPECT_EQ(schedule({11, "", "", ""}).error().code(), ErrorCode::kNextTermNotAllowed);
+}
+
 }  // namespace
 }  // namespace tally

@@ -348,7 +348,7 @@ Result<SubscriptionPatch> SubscriptionPatchFromJson(const json& body) {
        {"attributes", "links", "entitlementId", "unitType", "hasPurchasableAddons", "isTrial", "billingType",
         "refundOptions", "refundableQuantity", "isMicrosoftProduct",
         "partnerId", "attentionNeeded", "actionTaken", "contractType", "publisherName", "promotionId",
-        "suspensionReasons", "scheduledNextTermInstructions", "productType", "customTermEndDate"}) {
+        "suspensionReasons", "productType", "customTermEndDate"}) {
     (void)f.OptAny(ignored);
   }
   domain::UpdateSubscription& u = patch.change;
@@ -360,6 +360,34 @@ Result<SubscriptionPatch> SubscriptionPatchFromJson(const json& body) {
   if (!name.ok()) return name.error();
   auto renew = f.OptBool("autoRenewEnabled");
   if (!renew.ok()) return renew.error();
+  auto next = f.OptObject("scheduledNextTermInstructions");
+  if (!next.ok()) return next.error();
+  if (*next != nullptr) {
+    Fields n(**next, "scheduledNextTermInstructions");
+    domain::NextTerm term;
+    auto quantity = n.OptInt("quantity");
+    if (!quantity.ok()) return quantity.error();
+    if (!quantity->has_value()) return Error(ErrorCode::kInvalidField, n.PathOf("quantity") + " is required");
+    term.quantity = **quantity;
+    (void)n.OptAny("customTermEndDate");
+    auto product = n.OptObject("product");
+    if (!product.ok()) return product.error();
+    if (*product != nullptr) {
+      Fields p(**product, n.PathOf("product"));
+      for (auto [key, target] : {std::pair{"productId", &term.offer_id}, std::pair{"termDuration", &term.term_duration},
+                                 std::pair{"billingCycle", &term.billing_cycle}}) {
+        auto v = p.OptString(key);
+        if (!v.ok()) return v.error();
+        *target = v->value_or("");
+      }
+      for (char& c : term.term_duration) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      term.billing_cycle = Lower(term.billing_cycle);
+      for (const char* ignored : {"skuId", "availabilityId"}) (void)p.OptAny(ignored);
+      TALLY_RETURN_IF_ERROR(p.Done());
+    }
+    TALLY_RETURN_IF_ERROR(n.Done());
+    patch.change.next_term = std::move(term);
+  }
   TALLY_RETURN_IF_ERROR(f.Done());
   u.quantity = *quantity;
   u.friendly_name = *name;

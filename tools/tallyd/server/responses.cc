@@ -123,6 +123,16 @@ void WriteSubscription(JsonWriter& w, const projections::SubscriptionRow& s, con
           .EndObject();
     }
     w.EndArray().EndObject();
+    if (s.next_quantity > 0) {
+      w.Key("scheduledNextTermInstructions").BeginObject();
+      w.Key("product")
+          .BeginObject()
+          .Field("productId", s.offer_id)
+          .Field("termDuration", s.next_term_duration)
+          .Field("billingCycle", s.next_billing_cycle)
+          .EndObject();
+      w.Field("quantity", s.next_quantity).EndObject();
+    }
   }
   w.Key("links").BeginObject();
   WriteLink(w, "self", "/v1/customers/" + s.customer_id + "/subscriptions/" + s.id);
