@@ -149,6 +149,9 @@ TEST(SimulatedClockTest, TermsRenewExpireAndEndAtTheirDates) {
   auto refused = pc.Patch(lapses, {{"quantity", 5}});
   EXPECT_EQ(refused.status, 400) << refused.body;
   EXPECT_EQ(refused.code(), 800096) << refused.body;
+  json whole = pc.Get(lapses).json;  // sent back whole, status "expired" and all
+  whole["friendlyName"] = "Renamed";
+  EXPECT_EQ(pc.Patch(lapses, whole).code(), 800096) << "the expired status is read, not refused as unknown";
 
   // Expired 30 days: disabled. A jump of two terms renews twice, in order.
   ASSERT_EQ(admin.Post("/admin/v1/clock", {{"now", "2026-03-16T00:00:00Z"}}).status, 200);

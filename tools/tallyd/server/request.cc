@@ -400,6 +400,10 @@ Result<SubscriptionPatch> SubscriptionPatchFromJson(const json& body) {
       u.status = domain::SubscriptionStatus::kSuspended;
     } else if (s == "deleted") {
       u.status = domain::SubscriptionStatus::kDeleted;
+    } else if (s == "expired" || s == "disabled") {
+      // Statuses time gives, not a caller: accepted only as what is stored
+      // (a whole resource sent back), compared like a read-only field.
+      patch.read_only.emplace("status", s);
     } else {
       return Error(ErrorCode::kInvalidStatus, "status is active, suspended or deleted");
     }

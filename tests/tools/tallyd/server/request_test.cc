@@ -105,6 +105,10 @@ TEST(BodiesTest, SubscriptionPatchTypesAndUnknownFields) {
   EXPECT_EQ(SubscriptionPatchFromJson(json{{"quantity", 2.5}}).error().code(), ErrorCode::kInvalidField);
   EXPECT_EQ(SubscriptionPatchFromJson(json{{"quantity", "2"}}).error().code(), ErrorCode::kInvalidField);
   EXPECT_EQ(SubscriptionPatchFromJson(json{{"status", "paused"}}).error().code(), ErrorCode::kInvalidStatus);
+  auto expired = SubscriptionPatchFromJson(json{{"status", "expired"}});
+  ASSERT_TRUE(expired.ok());
+  EXPECT_FALSE(expired->change.status.has_value()) << "time's status is no request";
+  EXPECT_EQ(expired->read_only.at("status"), "expired") << "compared with what is stored";
   EXPECT_EQ(SubscriptionPatchFromJson(json{{"colour", "red"}}).error().code(), ErrorCode::kInvalidField);
   EXPECT_EQ(SubscriptionPatchFromJson(json::array()).error().code(), ErrorCode::kInvalidField);
 }
