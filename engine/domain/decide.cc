@@ -479,8 +479,6 @@ Result<Decision> DecideUpdateSubscription(const CustomerState& s, const UpdateSu
             [&](Fbb& fbb) { return ev::CreateSubscriptionNextTermClearedDirect(fbb, id.c_str()).Union(); });
     }
   }
-  // Add-ons never outlive an active parent: suspending or cancelling a base
-  // subscription does the same to its add-ons.
   // Partner Center: a suspended subscription does not renew (auto-renew
   // goes off; it is disabled when its term is over).
   auto renew_off = [&](const std::string& sub_id, bool renews) {
@@ -488,6 +486,8 @@ Result<Decision> DecideUpdateSubscription(const CustomerState& s, const UpdateSu
     w.Add(ev::Payload::SubscriptionAutoRenewChanged,
           [&](Fbb& fbb) { return ev::CreateSubscriptionAutoRenewChangedDirect(fbb, sub_id.c_str(), false).Union(); });
   };
+  // Add-ons never outlive an active parent: suspending or cancelling a base
+  // subscription does the same to its add-ons.
   if (c.status == SubscriptionStatus::kSuspended && sub->status == SubscriptionStatus::kActive) {
     for (const auto& child : children(SubscriptionStatus::kActive, SubscriptionStatus::kActive)) {
       w.Add(ev::Payload::SubscriptionSuspended,
