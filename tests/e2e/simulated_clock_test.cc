@@ -145,6 +145,9 @@ TEST(SimulatedClockTest, TermsRenewExpireAndEndAtTheirDates) {
   EXPECT_EQ(renewed["cancellationAllowedUntilDate"], "2026-02-21T00:00:00.000000Z") << "a new window";
   EXPECT_EQ(renewed["refundableQuantity"]["totalQuantity"], 15) << "every seat in the new window";
   EXPECT_EQ(Await(pc, lapses, [](const json& j) { return j["status"] == "expired"; })["status"], "expired");
+  const std::string metrics = HttpClient(tallyd.port()).Get("/metrics").body;
+  EXPECT_NE(metrics.find("tally_scheduler_steps_total "), std::string::npos) << metrics.substr(0, 300);
+  EXPECT_EQ(metrics.find("tally_scheduler_steps_total 0\n"), std::string::npos) << "steps were taken";
   EXPECT_EQ(Await(pc, paused, [](const json& j) { return j["status"] == "disabled"; })["status"], "disabled");
   auto refused = pc.Patch(lapses, {{"quantity", 5}});
   EXPECT_EQ(refused.status, 400) << refused.body;

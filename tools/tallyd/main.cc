@@ -25,6 +25,7 @@
 #include "projections/as_of.h"
 #include "tools/tallyd/server/api.h"
 #include "tools/tallyd/server/http_server.h"
+#include "tools/tallyd/server/metrics.h"
 #include "tools/tallyd/server/partners.h"
 #include "projections/projection.h"
 #include "projections/runner.h"
@@ -261,6 +262,17 @@ int main(int argc, char** argv) {
   if (simulated) scheduler_options.tick = std::chrono::milliseconds(1000);
   tally::Scheduler scheduler(processor, writer, **log, **store, runner, scheduler_options);
   api_context.on_clock_moved = [&scheduler] { scheduler.Wake(); };
+  api_context.more_metrics = [&scheduler](std::string& out) {
+    const tally::SchedulerStats s = scheduler.Stats();
+    tally::server::AppendHelp(out, "tally_scheduler_passes_total", "counter", "Passes of the lifecycle scheduler.");
+    tally::server::AppendSample(out, "tally_scheduler_passes_total", "", static_cast<double>(s.passes));
+    tally::server::AppendHelp(out, "tally_scheduler_steps_total", "counter",
+                              "Lifecycle steps (renew, expire, disable, delete) the scheduler took.");
+    tally::server::AppendSample(out, "tally_scheduler_steps_total", "", static_cast<double>(s.steps));
+    tally::server::AppendHelp(out, "tally_scheduler_failures_total", "counter",
+                              "Lifecycle steps answered with an error (retried at the next pass).");
+    tally::server::AppendSample(out, "tally_scheduler_failures_total", "", static_cast<double>(s.failures));
+  };
   tally::server::Api api(api_context);
   tally::server::HttpServerOptions http_options;
   http_options.threads = http_threads;

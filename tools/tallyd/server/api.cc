@@ -332,6 +332,7 @@ std::string Api::RenderMetrics() const {
     AppendHelp(out, "tally_kafka_relay_reconnects_total", "counter", "Reconnects after an error since start.");
     AppendSample(out, "tally_kafka_relay_reconnects_total", "", static_cast<double>(r.reconnects));
   }
+  if (ctx_.more_metrics) ctx_.more_metrics(out);
   return out;
 }
 

@@ -64,6 +64,8 @@ struct ApiContext {
   SimulatedClock* simulated_clock = nullptr;
   // Called after the simulated clock moved (tallyd: the scheduler's Wake).
   std::function<void()> on_clock_moved;
+  // Appends more Prometheus text to GET /metrics (tallyd: the scheduler's).
+  std::function<void(std::string&)> more_metrics;
   // How long a read waits for the read models to reach the caller's last
   // write (read-your-writes) or ?minPosition=N.
   std::chrono::milliseconds read_wait{2000};
