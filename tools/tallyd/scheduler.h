@@ -25,8 +25,9 @@
 namespace tally {
 
 struct SchedulerOptions {
-  // How often a pass runs without being woken (the clock moving on its own).
-  std::chrono::milliseconds tick{10'000};
+  // How often a pass runs without being woken (the real clock moving on:
+  // steps fall due at 00:00 UTC, a minute late is on time).
+  std::chrono::milliseconds tick{60'000};
   // Steps outstanding at once: enough to keep the writer's batches full,
   // few enough that other commands do not queue behind a storm (tally-bench
   // renewals: 96 keeps the renewal rate >= 0.5 of the commands rate and
