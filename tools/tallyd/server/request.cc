@@ -88,10 +88,9 @@ Result<std::string> BillingCycle(Fields& f) {
   return c == "none" ? std::string() : c;
 }
 
-// One OrderLineItem. Lines of a new order (or of a new customer) have no
-// subscriptionId and no parentSubscriptionId; a PATCH's lines may have
-// either.
-Result<OrderLineInput> ParseLineItem(const json& value, const std::string& path, bool in_patch) {
+// One OrderLineItem. Whether it may name a subscription or a parent is the
+// caller's to say (NewOrderLines: a new order's lines may not).
+Result<OrderLineInput> ParseLineItem(const json& value, const std::string& path) {
   TALLY_RETURN_IF_ERROR(ExpectObject(value, path));
   Fields f(value, path);
   OrderLineInput line;
@@ -124,14 +123,6 @@ Result<OrderLineInput> ParseLineItem(const json& value, const std::string& path,
   if (!subscription.ok()) return subscription.error();
   auto parent = f.OptString("parentSubscriptionId");
   if (!parent.ok()) return parent.error();
-  if (!in_patch && subscription->has_value()) {
-    return Error(ErrorCode::kInvalidField,
-                 f.PathOf("subscriptionId") + " is given by tally when the line is bought; a new line has none");
-  }
-  if (!in_patch && parent->has_value()) {
-    return Error(ErrorCode::kInvalidLineItems, f.PathOf("parentSubscriptionId") +
-                                                   ": an add-on is bought by a PATCH of its parent's order");
-  }
   line.subscription_id = subscription->value_or("");
   item.parent_subscription_id = parent->value_or("");
   for (const char* ignored : kOrderLineIgnoredFields) (void)f.OptAny(ignored);
@@ -140,10 +131,10 @@ Result<OrderLineInput> ParseLineItem(const json& value, const std::string& path,
   return line;
 }
 
-Result<std::vector<OrderLineInput>> ParseLineItems(const json& array, const std::string& path, bool in_patch) {
+Result<std::vector<OrderLineInput>> ParseLineItems(const json& array, const std::string& path) {
   std::vector<OrderLineInput> lines;
   for (size_t i = 0; i < array.size(); ++i) {
-    auto line = ParseLineItem(array[i], path + "[" + std::to_string(i) + "]", in_patch);
+    auto line = ParseLineItem(array[i], path + "[" + std::to_string(i) + "]");
     if (!line.ok()) return line.error();
     lines.push_back(std::move(*line));
   }
@@ -266,12 +257,13 @@ Result<domain::AddCustomer> AddCustomerFromJson(const json& body) {
   if (body.contains("lineItems")) {
     auto items = f.Array("lineItems");
     if (!items.ok()) return items.error();
-    auto parsed = ParseLineItems(**items, "lineItems", /*in_patch=*/false);
+    auto parsed = ParseLineItems(**items, "lineItems");
     if (!parsed.ok()) return parsed.error();
-    for (auto& line : *parsed) {
-      add.line_items.push_back(std::move(line.item));
-      if (add.line_items.back().billing_cycle.empty()) add.line_items.back().billing_cycle = "monthly";
-    }
+    OrderInput first_order;  // the customer's first order: its lines are new ones
+    first_order.lines = std::move(*parsed);
+    auto lines = NewOrderLines(first_order);
+    if (!lines.ok()) return lines.error();
+    add.line_items = std::move(*lines);
   }
   TALLY_RETURN_IF_ERROR(f.Done());
   return add;
@@ -299,8 +291,8 @@ Result<OrderInput> OrderFromJson(const json& body) {
   auto items = f.Array("lineItems");
   if (!items.ok()) return items.error();
   // Whether lines may name subscriptions is the route's to say (a POST
-  // refuses them): parsed here as a PATCH's, checked by NewOrderLines.
-  auto lines = ParseLineItems(**items, "lineItems", /*in_patch=*/true);
+  // refuses them: NewOrderLines).
+  auto lines = ParseLineItems(**items, "lineItems");
   if (!lines.ok()) return lines.error();
   order.lines = std::move(*lines);
   TALLY_RETURN_IF_ERROR(f.Done());
