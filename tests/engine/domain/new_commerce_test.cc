@@ -10,6 +10,7 @@
 #include "engine/command_processor.h"
 #include "engine/domain/terms.h"
 #include "engine/rocksdb_event_log.h"
+#include "events/samples.h"
 #include "tests/testing/test_util.h"
 #include "tools/common/workload.h"
 
@@ -265,6 +266,31 @@ TEST_F(NewCommerceTest, ScheduledChangesAreWhatTheNextTermRenewsTo) {
   ASSERT_TRUE(Update(sub, std::nullopt, SubscriptionStatus::kSuspended).ok());
   EXPECT_FALSE(Sub(sub).next_term.has_value());
   EXPECT_EQ(schedule({11, "", "", ""}).error().code(), ErrorCode::kNextTermNotAllowed);
+}
+
+// Events written before new commerce (schema 2: no term, price or
+// currency in SubscriptionCreated) still read: a P1M term from the
+// purchase, price 0, its seats in one batch, and a lifecycle step due.
+TEST(OlderEventsTest, ASubscriptionBoughtBeforeNewCommerceReadsWithDefaults) {
+  events::SampleEvents samples(3);
+  const std::string customer = samples.Uuid();
+  const std::string bytes = samples.SubscriptionCreated(customer, "r1", 7);  // built with the schema-2 fields only
+  auto envelope = events::VerifyEnvelope(bytes);
+  ASSERT_TRUE(envelope.ok());
+  const auto* created = (*envelope)->payload_as_SubscriptionCreated();
+  ASSERT_NE(created, nullptr);
+  ASSERT_EQ(created->term_duration(), nullptr) << "the sample is an older event";
+  domain::CustomerState state;
+  domain::Evolve(state, **envelope);
+  ASSERT_EQ(state.subscriptions.size(), 1u);
+  const domain::Subscription& sub = state.subscriptions.begin()->second;
+  EXPECT_EQ(sub.term_duration, "P1M");
+  EXPECT_EQ(sub.unit_price, 0);
+  EXPECT_EQ(sub.currency, "");
+  EXPECT_EQ(sub.seats, (std::vector<domain::Seats>{{7, sub.term_start_us}}));
+  const auto next = domain::NextLifecycleStep("active", sub.term_duration, sub.term_start_us, sub.auto_renew, 0);
+  EXPECT_EQ(next.step, domain::LifecycleStep::kRenew);
+  EXPECT_EQ(next.due_us, domain::TermOverAt(sub.term_start_us, "P1M"));
 }
 
 }  // namespace
