@@ -96,7 +96,7 @@ struct RenewalsBenchOptions {
   uint64_t subscriptions = 100'000;
   uint64_t commands = 100'000;  // other commands, alone (the baseline)
   int clients = 64;
-  int storm_in_flight = 96;  // renewals outstanding at once (tallyd's scheduler: SchedulerOptions::in_flight)
+  int storm_in_flight = 48;  // renewals outstanding at once (tallyd's scheduler: SchedulerOptions::in_flight)
   bool keep = false;
 };
 int RunRenewalsBench(const RenewalsBenchOptions& options);
