@@ -3,8 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <set>
-#include <tuple>
+#include <map>
 
 #include "engine/domain/password.h"
 #include "tools/tallyd/server/api_call.h"
@@ -208,25 +207,20 @@ void Api::Orders(Call& call) {
 
 namespace {
 
-bool SameId(std::string_view a, std::string_view b) {  // GUIDs: Partner Center's samples write them in capitals
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // What an Order body says of its ids and currency, against the path's
-// customer and order (empty for a new one) and the catalog's currency.
+// customer and order (empty for a new one) and the catalog's currency. GUIDs
+// compare in any case: Partner Center's samples write them in capitals.
 Status CheckOrderHeader(const OrderInput& order, const std::string& customer_id, const std::string& order_id,
                         const std::string& currency) {
-  if (order.reference_customer_id && !SameId(*order.reference_customer_id, customer_id)) {
+  if (order.reference_customer_id && !EqualsIgnoreCase(*order.reference_customer_id, customer_id)) {
     return Error(ErrorCode::kInvalidField, "referenceCustomerId '" + order.reference_customer_id->substr(0, 64) +
                                                "' is not the customer in the path (" + customer_id + ")");
   }
-  if (!order_id.empty() && order.id && !SameId(*order.id, order_id)) {
+  if (!order_id.empty() && order.id && !EqualsIgnoreCase(*order.id, order_id)) {
     return Error(ErrorCode::kReadOnlyField,
                  "id cannot change: it is " + order_id + ", the body says " + order.id->substr(0, 64));
   }
-  if (order.currency_code && !SameId(*order.currency_code, currency)) {
+  if (order.currency_code && !EqualsIgnoreCase(*order.currency_code, currency)) {
     return Error(ErrorCode::kUnsupportedCurrency, "currencyCode '" + order.currency_code->substr(0, 16) +
                                                "': this catalog's prices are in " + currency);
   }
@@ -319,7 +313,7 @@ void Api::PatchOrder(Call& call, const std::string& customer_id, const std::stri
       const std::string path = "lineItems[" + std::to_string(i) + "]";
       const json* now = nullptr;
       for (const auto& l : stored["lineItems"]) {
-        if (SameId(l["subscriptionId"].get_ref<const std::string&>(), line.subscription_id)) now = &l;
+        if (EqualsIgnoreCase(l["subscriptionId"].get_ref<const std::string&>(), line.subscription_id)) now = &l;
       }
       if (now == nullptr) {
         return call.Error(ErrorCode::kReadOnlyField, path + ".subscriptionId '" + line.subscription_id.substr(0, 64) +
@@ -365,18 +359,19 @@ void Api::ListOrders(Call& call, const std::string& id) {
     if (lines.empty()) return call.Error(ErrorCode::kNotFound, "no such order");
     return call.Answer(call.Make(http::status::ok, OrderJson(lines, ctx_.catalog->currency())));
   }
-  // Orders in the order they were placed.
-  std::vector<std::pair<uint64_t, std::string>> placed;
-  std::set<std::string> seen;
+  // Orders in the order they were placed (that of their first line), each
+  // with its lines as bought: one pass over the subscriptions in purchase
+  // order.
+  std::sort(subs->begin(), subs->end(), BoughtBefore);
+  std::vector<std::vector<const projections::SubscriptionRow*>> orders;
+  std::map<std::string_view, size_t> index;  // order id -> orders[i]
   for (const auto& s : *subs) {
-    if (seen.insert(s.order_id).second) placed.emplace_back(UINT64_MAX, s.order_id);
+    auto [it, added] = index.emplace(s.order_id, orders.size());
+    if (added) orders.emplace_back();
+    orders[it->second].push_back(&s);
   }
-  for (auto& [position, order_id] : placed) {
-    for (const auto* line : OrderLines(*subs, order_id)) position = std::min(position, line->created_position);
-  }
-  std::sort(placed.begin(), placed.end());
   json items = json::array();
-  for (const auto& [position, order_id] : placed) items.push_back(OrderJson(OrderLines(*subs, order_id), ctx_.catalog->currency()));
+  for (const auto& lines : orders) items.push_back(OrderJson(lines, ctx_.catalog->currency()));
   return call.Answer(call.Make(http::status::ok,
                                {{"totalCount", items.size()}, {"items", items}, {"attributes", {{"objectType", "Collection"}}}}));
 }
@@ -447,9 +442,7 @@ void Api::ReadSubscriptions(Call& call, const std::string& id) {
     if (!subs.ok()) return call.Error(subs.error());
     // In the order they were bought; paged when the caller asks (?size=N),
     // the token in the query or the MS-ContinuationToken header.
-    std::sort(subs->begin(), subs->end(), [](const auto& a, const auto& b) {
-      return std::tie(a.created_position, a.id) < std::tie(b.created_position, b.id);
-    });
+    std::sort(subs->begin(), subs->end(), BoughtBefore);
     auto size = PageSize(call, subs->size());
     if (!size.ok()) return call.Error(size.error());
     const std::string token = Continuation(call);

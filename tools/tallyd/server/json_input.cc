@@ -10,42 +10,11 @@ using nlohmann::json;
 
 Error Invalid(const std::string& what) { return Error(ErrorCode::kInvalidField, what); }
 
-// Depth of nesting, counted outside strings; a cheap guard before parsing.
-size_t MaxDepth(std::string_view s) {
-  size_t depth = 0, max = 0;
+// Calls fn(i, c) for each character of `s` outside JSON strings (a
+// string's opening quote included, what it holds and its closing quote not).
+template <typename Fn>
+void ForEachOutsideStrings(std::string_view s, Fn fn) {
   bool in_string = false, escaped = false;
-  for (char c : s) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      max = std::max(max, ++depth);
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
-  }
-  return max;
-}
-
-// Partner Center's own samples end objects with a comma ("Country": "US",
-// }) and its service takes them (the docs' create-customer body): a comma
-// before a closing } or ] is dropped, outside strings. Anything else stays:
-// "[1,,]", "{,}" or "[,]" are still malformed. Empty when there is none (the
-// body is parsed as it came).
-std::string WithoutTrailingCommas(std::string_view s) {
-  std::string out;
-  bool in_string = false, escaped = false;
-  char last_token = 0;  // the last character outside strings that is not blank
-  size_t copied = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
     if (in_string) {
@@ -58,22 +27,51 @@ std::string WithoutTrailingCommas(std::string_view s) {
       }
       continue;
     }
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
     if (c == '"') in_string = true;
-    if (c == ',' && i > 0) {
+    fn(i, c);
+  }
+}
+
+bool Blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Depth of nesting, counted outside strings; a cheap guard before parsing.
+size_t MaxDepth(std::string_view s) {
+  size_t depth = 0, max = 0;
+  ForEachOutsideStrings(s, [&](size_t, char c) {
+    if (c == '{' || c == '[') {
+      max = std::max(max, ++depth);
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  });
+  return max;
+}
+
+// Partner Center's own samples end objects with a comma ("Country": "US",
+// }) and its service takes them (the docs' create-customer body): a comma
+// before a closing } or ] is dropped, outside strings. Anything else stays:
+// "[1,,]", "{,}" or "[,]" are still malformed. Empty when there is none (the
+// body is parsed as it came).
+std::string WithoutTrailingCommas(std::string_view s) {
+  std::string out;
+  char last_token = 0;  // the last character outside strings that is not blank
+  size_t copied = 0;
+  ForEachOutsideStrings(s, [&](size_t i, char c) {
+    if (Blank(c)) return;
+    if (c == ',') {
       size_t next = i + 1;
-      while (next < s.size() && (s[next] == ' ' || s[next] == '\t' || s[next] == '\n' || s[next] == '\r')) ++next;
+      while (next < s.size() && Blank(s[next])) ++next;
       const bool closes = next < s.size() && (s[next] == '}' || s[next] == ']');
       const bool after_value = last_token != 0 && last_token != '{' && last_token != '[' && last_token != ',' &&
                                last_token != ':';
       if (closes && after_value) {
         out.append(s.substr(copied, i - copied));
         copied = i + 1;
-        continue;  // last_token stays the value's end
+        return;  // last_token stays the value's end
       }
     }
     last_token = c;
-  }
+  });
   if (copied == 0) return {};
   out.append(s.substr(copied));
   return out;

@@ -147,13 +147,14 @@ std::string_view TrimSpace(std::string_view s) {
   return s;
 }
 
+}  // namespace
+
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
 }
 
-}  // namespace
 
 Status CheckJsonMediaType(std::string_view content_type) {
   // RFC 9110 8.3.1: type "/" subtype *( OWS ";" OWS parameter ), type,

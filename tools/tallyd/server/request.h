@@ -31,6 +31,9 @@ Result<Target> ParseTarget(std::string_view target);
 // header is absent (`value` nullopt). kInvalidField otherwise.
 Result<std::optional<uint64_t>> ParseIfMatch(std::optional<std::string_view> value);
 
+// ASCII letters compared in any case (media types, GUIDs, currency codes).
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
 // Content-Type of a request body: OK for application/json in any case, with
 // parameters (`; charset=utf-8`); kUnsupportedMediaType for any other type,
 // a charset other than UTF-8, or a malformed value.

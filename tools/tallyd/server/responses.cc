@@ -151,10 +151,12 @@ std::vector<const projections::SubscriptionRow*> OrderLines(const std::vector<pr
   for (const auto& s : subs) {
     if (s.order_id == order_id) lines.push_back(&s);
   }
-  std::sort(lines.begin(), lines.end(), [](const auto* a, const auto* b) {
-    return std::tie(a->created_position, a->id) < std::tie(b->created_position, b->id);
-  });
+  std::sort(lines.begin(), lines.end(), [](const auto* a, const auto* b) { return BoughtBefore(*a, *b); });
   return lines;
+}
+
+bool BoughtBefore(const projections::SubscriptionRow& a, const projections::SubscriptionRow& b) {
+  return std::tie(a.created_position, a.id) < std::tie(b.created_position, b.id);
 }
 
 nlohmann::json OrderJson(const std::vector<const projections::SubscriptionRow*>& lines, const std::string& currency) {

@@ -34,6 +34,9 @@ nlohmann::json LinkJson(const std::string& uri);
 void WriteSubscription(JsonWriter& w, const projections::SubscriptionRow& s, const domain::Catalog& catalog,
                        int64_t now_us);
 
+// Purchase order: by the position of the SubscriptionCreated, then id.
+bool BoughtBefore(const projections::SubscriptionRow& a, const projections::SubscriptionRow& b);
+
 // The lines of order `order_id` among a customer's subscriptions, in the
 // order they were bought (empty: no such order).
 std::vector<const projections::SubscriptionRow*> OrderLines(const std::vector<projections::SubscriptionRow>& subs,
