@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -80,6 +81,9 @@ struct AddAddOn {
 // expired and disabled come with time (new commerce's lifecycle): a term
 // ended without auto-renew, or expired/suspended long enough.
 enum class SubscriptionStatus { kActive, kSuspended, kDeleted, kExpired, kDisabled };
+// "active", "suspended", "deleted", "expired", "disabled": as rows and the
+// API show it.
+std::string_view StatusName(SubscriptionStatus status);
 
 // scheduledNextTermInstructions: what the next term renews to (Partner
 // Center's scheduled changes). Empty term or cycle: the current one.

@@ -165,7 +165,7 @@ void Evolve(CustomerState& s, const events::Envelope& e) {
     case Payload::SubscriptionNextTermScheduled: {
       const auto* p = e.payload_as_SubscriptionNextTermScheduled();
       if (auto* sub = touch(p->subscription_id())) {
-        sub->next_term = NextTerm{p->quantity(), Str(p->term_duration()), Str(p->billing_cycle())};
+        sub->next_term = NextTerm{p->quantity(), Str(p->term_duration()), Str(p->billing_cycle()), ""};
       }
       break;
     }

@@ -69,17 +69,6 @@ std::string EffectiveTerm(const LineItem& item) {
 
 namespace {
 
-std::string_view StatusWord(SubscriptionStatus status) {
-  switch (status) {
-    case SubscriptionStatus::kActive: return "active";
-    case SubscriptionStatus::kSuspended: return "suspended";
-    case SubscriptionStatus::kExpired: return "expired";
-    case SubscriptionStatus::kDisabled: return "disabled";
-    case SubscriptionStatus::kDeleted: return "deleted";
-  }
-  return "deleted";
-}
-
 // Checks one line item against the catalog and, for add-ons, its parent.
 // Returns the offer.
 Result<const Offer*> CheckLineItem(const LineItem& item, const CustomerState& state,
@@ -343,7 +332,7 @@ Result<Decision> DecideUpdateSubscription(const CustomerState& s, const UpdateSu
   }
   if (sub->status == SubscriptionStatus::kExpired || sub->status == SubscriptionStatus::kDisabled) {
     return E(ErrorCode::kSubscriptionNotUpdatable, "subscription '" + sub->id + "' is " +
-                                                       std::string(StatusWord(sub->status)) +
+                                                       std::string(StatusName(sub->status)) +
                                                        ": its term is over; buy a new one");
   }
   const Offer* offer = ctx.catalog->Find(sub->offer_id);
@@ -622,7 +611,7 @@ Result<Decision> DecideAdvanceSubscription(const CustomerState& s, const Advance
   }
   const Subscription& sub = it->second;
   const NextStep next =
-      NextLifecycleStep(StatusWord(sub.status), sub.term_duration, sub.term_start_us, sub.auto_renew, sub.status_since_us);
+      NextLifecycleStep(StatusName(sub.status), sub.term_duration, sub.term_start_us, sub.auto_renew, sub.status_since_us);
   Decision d = Start(s);
   // Taken already (another due time is next), or not due yet: nothing.
   if (next.step == LifecycleStep::kNone || next.due_us != c.due_us || ctx.now_us < next.due_us) return d;
@@ -634,7 +623,7 @@ Result<Decision> DecideAdvanceSubscription(const CustomerState& s, const Advance
       // To the scheduled changes if any, at the catalog's price in force
       // when the new term begins; the old price if the plan is no longer
       // sold.
-      const NextTerm renew_to = sub.next_term.value_or(NextTerm{sub.quantity, sub.term_duration, sub.billing_cycle});
+      const NextTerm renew_to = sub.next_term.value_or(NextTerm{sub.quantity, sub.term_duration, sub.billing_cycle, ""});
       const Offer* offer = ctx.catalog->Find(sub.offer_id);
       const Price* price =
           offer != nullptr ? offer->PriceAt(renew_to.term_duration, renew_to.billing_cycle, at) : nullptr;
@@ -668,6 +657,17 @@ Result<Decision> DecideAdvanceSubscription(const CustomerState& s, const Advance
 }
 
 }  // namespace
+
+std::string_view StatusName(SubscriptionStatus status) {
+  switch (status) {
+    case SubscriptionStatus::kActive: return "active";
+    case SubscriptionStatus::kSuspended: return "suspended";
+    case SubscriptionStatus::kDeleted: return "deleted";
+    case SubscriptionStatus::kExpired: return "expired";
+    case SubscriptionStatus::kDisabled: return "disabled";
+  }
+  return "active";
+}
 
 std::string CustomerStreamId(const std::string& customer_id) { return "customer-" + customer_id; }
 std::string DomainKey(const std::string& domain) { return "domain/" + domain; }

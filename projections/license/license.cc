@@ -43,17 +43,6 @@ const flatbuffers::String* SubscriptionIdOf(const events::Envelope& e) {
 
 }  // namespace
 
-std::string_view StatusName(domain::SubscriptionStatus status) {
-  switch (status) {
-    case domain::SubscriptionStatus::kActive: return "active";
-    case domain::SubscriptionStatus::kSuspended: return "suspended";
-    case domain::SubscriptionStatus::kDeleted: return "deleted";
-    case domain::SubscriptionStatus::kExpired: return "expired";
-    case domain::SubscriptionStatus::kDisabled: return "disabled";
-  }
-  return "active";
-}
-
 std::string SubscriptionRow::Encode() const {
   RowWriter w;
   w.Str(id).Str(customer_id).Str(partner_id).Str(order_id).Str(offer_id).Str(friendly_name)
@@ -293,26 +282,21 @@ Result<std::optional<SubscriptionRow>> LicenseReader::Get(std::string_view custo
 Result<std::vector<SubscriptionRow>> LicenseReader::List(std::string_view customer_id,
                                                          std::string_view partner_id,
                                                          std::string_view parent_id) const {
-  auto copy = store_.Active("license");
-  const std::string prefix = Key('s', customer_id, "");
-  std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions(), copy->cf()));
   std::vector<SubscriptionRow> out;
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    SubscriptionRow row;
-    if (!SubscriptionRow::Decode(it->value().ToStringView(), &row)) {
-      return Error(ErrorCode::kCorruption, "malformed subscription row");
-    }
-    if (row.partner_id != partner_id) continue;
-    if (!parent_id.empty() && row.parent_id != parent_id) continue;
-    out.push_back(std::move(row));
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "listing subscriptions");
+  const Status scanned = Scan(Key('s', customer_id, ""), [&](const SubscriptionRow& row) {
+    if (row.partner_id == partner_id && (parent_id.empty() || row.parent_id == parent_id)) out.push_back(row);
+    return true;
+  });
+  if (!scanned.ok()) return scanned.error();
   return out;
 }
 
 Status LicenseReader::ForEach(const std::function<bool(const SubscriptionRow&)>& fn) const {
+  return Scan(std::string(1, 's'), fn);
+}
+
+Status LicenseReader::Scan(const std::string& prefix, const std::function<bool(const SubscriptionRow&)>& fn) const {
   auto copy = store_.Active("license");
-  const std::string prefix(1, 's');
   std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions(), copy->cf()));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     SubscriptionRow row;

@@ -79,7 +79,6 @@ struct TotalsRow {
 // The totals of one partner's subscriptions in `state` (for as-of queries,
 // and to check the model against the domain's own state).
 TotalsRow TotalsOf(const domain::CustomerState& state, std::string_view partner_id);
-std::string_view StatusName(domain::SubscriptionStatus status);
 
 class LicenseProjection final : public Projection {
  public:
@@ -123,6 +122,9 @@ class LicenseReader {
   Result<TotalsRow> Totals(std::string_view customer_id, std::string_view partner_id) const;
 
  private:
+  // The subscription rows whose keys start with `prefix`, in key order, until fn returns false.
+  Status Scan(const std::string& prefix, const std::function<bool(const SubscriptionRow&)>& fn) const;
+
   const ProjectionStore& store_;
 };
 

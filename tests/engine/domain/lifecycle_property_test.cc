@@ -67,17 +67,6 @@ struct ModelSub {
   }
 };
 
-std::string Word(SubscriptionStatus s) {
-  switch (s) {
-    case SubscriptionStatus::kActive: return "active";
-    case SubscriptionStatus::kSuspended: return "suspended";
-    case SubscriptionStatus::kExpired: return "expired";
-    case SubscriptionStatus::kDisabled: return "disabled";
-    case SubscriptionStatus::kDeleted: return "deleted";
-  }
-  return "?";
-}
-
 class LifecyclePropertyTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -132,7 +121,7 @@ class LifecyclePropertyTest : public ::testing::Test {
     for (bool took = true; took;) {
       took = false;
       for (const auto& [id, sub] : State().subscriptions) {
-        const auto next = domain::NextLifecycleStep(Word(sub.status), sub.term_duration, sub.term_start_us,
+        const auto next = domain::NextLifecycleStep(StatusName(sub.status), sub.term_duration, sub.term_start_us,
                                                     sub.auto_renew, sub.status_since_us);
         if (next.step == domain::LifecycleStep::kNone || next.due_us > clock_.NowMicros()) continue;
         const std::string request = "lifecycle-" + id + "-" + std::to_string(next.due_us);
@@ -156,7 +145,7 @@ class LifecyclePropertyTest : public ::testing::Test {
     ASSERT_EQ(subs.size(), model_.size()) << when;
     for (const auto& [id, m] : model_) {
       const domain::Subscription& s = subs.at(id);
-      ASSERT_EQ(Word(s.status), m.status) << when << " " << id;
+      ASSERT_EQ(StatusName(s.status), m.status) << when << " " << id;
       ASSERT_EQ(s.quantity, m.quantity) << when << " " << id;
       ASSERT_EQ(s.term_start_us, m.term_start) << when << " " << id;
       ASSERT_EQ(s.auto_renew, m.auto_renew) << when << " " << id;
