@@ -2,6 +2,8 @@
 // (Prepare, Stage, Commit). Reads and upkeep: rocksdb_event_log_read.cc.
 #include "engine/rocksdb_event_log.h"
 
+#include <sys/statvfs.h>
+
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>
@@ -133,6 +135,7 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenImpl(
   std::unique_ptr<RocksDbEventLog> log(new RocksDbEventLog());
   log->follower_ = !follower_dir.empty();
   log->options_ = options;
+  log->path_ = path;
   log->read_only_ = read_only;
   log->hasher_ = std::make_unique<ChainHasher>();
 
@@ -376,12 +379,17 @@ std::unique_ptr<PreparedBatch> RocksDbEventLog::Prepare(std::span<AppendRequest>
   std::optional<Error> refuse;
   if (read_only_) refuse = Error(ErrorCode::kInvalidArgument, "event log is open read-only");
   if (failed()) refuse = WriteFailure();
-  if (refuse) {
+  if (refuse) {  // Commit refuses it too
     for (size_t i = 0; i < requests.size(); ++i) batch->results.emplace_back(*refuse);
     return batch;
   }
   ForgetCommitted();
   batch->seq = ++staged_seq_;
+  if ((refuse = BelowReserve())) {  // an empty batch, committed in its turn
+    for (size_t i = 0; i < requests.size(); ++i) batch->results.emplace_back(*refuse);
+    batch->last_position = staged_position_;
+    return batch;
+  }
   // Look up every request id of the batch in one MultiGet: batched bloom
   // probes and block reads cost a fraction of one Get each.
   std::vector<rocksdb::Slice> ids;
@@ -467,9 +475,23 @@ Error RocksDbEventLog::Fail(Error error) {
 }
 
 std::optional<Error> RocksDbEventLog::WriteFailure() const {
-  if (!failed()) return std::nullopt;
+  if (!failed()) return read_only_ ? std::nullopt : BelowReserve();
   std::lock_guard<std::mutex> lock(failure_mu_);
   return failure_;
+}
+
+std::optional<Error> RocksDbEventLog::BelowReserve() const {
+  if (options_.min_free_bytes == 0) return std::nullopt;
+  // One statvfs (about a microsecond) per prepared batch, not per request.
+  struct statvfs fs {};
+  if (statvfs(path_.c_str(), &fs) != 0) return std::nullopt;  // the next write says what is wrong
+  const uint64_t free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  if (free_bytes >= options_.min_free_bytes) return std::nullopt;
+  constexpr uint64_t kMiB = 1 << 20;
+  return Error(ErrorCode::kStorageFull,
+               "No space left for the event log: " + std::to_string(free_bytes / kMiB) + " MiB free under " + path_ +
+                   ", below the " + std::to_string(options_.min_free_bytes / kMiB) +
+                   " MiB kept for the read models and compactions; writes resume once space is freed");
 }
 
 Status RocksDbEventLog::Recover() {

@@ -30,6 +30,13 @@ struct RocksDbEventLogOptions {
   const Clock* clock = &SystemClock::Instance();
   // Shared block cache for all column families.
   size_t block_cache_bytes = 128 << 20;
+  // Free space the log leaves on its file system: below it, Prepare refuses
+  // every request with kStorageFull, as a full disk would, and writes resume
+  // by themselves once space returns. The read models, RocksDB's flushes and
+  // compactions share the disk and write after the log: the reserve is their
+  // room, so that a full disk stops the log first and never leaves a read
+  // model behind an acknowledged write. 0: no reserve (tools, benchmarks).
+  uint64_t min_free_bytes = 0;
 };
 
 // Thread-safety as EventLog. Opening takes the RocksDB lock on the folder:
@@ -138,6 +145,10 @@ class RocksDbEventLog final : public EventLog {
   std::optional<Error> failure_;  // why failed_ is set; guarded by failure_mu_
   // Sets failed_ and remembers `error` as the reason; returns it.
   Error Fail(Error error);
+  // kStorageFull when the file system holding the log has less free space
+  // than options_.min_free_bytes; nullopt otherwise (or with no reserve).
+  std::optional<Error> BelowReserve() const;
+  std::string path_;
   uint64_t commit_expected_seq_ = 1;         // commit thread only
 
   // Staging-thread state: the log as staged, durable or not.

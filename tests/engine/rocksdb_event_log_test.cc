@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
+#include <filesystem>
+
 #include "engine/chain_verifier.h"
 #include "engine/log_format.h"
 #include "events/codec.h"
@@ -283,6 +285,42 @@ TEST_F(EventLogTest, ReadOnlyOpenReadsButRefusesAppends) {
   auto results = (*ro)->AppendBatch(batch);
   EXPECT_EQ(results[0].error().code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ((*ro)->Head(), 2u);
+}
+
+// The reserve (tallyd --min-free-mib): below it the log refuses as a full
+// disk would, says why, appends nothing, and takes writes again as soon as
+// there is room, with no Recover and no reopen in between.
+TEST_F(EventLogTest, BelowItsFreeSpaceReserveTheLogRefusesWritesUntilThereIsRoom) {
+  ASSERT_TRUE(AppendOne(Request("c1", 2, "r1")).ok());
+  log_.reset();
+  const uint64_t free_now = std::filesystem::space(dir_.Sub("log")).available;
+  RocksDbEventLogOptions options;
+  options.min_free_bytes = free_now + (uint64_t{1} << 40);  // a terabyte more than the disk has
+  auto opened = RocksDbEventLog::Open(dir_.Sub("log"), options);
+  ASSERT_TRUE(opened.ok()) << opened.error().ToString();
+  RocksDbEventLog& full = **opened;
+  ASSERT_TRUE(full.WriteFailure().has_value());
+  EXPECT_EQ(full.WriteFailure()->code(), ErrorCode::kStorageFull);
+  EXPECT_NE(full.WriteFailure()->message().find("No space left for the event log"), std::string::npos)
+      << full.WriteFailure()->message();
+  std::vector<AppendRequest> batch;
+  batch.push_back(Request("c2", 1, "r2"));
+  auto refused = full.AppendBatch(batch);
+  ASSERT_FALSE(refused[0].ok());
+  EXPECT_EQ(refused[0].error().code(), ErrorCode::kStorageFull);
+  EXPECT_EQ(full.Head(), 2u);
+  EXPECT_FALSE(full.failed()) << "a reserve is not a failure: nothing to recover from";
+  opened->reset();
+
+  options.min_free_bytes = 1;  // room again
+  opened = RocksDbEventLog::Open(dir_.Sub("log"), options);
+  ASSERT_TRUE(opened.ok()) << opened.error().ToString();
+  EXPECT_FALSE((*opened)->WriteFailure().has_value());
+  batch.clear();
+  batch.push_back(Request("c2", 1, "r2"));
+  auto accepted = (*opened)->AppendBatch(batch);
+  ASSERT_TRUE(accepted[0].ok()) << accepted[0].error().ToString();
+  EXPECT_EQ((*opened)->Head(), 3u);
 }
 
 TEST_F(EventLogTest, OpeningAMissingFolderReadOnlyFails) {

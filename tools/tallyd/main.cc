@@ -59,6 +59,12 @@ int main(int argc, char** argv) {
                  "descriptors for the stores and Kafka)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1'000'000}));
+  uint64_t min_free_mib = 128;
+  app.add_option("--min-free-mib", min_free_mib,
+                 "free disk space (MiB) kept for the read models, flushes and compactions: below it, writes "
+                 "are refused with 503 storage_full until space returns (0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
   size_t customer_cache = tally::CommandProcessor::kDefaultMaxCachedCustomers;
   app.add_option("--customer-cache", customer_cache,
                  "customers' states kept in memory for deciding commands (least recently used dropped, "
@@ -140,6 +146,7 @@ int main(int argc, char** argv) {
   }
   tally::RocksDbEventLogOptions log_options;
   if (simulated) log_options.clock = simulated.get();
+  log_options.min_free_bytes = min_free_mib << 20;
   auto log = tally::RocksDbEventLog::Open(data + "/log", log_options);
   if (!log.ok()) {
     std::fprintf(stderr, "tallyd: %s\n", log.error().ToString().c_str());
