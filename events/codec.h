@@ -19,7 +19,7 @@ namespace tally::events {
 
 // The schema version written into every new envelope. Bump it with every
 // schema change (FORMAT.md, "Evolution").
-inline constexpr uint16_t kSchemaVersion = 4;
+inline constexpr uint16_t kSchemaVersion = 5;
 
 // Envelope fields the caller provides.
 struct EnvelopeFields {

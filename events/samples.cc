@@ -118,10 +118,15 @@ std::string SampleEvents::OfType(Payload type, const std::string& customer_id) {
       payload = CreateSubscriptionDeletedDirect(fbb, id.c_str(), 1'770'000'000'000'000).Union();
       break;
     case Payload::SubscriptionNextTermScheduled:
-      payload = CreateSubscriptionNextTermScheduledDirect(fbb, id.c_str(), 12, "P1Y", "annual").Union();
+      payload = CreateSubscriptionNextTermScheduledDirect(fbb, id.c_str(), 12, "P1Y", "annual", "").Union();
       break;
     case Payload::SubscriptionNextTermCleared:
       payload = CreateSubscriptionNextTermClearedDirect(fbb, id.c_str()).Union();
+      break;
+    case Payload::CustomerAgreementAccepted:  // no sealed contact: samples have no keys (see above)
+      payload = CreateCustomerAgreementAcceptedDirect(fbb, "998b88de-aa99-4388-a42c-1b3517d49490",
+                                                      "MicrosoftCustomerAgreement", 1'770'000'000'000'000)
+                    .Union();
       break;
     default:
       type = Payload::CustomerPersonalDataErased;

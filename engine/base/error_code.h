@@ -46,6 +46,8 @@ enum class ErrorCode : int32_t {
   kSeatReductionWindowPassed = 900214,         // removing seats after their 168-hour window
   kInvalidBillingCycle = 900269,               // a billing cycle the offer's term is not sold with
   kBillingCycleLongerThanTerm = 900270,        // e.g. a P1M term billed annually
+  kCustomerAgreementRequired = 13605,          // buying for a customer with no accepted Microsoft Customer Agreement (HTTP 403)
+  kAgreementAlreadyExists = 600061,            // the same contact's acceptance is confirmed already (HTTP 409)
 
   // Domain rejections of tally's own (70001-70999).
   kDomainTaken = 70001,              // <prefix>.onmicrosoft.com belongs to another customer
@@ -86,6 +88,8 @@ enum class ErrorCode : int32_t {
   kHeadersTooLarge = 70038,          // the request's headers are over the limit (HTTP 431)
   kReadOnlyField = 70039,            // a whole resource sent back changes a field that cannot change
   kNextTermNotAllowed = 70040,       // scheduled changes on a subscription that is not active or does not renew
+  kAgreementNotAvailable = 70041,    // customer agreements are not part of the usgov instance (HTTP 403)
+  kInvalidAgreement = 70042,         // an agreement's type, template, date or contact is not acceptable
 };
 
 // "io_error", "wrong_expected_version", ... (stable, snake_case).

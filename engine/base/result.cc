@@ -72,6 +72,10 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kHeadersTooLarge: return "headers_too_large";
     case ErrorCode::kReadOnlyField: return "read_only_field";
     case ErrorCode::kNextTermNotAllowed: return "next_term_not_allowed";
+    case ErrorCode::kCustomerAgreementRequired: return "customer_agreement_required";
+    case ErrorCode::kAgreementAlreadyExists: return "agreement_already_exists";
+    case ErrorCode::kAgreementNotAvailable: return "agreement_not_available";
+    case ErrorCode::kInvalidAgreement: return "invalid_agreement";
   }
   return "unknown";
 }
@@ -96,9 +100,12 @@ int HttpStatus(ErrorCode code) {
     case ErrorCode::kLastRelationship:
     case ErrorCode::kPersonalDataErased:
     case ErrorCode::kPartnerOfRecordLeavesLast:
+    case ErrorCode::kAgreementAlreadyExists:
       return 409;
     case ErrorCode::kMultipartnerNotAvailable:
     case ErrorCode::kNotPartnerOfRecord:
+    case ErrorCode::kCustomerAgreementRequired:
+    case ErrorCode::kAgreementNotAvailable:
       return 403;
     case ErrorCode::kUnauthorized: return 401;
     case ErrorCode::kRouteNotFound: return 404;

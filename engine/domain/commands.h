@@ -51,6 +51,22 @@ struct LineItem {
   std::string term_duration;
 };
 
+// The Microsoft Customer Agreement as a partner attests the customer
+// accepted it (Partner Center's Agreement resource). In the global instance
+// nothing is bought for a customer before one.
+struct AgreementInput {
+  std::string first_name, last_name, email, phone_number;  // primaryContact; phone optional
+  int64_t date_agreed_us = 0;  // dateAgreed
+  std::string template_id;     // kCustomerAgreementTemplateId
+  std::string type = "MicrosoftCustomerAgreement";
+  bool operator==(const AgreementInput&) const = default;
+};
+
+// The template of the Microsoft Customer Agreement this service offers
+// (GET /v1/agreements?agreementType=MicrosoftCustomerAgreement).
+inline constexpr char kCustomerAgreementTemplateId[] = "998b88de-aa99-4388-a42c-1b3517d49490";
+inline constexpr char kCustomerAgreementType[] = "MicrosoftCustomerAgreement";
+
 struct AddCustomer {
   std::string domain_prefix;  // <prefix>.<domain_suffix>
   std::string domain_suffix = "onmicrosoft.com";  // one of kInitialDomainSuffixes (validation.h)
@@ -58,6 +74,15 @@ struct AddCustomer {
   std::string registration_number;
   BillingProfileInput billing;
   std::vector<LineItem> line_items;  // the optional first order
+  // The customer's acceptance, given with the new customer so that its
+  // first order can be in the same step (global instance).
+  std::optional<AgreementInput> agreement;
+};
+
+// POST /v1/customers/{id}/agreements.
+struct ConfirmAgreement {
+  std::string customer_id;
+  AgreementInput agreement;
 };
 
 struct UpdateBillingProfile {
@@ -151,7 +176,7 @@ struct AdvanceSubscription {
 
 using Command = std::variant<AddCustomer, UpdateBillingProfile, CreateOrder, AddAddOn,
                              UpdateSubscription, RequestRelationship, AcceptRelationship,
-                             RemoveRelationship, ForgetCustomer, AdvanceSubscription>;
+                             RemoveRelationship, ForgetCustomer, AdvanceSubscription, ConfirmAgreement>;
 
 // "AddCustomer", ... for metrics and logs.
 const char* CommandName(const Command& command);

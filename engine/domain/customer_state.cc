@@ -47,6 +47,11 @@ const Subscription* CustomerState::FindSubscription(const std::string& id,
   return &it->second;
 }
 
+bool CustomerState::HasAgreement() const {
+  return std::any_of(agreements.begin(), agreements.end(),
+                     [](const Agreement& a) { return a.type == kCustomerAgreementType; });
+}
+
 void Evolve(CustomerState& s, const events::Envelope& e) {
   using events::Payload;
   s.version = e.stream_version();
@@ -165,7 +170,7 @@ void Evolve(CustomerState& s, const events::Envelope& e) {
     case Payload::SubscriptionNextTermScheduled: {
       const auto* p = e.payload_as_SubscriptionNextTermScheduled();
       if (auto* sub = touch(p->subscription_id())) {
-        sub->next_term = NextTerm{p->quantity(), Str(p->term_duration()), Str(p->billing_cycle()), ""};
+        sub->next_term = NextTerm{p->quantity(), Str(p->term_duration()), Str(p->billing_cycle()), Str(p->offer_id())};
       }
       break;
     }
@@ -197,9 +202,21 @@ void Evolve(CustomerState& s, const events::Envelope& e) {
       }
       break;
     }
+    case Payload::CustomerAgreementAccepted: {
+      const auto* p = e.payload_as_CustomerAgreementAccepted();
+      Agreement a{Str(p->template_id()), Str(p->agreement_type()), p->date_agreed_us(), Str(e.partner_id()), at, {}};
+      const auto* sealed = p->sealed_contact();
+      if (sealed != nullptr && s.personal_key) {
+        auto fields = personal::Open(*s.personal_key, s.customer_id, {sealed->data(), sealed->size()});
+        if (fields.ok()) a.contact = std::move(*fields);
+      }
+      s.agreements.push_back(std::move(a));
+      break;
+    }
     case Payload::CustomerPersonalDataErased:
       s.personal_data_erased = true;
       s.personal_key.reset();
+      for (Agreement& a : s.agreements) a.contact = {};
       // The non-personal fields (culture, language, city, country, ...) stay.
       s.billing.email.clear();
       s.billing.default_address.first_name.clear();

@@ -58,6 +58,19 @@ struct Invitation {
   bool operator==(const Invitation&) const = default;
 };
 
+// A confirmed acceptance of a customer agreement.
+struct Agreement {
+  std::string template_id;
+  std::string type;  // "MicrosoftCustomerAgreement"
+  int64_t date_agreed_us = 0;
+  std::string partner_id;  // who confirmed it
+  int64_t confirmed_at_us = 0;
+  // The contact who accepted it (email, first_name, last_name,
+  // phone_number), in clear with personal_key; empty without it or erased.
+  personal::Fields contact;
+  bool operator==(const Agreement&) const = default;
+};
+
 struct CustomerState {
   bool exists = false;
   uint64_t version = 0;  // the stream version: the customer's etag
@@ -76,12 +89,15 @@ struct CustomerState {
   std::map<std::string, Relationship> partners;     // by partner id
   std::map<std::string, Invitation> invitations;    // pending, by invitation id
   std::map<std::string, Subscription> subscriptions;  // by subscription id
+  std::vector<Agreement> agreements;  // in the order they were confirmed
   bool personal_data_erased = false;
   int64_t created_at_us = 0;
   int64_t updated_at_us = 0;
 
   bool operator==(const CustomerState&) const = default;
 
+  // True once the Microsoft Customer Agreement is accepted.
+  bool HasAgreement() const;
   // A subscription visible to `partner_id`, or nullptr.
   const Subscription* FindSubscription(const std::string& id, const std::string& partner_id) const;
 };

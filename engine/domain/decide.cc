@@ -59,7 +59,7 @@ const char* CommandName(const Command& command) {
   static constexpr const char* kNames[] = {"AddCustomer",         "UpdateBillingProfile", "CreateOrder",
                                            "AddAddOn",            "UpdateSubscription",   "RequestRelationship",
                                            "AcceptRelationship",  "RemoveRelationship",   "ForgetCustomer",
-                                           "AdvanceSubscription"};
+                                           "AdvanceSubscription", "ConfirmAgreement"};
   return kNames[command.index()];
 }
 
@@ -79,6 +79,7 @@ Result<Decision> Decide(const CustomerState& state, const Command& command, cons
         if constexpr (std::is_same_v<T, RemoveRelationship>) return decide::DecideRemoveRelationship(state, c, meta, ctx);
         if constexpr (std::is_same_v<T, ForgetCustomer>) return decide::DecideForgetCustomer(state, c, meta, ctx);
         if constexpr (std::is_same_v<T, AdvanceSubscription>) return decide::DecideAdvanceSubscription(state, c, meta, ctx);
+        if constexpr (std::is_same_v<T, ConfirmAgreement>) return decide::DecideConfirmAgreement(state, c, meta, ctx);
       },
       command);
 }

@@ -22,7 +22,40 @@ flatbuffers::Offset<ev::BillingProfile> BuildBilling(Fbb& fbb, const BillingProf
                                         address, &sealed);
 }
 
+// The contact who accepted goes only into the sealed blob.
+void AddAgreement(EventWriter& w, const AgreementInput& a, const std::string& customer_id, const personal::Key& key) {
+  personal::Fields contact;
+  contact.email = a.email;
+  contact.first_name = a.first_name;
+  contact.last_name = a.last_name;
+  contact.phone_number = a.phone_number;
+  const std::vector<uint8_t> sealed = personal::Seal(key, customer_id, contact);
+  w.Add(ev::Payload::CustomerAgreementAccepted, [&](Fbb& fbb) {
+    return ev::CreateCustomerAgreementAcceptedDirect(fbb, a.template_id.c_str(), a.type.c_str(), a.date_agreed_us,
+                                                     &sealed)
+        .Union();
+  });
+}
+
+Status CheckAgreementAvailable(const DecideContext& ctx) {
+  if (ctx.instance == Instance::kUsGov) {
+    return E(ErrorCode::kAgreementNotAvailable,
+             "customer agreements are confirmed in the global instance only, not in usgov");
+  }
+  return OkStatus();
+}
+
 }  // namespace
+
+Status CheckAgreementAccepted(const CustomerState& state, const DecideContext& ctx) {
+  if (ctx.instance == Instance::kGlobal && !state.HasAgreement()) {
+    return E(ErrorCode::kCustomerAgreementRequired,
+             "customer '" + state.customer_id +
+                 "' has not accepted the Microsoft Customer Agreement: confirm its acceptance first "
+                 "(POST /v1/customers/" + state.customer_id + "/agreements)");
+  }
+  return OkStatus();
+}
 
 Result<Decision> DecideAddCustomer(const AddCustomer& c, const CommandMeta& meta, const DecideContext& ctx) {
   std::string prefix = c.domain_prefix;
@@ -35,6 +68,14 @@ Result<Decision> DecideAddCustomer(const AddCustomer& c, const CommandMeta& meta
   CustomerState empty;
   auto offers = CheckLineItems(c.line_items, /*allow_empty=*/true, empty, meta, ctx);
   if (!offers.ok()) return offers.error();
+  if (c.agreement) {
+    TALLY_RETURN_IF_ERROR(CheckAgreementAvailable(ctx));
+    TALLY_RETURN_IF_ERROR(ValidateAgreement(*c.agreement, ctx.now_us));
+  } else if (!c.line_items.empty() && ctx.instance == Instance::kGlobal) {
+    return E(ErrorCode::kCustomerAgreementRequired,
+             "a new customer's first order needs its acceptance of the Microsoft Customer Agreement "
+             "(agreement, with the customer)");
+  }
 
   Decision d;
   d.customer_id = ctx.ids->NewId();
@@ -63,6 +104,7 @@ Result<Decision> DecideAddCustomer(const AddCustomer& c, const CommandMeta& meta
                                                    ev::RelationshipKind::Reseller, "")
         .Union();
   });
+  if (c.agreement) AddAgreement(w, *c.agreement, d.customer_id, key);
   if (!c.line_items.empty()) {
     d.order_id = ctx.ids->NewId();
     CreateSubscriptions(w, c.line_items, *offers, d.order_id, meta, ctx, d);
@@ -106,6 +148,35 @@ Result<Decision> DecideForgetCustomer(const CustomerState& s, const ForgetCustom
   w.Add(ev::Payload::CustomerPersonalDataErased, [&](Fbb& fbb) {
     return ev::CreateCustomerPersonalDataErasedDirect(fbb, c.reason.c_str()).Union();
   });
+  d.events = w.Take();
+  return d;
+}
+
+Result<Decision> DecideConfirmAgreement(const CustomerState& s, const ConfirmAgreement& c, const CommandMeta& meta,
+                                        const DecideContext& ctx) {
+  TALLY_RETURN_IF_ERROR(CheckAgreementAvailable(ctx));
+  TALLY_RETURN_IF_ERROR(CheckServed(s, c.customer_id, meta));
+  TALLY_RETURN_IF_ERROR(ValidateAgreement(c.agreement, ctx.now_us));
+  if (s.personal_data_erased) {
+    return E(ErrorCode::kPersonalDataErased,
+             "customer '" + c.customer_id + "' had its personal data erased: no contact can be recorded for it");
+  }
+  if (!s.personal_key) {
+    return E(ErrorCode::kCorruption, "customer '" + c.customer_id + "' has no personal-data key");
+  }
+  // Partner Center takes another confirmation only for another contact
+  // (first name, last name, email or phone).
+  const AgreementInput& a = c.agreement;
+  for (const Agreement& held : s.agreements) {
+    const personal::Fields& who = held.contact;
+    if (held.template_id == a.template_id && who.first_name == a.first_name && who.last_name == a.last_name &&
+        who.email == a.email && who.phone_number == a.phone_number) {
+      return E(ErrorCode::kAgreementAlreadyExists, "A partner confirmed agreement already exists for the customer.");
+    }
+  }
+  Decision d = Start(s);
+  EventWriter w(meta, s.customer_id, *ctx.ids);
+  AddAgreement(w, a, s.customer_id, *s.personal_key);
   d.events = w.Take();
   return d;
 }

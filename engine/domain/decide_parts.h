@@ -71,6 +71,11 @@ Result<Decision> DecideUpdateBillingProfile(const CustomerState& s, const Update
                                             const CommandMeta& meta, const DecideContext& ctx);
 Result<Decision> DecideForgetCustomer(const CustomerState& s, const ForgetCustomer& c, const CommandMeta& meta,
                                       const DecideContext& ctx);
+Result<Decision> DecideConfirmAgreement(const CustomerState& s, const ConfirmAgreement& c, const CommandMeta& meta,
+                                        const DecideContext& ctx);
+// In the global instance, buying needs the customer's acceptance of the
+// Microsoft Customer Agreement (13605, 403).
+Status CheckAgreementAccepted(const CustomerState& state, const DecideContext& ctx);
 
 // --- subscriptions (decide_subscription.cc) ---------------------------------
 

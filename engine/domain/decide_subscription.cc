@@ -131,6 +131,7 @@ Result<Decision> DecideCreateOrder(const CustomerState& s, const CreateOrder& c,
   TALLY_RETURN_IF_ERROR(CheckServed(s, c.customer_id, meta));
   auto offers = CheckLineItems(c.line_items, /*allow_empty=*/false, s, meta, ctx);
   if (!offers.ok()) return offers.error();
+  TALLY_RETURN_IF_ERROR(CheckAgreementAccepted(s, ctx));
   Decision d = Start(s);
   d.order_id = ctx.ids->NewId();
   EventWriter w(meta, s.customer_id, *ctx.ids);
@@ -151,6 +152,7 @@ Result<Decision> DecideAddAddOn(const CustomerState& s, const AddAddOn& c, const
   }
   auto offer = CheckLineItem(c.item, s, meta, ctx);
   if (!offer.ok()) return offer.error();
+  TALLY_RETURN_IF_ERROR(CheckAgreementAccepted(s, ctx));
   Decision d = Start(s);
   d.order_id = c.order_id;
   EventWriter w(meta, s.customer_id, *ctx.ids);

@@ -23,6 +23,16 @@ void to_json(nlohmann::json& j, const LineItem& i) {
   if (!i.term_duration.empty()) j["term_duration"] = i.term_duration;
 }
 
+// The contact is taken out into the personal part (Fingerprint).
+void to_json(nlohmann::json& j, const AgreementInput& a) {
+  j = {{"template_id", a.template_id},
+       {"type", a.type},
+       {"date_agreed_us", a.date_agreed_us},
+       {"contact",
+        {{"first_name", a.first_name}, {"last_name", a.last_name}, {"email", a.email},
+         {"phone_number", a.phone_number}}}};
+}
+
 namespace {
 
 template <typename T>
@@ -67,6 +77,7 @@ nlohmann::json ToJson(const Command& command) {
           // Said only when not the default, so that fingerprints stored
           // before suffixes existed still match their retries.
           if (c.domain_suffix != "onmicrosoft.com") j["domain_suffix"] = c.domain_suffix;
+          if (c.agreement) j["agreement"] = *c.agreement;  // likewise
           return j;
         } else if constexpr (std::is_same_v<T, UpdateBillingProfile>) {
           return {{"customer_id", c.customer_id}, {"billing", c.billing},
@@ -95,6 +106,8 @@ nlohmann::json ToJson(const Command& command) {
                   {"by_customer", c.by_customer}};
         } else if constexpr (std::is_same_v<T, AdvanceSubscription>) {
           return {{"customer_id", c.customer_id}, {"subscription_id", c.subscription_id}, {"due_us", c.due_us}};
+        } else if constexpr (std::is_same_v<T, ConfirmAgreement>) {
+          return {{"customer_id", c.customer_id}, {"agreement", c.agreement}};
         } else {
           static_assert(std::is_same_v<T, ForgetCustomer>);
           return {{"customer_id", c.customer_id}, {"reason", c.reason}};
@@ -109,6 +122,11 @@ std::string Fingerprint(const Command& command, const CommandMeta& meta) {
   nlohmann::json fields = ToJson(command);
   std::optional<nlohmann::json> personal;
   if (fields.contains("billing")) personal = TakePersonal(fields["billing"]);
+  if (fields.contains("agreement")) {  // the contact who accepted it is personal too
+    if (!personal) personal = nlohmann::json::object();
+    (*personal)["agreement_contact"] = std::move(fields["agreement"]["contact"]);
+    fields["agreement"].erase("contact");
+  }
   const nlohmann::json canonical = {
       {"partner", meta.partner_id}, {"command", CommandName(command)}, {"fields", std::move(fields)}};
   std::string out = Sha256Hex(canonical.dump());  // object keys sorted: canonical

@@ -44,15 +44,15 @@ bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
-Status ValidateEmail(std::string_view email) {
-  TALLY_RETURN_IF_ERROR(ValidateText("billing email", email, 254));
+Status ValidateEmail(std::string_view email, std::string_view field = "billing email") {
+  TALLY_RETURN_IF_ERROR(ValidateText(field, email, 254));
   const size_t at = email.find('@');
   const bool ok = at != std::string_view::npos && at > 0 && at == email.rfind('@') &&
                   email.find('.', at) != std::string_view::npos && email.back() != '.' &&
                   email[at + 1] != '.' &&
                   std::none_of(email.begin(), email.end(),
                                [](unsigned char c) { return std::isspace(c) || c < 0x20; });
-  if (!ok) return Bad(ErrorCode::kInvalidEmail, "billing email '" + std::string(email) + "' is not an email address");
+  if (!ok) return Bad(ErrorCode::kInvalidEmail, std::string(field) + " '" + std::string(email) + "' is not an email address");
   return OkStatus();
 }
 
@@ -192,6 +192,32 @@ Status ValidateBillingProfile(const BillingProfileInput& b) {
   }
   TALLY_RETURN_IF_ERROR(ValidateCompanyName(b.company_name));
   return ValidateAddress(b.default_address);
+}
+
+Status ValidateAgreement(const AgreementInput& a, int64_t now_us) {
+  if (a.type != kCustomerAgreementType) {
+    return Bad(ErrorCode::kInvalidAgreement,
+               "agreement type '" + a.type.substr(0, 64) + "' is not " + kCustomerAgreementType);
+  }
+  if (a.template_id != kCustomerAgreementTemplateId) {
+    return Bad(ErrorCode::kInvalidAgreement, "templateId '" + a.template_id.substr(0, 64) +
+                                                 "' is not the Microsoft Customer Agreement's (GET /v1/agreements): " +
+                                                 kCustomerAgreementTemplateId);
+  }
+  // dateAgreed: not before the agreement existed (2019), not tomorrow (a
+  // day's margin for the partner's time zone).
+  constexpr int64_t kFirstDayUs = 1'546'300'800'000'000;  // 2019-01-01T00:00:00Z
+  constexpr int64_t kDayUs = 86'400'000'000;
+  if (a.date_agreed_us < kFirstDayUs || a.date_agreed_us > now_us + kDayUs) {
+    return Bad(ErrorCode::kInvalidAgreement, "dateAgreed must be a date from 2019 up to today");
+  }
+  for (auto [field, value] : {std::pair{"primaryContact.firstName", &a.first_name},
+                              std::pair{"primaryContact.lastName", &a.last_name}}) {
+    if (value->empty()) return Bad(ErrorCode::kInvalidAgreement, std::string(field) + " is required");
+    TALLY_RETURN_IF_ERROR(ValidateText(field, *value, 64));
+  }
+  TALLY_RETURN_IF_ERROR(ValidateEmail(a.email, "primaryContact.email"));
+  return ValidateText("primaryContact.phoneNumber", a.phone_number, 32);
 }
 
 Status ValidateRegistrationNumber(std::string_view country, std::string_view number) {

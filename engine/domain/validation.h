@@ -43,6 +43,12 @@ Status ValidateRegistrationNumber(std::string_view country, std::string_view num
 
 Status ValidateCompanyName(std::string_view name);
 
+// An agreement's type and template (this service's Microsoft Customer
+// Agreement), its date (2019 up to a day after now_us) and contact (names
+// required, an email, an optional phone): kInvalidAgreement, kInvalidEmail,
+// kFieldTooLong.
+Status ValidateAgreement(const AgreementInput& agreement, int64_t now_us);
+
 // Any free text the domain stores: at most `max` bytes (kFieldTooLong) and
 // no control character (kInvalidArgument), the field named in the error.
 Status ValidateText(std::string_view field, std::string_view value, size_t max);

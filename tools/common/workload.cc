@@ -14,6 +14,9 @@ AddCustomer ValidAddCustomer(const std::string& prefix) {
   c.billing.company_name = "Contoso Ltd";
   c.billing.default_address = {"Ada", "Lovelace", "1 Microsoft Way", "", "", "Redmond", "WA",
                                "98052", "US", "425 555 0100"};
+  // Accepted with the customer (global instance: nothing is bought before).
+  c.agreement = domain::AgreementInput{"Ada", "Lovelace", "ada@contoso.example", "", 1'704'067'200'000'000,
+                                       domain::kCustomerAgreementTemplateId};
   return c;
 }
 

@@ -49,7 +49,7 @@ TEST_F(PipelineTest, ConcurrentCommandsShareSyncsAndMatchTheLog) {
     cv.wait(lock, [&] { return done == kCustomers; });
   }
   writer.Stop();
-  EXPECT_EQ(log_->Head(), kCustomers * 4u);
+  EXPECT_EQ(log_->Head(), kCustomers * 5u);  // created, relationship, agreement, 2 subscriptions
   EXPECT_LT(writer.Stats().commits, static_cast<uint64_t>(kCustomers)) << "commands share fsyncs";
   CommandProcessor fresh(*log_, *catalog_, Instance::kGlobal, ids_);
   for (const auto& id : ids) {
@@ -71,7 +71,7 @@ TEST_F(PipelineTest, TheSameDomainTwiceInOneBatchIsTakenOnce) {
   ASSERT_TRUE(ra.ok()) << ra.error().ToString();
   ASSERT_FALSE(rb.ok());
   EXPECT_EQ(rb.error().code(), ErrorCode::kDomainTaken);
-  EXPECT_EQ(log_->Head(), 2u);
+  EXPECT_EQ(log_->Head(), 3u);  // created, relationship, agreement
 }
 
 TEST_F(PipelineTest, DependentCommandsSubmittedTogetherApplyInOrder) {
@@ -86,18 +86,18 @@ TEST_F(PipelineTest, DependentCommandsSubmittedTogetherApplyInOrder) {
   for (int i = 0; i < kChanges; ++i) {
     UpdateSubscription u{c, sub};
     u.quantity = 2 + i;
-    u.expected_version = 3 + i;  // each decided against the one staged before it
+    u.expected_version = 4 + i;  // each decided against the one staged before it
     writer.Submit(processor_->Task(u, Meta("p1", "q" + std::to_string(i)),
                                    [&, i](auto r) { results[i].set_value(std::move(r)); }));
   }
   for (int i = 0; i < kChanges; ++i) {
     auto r = results[i].get_future().get();
     ASSERT_TRUE(r.ok()) << i << ": " << r.error().ToString();
-    EXPECT_EQ(r->version, 4u + i);
+    EXPECT_EQ(r->version, 5u + i);
   }
   writer.Stop();
   EXPECT_EQ(StateOf(c).subscriptions.at(sub).quantity, 1 + kChanges);
-  EXPECT_EQ(log_->Head(), 3u + kChanges);
+  EXPECT_EQ(log_->Head(), 4u + kChanges);
 }
 
 TEST_F(PipelineTest, ARejectedCommandAppendsNothing) {

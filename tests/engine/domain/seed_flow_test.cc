@@ -17,14 +17,17 @@ TEST_F(SeedFlowTest, AddCustomerWithTwoSubscriptionsIsOneAtomicAppend) {
   add.line_items = {Item(offers::kBusinessBasic, 10), Item(offers::kE3, 25)};
   auto out = Ok(add, Meta("p1", "r1"));
   EXPECT_EQ(out.first_position, 1u);
-  EXPECT_EQ(out.last_position, 4u) << "CustomerCreated, RelationshipEstablished, 2 x SubscriptionCreated";
+  EXPECT_EQ(out.last_position, 5u)
+      << "CustomerCreated, RelationshipEstablished, CustomerAgreementAccepted, 2 x SubscriptionCreated";
   EXPECT_EQ(out.admin_user_name, "admin@contoso.onmicrosoft.com") << "prefix lowercased";
   ASSERT_EQ(out.subscription_ids.size(), 2u);
   EXPECT_FALSE(out.order_id.empty());
 
   const CustomerState& s = StateOf(out.customer_id);
   EXPECT_EQ(s.domain, "contoso.onmicrosoft.com");
-  EXPECT_EQ(s.version, 4u);
+  EXPECT_EQ(s.version, 5u);
+  ASSERT_EQ(s.agreements.size(), 1u);
+  EXPECT_EQ(s.agreements[0].contact.email, add.agreement->email) << "the contact opens with the customer's key";
   ASSERT_EQ(s.partners.count("p1"), 1u);
   EXPECT_EQ(s.subscriptions.at(out.subscription_ids[0]).quantity, 10);
   EXPECT_EQ(s.subscriptions.at(out.subscription_ids[1]).friendly_name, "Office 365 E3");
@@ -202,6 +205,10 @@ TEST_F(SeedFlowTest, UsGovSellsItsOwnCatalogAndRefusesMultipartner) {
   Open(Instance::kUsGov);
   auto add = ValidAddCustomer("agency");
   add.line_items = {Item(offers::kG3Gcc, 50)};
+  auto with_agreement = processor_->Execute(add, Meta("p1"));
+  ASSERT_FALSE(with_agreement.ok());
+  EXPECT_EQ(with_agreement.error().code(), ErrorCode::kAgreementNotAvailable) << "no customer agreements in usgov";
+  add.agreement.reset();  // and none needed to buy
   auto created = Ok(add, Meta("p1"));
   EXPECT_EQ(StateOf(created.customer_id).instance, Instance::kUsGov);
   Ok(AddAddOn{created.customer_id, created.order_id, Item(offers::kGccAudio, 10, created.subscription_ids[0])},

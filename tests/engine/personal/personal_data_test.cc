@@ -148,5 +148,37 @@ TEST(EventJsonTest, TheSealedBytesBecomeTheFieldsOrTheirVisibilityAndStringsCann
   EXPECT_EQ(RenderEvent(renderer, envelope, &ring).error().code(), ErrorCode::kCorruption) << "the wrong key";
 }
 
+TEST(EventJsonTest, AnAgreementsContactShowsInClearOnlyWithItsKey) {
+  const Key key = NewKey();
+  flatbuffers::FlatBufferBuilder fbb;
+  const auto sealed = Seal(key, "c1", kAda);
+  auto payload = events::CreateCustomerAgreementAcceptedDirect(fbb, "998b88de-aa99-4388-a42c-1b3517d49490",
+                                                               "MicrosoftCustomerAgreement", 1'704'067'200'000'000,
+                                                               &sealed);
+  const std::string envelope = events::FinishEnvelope(fbb, {"customer-c1", "e1", "", "", "p1", "c1"},
+                                                      events::Payload::CustomerAgreementAccepted, payload.Union());
+  events::JsonRenderer renderer;
+  MapKeyRing ring;
+  ring.records["c1"] = {KeyState::kPresent, key, 0};
+  for (auto [state, visibility] : {std::pair{KeyState::kPresent, "clear"}, std::pair{KeyState::kErased, "erased"},
+                                   std::pair{KeyState::kUnknown, "sealed"}}) {
+    ring.records["c1"].state = state;
+    auto text = RenderEvent(renderer, envelope, state == KeyState::kUnknown ? nullptr : &ring);
+    ASSERT_TRUE(text.ok()) << text.error().ToString();
+    auto json = nlohmann::json::parse(*text, nullptr, false);
+    ASSERT_FALSE(json.is_discarded()) << *text;
+    const auto& p = json["payload"];
+    EXPECT_EQ(p["personal_data"], visibility) << *text;
+    EXPECT_FALSE(p.contains("sealed_contact")) << *text;
+    EXPECT_EQ(p["agreement_type"], "MicrosoftCustomerAgreement") << *text;
+    if (state == KeyState::kPresent) {
+      EXPECT_EQ(p["email"], kAda.email);
+      EXPECT_EQ(p["last_name"], kAda.last_name);
+    } else {
+      EXPECT_EQ(text->find(kAda.email), std::string::npos) << *text;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tally::personal
