@@ -88,6 +88,11 @@ std::string CustomerRow::Encode() const {
   WriteAddress(w, address);
   w.I64(created_us).I64(updated_us).U64(partners.size());
   for (const auto& p : partners) w.Str(p.partner_id).Str(p.role).I64(p.since_us);
+  w.U64(agreements.size());
+  for (const auto& a : agreements) {
+    w.Str(a.template_id).Str(a.type).I64(a.date_agreed_us).Str(a.partner_id).I64(a.confirmed_us)
+        .Str(a.first_name).Str(a.last_name).Str(a.email).Str(a.phone_number);
+  }
   return w.Finish();
 }
 
@@ -102,6 +107,14 @@ bool CustomerRow::Decode(std::string_view bytes, CustomerRow* row) {
   if (!r.Count(n)) return false;
   row->partners.resize(n);
   for (auto& p : row->partners) r.Str(p.partner_id), r.Str(p.role), r.I64(p.since_us);
+  row->agreements.clear();
+  if (r.done()) return true;  // a row written before agreements
+  if (!r.Count(n)) return false;
+  row->agreements.resize(n);
+  for (auto& a : row->agreements) {
+    r.Str(a.template_id), r.Str(a.type), r.I64(a.date_agreed_us), r.Str(a.partner_id), r.I64(a.confirmed_us),
+        r.Str(a.first_name), r.Str(a.last_name), r.Str(a.email), r.Str(a.phone_number);
+  }
   return r.done();
 }
 
@@ -141,6 +154,7 @@ Status CustomerProjection::Apply(uint64_t /*position*/, const events::Envelope& 
     case Payload::RelationshipAccepted:
     case Payload::RelationshipRemoved:
     case Payload::CustomerPersonalDataErased:
+    case Payload::CustomerAgreementAccepted:
       break;
     default:
       return OkStatus();  // subscriptions and invitations are not part of this model
@@ -177,8 +191,24 @@ Status CustomerProjection::Apply(uint64_t /*position*/, const events::Envelope& 
       BlindDelete(Key('p', partner_id, customer_id));
       break;
     }
+    case Payload::CustomerAgreementAccepted: {
+      const auto* p = e.payload_as_CustomerAgreementAccepted();
+      CustomerAgreement a{std::string(View(p->template_id())), std::string(View(p->agreement_type())),
+                          p->date_agreed_us(), std::string(View(e.partner_id())), at};
+      if (const auto* sealed = p->sealed_contact()) {
+        auto revealed = personal::Reveal(keys_, row.id, {sealed->data(), sealed->size()});
+        if (!revealed.ok()) return NotApplicable(e, revealed.error().message());
+        a.first_name = std::move(revealed->fields.first_name);
+        a.last_name = std::move(revealed->fields.last_name);
+        a.email = std::move(revealed->fields.email);
+        a.phone_number = std::move(revealed->fields.phone_number);
+      }
+      row.agreements.push_back(std::move(a));
+      break;
+    }
     case Payload::CustomerPersonalDataErased:
       SetPersonal(row, {});  // the non-personal billing fields stay
+      for (auto& a : row.agreements) a.first_name = a.last_name = a.email = a.phone_number = {};
       row.status = "erased";
       break;
     default:

@@ -32,6 +32,17 @@ struct CustomerAddress {
   bool operator==(const CustomerAddress&) const = default;
 };
 
+// A confirmed acceptance of the Microsoft Customer Agreement; the contact
+// in clear as the model's key ring reveals it (empty once erased).
+struct CustomerAgreement {
+  std::string template_id, type;
+  int64_t date_agreed_us = 0;
+  std::string partner_id;  // who confirmed it
+  int64_t confirmed_us = 0;
+  std::string first_name, last_name, email, phone_number;
+  bool operator==(const CustomerAgreement&) const = default;
+};
+
 struct CustomerRow {
   std::string id;
   std::string domain;
@@ -45,6 +56,7 @@ struct CustomerRow {
   int64_t created_us = 0;
   int64_t updated_us = 0;  // the last profile or relationship change
   std::vector<CustomerPartner> partners;  // in the order they joined
+  std::vector<CustomerAgreement> agreements;  // in the order they were confirmed (rows before: none)
 
   bool RelatedTo(std::string_view partner_id) const;
   std::string Encode() const;

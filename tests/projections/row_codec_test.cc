@@ -67,5 +67,25 @@ TEST(RowCodecTest, TruncatedOrForeignBytesAreRejectedNotOverread) {
   EXPECT_FALSE(Checkpoint::Decode("").ok());
 }
 
+TEST(RowCodecTest, ACustomerRowWrittenBeforeAgreementsDecodesWithNone) {
+  CustomerRow row;
+  row.id = "c";
+  row.partners = {{"p1", "reseller_of_record", 5}};
+  row.agreements = {{"t", "MicrosoftCustomerAgreement", 7, "p1", 8, "Ada", "Lovelace", "ada@x.example", ""}};
+  const std::string bytes = row.Encode();
+  CustomerRow back;
+  ASSERT_TRUE(CustomerRow::Decode(bytes, &back));
+  EXPECT_EQ(back, row);
+  row.agreements.clear();
+  const std::string none = row.Encode();  // ends with a count of 0: one byte
+  const std::string before = none.substr(0, none.size() - 1);
+  back.agreements = {{}};
+  ASSERT_TRUE(CustomerRow::Decode(before, &back));
+  EXPECT_EQ(back, row) << "no agreements, and nothing left from the row decoded before";
+  for (size_t n = before.size() + 1; n < bytes.size(); ++n) {
+    EXPECT_FALSE(CustomerRow::Decode(bytes.substr(0, n), &back)) << "prefix of " << n << " bytes";
+  }
+}
+
 }  // namespace
 }  // namespace tally::projections

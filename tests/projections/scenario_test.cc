@@ -73,6 +73,8 @@ TEST_F(ScenarioTest, ModelsHoldTheExpectedRows) {
   customer.created_us = At(0);
   customer.updated_us = At(7);
   customer.partners = {{"p1", "reseller_of_record", At(0)}, {"p2", "reseller", At(5)}};
+  customer.agreements = {{domain::kCustomerAgreementTemplateId, "MicrosoftCustomerAgreement", add.agreement->date_agreed_us,
+                          "p1", At(0), "Ada", "Lovelace", "ada@contoso.example", ""}};
   CustomerReader customers(*store_);
   auto got = customers.Get(c);
   ASSERT_TRUE(got.ok() && got->has_value());
