@@ -61,6 +61,9 @@ def main():
                                    "defaultAddress": {"firstName": "Ada", "lastName": "L", "addressLine1": "1 Main St",
                                                       "city": "Redmond", "state": "WA", "postalCode": "98052",
                                                       "country": "US"}},
+                "agreement": {"primaryContact": {"firstName": "Ada", "lastName": "L", "email": "a@contract.example"},
+                              "dateAgreed": "2026-01-02", "type": "MicrosoftCustomerAgreement",
+                              "templateId": call(base, token, "GET", "/v1/agreements?agreementType=*")["items"][0]["templateId"]},
                 "lineItems": [{"offerId": basic, "quantity": 5}]})
             values = {"customerId": customer["id"], "orderId": customer["orders"][0]["id"],
                       "subscriptionId": customer["orders"][0]["lineItems"][0]["subscriptionId"], "offerId": basic,

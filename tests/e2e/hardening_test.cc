@@ -156,7 +156,7 @@ TEST(HardeningTest, AFullDiskRefusesWritesKeepsReadsAndRecoversWithoutARestart) 
   EXPECT_EQ(found, acknowledged.size());
   auto list = reopened.Get("/v1/customers?size=500");
   EXPECT_EQ(list.status, 200);
-  const uint64_t customers_after = Health(tallyd->port())["head"].get<uint64_t>() / 3;  // 3 events each
+  const uint64_t customers_after = Health(tallyd->port())["head"].get<uint64_t>() / 4;  // 4 events each
   EXPECT_EQ(customers_after, acknowledged.size()) << "a refused write became visible, or an acknowledged one was lost";
 }
 

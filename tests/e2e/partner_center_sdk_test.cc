@@ -143,6 +143,35 @@ TEST_F(PartnerCenterSdkTest, AToolFromTheDocsWorksUnchanged) {
                         {{"LineItemNumber", 1}, {"OfferId", kE3}, {"FriendlyName", "E3"}, {"Quantity", 3}}}},
                       {"CreationDate", nullptr},
                       {"Attributes", {{"ObjectType", "Order"}}}};
+  // Nothing is bought before the customer's acceptance of the Microsoft
+  // Customer Agreement; the tool confirms it as the docs say (template from
+  // GET /v1/agreements), and the same order goes through.
+  auto unagreed = pc.Post("/v1/customers/" + c + "/orders", order, DocsHeaders("17a2658e-0000"));
+  EXPECT_EQ(unagreed.status, 403) << unagreed.body;
+  EXPECT_EQ(unagreed.code(), 13605) << unagreed.body;
+  auto templates = pc.Get("/v1/agreements?agreementType=MicrosoftCustomerAgreement");
+  ASSERT_EQ(templates.status, 200) << templates.body;
+  ASSERT_EQ(templates.json["items"].size(), 1u) << templates.body;
+  const json agreement = {{"primaryContact",
+                           {{"firstName", "Tania"}, {"lastName", "Carr"}, {"email", "SomeEmail@Outlook.com"},
+                            {"phoneNumber", "1234567890"}}},
+                          {"templateId", templates.json["items"][0]["templateId"]},
+                          {"dateAgreed", "2019-08-26T00:00:00"},
+                          {"type", "MicrosoftCustomerAgreement"}};
+  auto confirmed = pc.Post("/v1/customers/" + c + "/agreements", agreement, DocsHeaders("17a2658e-00a1"));
+  ASSERT_EQ(confirmed.status, 201) << confirmed.body;
+  EXPECT_EQ(confirmed.json["dateAgreed"], "2019-08-26T00:00:00.000000Z");
+  EXPECT_EQ(confirmed.json["attributes"]["objectType"], "Agreement");
+  auto listed = pc.Get("/v1/customers/" + c + "/agreements?agreementType=MicrosoftCustomerAgreement");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  ASSERT_EQ(listed.json["totalCount"], 1) << listed.body;
+  EXPECT_EQ(listed.json["items"][0]["primaryContact"]["email"], "SomeEmail@Outlook.com");
+  EXPECT_EQ(pc.Get("/v1/customers/" + c + "/agreements").json["totalCount"], 0)
+      << "Partner Center's default type is MicrosoftCloudAgreement";
+  auto twice = pc.Post("/v1/customers/" + c + "/agreements", listed.json["items"][0], DocsHeaders("17a2658e-00a2"));
+  EXPECT_EQ(twice.status, 409) << "the same contact again, sent back as GET shows it: " << twice.body;
+  EXPECT_EQ(twice.code(), 600061) << twice.body;
+
   auto placed = pc.Post("/v1/customers/" + c + "/orders", order, DocsHeaders("17a2658e-0001"));
   ASSERT_EQ(placed.status, 201) << placed.body;
   const std::string order_id = placed.json["id"];

@@ -18,6 +18,17 @@ constexpr const char* kPowerBiPremium = "6b4c2f1e-9a8d-4e7c-b5f3-2d1a0c9e8b7f"; 
 
 using json = nlohmann::json;
 
+// The customer's acceptance of the Microsoft Customer Agreement, as
+// Partner Center's Agreement resource.
+inline json Agreement(const std::string& email) {
+  return {{"primaryContact", {{"firstName", "Anna"}, {"lastName", "Smith"}, {"email", email}}},
+          {"dateAgreed", "2026-01-02T00:00:00Z"},
+          {"templateId", "998b88de-aa99-4388-a42c-1b3517d49490"},
+          {"type", "MicrosoftCustomerAgreement"}};
+}
+
+// A new customer, with its agreement (so that it can buy at once) and
+// `line_items` as its first order.
 inline json NewCustomer(const std::string& prefix, json line_items = json::array()) {
   json body = {
       {"companyProfile", {{"domain", prefix + ".onmicrosoft.com"}, {"companyName", "Contoso " + prefix}}},
@@ -29,6 +40,7 @@ inline json NewCustomer(const std::string& prefix, json line_items = json::array
         {"defaultAddress",
          {{"firstName", "Anna"}, {"lastName", "Smith"}, {"addressLine1", "1 Main St"}, {"city", "Redmond"},
           {"state", "WA"}, {"postalCode", "98052"}, {"country", "US"}, {"phoneNumber", "4255550100"}}}}}};
+  body["agreement"] = Agreement("anna@" + prefix + ".com");
   if (!line_items.empty()) body["lineItems"] = std::move(line_items);
   return body;
 }

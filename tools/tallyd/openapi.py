@@ -46,6 +46,7 @@ schemas = {
      "position": integer}, ["position"])]},
  "NewCustomer": obj({"companyProfile": ref("CompanyProfile"), "billingProfile": ref("BillingProfile"),
                      "lineItems": {"type": "array", "items": ref("OrderLineItem")},
+                     "agreement": ref("Agreement"),
                      "enableGDAPByDefault": boolean, "id": string, "commerceId": string,
                      "relationshipToPartner": string, "allowDelegatedAccess": boolean,
                      "userCredentials": {"type": "object"}, "customDomains": {"type": "array"},
@@ -102,6 +103,15 @@ schemas = {
               ["id", "name", "isAddOn", "prices"]),
  "SubscribedSku": obj({"offerId": string, "offerName": string, "activeUnits": integer, "suspendedUnits": integer,
                        "addOnUnits": integer, "subscriptions": integer}, ["offerId"]),
+ "Agreement": obj({"primaryContact": obj({"firstName": string, "lastName": string, "email": string,
+                                            "phoneNumber": string}, ["firstName", "lastName", "email"]),
+                   "dateAgreed": string, "templateId": string,
+                   "type": {"type": "string", "enum": ["MicrosoftCustomerAgreement"]},
+                   "agreementLink": string, "userId": string, "links": {"type": "object"}, "attributes": ref("Attributes")},
+                  ["primaryContact", "dateAgreed", "templateId", "type"]),
+ "AgreementMetaData": obj({"templateId": string, "agreementType": string, "agreementLink": string,
+                           "versionRank": integer, "attributes": ref("Attributes")},
+                          ["templateId", "agreementType", "agreementLink"]),
  "PartnerLink": obj({"partnerId": string, "role": string, "since": string}, ["partnerId", "role"]),
  "Changed": obj({"customerId": string, "position": integer}, ["customerId", "position"]),
  "Invitation": obj({"customerId": string, "invitationId": string, "position": integer},
@@ -115,7 +125,7 @@ def collection(item):
     return obj({"totalCount": integer, "items": {"type": "array", "items": ref(item)},
                 "continuationToken": string, "links": obj({"next": ref("Link")}),
                 "attributes": ref("Attributes")}, ["totalCount", "items"])
-for n in ["Customer", "Subscription", "Order", "Offer", "SubscribedSku", "PartnerLink"]:
+for n in ["Customer", "Subscription", "Order", "Offer", "SubscribedSku", "PartnerLink", "Agreement", "AgreementMetaData"]:
     schemas[n + "Collection"] = collection(n)
 
 def param(name, where="path", schema=string, required=None, desc=None):
@@ -128,6 +138,8 @@ minpos = param("minPosition", "query", {"type": "integer", "minimum": 0},
 size = param("size", "query", {"type": "integer", "minimum": 1, "maximum": 500}, desc="Page size.")
 cont = param("continuation", "query", string, desc="The token of the previous page (also accepted as the MS-ContinuationToken header).")
 ifmatch = param("If-Match", "header", string, desc="The ETag a GET answered with.")
+agreement_type = param("agreementType", "query", {"type": "string", "enum": ["MicrosoftCustomerAgreement", "MicrosoftCloudAgreement", "*"]},
+                       desc="Which agreements (any case); Partner Center's default is MicrosoftCloudAgreement, of which tally holds none.")
 
 def ok(schema, status="200", desc="OK", ctype="application/json"):
     return {status: {"description": desc, "content": {ctype: {"schema": ref(schema) if isinstance(schema, str) else schema}}}}
@@ -146,6 +158,10 @@ EXAMPLES = {
     "lineItems": [{"lineItemNumber": 0, "offerId": "3b555118-da6a-4418-894f-7df1e2096870", "quantity": 5,
                    "friendlyName": "Basic"}]}}},
  "SubscriptionPatch": {"quantity": {"summary": "Change the number of seats", "value": {"quantity": 7}}},
+ "Agreement": {"docs": {"summary": "developer/confirm-customer-consent-customer-agreement.md's request", "value": {
+    "primaryContact": {"firstName": "Tania", "lastName": "Carr", "email": "SomeEmail@Outlook.com", "phoneNumber": "1234567890"},
+    "templateId": "998b88de-aa99-4388-a42c-1b3517d49490", "dateAgreed": "2019-08-26T00:00:00",
+    "type": "MicrosoftCustomerAgreement"}}},
 }
 def body(schema):
     content = {"schema": ref(schema)}
@@ -175,6 +191,8 @@ paths = {
  "/v1/offers": {"get": op("The offers of this instance", ok("OfferCollection"))},
  "/v1/offers/{offerId}": {"get": op("One offer", ok("Offer"), [offer])},
  "/v1/offers/{offerId}/addons": {"get": op("The add-ons of an offer", ok("OfferCollection"), [offer])},
+ "/v1/agreements": {"get": op("The agreement templates (AgreementMetaData) of this service (403 in usgov)",
+        ok("AgreementMetaDataCollection"), [agreement_type])},
  "/v1/domains/{domain}": {"head": op("Whether a domain is taken: 200 taken, 404 free",
         {"200": {"description": "taken"}, "404": {"description": "free"}}, [param("domain")])},
  "/v1/customers": {
@@ -212,6 +230,10 @@ paths = {
    "post": op("Accept an invitation (as the customer would)", ok("Changed"), [cust, param("invitationId")])},
  "/v1/customers/{customerId}/relationship": {
    "delete": op("End the calling partner's relationship with the customer", ok("Changed"), [cust])},
+ "/v1/customers/{customerId}/agreements": {
+   "get": op("The customer's confirmed agreements (403 in usgov)", ok("AgreementCollection"), [cust, agreement_type, minpos]),
+   "post": op("Confirm the customer's acceptance of the Microsoft Customer Agreement (global instance; required to buy)",
+              ok("Agreement", "201", "Created"), [cust], "Agreement")},
  "/v1/customers/{customerId}/partners": {
    "get": op("The partners serving the customer", ok("PartnerLinkCollection"), [cust, minpos])},
 }

@@ -110,6 +110,7 @@ void Api::Route(Call& call) {
   if (!partner) return call.Error(ErrorCode::kUnauthorized, "unknown token");
   call.partner = *partner;
   if (p.size() >= 2 && p[1] == "offers") return Offers(call);
+  if (p.size() == 2 && p[1] == "agreements") return AgreementMetadata(call);
   if (p.size() == 3 && p[1] == "domains") {
     if (call.method() != http::verb::head) return call.Error(ErrorCode::kMethodNotAllowed, "HEAD only");
     auto free = ctx_.processor->IsDomainAvailable(p[2]);
@@ -122,6 +123,7 @@ void Api::Route(Call& call) {
       return Customer(call);
     }
     if (p.size() >= 4 && p[3] == "orders") return Orders(call);
+    if (p.size() == 4 && p[3] == "agreements") return Agreements(call);
     if (p.size() >= 4 && (p[3] == "subscriptions" || p[3] == "subscribedskus")) return Subscriptions(call);
     if (p.size() >= 4 && (p[3] == "relationshiprequests" || p[3] == "partners" || p[3] == "relationship")) {
       return Relationships(call);

@@ -105,6 +105,8 @@ class Api final : public HttpHandler {
   void Subscriptions(Call& call);
   void Relationships(Call& call);
   void Offers(Call& call);
+  void Agreements(Call& call);          // /v1/customers/{id}/agreements
+  void AgreementMetadata(Call& call);   // GET /v1/agreements
   void Admin(Call& call);  // /admin/v1/..., operator tokens
   void AdminClock(Call& call);  // /admin/v1/clock
   // Queues `job` for the admin worker; false (and nothing queued) when

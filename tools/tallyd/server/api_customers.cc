@@ -519,4 +519,72 @@ void Api::ListPartners(Call& call, const std::string& id) {
   return call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()}, {"items", items}}));
 }
 
+namespace {
+
+// ?agreementType=: MicrosoftCustomerAgreement, MicrosoftCloudAgreement or
+// * (any case); Partner Center's default is MicrosoftCloudAgreement.
+Result<std::string> AgreementType(const std::map<std::string, std::string>& query) {
+  auto it = query.find("agreementType");
+  if (it == query.end()) return std::string("MicrosoftCloudAgreement");
+  for (const char* known : {"MicrosoftCustomerAgreement", "MicrosoftCloudAgreement", "*"}) {
+    if (EqualsIgnoreCase(it->second, known)) return std::string(known);
+  }
+  return Error(ErrorCode::kInvalidQuery,
+               "agreementType must be MicrosoftCustomerAgreement, MicrosoftCloudAgreement or *");
+}
+
+bool TypeMatches(const std::string& wanted, const std::string& type) { return wanted == "*" || wanted == type; }
+
+Error NoAgreementsInUsGov() {
+  return Error(ErrorCode::kAgreementNotAvailable, "customer agreements are part of the global instance only, not usgov");
+}
+
+}  // namespace
+
+void Api::AgreementMetadata(Call& call) {
+  if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET only");
+  if (ctx_.instance == domain::Instance::kUsGov) return call.Error(NoAgreementsInUsGov());
+  auto type = AgreementType(call.query);
+  if (!type.ok()) return call.Error(type.error());
+  json items = json::array();
+  if (TypeMatches(*type, domain::kCustomerAgreementType)) items.push_back(AgreementMetadataJson());
+  call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()},
+                                           {"items", items},
+                                           {"attributes", {{"objectType", "Collection"}}}}));
+}
+
+void Api::Agreements(Call& call) {
+  const std::string id = call.path[2];
+  if (ctx_.instance == domain::Instance::kUsGov) return call.Error(NoAgreementsInUsGov());
+  if (call.method() == http::verb::post) {
+    auto body = Body(call);
+    if (!body) return;
+    auto agreement = AgreementFromJson(*body);
+    if (!agreement.ok()) return call.Error(agreement.error());
+    const domain::AgreementInput sent = *agreement;
+    return Run(call, domain::ConfirmAgreement{id, std::move(*agreement)}, [id, sent](const CommandOutcome& o, const Call& c) {
+      const projections::CustomerAgreement confirmed{sent.template_id, sent.type,       sent.date_agreed_us,
+                                                     c.partner.id,     0,               sent.first_name,
+                                                     sent.last_name,   sent.email,      sent.phone_number};
+      Response r = c.Make(http::status::created, AgreementJson(confirmed));
+      r.set(http::field::location, "/v1/customers/" + id + "/agreements");
+      return r;
+    });
+  }
+  if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET or POST");
+  auto type = AgreementType(call.query);
+  if (!type.ok()) return call.Error(type.error());
+  AfterReads(call, id, [this, id, type = *type](Call& call) {
+    auto row = VisibleCustomer(call, *ctx_.store, id);
+    if (!row) return;
+    json items = json::array();
+    for (const auto& a : row->agreements) {
+      if (TypeMatches(type, a.type)) items.push_back(AgreementJson(a));
+    }
+    call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()},
+                                             {"items", items},
+                                             {"attributes", {{"objectType", "Collection"}}}}));
+  });
+}
+
 }  // namespace tally::server

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "engine/domain/validation.h"
+#include "projections/as_of.h"
 #include "tools/tallyd/server/json_input.h"
 
 namespace tally::server {
@@ -72,6 +73,53 @@ Result<domain::BillingProfileInput> ParseBilling(const json& value, const std::s
   for (const char* ignored : kBillingProfileIgnoredFields) (void)f.OptAny(ignored);
   TALLY_RETURN_IF_ERROR(f.Done());
   return b;
+}
+
+// dateAgreed as Partner Center's tools send it: a date (its midnight), or
+// a date and time in UTC with or without the Z (.NET's DateTime), with up
+// to seven digits of a second (they are cut to six).
+Result<int64_t> ParseDateAgreed(std::string text, const std::string& path) {
+  if (text.size() == 10) text += "T00:00:00";
+  if (text.ends_with("+00:00")) text.resize(text.size() - 6);
+  if (text.ends_with('Z') || text.ends_with('z')) text.pop_back();
+  if (const size_t dot = text.find('.'); dot != std::string::npos && text.size() - dot > 7) text.resize(dot + 7);
+  auto at = projections::ParseUtcTime(text + "Z");
+  if (!at.ok()) {
+    return Error(ErrorCode::kInvalidField, path + " must be a date or a UTC date and time, like 2019-08-26T00:00:00Z");
+  }
+  return *at;
+}
+
+Result<domain::AgreementInput> ParseAgreement(const json& value, const std::string& path) {
+  TALLY_RETURN_IF_ERROR(ExpectObject(value, path));
+  Fields f(value, path);
+  domain::AgreementInput a;
+  auto contact = f.OptObject("primaryContact");
+  if (!contact.ok()) return contact.error();
+  if (*contact == nullptr) return Error(ErrorCode::kInvalidField, f.PathOf("primaryContact") + " is required");
+  TALLY_RETURN_IF_ERROR(ExpectObject(**contact, f.PathOf("primaryContact")));
+  Fields c(**contact, f.PathOf("primaryContact"));
+  for (auto [key, target] : {std::pair{"firstName", &a.first_name}, std::pair{"lastName", &a.last_name},
+                             std::pair{"email", &a.email}, std::pair{"phoneNumber", &a.phone_number}}) {
+    auto v = c.OptString(key);
+    if (!v.ok()) return v.error();
+    *target = v->value_or("");
+  }
+  TALLY_RETURN_IF_ERROR(c.Done());
+  auto date = f.String("dateAgreed");
+  if (!date.ok()) return date.error();
+  auto at = ParseDateAgreed(*date, f.PathOf("dateAgreed"));
+  if (!at.ok()) return at.error();
+  a.date_agreed_us = *at;
+  auto template_id = f.String("templateId");
+  if (!template_id.ok()) return template_id.error();
+  a.template_id = *template_id;
+  auto type = f.String("type");
+  if (!type.ok()) return type.error();
+  a.type = *type;
+  for (const char* ignored : kAgreementIgnoredFields) (void)f.OptAny(ignored);
+  TALLY_RETURN_IF_ERROR(f.Done());
+  return a;
 }
 
 std::string Lower(std::string s) {
@@ -255,6 +303,13 @@ Result<domain::AddCustomer> AddCustomerFromJson(const json& body) {
   add.billing = std::move(*b);
   if (add.company_name.empty()) add.company_name = add.billing.company_name;
   for (const char* ignored : kCustomerIgnoredFields) (void)f.OptAny(ignored);
+  auto agreement = f.OptObject("agreement");
+  if (!agreement.ok()) return agreement.error();
+  if (*agreement != nullptr) {
+    auto a = ParseAgreement(**agreement, "agreement");
+    if (!a.ok()) return a.error();
+    add.agreement = std::move(*a);
+  }
   if (body.contains("lineItems")) {
     auto items = f.Array("lineItems");
     if (!items.ok()) return items.error();
@@ -271,6 +326,8 @@ Result<domain::AddCustomer> AddCustomerFromJson(const json& body) {
 }
 
 Result<domain::BillingProfileInput> BillingFromJson(const json& body) { return ParseBilling(body, "billingProfile"); }
+
+Result<domain::AgreementInput> AgreementFromJson(const json& body) { return ParseAgreement(body, ""); }
 
 Result<OrderInput> OrderFromJson(const json& body) {
   TALLY_RETURN_IF_ERROR(ExpectObject(body, "the body"));

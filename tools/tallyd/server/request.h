@@ -43,6 +43,10 @@ Status CheckJsonMediaType(std::string_view content_type);
 // naming the field's path. Unknown fields are errors.
 Result<domain::AddCustomer> AddCustomerFromJson(const nlohmann::json& body);
 Result<domain::BillingProfileInput> BillingFromJson(const nlohmann::json& body);
+// POST /v1/customers/{id}/agreements (Partner Center's Agreement resource),
+// and `agreement` in a new customer's body: primaryContact {firstName,
+// lastName, email, phoneNumber?}, dateAgreed, templateId, type.
+Result<domain::AgreementInput> AgreementFromJson(const nlohmann::json& body);
 
 // An Order resource (Partner Center's order-resources.md) as a POST or
 // PATCH body. Honoured: referenceCustomerId (the caller checks it against
@@ -84,6 +88,8 @@ inline constexpr const char* kCustomerIgnoredFields[] = {
 inline constexpr const char* kCompanyProfileIgnoredFields[] = {"tenantId", "id", "links", "attributes"};
 inline constexpr const char* kBillingProfileIgnoredFields[] = {"id", "firstName", "lastName", "links", "attributes"};
 inline constexpr const char* kAddressIgnoredFields[] = {"middleName", "region"};
+// An Agreement sent back as GET shows it.
+inline constexpr const char* kAgreementIgnoredFields[] = {"agreementLink", "userId", "links", "attributes"};
 // A PATCH of a subscription: quantity, status, friendlyName and
 // autoRenewEnabled change it (ids and If-Match are the caller's). The body
 // may be the whole Subscription resource as GET returned it (the SDK's

@@ -12,6 +12,9 @@ using projections::FormatUtcTime;
 
 namespace {
 
+// Where the Microsoft Customer Agreement can be read (Partner Center's link).
+constexpr char kCustomerAgreementLink[] = "https://aka.ms/customeragreement";
+
 void WriteAddress(JsonWriter& w, const projections::CustomerAddress& a) {
   w.BeginObject()
       .Field("firstName", a.first_name)
@@ -209,5 +212,23 @@ nlohmann::json OfferJson(const domain::Offer& o, const std::string& currency, in
           {"instance", domain::InstanceName(o.instance)}};
 }
 
+
+nlohmann::json AgreementJson(const projections::CustomerAgreement& a) {
+  return {{"primaryContact",
+           {{"firstName", a.first_name}, {"lastName", a.last_name}, {"email", a.email}, {"phoneNumber", a.phone_number}}},
+          {"dateAgreed", FormatUtcTime(a.date_agreed_us)},
+          {"templateId", a.template_id},
+          {"type", a.type},
+          {"agreementLink", kCustomerAgreementLink},
+          {"attributes", {{"objectType", "Agreement"}}}};
+}
+
+nlohmann::json AgreementMetadataJson() {
+  return {{"templateId", domain::kCustomerAgreementTemplateId},
+          {"agreementType", domain::kCustomerAgreementType},
+          {"agreementLink", kCustomerAgreementLink},
+          {"versionRank", 0},
+          {"attributes", {{"objectType", "AgreementMetaData"}}}};
+}
 
 }  // namespace tally::server

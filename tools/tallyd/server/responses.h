@@ -74,6 +74,12 @@ std::string ItemsText(const Rows& rows, WriteItem item, std::string_view continu
 // its prices in force at `now_us` and those that start later.
 nlohmann::json OfferJson(const domain::Offer& o, const std::string& currency, int64_t now_us);
 
+// Partner Center's Agreement resource (a confirmed acceptance).
+nlohmann::json AgreementJson(const projections::CustomerAgreement& a);
+// GET /v1/agreements: the AgreementMetaData of the Microsoft Customer
+// Agreement this service offers.
+nlohmann::json AgreementMetadataJson();
+
 // An amount in minor units as a JSON number in major units (720 -> 7.2).
 nlohmann::json MajorUnits(int64_t minor);
 

@@ -274,6 +274,38 @@ TEST(BodiesTest, AddCustomerTakesThePrefixOfTheDomain) {
   EXPECT_EQ(AddCustomerFromJson(body).error().code(), ErrorCode::kInvalidField);
 }
 
+TEST(BodiesTest, AnAgreementTakesTheDatesPartnerCenterToolsSend) {
+  json body = {{"primaryContact", {{"firstName", "Tania"}, {"lastName", "Carr"}, {"email", "t@x.example"}}},
+               {"templateId", "998b88de-aa99-4388-a42c-1b3517d49490"},
+               {"type", "MicrosoftCustomerAgreement"},
+               {"agreementLink", "https://aka.ms/customeragreement"},  // sent back as GET shows it
+               {"attributes", {{"objectType", "Agreement"}}}};
+  constexpr int64_t kMidnight = 1'566'777'600'000'000;  // 2019-08-26T00:00:00Z
+  for (auto [text, us] : {std::pair{"2019-08-26", kMidnight}, std::pair{"2019-08-26T00:00:00", kMidnight},
+                          std::pair{"2019-08-26T00:00:00Z", kMidnight}, std::pair{"2019-08-26T00:00:00+00:00", kMidnight},
+                          std::pair{"2019-08-26T19:53:12.7633347Z", kMidnight + 71'592'763'334}}) {
+    body["dateAgreed"] = text;
+    auto a = AgreementFromJson(body);
+    ASSERT_TRUE(a.ok()) << text << ": " << a.error().ToString();
+    EXPECT_EQ(a->date_agreed_us, us) << text;
+    EXPECT_EQ(a->last_name, "Carr");
+    EXPECT_EQ(a->template_id, "998b88de-aa99-4388-a42c-1b3517d49490");
+  }
+  for (const char* bad : {"yesterday", "2019-02-30", "2019-08-26T25:00:00", "2019-08-26T10:00:00+02:00", ""}) {
+    body["dateAgreed"] = bad;
+    auto a = AgreementFromJson(body);
+    ASSERT_FALSE(a.ok()) << bad;
+    EXPECT_EQ(a.error().code(), ErrorCode::kInvalidField) << bad;
+    EXPECT_NE(a.error().message().find("dateAgreed"), std::string::npos) << a.error().message();
+  }
+  body["dateAgreed"] = "2019-08-26";
+  body["signature"] = "x";
+  EXPECT_EQ(AgreementFromJson(body).error().code(), ErrorCode::kInvalidField) << "a field outside the resource";
+  body.erase("signature");
+  body.erase("primaryContact");
+  EXPECT_NE(AgreementFromJson(body).error().message().find("primaryContact"), std::string::npos);
+}
+
 TEST(PartnerDirectoryTest, TokensAreKeptAsHashesAndAddsFromElsewhereAreSeen) {
   testing::TempDir dir;
   const std::string path = dir.Sub("partners.json");
