@@ -18,7 +18,7 @@ namespace {
 constexpr int32_t kMaxQuantityLimit = 10'000'000;
 const std::set<std::string, std::less<>> kOfferKeys = {
     "id", "name", "description", "minimumQuantity", "maximumQuantity", "isAddOn",
-    "prerequisiteOffers", "prices", "instance"};
+    "prerequisiteOffers", "prices", "instance", "upgradeTargets"};
 const std::set<std::string, std::less<>> kPriceKeys = {"termDuration", "billingCycle", "unitPrice",
                                                        "effectiveStartDate"};
 
@@ -188,6 +188,10 @@ bool Offer::SupportsBillingCycle(std::string_view cycle) const {
   return std::find(billing_cycles.begin(), billing_cycles.end(), cycle) != billing_cycles.end();
 }
 
+bool Offer::CanUpgradeTo(std::string_view offer_id) const {
+  return std::find(upgrade_targets.begin(), upgrade_targets.end(), offer_id) != upgrade_targets.end();
+}
+
 bool Offer::HasPrerequisite(std::string_view base_offer_id) const {
   return std::find(prerequisite_offers.begin(), prerequisite_offers.end(), base_offer_id) !=
          prerequisite_offers.end();
@@ -260,6 +264,7 @@ Result<Catalog> Catalog::FromJson(std::string_view text) {
       o.is_add_on = j.at("isAddOn").get<bool>();
     }
     o.prerequisite_offers = StringArray(j, where, "prerequisiteOffers", problems);
+    o.upgrade_targets = StringArray(j, where, "upgradeTargets", problems);
     o.prices = Prices(j, where, problems);
     for (const auto& p : o.prices) {
       if (IsBillingCycle(p.billing_cycle) && !o.SupportsBillingCycle(p.billing_cycle)) {
@@ -296,6 +301,16 @@ Result<Catalog> Catalog::FromJson(std::string_view text) {
         problems.Add(where, "prerequisite " + p + " is an add-on, not a base offer");
       } else if (base->instance != o.instance) {
         problems.Add(where, "prerequisite " + p + " belongs to another instance");
+      }
+    }
+    for (const auto& t : o.upgrade_targets) {
+      const Offer* target = catalog.Find(t);
+      if (o.is_add_on) {
+        problems.Add(where, "an add-on cannot have upgradeTargets");
+      } else if (target == nullptr) {
+        problems.Add(where, "upgrade target " + t + " is not in the catalog");
+      } else if (target->is_add_on || target->instance != o.instance || t == o.id) {
+        problems.Add(where, "upgrade target " + t + " must be another base offer of the same instance");
       }
     }
   }

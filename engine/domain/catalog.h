@@ -48,6 +48,7 @@ struct Offer {
   int32_t max_quantity = 1;
   bool is_add_on = false;
   std::vector<std::string> prerequisite_offers;  // base offers an add-on can attach to
+  std::vector<std::string> upgrade_targets;      // base offers this one can be upgraded to at renewal
   std::vector<std::string> billing_cycles;       // "monthly", "annual", ...: those of its prices
   Instance instance = Instance::kGlobal;
   std::vector<Price> prices;  // by plan, then effective start
@@ -60,6 +61,7 @@ struct Offer {
   // Every plan's price in force at `now_us`, and those that start later.
   std::vector<const Price*> PricesFrom(int64_t now_us) const;
   bool HasPrerequisite(std::string_view base_offer_id) const;
+  bool CanUpgradeTo(std::string_view offer_id) const;
 };
 
 class Catalog {

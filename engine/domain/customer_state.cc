@@ -164,6 +164,7 @@ void Evolve(CustomerState& s, const events::Envelope& e) {
         sub->quantity = p->quantity();
         sub->seats = {Seats{sub->quantity, p->term_start_us()}};  // a new window for every seat
         sub->next_term.reset();
+        if (p->offer_id() != nullptr && p->offer_id()->size() > 0) sub->offer_id = Str(p->offer_id());  // an upgrade
       }
       break;
     }

@@ -87,6 +87,32 @@ Result<const Offer*> CheckLineItem(const LineItem& item, const CustomerState& st
   return offer;
 }
 
+// An upgrade at renewal: to an offer the catalog lists as an upgrade of
+// the subscription's, which every add-on still on it can follow.
+Status CheckUpgrade(const CustomerState& s, const Subscription& sub, const std::string& to, const DecideContext& ctx) {
+  const Offer* from = ctx.catalog->Find(sub.offer_id);
+  const Offer* target = ctx.catalog->Find(to);
+  if (from == nullptr || target == nullptr || !from->CanUpgradeTo(to)) {
+    std::string allowed;
+    for (const auto& t : from != nullptr ? from->upgrade_targets : std::vector<std::string>{}) {
+      allowed += (allowed.empty() ? "" : ", ") + t;
+    }
+    return E(ErrorCode::kNextTermNotAllowed, "offer '" + to.substr(0, 64) + "' is not an upgrade of " +
+                                                 (from != nullptr ? from->name : sub.offer_id) + " (upgrades: " +
+                                                 (allowed.empty() ? "none" : allowed) + ")");
+  }
+  for (const auto& [id, add_on] : s.subscriptions) {
+    const bool on_it = add_on.parent_id == sub.id && (add_on.status == SubscriptionStatus::kActive ||
+                                                      add_on.status == SubscriptionStatus::kSuspended);
+    const Offer* offer = on_it ? ctx.catalog->Find(add_on.offer_id) : nullptr;
+    if (offer != nullptr && !offer->HasPrerequisite(to)) {
+      return E(ErrorCode::kNextTermNotAllowed, "add-on " + id + " (" + offer->name + ") cannot move to " +
+                                                   target->name + ": cancel it or choose another upgrade");
+    }
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 void CreateSubscriptions(EventWriter& w, const std::vector<LineItem>& items,
@@ -229,10 +255,8 @@ Result<Decision> DecideUpdateSubscription(const CustomerState& s, const UpdateSu
     next = *c.next_term;
     if (next->term_duration.empty()) next->term_duration = sub->term_duration;
     if (next->billing_cycle.empty()) next->billing_cycle = sub->billing_cycle;
-    if (!next->offer_id.empty() && next->offer_id != sub->offer_id) {
-      return E(ErrorCode::kNextTermNotAllowed, "scheduledNextTermInstructions cannot change the offer (no upgrades yet)");
-    }
-    next->offer_id.clear();
+    if (next->offer_id == sub->offer_id) next->offer_id.clear();
+    if (!next->offer_id.empty()) TALLY_RETURN_IF_ERROR(CheckUpgrade(s, *sub, next->offer_id, ctx));
     // The schedule as stored, sent back with the whole resource: no instruction.
     if (next == sub->next_term) next.reset();
   }
@@ -243,7 +267,7 @@ Result<Decision> DecideUpdateSubscription(const CustomerState& s, const UpdateSu
                "scheduledNextTermInstructions need an active subscription with autoRenewEnabled");
     }
     LineItem item;
-    item.offer_id = sub->offer_id;
+    item.offer_id = next->offer_id.empty() ? sub->offer_id : next->offer_id;
     item.quantity = next->quantity;
     item.term_duration = next->term_duration;
     item.billing_cycle = next->billing_cycle;
@@ -299,7 +323,8 @@ Result<Decision> DecideUpdateSubscription(const CustomerState& s, const UpdateSu
   if (next && next != sub->next_term) {
     w.Add(ev::Payload::SubscriptionNextTermScheduled, [&](Fbb& fbb) {
       return ev::CreateSubscriptionNextTermScheduledDirect(fbb, id.c_str(), static_cast<int32_t>(next->quantity),
-                                                           next->term_duration.c_str(), next->billing_cycle.c_str())
+                                                           next->term_duration.c_str(), next->billing_cycle.c_str(),
+                                                           next->offer_id.c_str())
           .Union();
     });
   } else if (!next && sub->next_term) {
@@ -364,7 +389,8 @@ Result<Decision> DecideAdvanceSubscription(const CustomerState& s, const Advance
       // when the new term begins; the old price if the plan is no longer
       // sold.
       const NextTerm renew_to = sub.next_term.value_or(NextTerm{sub.quantity, sub.term_duration, sub.billing_cycle, ""});
-      const Offer* offer = ctx.catalog->Find(sub.offer_id);
+      const std::string offer_id = renew_to.offer_id.empty() ? sub.offer_id : renew_to.offer_id;  // an upgrade
+      const Offer* offer = ctx.catalog->Find(offer_id);
       const Price* price =
           offer != nullptr ? offer->PriceAt(renew_to.term_duration, renew_to.billing_cycle, at) : nullptr;
       const int64_t unit_price = price != nullptr ? price->unit_price : sub.unit_price;
@@ -372,7 +398,7 @@ Result<Decision> DecideAdvanceSubscription(const CustomerState& s, const Advance
       w.Add(ev::Payload::SubscriptionRenewed, [&](Fbb& fbb) {
         return ev::CreateSubscriptionRenewedDirect(fbb, id.c_str(), at, renew_to.term_duration.c_str(),
                                                    renew_to.billing_cycle.c_str(), unit_price, currency.c_str(),
-                                                   static_cast<int32_t>(renew_to.quantity))
+                                                   static_cast<int32_t>(renew_to.quantity), offer_id.c_str())
             .Union();
       });
       break;

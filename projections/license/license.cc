@@ -51,6 +51,7 @@ std::string SubscriptionRow::Encode() const {
   w.Str(term_duration).I64(unit_price).Str(currency).I64(term_start_us).I64(status_since_us);
   w.I64(next_quantity).Str(next_term_duration).Str(next_billing_cycle).U64(seats.size());
   for (const auto& s : seats) w.I64(s.quantity).I64(s.added_at_us);
+  w.Str(next_offer_id);
   return w.Finish();
 }
 
@@ -71,6 +72,7 @@ bool SubscriptionRow::Decode(std::string_view bytes, SubscriptionRow* row) {
   row->next_quantity = 0;
   row->next_term_duration.clear();
   row->next_billing_cycle.clear();
+  row->next_offer_id.clear();
   row->seats.clear();
   if (r.done()) return true;
   r.U64(row->created_position);
@@ -85,6 +87,8 @@ bool SubscriptionRow::Decode(std::string_view bytes, SubscriptionRow* row) {
     if (quantity < 0 || quantity > INT32_MAX) return false;
     row->seats.push_back(domain::Seats{static_cast<int32_t>(quantity), at});
   }
+  if (r.done()) return true;  // written before upgrades
+  r.Str(row->next_offer_id);
   return r.done();
 }
 
@@ -229,9 +233,11 @@ Status LicenseProjection::Apply(uint64_t position, const events::Envelope& e) {
       row.currency = View(p->currency());
       row.quantity = p->quantity();
       row.seats = {domain::Seats{row.quantity, row.term_start_us}};
+      if (p->offer_id() != nullptr && p->offer_id()->size() > 0) row.offer_id = View(p->offer_id());  // an upgrade
       row.next_quantity = 0;
       row.next_term_duration.clear();
       row.next_billing_cycle.clear();
+      row.next_offer_id.clear();
       break;
     }
     case Payload::SubscriptionNextTermScheduled: {
@@ -239,12 +245,14 @@ Status LicenseProjection::Apply(uint64_t position, const events::Envelope& e) {
       row.next_quantity = p->quantity();
       row.next_term_duration = View(p->term_duration());
       row.next_billing_cycle = View(p->billing_cycle());
+      row.next_offer_id = View(p->offer_id());
       break;
     }
     case Payload::SubscriptionNextTermCleared:
       row.next_quantity = 0;
       row.next_term_duration.clear();
       row.next_billing_cycle.clear();
+      row.next_offer_id.clear();
       break;
     case Payload::SubscriptionExpired:
       row.status = "expired";

@@ -49,6 +49,7 @@ struct SubscriptionRow {
   // Scheduled changes for the next renewal (next_quantity 0: none).
   int64_t next_quantity = 0;
   std::string next_term_duration, next_billing_cycle;
+  std::string next_offer_id;  // an upgrade; empty: the same offer
 
   std::string Encode() const;
   static bool Decode(std::string_view bytes, SubscriptionRow* row);

@@ -37,18 +37,24 @@ TEST(RowCodecTest, TruncatedOrForeignBytesAreRejectedNotOverread) {
   row.term_duration = "P1Y";   // the new-commerce block: 17 bytes
   row.currency = "USD";
   row.seats = {{12, 0}};
+  row.next_offer_id = "o2";    // the upgrade: 3 bytes
   const std::string bytes = row.Encode();
   SubscriptionRow back;
   ASSERT_TRUE(SubscriptionRow::Decode(bytes, &back));
   EXPECT_EQ(back, row);
-  // Rows written by older versions end earlier: before the new-commerce
-  // block (17 bytes), and before created_position too (2 more). Those
-  // decode with defaults; every other prefix is refused.
-  const size_t without_terms = bytes.size() - 17, old_size = without_terms - 2;
+  // Rows written by older versions end earlier: before the upgrade (3
+  // bytes), before the new-commerce block (17 bytes), and before
+  // created_position too (2 more). Those decode with defaults; every other
+  // prefix is refused.
+  const size_t without_upgrade = bytes.size() - 3, without_terms = without_upgrade - 17,
+               old_size = without_terms - 2;
   for (size_t n = 0; n < bytes.size(); ++n) {
-    if (n == old_size || n == without_terms) continue;
+    if (n == old_size || n == without_terms || n == without_upgrade) continue;
     EXPECT_FALSE(SubscriptionRow::Decode(bytes.substr(0, n), &back)) << "prefix of " << n << " bytes";
   }
+  ASSERT_TRUE(SubscriptionRow::Decode(bytes.substr(0, without_upgrade), &back));
+  EXPECT_EQ(back.next_offer_id, "");
+  EXPECT_EQ(back.seats, row.seats);
   ASSERT_TRUE(SubscriptionRow::Decode(bytes.substr(0, without_terms), &back));
   EXPECT_EQ(back.created_position, 300u);
   EXPECT_EQ(back.term_duration, "");

@@ -241,7 +241,7 @@ TEST_F(NewCommerceTest, ScheduledChangesAreWhatTheNextTermRenewsTo) {
   };
   EXPECT_EQ(schedule({7, "P1M", "annual", ""}).error().code(), ErrorCode::kBillingCycleLongerThanTerm);
   EXPECT_EQ(schedule({0, "", "", ""}).error().code(), ErrorCode::kInvalidQuantity);
-  EXPECT_EQ(schedule({7, "", "", "another-offer"}).error().code(), ErrorCode::kNextTermNotAllowed);
+  EXPECT_EQ(schedule({7, "", "", "another-offer"}).error().code(), ErrorCode::kNextTermNotAllowed) << "no such upgrade";
   ASSERT_TRUE(schedule({7, "P1Y", "annual", ""}).ok());
   EXPECT_EQ(*Sub(sub).next_term, (domain::NextTerm{7, "P1Y", "annual", ""}));
   const uint64_t head = log_->Head();
@@ -266,6 +266,52 @@ TEST_F(NewCommerceTest, ScheduledChangesAreWhatTheNextTermRenewsTo) {
   ASSERT_TRUE(Update(sub, std::nullopt, SubscriptionStatus::kSuspended).ok());
   EXPECT_FALSE(Sub(sub).next_term.has_value());
   EXPECT_EQ(schedule({11, "", "", ""}).error().code(), ErrorCode::kNextTermNotAllowed);
+}
+
+// Upgrades at renewal: to an offer the catalog lists as an upgrade of the
+// subscription's, which every add-on on it can follow; the renewal moves
+// the subscription to it, at its price in force then.
+TEST_F(NewCommerceTest, AnUpgradeIsScheduledForTheNextTermAndTakenAtRenewal) {
+  const int64_t bought = clock_.NowMicros();
+  const std::string sub = BuyOk(Item(offers::kBusinessBasic, 3));
+  const std::string premium = "cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46";  // Microsoft 365 Business Premium
+  auto add_on = processor_->Execute(domain::AddAddOn{customer_, Sub(sub).order_id, Item(offers::kDefenderP1, 3, sub)},
+                                    Meta());
+  ASSERT_TRUE(add_on.ok()) << add_on.error().ToString();
+  const std::string defender = add_on->subscription_ids.at(0);
+  auto schedule = [&](domain::NextTerm next) {
+    domain::UpdateSubscription u{customer_, sub, {}, {}, {}, {}, {}};
+    u.next_term = std::move(next);
+    return processor_->Execute(u, Meta());
+  };
+  auto not_upgrade = schedule({3, "P1Y", "monthly", offers::kE3});
+  ASSERT_FALSE(not_upgrade.ok());
+  EXPECT_EQ(not_upgrade.error().code(), ErrorCode::kNextTermNotAllowed);
+  EXPECT_NE(not_upgrade.error().message().find("not an upgrade"), std::string::npos) << not_upgrade.error().message();
+  auto add_on_stuck = schedule({3, "P1Y", "monthly", premium});
+  ASSERT_FALSE(add_on_stuck.ok()) << "Defender (Plan 1) cannot sit on Business Premium";
+  EXPECT_EQ(add_on_stuck.error().code(), ErrorCode::kNextTermNotAllowed);
+  EXPECT_NE(add_on_stuck.error().message().find(defender), std::string::npos) << add_on_stuck.error().message();
+  EXPECT_EQ(schedule({301, "P1Y", "monthly", offers::kBusinessStandard}).error().code(),
+            ErrorCode::kQuantityOutOfRange) << "the target's quantity range";
+  ASSERT_TRUE(schedule({5, "P1Y", "monthly", offers::kBusinessStandard}).ok());
+  EXPECT_EQ(Sub(sub).next_term->offer_id, offers::kBusinessStandard);
+  EXPECT_EQ(Sub(sub).offer_id, offers::kBusinessBasic) << "until the renewal";
+
+  const int64_t due = domain::TermOverAt(bought, "P1M");
+  clock_.Set(due);
+  ASSERT_TRUE(processor_->Execute(domain::AdvanceSubscription{customer_, sub, due}, {"system:lifecycle", "", ""}).ok());
+  const domain::Subscription& renewed = Sub(sub);
+  EXPECT_EQ(renewed.offer_id, offers::kBusinessStandard);
+  EXPECT_EQ(renewed.quantity, 5);
+  EXPECT_EQ(renewed.term_duration, "P1Y");
+  EXPECT_EQ(renewed.unit_price, 1250) << "Business Standard's P1Y monthly price in force at renewal";
+  EXPECT_FALSE(renewed.next_term.has_value());
+  EXPECT_EQ(Sub(defender).parent_id, sub);
+  EXPECT_EQ(Sub(defender).status, SubscriptionStatus::kActive) << "the add-on follows its base";
+  // A fresh processor reads the same from the log.
+  CommandProcessor fresh(*log_, *catalog_, domain::Instance::kGlobal, ids_);
+  EXPECT_EQ((*fresh.State(customer_))->subscriptions.at(sub), renewed);
 }
 
 // Events written before new commerce (schema 2: no term, price or

@@ -130,7 +130,7 @@ void WriteSubscription(JsonWriter& w, const projections::SubscriptionRow& s, con
       w.Key("scheduledNextTermInstructions").BeginObject();
       w.Key("product")
           .BeginObject()
-          .Field("productId", s.offer_id)
+          .Field("productId", s.next_offer_id.empty() ? s.offer_id : s.next_offer_id)
           .Field("termDuration", s.next_term_duration)
           .Field("billingCycle", s.next_billing_cycle)
           .EndObject();
