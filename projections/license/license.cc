@@ -3,6 +3,8 @@
 #include <rocksdb/db.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
 
 #include "engine/rocksdb_error.h"
 #include "events/codec.h"
@@ -142,6 +144,39 @@ TotalsRow TotalsOf(const domain::CustomerState& state, std::string_view partner_
   return totals;
 }
 
+std::optional<std::string> DueKey(const SubscriptionRow& row) {
+  const domain::NextStep next = domain::NextLifecycleStep(row.status, row.term_duration, row.term_start_us,
+                                                          row.auto_renew, row.status_since_us);
+  if (next.step == domain::LifecycleStep::kNone) return std::nullopt;
+  char due[17];
+  std::snprintf(due, sizeof due, "%016llx", static_cast<unsigned long long>(std::max<int64_t>(0, next.due_us)));
+  std::string key = Key('u', due, row.customer_id);
+  key.push_back('\0');
+  key.append(row.id);
+  return key;
+}
+
+Status LicenseProjection::CheckDueList() {
+  if (due_list_checked_) return OkStatus();
+  due_list_checked_ = true;
+  auto marker = store_.Get(*copy_, "v");
+  if (!marker.ok()) return marker.error();
+  if (marker->has_value()) return OkStatus();
+  std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions(), copy_->cf()));
+  it->Seek("s");
+  const bool empty = !(it->Valid() && it->key().starts_with("s"));
+  if (!it->status().ok()) return FromRocks(it->status(), "looking for subscription rows");
+  if (empty) BlindPut("v", "due list");  // every subscription it will hold enters the due list
+  return OkStatus();
+}
+
+void LicenseProjection::MoveDue(const std::optional<std::string>& before, const SubscriptionRow& row) {
+  std::optional<std::string> after = DueKey(row);
+  if (before == after) return;
+  if (before) BlindDelete(*before);
+  if (after) BlindPut(std::move(*after), "");
+}
+
 LicenseProjection::LicenseProjection(ProjectionStore& store, std::shared_ptr<const Copy> copy)
     : Projection(store, std::move(copy)),
       subscriptions_(store, *copy_, kMaxCachedSubscriptions),
@@ -149,6 +184,7 @@ LicenseProjection::LicenseProjection(ProjectionStore& store, std::shared_ptr<con
 
 Status LicenseProjection::Apply(uint64_t position, const events::Envelope& e) {
   using events::Payload;
+  TALLY_RETURN_IF_ERROR(CheckDueList());
   const std::string_view customer_id = View(e.customer_id());
   const int64_t at = e.recorded_at_us();
   auto totals_of = [&](const SubscriptionRow& row) -> Result<TotalsRow*> {
@@ -187,6 +223,7 @@ Status LicenseProjection::Apply(uint64_t position, const events::Envelope& e) {
     auto totals = totals_of(row);
     if (!totals.ok()) return totals.error();
     (*totals)->Add(row.offer_id, row.status, row.quantity, !row.parent_id.empty(), +1);
+    MoveDue(std::nullopt, row);
     return OkStatus();
   }
 
@@ -199,6 +236,7 @@ Status LicenseProjection::Apply(uint64_t position, const events::Envelope& e) {
   SubscriptionRow& row = entry->row;
   subscriptions_.MarkDirty(entry);
   row.updated_us = at;
+  const std::optional<std::string> due_before = DueKey(row);
   const bool counts = e.payload_type() != Payload::SubscriptionRenamed &&
                       e.payload_type() != Payload::SubscriptionAutoRenewChanged;
   TotalsRow* totals = nullptr;
@@ -271,6 +309,7 @@ Status LicenseProjection::Apply(uint64_t position, const events::Envelope& e) {
       break;
   }
   if (totals != nullptr) totals->Add(row.offer_id, row.status, row.quantity, !row.parent_id.empty(), +1);
+  MoveDue(due_before, row);
   return OkStatus();
 }
 
@@ -301,6 +340,32 @@ Result<std::vector<SubscriptionRow>> LicenseReader::List(std::string_view custom
 
 Status LicenseReader::ForEach(const std::function<bool(const SubscriptionRow&)>& fn) const {
   return Scan(std::string(1, 's'), fn);
+}
+
+Result<bool> LicenseReader::ForEachDue(
+    int64_t until_us,
+    const std::function<bool(std::string_view, std::string_view, int64_t)>& fn) const {
+  auto copy = store_.Active("license");
+  auto marker = store_.Get(*copy, "v");
+  if (!marker.ok()) return marker.error();
+  if (!marker->has_value()) return false;
+  char until[17];
+  std::snprintf(until, sizeof until, "%016llx", static_cast<unsigned long long>(std::max<int64_t>(0, until_us)));
+  std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions(), copy->cf()));
+  for (it->Seek("u"); it->Valid() && it->key().starts_with("u"); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    const auto [due, rest] = SplitKey(key);
+    if (due.size() != 16) return Error(ErrorCode::kCorruption, "malformed due-list key");
+    if (due > std::string_view(until)) break;
+    if (rest.find('\0') == std::string_view::npos) return Error(ErrorCode::kCorruption, "malformed due-list key");
+    int64_t due_us = 0;
+    std::from_chars(due.data(), due.data() + due.size(), due_us, 16);
+    const std::string_view customer = rest.substr(0, rest.find('\0'));
+    const std::string_view subscription = rest.substr(customer.size() + 1);
+    if (!fn(customer, subscription, due_us)) break;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the due list");
+  return true;
 }
 
 Status LicenseReader::Scan(const std::string& prefix, const std::function<bool(const SubscriptionRow&)>& fn) const {

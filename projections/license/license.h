@@ -6,6 +6,11 @@
 // Rows (in the model's copy; values encoded with row_codec.h):
 //   "s" customer 00 subscription -> SubscriptionRow
 //   "t" customer 00 partner      -> TotalsRow (offers with units or subscriptions)
+//   "u" due 00 customer 00 subscription -> "" (the due list: each subscription
+//        with a lifecycle step to come, by when; due as 16 hex digits of
+//        microseconds since the epoch, so that key order is time order)
+//   "v"                          -> "due list" (the copy was built with the due
+//        list from its first event; copies built before have no due list)
 #pragma once
 
 #include <cstdint>
@@ -81,13 +86,19 @@ struct TotalsRow {
 // and to check the model against the domain's own state).
 TotalsRow TotalsOf(const domain::CustomerState& state, std::string_view partner_id);
 
+// The due-list key of `row`'s next lifecycle step; nullopt when none is to
+// come (deleted).
+std::optional<std::string> DueKey(const SubscriptionRow& row);
+
 class LicenseProjection final : public Projection {
  public:
   LicenseProjection(ProjectionStore& store, std::shared_ptr<const Copy> copy);
   Status Apply(uint64_t position, const events::Envelope& event) override;
   std::optional<std::string_view> CustomerOfRow(std::string_view key, std::string_view value) const override {
+    if (key.empty()) return std::nullopt;
+    if (key[0] == 'u') return SplitKey(SplitKey(key).second).first;  // "u" due 00 customer 00 subscription
     // "s" customer 00 subscription, "t" customer 00 partner
-    if (key.empty() || (key[0] != 's' && key[0] != 't')) return std::nullopt;
+    if (key[0] != 's' && key[0] != 't') return std::nullopt;
     return SplitKey(key).first;
   }
 
@@ -99,7 +110,13 @@ class LicenseProjection final : public Projection {
   void DiscardRows() override {
     subscriptions_.Clear();
     totals_.Clear();
+    due_list_checked_ = false;  // its marker, if any, was discarded too
   }
+  // Marks a copy that starts empty as one with a due list ("v").
+  Status CheckDueList();
+  // Moves `row`'s entry in the due list from where `before` had it.
+  void MoveDue(const std::optional<std::string>& before, const SubscriptionRow& row);
+  bool due_list_checked_ = false;
   RowCache<SubscriptionRow> subscriptions_;
   RowCache<TotalsRow> totals_;
 };
@@ -116,9 +133,16 @@ class LicenseReader {
   // with `parent_id` set, only the add-ons of that subscription.
   Result<std::vector<SubscriptionRow>> List(std::string_view customer_id, std::string_view partner_id,
                                             std::string_view parent_id = {}) const;
-  // Every subscription of every customer, in key order (the lifecycle
-  // scheduler's pass); `fn` returns false to stop.
+  // Every subscription of every customer, in key order; `fn` returns false
+  // to stop.
   Status ForEach(const std::function<bool(const SubscriptionRow&)>& fn) const;
+  // The lifecycle scheduler's pass: every subscription whose next step is
+  // due at or before `until_us`, earliest first (the due list), until `fn`
+  // returns false. false (and nothing called) when the copy has no due list
+  // (built before it existed: a rebuild of the license model makes one).
+  Result<bool> ForEachDue(int64_t until_us,
+                          const std::function<bool(std::string_view customer_id, std::string_view subscription_id,
+                                                   int64_t due_us)>& fn) const;
   // Subscribed SKUs: the partner's totals per offer for a customer.
   Result<TotalsRow> Totals(std::string_view customer_id, std::string_view partner_id) const;
 

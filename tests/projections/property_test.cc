@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 
 #include "projections/customer/customer.h"
 #include "projections/license/license.h"
@@ -81,6 +82,18 @@ TEST_F(ProjectionPropertyTest, IncrementalModelsEqualARebuildAndTheDomainState) 
     }
   }
   EXPECT_GT(subscriptions, 50u) << "the workload should create subscriptions";
+
+  // The due list holds exactly each subscription's next lifecycle step.
+  std::set<std::string> want_due, due;
+  ASSERT_TRUE(licenses.ForEach([&](const SubscriptionRow& row) {
+    if (auto key = DueKey(row)) want_due.insert(*key);
+    return true;
+  }).ok());
+  for (const auto& [key, value] : Dump("license")) {
+    if (key[0] == 'u') due.insert(key);
+  }
+  EXPECT_EQ(due, want_due);
+  EXPECT_GT(due.size(), 50u);
 
   // Against a rebuild from position 1.
   std::map<std::string, Rows> incremental;

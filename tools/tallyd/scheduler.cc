@@ -67,14 +67,29 @@ uint64_t Scheduler::Pass() {
   passes_.fetch_add(1);
   const int64_t now = log_.NowMicros();
   std::vector<domain::AdvanceSubscription> due;
-  const Status scanned = projections::LicenseReader(store_).ForEach([&](const projections::SubscriptionRow& row) {
-    const domain::NextStep next = domain::NextLifecycleStep(row.status, row.term_duration, row.term_start_us,
-                                                            row.auto_renew, row.status_since_us);
-    if (next.step != domain::LifecycleStep::kNone && next.due_us <= now) {
-      due.push_back({row.customer_id, row.id, next.due_us});
-    }
+  const projections::LicenseReader license(store_);
+  // The due list: only what is due, earliest first.
+  auto listed = license.ForEachDue(now, [&](std::string_view customer, std::string_view subscription, int64_t at) {
+    due.push_back({std::string(customer), std::string(subscription), at});
     return due.size() < options_.max_per_pass;
   });
+  Status scanned = listed.ok() ? OkStatus() : Status(listed.error());
+  if (listed.ok() && !*listed) {
+    // A license model built before the due list: every row, every pass
+    // (tallyctl rebuild license makes the list).
+    if (!warned_no_due_list_.exchange(true)) {
+      std::fprintf(stderr, "tallyd: scheduler: the license model has no due list (built by an older tallyd): "
+                           "scanning every subscription each pass; rebuild it (tallyctl rebuild license) to stop that\n");
+    }
+    scanned = license.ForEach([&](const projections::SubscriptionRow& row) {
+      const domain::NextStep next = domain::NextLifecycleStep(row.status, row.term_duration, row.term_start_us,
+                                                              row.auto_renew, row.status_since_us);
+      if (next.step != domain::LifecycleStep::kNone && next.due_us <= now) {
+        due.push_back({row.customer_id, row.id, next.due_us});
+      }
+      return due.size() < options_.max_per_pass;
+    });
+  }
   if (!scanned.ok()) {
     std::fprintf(stderr, "tallyd: scheduler: %s\n", scanned.error().ToString().c_str());
     return 0;

@@ -1,7 +1,7 @@
 // The lifecycle scheduler (a process manager): time drives commands. Each
-// pass reads the license read model, finds the subscriptions whose next
-// lifecycle step (renew, expire, disable, delete; domain/terms.h) is due at
-// the clock's time, and submits an AdvanceSubscription for each through the
+// pass reads the license read model's due list (the subscriptions whose next
+// lifecycle step, renew, expire, disable or delete (domain/terms.h), is due
+// at the clock's time, earliest first), and submits an AdvanceSubscription for each through the
 // group-commit writer, like any command. Its request id names the
 // subscription and the due time, so that a crash, a restart or a second
 // scheduler never takes a step twice (the log answers a retried request id
@@ -77,6 +77,7 @@ class Scheduler {
   bool stopping_ = false;  // guarded by mu_
   std::thread thread_;
   std::atomic<uint64_t> passes_{0}, steps_{0}, failures_{0};
+  std::atomic<bool> warned_no_due_list_{false};
 };
 
 }  // namespace tally
