@@ -37,20 +37,30 @@ void GroupCommitWriter::Submit(AppendRequest request, Callback done) {
   Submit(std::make_unique<AppendTask>(std::move(request), std::move(done)));
 }
 
-void GroupCommitWriter::Submit(std::unique_ptr<WriteTask> task) {
+bool GroupCommitWriter::Enqueue(std::unique_ptr<WriteTask>& task, std::deque<std::unique_ptr<WriteTask>>& lane) {
   bool stopping;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping = stopping_;
-    if (!stopping && queue_.size() < options_.max_queued_requests) {
-      queue_.push_back(std::move(task));
-      if (queue_.size() == 1) queue_cv_.notify_one();
-      return;
+    if (!stopping && queue_.size() + background_.size() < options_.max_queued_requests) {
+      const bool was_empty = queue_.empty() && background_.empty();
+      lane.push_back(std::move(task));
+      if (was_empty) queue_cv_.notify_one();
+      return true;
     }
   }
   task->Done(stopping ? Error(ErrorCode::kShuttingDown, "the writer is shutting down")
                       : Error(ErrorCode::kBusy, "the command queue is full; retry later"));
+  return false;
 }
+
+void GroupCommitWriter::SubmitBackground(AppendRequest request, Callback done) {
+  SubmitBackground(std::make_unique<AppendTask>(std::move(request), std::move(done)));
+}
+
+void GroupCommitWriter::Submit(std::unique_ptr<WriteTask> task) { Enqueue(task, queue_); }
+
+void GroupCommitWriter::SubmitBackground(std::unique_ptr<WriteTask> task) { Enqueue(task, background_); }
 
 Result<AppendOutcome> GroupCommitWriter::Append(AppendRequest request) {
   std::promise<Result<AppendOutcome>> promise;
@@ -98,18 +108,26 @@ void GroupCommitWriter::StageLoop() {
       std::unique_lock<std::mutex> lock(mu_);
       // While the log refuses writes, look every second whether it has
       // recovered, so that /healthz says so before the next command comes.
-      while (!queue_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_ || !queue_.empty(); })) {
+      while (!queue_cv_.wait_for(lock, std::chrono::seconds(1),
+                                 [this] { return stopping_ || !queue_.empty() || !background_.empty(); })) {
         if (!log_.WriteFailure()) continue;
         lock.unlock();
         RecoverLog();
         lock.lock();
       }
-      if (queue_.empty()) break;  // stopping, and everything is staged
-      const size_t n = std::min(queue_.size(), options_.max_batch_requests);
-      tasks.reserve(n);
+      if (queue_.empty() && background_.empty()) break;  // stopping, and everything is staged
+      // Background work has its share of every batch, never more.
+      const size_t m = std::min({background_.size(), std::max<size_t>(1, options_.max_background_per_batch),
+                                 options_.max_batch_requests});
+      const size_t n = std::min(queue_.size(), options_.max_batch_requests - m);
+      tasks.reserve(n + m);
       for (size_t i = 0; i < n; ++i) {
         tasks.push_back(std::move(queue_.front()));
         queue_.pop_front();
+      }
+      for (size_t i = 0; i < m; ++i) {
+        tasks.push_back(std::move(background_.front()));
+        background_.pop_front();
       }
     }
     RecoverLog();  // a no-op unless a commit failed

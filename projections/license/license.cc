@@ -159,14 +159,14 @@ std::optional<std::string> DueKey(const SubscriptionRow& row) {
 Status LicenseProjection::CheckDueList() {
   if (due_list_checked_) return OkStatus();
   due_list_checked_ = true;
-  auto marker = store_.Get(*copy_, "v");
+  auto marker = store_.Get(*copy_, kDueListKey);
   if (!marker.ok()) return marker.error();
   if (marker->has_value()) return OkStatus();
   std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions(), copy_->cf()));
   it->Seek("s");
   const bool empty = !(it->Valid() && it->key().starts_with("s"));
   if (!it->status().ok()) return FromRocks(it->status(), "looking for subscription rows");
-  if (empty) BlindPut("v", "due list");  // every subscription it will hold enters the due list
+  if (empty) BlindPut(std::string(kDueListKey), "");  // every subscription it will hold enters the due list
   return OkStatus();
 }
 
@@ -346,7 +346,7 @@ Result<bool> LicenseReader::ForEachDue(
     int64_t until_us,
     const std::function<bool(std::string_view, std::string_view, int64_t)>& fn) const {
   auto copy = store_.Active("license");
-  auto marker = store_.Get(*copy, "v");
+  auto marker = store_.Get(*copy, kDueListKey);
   if (!marker.ok()) return marker.error();
   if (!marker->has_value()) return false;
   char until[17];

@@ -9,8 +9,9 @@
 //   "u" due 00 customer 00 subscription -> "" (the due list: each subscription
 //        with a lifecycle step to come, by when; due as 16 hex digits of
 //        microseconds since the epoch, so that key order is time order)
-//   "v"                          -> "due list" (the copy was built with the due
-//        list from its first event; copies built before have no due list)
+//   FF FF "due-list"             -> "" (the copy's own key, like its checkpoint:
+//        it was built with the due list from its first event; copies built
+//        before have no due list)
 #pragma once
 
 #include <cstdint>
@@ -86,6 +87,9 @@ struct TotalsRow {
 // and to check the model against the domain's own state).
 TotalsRow TotalsOf(const domain::CustomerState& state, std::string_view partner_id);
 
+// Present in a license copy that holds the due list.
+inline constexpr std::string_view kDueListKey = "\xff\xff" "due-list";
+
 // The due-list key of `row`'s next lifecycle step; nullopt when none is to
 // come (deleted).
 std::optional<std::string> DueKey(const SubscriptionRow& row);
@@ -96,7 +100,10 @@ class LicenseProjection final : public Projection {
   Status Apply(uint64_t position, const events::Envelope& event) override;
   std::optional<std::string_view> CustomerOfRow(std::string_view key, std::string_view value) const override {
     if (key.empty()) return std::nullopt;
-    if (key[0] == 'u') return SplitKey(SplitKey(key).second).first;  // "u" due 00 customer 00 subscription
+    if (key[0] == 'u') {  // "u" due 00 customer 00 subscription
+      const std::string_view rest = SplitKey(key).second;
+      return rest.substr(0, rest.find('\0'));
+    }
     // "s" customer 00 subscription, "t" customer 00 partner
     if (key[0] != 's' && key[0] != 't') return std::nullopt;
     return SplitKey(key).first;
@@ -112,7 +119,7 @@ class LicenseProjection final : public Projection {
     totals_.Clear();
     due_list_checked_ = false;  // its marker, if any, was discarded too
   }
-  // Marks a copy that starts empty as one with a due list ("v").
+  // Marks a copy that starts empty as one with a due list (kDueListKey).
   Status CheckDueList();
   // Moves `row`'s entry in the due list from where `before` had it.
   void MoveDue(const std::optional<std::string>& before, const SubscriptionRow& row);

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "engine/chain_verifier.h"
@@ -108,6 +109,35 @@ TEST(GroupCommitWriterTest, StagingPausesWhenTooManyBatchesWaitSoTheNextGrows) {
   size_t total = 0;
   for (size_t n : log.CommitSizes()) total += n;
   EXPECT_EQ(total, 6u);
+}
+
+// The background lane: foreground work submitted after it is staged first,
+// and a batch takes at most max_background_per_batch background requests.
+TEST(GroupCommitWriterTest, BackgroundWorkNeverQueuesAheadAndTakesItsShareOfABatch) {
+  FakeEventLog log;
+  GroupCommitWriterOptions options;
+  options.max_background_per_batch = 3;
+  options.max_prepared_batches = 1;  // the stager pauses with one batch waiting
+  GroupCommitWriter writer(log, options);
+  std::mutex mu;
+  std::vector<std::string> answered;
+  auto record = [&](Result<AppendOutcome> r) {
+    ASSERT_TRUE(r.ok());
+    std::lock_guard<std::mutex> lock(mu);
+    answered.push_back(r->outcome);
+  };
+  log.Hold();
+  writer.Submit(Req(1, "f0"), record);
+  log.WaitCommitsEntered(1);  // held in its sync
+  writer.SubmitBackground(Req(1, "b0"), record);
+  log.WaitPrepared(2);  // b0 waits in a batch of its own; the stager pauses
+  for (int i = 1; i <= 6; ++i) writer.SubmitBackground(Req(1, "b" + std::to_string(i)), record);
+  writer.Submit(Req(1, "f1"), record);
+  writer.Submit(Req(1, "f2"), record);
+  log.Release();
+  writer.Stop();
+  EXPECT_EQ(answered, (std::vector<std::string>{"f0", "b0", "f1", "f2", "b1", "b2", "b3", "b4", "b5", "b6"}));
+  EXPECT_EQ(log.PrepareSizes(), (std::vector<size_t>{1, 1, 5, 3})) << "2 foreground + 3 background, then the rest";
 }
 
 TEST(GroupCommitWriterTest, AFailedCommitFailsEveryRequestInIt) {

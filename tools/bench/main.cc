@@ -130,6 +130,9 @@ int main(int argc, char** argv) {
   rn->add_option("--commands", renewals.commands, "other commands for the baseline")->capture_default_str();
   rn->add_option("--clients", renewals.clients, "other commands in flight")->capture_default_str();
   rn->add_option("--storm-in-flight", renewals.storm_in_flight, "renewals outstanding at once")->capture_default_str();
+  rn->add_option("--background-per-batch", renewals.background_per_batch,
+                 "renewals one writer batch takes at most (its background lane)")
+      ->capture_default_str();
   rn->add_option("--dir", renewals.dir, "scratch folder")->capture_default_str();
   rn->add_flag("--keep", renewals.keep, "keep the scratch data");
   auto* r = app.add_subcommand("rebuild", "rebuild of the three read models vs a raw RocksDB scan of the log");

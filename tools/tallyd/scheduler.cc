@@ -112,7 +112,7 @@ uint64_t Scheduler::Pass() {
     domain::CommandMeta meta{kActor,
                              "lifecycle-" + step.subscription_id + "-" + std::to_string(step.due_us),
                              "lifecycle-" + step.subscription_id};
-    writer_.Submit(processor_.Task(std::move(step), std::move(meta), [this, window](Result<CommandOutcome> r) {
+    writer_.SubmitBackground(processor_.Task(std::move(step), std::move(meta), [this, window](Result<CommandOutcome> r) {
       if (!r.ok()) {
         failures_.fetch_add(1);
         std::fprintf(stderr, "tallyd: scheduler: %s\n", r.error().ToString().c_str());
