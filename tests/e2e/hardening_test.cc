@@ -126,7 +126,9 @@ TEST(HardeningTest, AFullDiskRefusesWritesKeepsReadsAndRecoversWithoutARestart) 
   EXPECT_EQ(read.status, 200) << read.body;
   auto last = p1.Get("/v1/customers/" + acknowledged.back());
   EXPECT_EQ(last.status, 200) << last.body << tallyd->output();
-  for (const auto& model : Health(tallyd->port())["readModels"]) {
+  const json models = Health(tallyd->port())["readModels"];
+  ASSERT_FALSE(models.empty());
+  for (const auto& model : models) {
     EXPECT_EQ(model["position"], head) << "every read model holds every acknowledged write: " << model.dump();
   }
 

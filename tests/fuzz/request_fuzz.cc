@@ -93,6 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   Expect4xxOnError(tally::server::AddCustomerFromJson(*body));
   Expect4xxOnError(tally::server::BillingFromJson(*body));
+  Expect4xxOnError(tally::server::AgreementFromJson(*body));
   auto order = tally::server::OrderFromJson(*body);
   Expect4xxOnError(order);
   if (order.ok()) Expect4xxOnError(tally::server::NewOrderLines(*order));
