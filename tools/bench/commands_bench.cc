@@ -52,6 +52,8 @@ struct Client {
       a.company_name = "Contoso Ltd";
       a.billing = {"ada@contoso.example", "en-US", "en", "Contoso Ltd",
                    {"Ada", "Lovelace", "1 Microsoft Way", "", "", "Redmond", "WA", "98052", "US", "4255550100"}};
+      a.agreement = domain::AgreementInput{"Ada", "Lovelace", "ada@contoso.example", "", 1'704'067'200'000'000,
+                                           domain::kCustomerAgreementTemplateId};  // needed to buy (13605)
       const std::string offers[] = {kBasic, kE3, kStandard};
       for (int i = 0, n = 1 + static_cast<int>(rng() % 3); i < n; ++i) {
         a.line_items.push_back(Line(offers[rng() % 3], 1 + static_cast<int64_t>(rng() % 50)));

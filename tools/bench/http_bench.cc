@@ -101,6 +101,11 @@ json Customer(const std::string& prefix) {
             {"defaultAddress",
              {{"firstName", "Ann"}, {"lastName", "Lee"}, {"addressLine1", "1 Main St"}, {"city", "Redmond"},
               {"state", "WA"}, {"postalCode", "98052"}, {"country", "US"}, {"phoneNumber", "4255550100"}}}}},
+          {"agreement",
+           {{"primaryContact", {{"firstName", "Ann"}, {"lastName", "Lee"}, {"email", "ops@" + prefix + ".com"}}},
+            {"dateAgreed", "2026-01-02"},
+            {"templateId", domain::kCustomerAgreementTemplateId},
+            {"type", domain::kCustomerAgreementType}}},
           {"lineItems", json::array({{{"offerId", kBasic}, {"quantity", 10}}})}};
 }
 
@@ -204,6 +209,8 @@ double InProcessRate(const std::string& dir, const std::string& catalog_path, in
     add.billing.language = "en";
     add.billing.company_name = "Bench";
     add.billing.default_address = {"Ann", "Lee", "1 Main St", "", "", "Redmond", "WA", "98052", "US", "4255550100"};
+    add.agreement = domain::AgreementInput{"Ann", "Lee", "ops@bench.com", "", 1'767'312'000'000'000,
+                                           domain::kCustomerAgreementTemplateId};
     add.line_items.push_back(domain::LineItem{kBasic, 10, "", "monthly", "", ""});
     auto r = processor.Execute(add, domain::CommandMeta{"dev", "", ""});
     if (!r.ok()) {
