@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <map>
 
 #include "engine/personal/event_json.h"
@@ -117,9 +119,11 @@ std::string TrickyCustomerCreated(const Key& key) {
                                 payload.Union());
 }
 
-TEST(EventJsonTest, TheSealedBytesBecomeTheFieldsOrTheirVisibilityAndStringsCannotSteerIt) {
-  const Key key = NewKey();
-  const std::string envelope = TrickyCustomerCreated(key);
+// Renders `envelope` (customer c1's, sealed with `key`) with the key
+// present, erased and unknown; `check` gets the JSON, the key's state, the
+// visibility the text must say, and the text.
+void ForEachVisibility(const std::string& envelope, const Key& key,
+                       const std::function<void(const nlohmann::json&, KeyState, const char*, const std::string&)>& check) {
   events::JsonRenderer renderer;
   MapKeyRing ring;
   ring.records["c1"] = {KeyState::kPresent, key, 0};
@@ -130,20 +134,31 @@ TEST(EventJsonTest, TheSealedBytesBecomeTheFieldsOrTheirVisibilityAndStringsCann
     ASSERT_TRUE(text.ok()) << text.error().ToString();
     auto json = nlohmann::json::parse(*text, nullptr, false);
     ASSERT_FALSE(json.is_discarded()) << *text;
+    check(json, state, visibility, *text);
+  }
+}
+
+TEST(EventJsonTest, TheSealedBytesBecomeTheFieldsOrTheirVisibilityAndStringsCannotSteerIt) {
+  const Key key = NewKey();
+  const std::string envelope = TrickyCustomerCreated(key);
+  ForEachVisibility(envelope, key, [](const nlohmann::json& json, KeyState state, const char* visibility,
+                                      const std::string& text) {
     const auto& billing = json["payload"]["billing_profile"];
-    EXPECT_EQ(billing["personal_data"], visibility) << *text;
-    EXPECT_FALSE(billing.contains("sealed_personal_data")) << *text;
-    EXPECT_EQ(billing["company_name"], json["payload"]["company_name"]) << "left alone: " << *text;
-    EXPECT_EQ(billing["default_address"]["city"], billing["company_name"]) << *text;
+    EXPECT_EQ(billing["personal_data"], visibility) << text;
+    EXPECT_FALSE(billing.contains("sealed_personal_data")) << text;
+    EXPECT_EQ(billing["company_name"], json["payload"]["company_name"]) << "left alone: " << text;
+    EXPECT_EQ(billing["default_address"]["city"], billing["company_name"]) << text;
     if (state == KeyState::kPresent) {
       EXPECT_EQ(billing["email"], kAda.email);
       EXPECT_EQ(billing["default_address"]["last_name"], kAda.last_name);
       EXPECT_EQ(billing["default_address"]["phone_number"], kAda.phone_number);
     } else {
-      EXPECT_EQ(text->find(kAda.email), std::string::npos) << *text;
-      EXPECT_FALSE(billing.contains("email")) << *text;
+      EXPECT_EQ(text.find(kAda.email), std::string::npos) << text;
+      EXPECT_FALSE(billing.contains("email")) << text;
     }
-  }
+  });
+  events::JsonRenderer renderer;
+  MapKeyRing ring;
   ring.records["c1"] = {KeyState::kPresent, NewKey(), 0};
   EXPECT_EQ(RenderEvent(renderer, envelope, &ring).error().code(), ErrorCode::kCorruption) << "the wrong key";
 }
@@ -157,27 +172,19 @@ TEST(EventJsonTest, AnAgreementsContactShowsInClearOnlyWithItsKey) {
                                                                &sealed);
   const std::string envelope = events::FinishEnvelope(fbb, {"customer-c1", "e1", "", "", "p1", "c1"},
                                                       events::Payload::CustomerAgreementAccepted, payload.Union());
-  events::JsonRenderer renderer;
-  MapKeyRing ring;
-  ring.records["c1"] = {KeyState::kPresent, key, 0};
-  for (auto [state, visibility] : {std::pair{KeyState::kPresent, "clear"}, std::pair{KeyState::kErased, "erased"},
-                                   std::pair{KeyState::kUnknown, "sealed"}}) {
-    ring.records["c1"].state = state;
-    auto text = RenderEvent(renderer, envelope, state == KeyState::kUnknown ? nullptr : &ring);
-    ASSERT_TRUE(text.ok()) << text.error().ToString();
-    auto json = nlohmann::json::parse(*text, nullptr, false);
-    ASSERT_FALSE(json.is_discarded()) << *text;
+  ForEachVisibility(envelope, key, [](const nlohmann::json& json, KeyState state, const char* visibility,
+                                      const std::string& text) {
     const auto& p = json["payload"];
-    EXPECT_EQ(p["personal_data"], visibility) << *text;
-    EXPECT_FALSE(p.contains("sealed_contact")) << *text;
-    EXPECT_EQ(p["agreement_type"], "MicrosoftCustomerAgreement") << *text;
+    EXPECT_EQ(p["personal_data"], visibility) << text;
+    EXPECT_FALSE(p.contains("sealed_contact")) << text;
+    EXPECT_EQ(p["agreement_type"], "MicrosoftCustomerAgreement") << text;
     if (state == KeyState::kPresent) {
       EXPECT_EQ(p["email"], kAda.email);
       EXPECT_EQ(p["last_name"], kAda.last_name);
     } else {
-      EXPECT_EQ(text->find(kAda.email), std::string::npos) << *text;
+      EXPECT_EQ(text.find(kAda.email), std::string::npos) << text;
     }
-  }
+  });
 }
 
 }  // namespace
