@@ -163,16 +163,29 @@ struct ForgetCustomer {
   std::string reason;
 };
 
-// The scheduler's command: the subscription's next lifecycle step that is
-// due at `due_us` (renew, expire, disable or delete), decided from its state;
-// nothing when that step was taken already or is not due yet. Its request
-// id names the subscription and due_us, so that a restart or a second
-// scheduler never takes a step twice.
+// The scheduler's command: for each of the customer's subscriptions named,
+// its next lifecycle step that is due at `due_us` (renew, expire, disable or
+// delete), decided from its state; nothing for one whose step was taken
+// already or is not due yet, so that a restart or a second scheduler never
+// takes a step twice (its request id also names the customer, the due time
+// and the subscriptions). One command for all of a customer's subscriptions
+// due at one instant: one append to its stream.
 struct AdvanceSubscription {
   std::string customer_id;
-  std::string subscription_id;
+  std::vector<std::string> subscription_ids;  // 1 to kMaxAdvancedAtOnce
   int64_t due_us = 0;
 };
+inline constexpr size_t kMaxAdvancedAtOnce = 100;
+// The request id the scheduler sends a step with: "lifecycle-<sub>-<due>"
+// for one subscription (as before steps were grouped), else
+// "lifecycle-<customer>-<due>-<n>-<FNV-1a 64 of the ids, hex>": the same
+// step, retried, carries the same id.
+std::string LifecycleRequestId(const AdvanceSubscription& step);
+// Adds a subscription due at `due_us` to `steps`: to the last step when it
+// is the same customer's at the same instant and has room, else as a new
+// step. Fed in due-list order, it makes one step per customer and instant.
+void AddDueSubscription(std::vector<AdvanceSubscription>& steps, std::string_view customer_id,
+                        std::string_view subscription_id, int64_t due_us);
 
 using Command = std::variant<AddCustomer, UpdateBillingProfile, CreateOrder, AddAddOn,
                              UpdateSubscription, RequestRelationship, AcceptRelationship,

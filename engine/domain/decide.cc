@@ -3,6 +3,8 @@
 // decide_relationship.cc (decide_parts.h).
 #include "engine/domain/decide.h"
 
+#include <cstdio>
+
 #include "engine/domain/decide_parts.h"
 
 namespace tally::domain {
@@ -50,6 +52,27 @@ std::string_view StatusName(SubscriptionStatus status) {
     case SubscriptionStatus::kDisabled: return "disabled";
   }
   return "active";
+}
+
+std::string LifecycleRequestId(const AdvanceSubscription& step) {
+  const std::string due = std::to_string(step.due_us);
+  if (step.subscription_ids.size() == 1) return "lifecycle-" + step.subscription_ids[0] + "-" + due;
+  uint64_t hash = 14695981039346656037ULL;
+  for (const auto& id : step.subscription_ids) {
+    for (unsigned char ch : id + '\n') hash = (hash ^ ch) * 1099511628211ULL;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return "lifecycle-" + step.customer_id + "-" + due + "-" + std::to_string(step.subscription_ids.size()) + "-" + hex;
+}
+
+void AddDueSubscription(std::vector<AdvanceSubscription>& steps, std::string_view customer_id,
+                        std::string_view subscription_id, int64_t due_us) {
+  if (steps.empty() || steps.back().customer_id != customer_id || steps.back().due_us != due_us ||
+      steps.back().subscription_ids.size() >= kMaxAdvancedAtOnce) {
+    steps.push_back({std::string(customer_id), {}, due_us});
+  }
+  steps.back().subscription_ids.emplace_back(subscription_id);
 }
 
 std::string CustomerStreamId(const std::string& customer_id) { return "customer-" + customer_id; }

@@ -370,58 +370,64 @@ Result<Decision> DecideUpdateSubscription(const CustomerState& s, const UpdateSu
 Result<Decision> DecideAdvanceSubscription(const CustomerState& s, const AdvanceSubscription& c,
                                            const CommandMeta& meta, const DecideContext& ctx) {
   if (!s.exists) return E(ErrorCode::kCustomerNotFound, "customer '" + c.customer_id + "' not found");
-  auto it = s.subscriptions.find(c.subscription_id);
-  if (it == s.subscriptions.end()) {
-    return E(ErrorCode::kSubscriptionNotFound, "subscription '" + c.subscription_id + "' not found");
+  if (c.subscription_ids.empty() || c.subscription_ids.size() > kMaxAdvancedAtOnce) {
+    return E(ErrorCode::kInvalidArgument, "a lifecycle step names 1-" + std::to_string(kMaxAdvancedAtOnce) +
+                                              " subscriptions");
   }
-  const Subscription& sub = it->second;
-  const NextStep next =
-      NextLifecycleStep(StatusName(sub.status), sub.term_duration, sub.term_start_us, sub.auto_renew, sub.status_since_us);
   Decision d = Start(s);
-  // Taken already (another due time is next), or not due yet: nothing.
-  if (next.step == LifecycleStep::kNone || next.due_us != c.due_us || ctx.now_us < next.due_us) return d;
   EventWriter w(meta, s.customer_id, *ctx.ids);
-  const std::string& id = sub.id;
-  const int64_t at = next.due_us;
-  switch (next.step) {
-    case LifecycleStep::kRenew: {
-      // To the scheduled changes if any, at the catalog's price in force
-      // when the new term begins; the old price if the plan is no longer
-      // sold.
-      const NextTerm renew_to = sub.next_term.value_or(NextTerm{sub.quantity, sub.term_duration, sub.billing_cycle, ""});
-      const std::string offer_id = renew_to.offer_id.empty() ? sub.offer_id : renew_to.offer_id;  // an upgrade
-      const Offer* offer = ctx.catalog->Find(offer_id);
-      const Price* price =
-          offer != nullptr ? offer->PriceAt(renew_to.term_duration, renew_to.billing_cycle, at) : nullptr;
-      const int64_t unit_price = price != nullptr ? price->unit_price : sub.unit_price;
-      const std::string currency = price != nullptr ? ctx.catalog->currency() : sub.currency;
-      w.Add(ev::Payload::SubscriptionRenewed, [&](Fbb& fbb) {
-        return ev::CreateSubscriptionRenewedDirect(fbb, id.c_str(), at, renew_to.term_duration.c_str(),
-                                                   renew_to.billing_cycle.c_str(), unit_price, currency.c_str(),
-                                                   static_cast<int32_t>(renew_to.quantity), offer_id.c_str())
-            .Union();
-      });
-      break;
+  for (const std::string& sub_id : c.subscription_ids) {
+    auto it = s.subscriptions.find(sub_id);
+    if (it == s.subscriptions.end()) {
+      return E(ErrorCode::kSubscriptionNotFound, "subscription '" + sub_id + "' not found");
     }
-    case LifecycleStep::kExpire:
-      w.Add(ev::Payload::SubscriptionExpired,
-            [&](Fbb& fbb) { return ev::CreateSubscriptionExpiredDirect(fbb, id.c_str(), at).Union(); });
-      break;
-    case LifecycleStep::kDisable:
-      w.Add(ev::Payload::SubscriptionDisabled,
-            [&](Fbb& fbb) { return ev::CreateSubscriptionDisabledDirect(fbb, id.c_str(), at).Union(); });
-      break;
-    case LifecycleStep::kDelete:
-      w.Add(ev::Payload::SubscriptionDeleted,
-            [&](Fbb& fbb) { return ev::CreateSubscriptionDeletedDirect(fbb, id.c_str(), at).Union(); });
-      break;
-    case LifecycleStep::kNone:
-      break;
+    const Subscription& sub = it->second;
+    const NextStep next = NextLifecycleStep(StatusName(sub.status), sub.term_duration, sub.term_start_us,
+                                            sub.auto_renew, sub.status_since_us);
+    // Taken already (another due time is next), or not due yet: nothing.
+    if (next.step == LifecycleStep::kNone || next.due_us != c.due_us || ctx.now_us < next.due_us) continue;
+    const std::string& id = sub.id;
+    const int64_t at = next.due_us;
+    switch (next.step) {
+      case LifecycleStep::kRenew: {
+        // To the scheduled changes if any, at the catalog's price in force
+        // when the new term begins; the old price if the plan is no longer
+        // sold.
+        const NextTerm renew_to =
+            sub.next_term.value_or(NextTerm{sub.quantity, sub.term_duration, sub.billing_cycle, ""});
+        const std::string offer_id = renew_to.offer_id.empty() ? sub.offer_id : renew_to.offer_id;  // an upgrade
+        const Offer* offer = ctx.catalog->Find(offer_id);
+        const Price* price =
+            offer != nullptr ? offer->PriceAt(renew_to.term_duration, renew_to.billing_cycle, at) : nullptr;
+        const int64_t unit_price = price != nullptr ? price->unit_price : sub.unit_price;
+        const std::string currency = price != nullptr ? ctx.catalog->currency() : sub.currency;
+        w.Add(ev::Payload::SubscriptionRenewed, [&](Fbb& fbb) {
+          return ev::CreateSubscriptionRenewedDirect(fbb, id.c_str(), at, renew_to.term_duration.c_str(),
+                                                     renew_to.billing_cycle.c_str(), unit_price, currency.c_str(),
+                                                     static_cast<int32_t>(renew_to.quantity), offer_id.c_str())
+              .Union();
+        });
+        break;
+      }
+      case LifecycleStep::kExpire:
+        w.Add(ev::Payload::SubscriptionExpired,
+              [&](Fbb& fbb) { return ev::CreateSubscriptionExpiredDirect(fbb, id.c_str(), at).Union(); });
+        break;
+      case LifecycleStep::kDisable:
+        w.Add(ev::Payload::SubscriptionDisabled,
+              [&](Fbb& fbb) { return ev::CreateSubscriptionDisabledDirect(fbb, id.c_str(), at).Union(); });
+        break;
+      case LifecycleStep::kDelete:
+        w.Add(ev::Payload::SubscriptionDeleted,
+              [&](Fbb& fbb) { return ev::CreateSubscriptionDeletedDirect(fbb, id.c_str(), at).Union(); });
+        break;
+      case LifecycleStep::kNone:
+        break;
+    }
   }
   d.events = w.Take();
   return d;
 }
-
 
 }  // namespace decide
 }  // namespace tally::domain

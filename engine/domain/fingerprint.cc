@@ -105,7 +105,12 @@ nlohmann::json ToJson(const Command& command) {
           return {{"customer_id", c.customer_id}, {"partner_id", c.partner_id},
                   {"by_customer", c.by_customer}};
         } else if constexpr (std::is_same_v<T, AdvanceSubscription>) {
-          return {{"customer_id", c.customer_id}, {"subscription_id", c.subscription_id}, {"due_us", c.due_us}};
+          // One subscription as before there could be several: stored
+          // fingerprints of such requests still match their retries.
+          if (c.subscription_ids.size() == 1) {
+            return {{"customer_id", c.customer_id}, {"subscription_id", c.subscription_ids[0]}, {"due_us", c.due_us}};
+          }
+          return {{"customer_id", c.customer_id}, {"subscription_ids", c.subscription_ids}, {"due_us", c.due_us}};
         } else if constexpr (std::is_same_v<T, ConfirmAgreement>) {
           return {{"customer_id", c.customer_id}, {"agreement", c.agreement}};
         } else {

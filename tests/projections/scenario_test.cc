@@ -237,7 +237,7 @@ TEST_F(ScenarioTest, TheDueListHoldsEachSubscriptionsNextStepInTimeOrder) {
   // Renewed: Basic is due a month later; auto-renew off on E3: due to
   // expire at the same date (another step, the same key).
   clock_.Set(month);
-  Ok(domain::AdvanceSubscription{created.customer_id, basic, month}, Meta("system:lifecycle"));
+  Ok(domain::AdvanceSubscription{created.customer_id, {basic}, month}, Meta("system:lifecycle"));
   Ok(UpdateSubscription{created.customer_id, e3, {}, {}, {}, false, {}}, Meta("p1"));
   CatchUp();
   const int64_t second = domain::TermOverAt(month, "P1M");

@@ -129,7 +129,8 @@ int main(int argc, char** argv) {
   rn->add_option("--subscriptions", renewals.subscriptions, "subscriptions due at once")->capture_default_str();
   rn->add_option("--commands", renewals.commands, "other commands for the baseline")->capture_default_str();
   rn->add_option("--clients", renewals.clients, "other commands in flight")->capture_default_str();
-  rn->add_option("--storm-in-flight", renewals.storm_in_flight, "renewals outstanding at once")->capture_default_str();
+  rn->add_option("--storm-in-flight", renewals.storm_in_flight,
+                 "lifecycle steps outstanding at once (one per customer and instant, as tallyd's scheduler sends them)")->capture_default_str();
   rn->add_option("--background-per-batch", renewals.background_per_batch,
                  "renewals one writer batch takes at most (its background lane)")
       ->capture_default_str();

@@ -137,19 +137,20 @@ int RunRenewalsBench(const RenewalsBenchOptions& o) {
   std::atomic<bool> storm_over{false};
   std::vector<double> during;
   std::thread others([&] { Drive(writer, processor, UINT64_MAX, o.clients, other, &during, failures, &storm_over); });
-  const double storm_secs = Drive(writer, processor, subs.size(), o.storm_in_flight, [&](uint64_t i) {
-    const auto& [c, s] = subs[i];
-    return std::pair<domain::Command, domain::CommandMeta>{
-        domain::AdvanceSubscription{c, s, due},
-        {"system:lifecycle", "lifecycle-" + s + "-" + std::to_string(due), "lifecycle-" + s}};
+  // As tallyd's scheduler groups them: one step per customer and instant.
+  std::vector<domain::AdvanceSubscription> steps;
+  for (const auto& [c, s] : subs) domain::AddDueSubscription(steps, c, s, due);
+  const double storm_secs = Drive(writer, processor, steps.size(), o.storm_in_flight, [&](uint64_t i) {
+    domain::CommandMeta meta{"system:lifecycle", domain::LifecycleRequestId(steps[i]), "lifecycle-" + steps[i].customer_id};
+    return std::pair<domain::Command, domain::CommandMeta>{steps[i], std::move(meta)};
   }, nullptr, failures, nullptr, /*background=*/true);
   storm_over = true;
   others.join();
   const double renewals_rate = subs.size() / storm_secs;
   const double p99_alone = Percentile(alone, 0.99), p99_during = Percentile(during, 0.99);
   std::printf("  commands alone    %9.0f commands/s, p99 %.0f us (%d clients)\n", commands_rate, p99_alone, o.clients);
-  std::printf("  renewal storm     %9.0f renewals/s (%zu in %.2f s), other commands meanwhile: %zu, p99 %.0f us\n",
-              renewals_rate, subs.size(), storm_secs, during.size(), p99_during);
+  std::printf("  renewal storm     %9.0f renewals/s (%zu in %.2f s, %zu steps), other commands meanwhile: %zu, p99 %.0f us\n",
+              renewals_rate, subs.size(), storm_secs, steps.size(), during.size(), p99_during);
   std::printf("  ratio renewals/commands %.2f  (goal >= 0.50)\n", renewals_rate / commands_rate);
   std::printf("  p99 during/alone        %.2f  (goal <= 2.00)\n", p99_during / std::max(1.0, p99_alone));
   std::printf("  rejected          %llu\n", static_cast<unsigned long long>(failures.load()));

@@ -67,12 +67,16 @@ uint64_t Scheduler::Pass() {
   passes_.fetch_add(1);
   const int64_t now = log_.NowMicros();
   std::vector<domain::AdvanceSubscription> due;
+  size_t subscriptions = 0;
+  // One step for a customer's subscriptions due at one instant (one append
+  // to its stream); the due list yields them one after another.
+  auto add = [&](std::string_view customer, std::string_view subscription, int64_t at) {
+    domain::AddDueSubscription(due, customer, subscription, at);
+    return ++subscriptions < options_.max_per_pass;
+  };
   const projections::LicenseReader license(store_);
   // The due list: only what is due, earliest first.
-  auto listed = license.ForEachDue(now, [&](std::string_view customer, std::string_view subscription, int64_t at) {
-    due.push_back({std::string(customer), std::string(subscription), at});
-    return due.size() < options_.max_per_pass;
-  });
+  auto listed = license.ForEachDue(now, add);
   Status scanned = listed.ok() ? OkStatus() : Status(listed.error());
   if (listed.ok() && !*listed) {
     // A license model built before the due list: every row, every pass
@@ -84,10 +88,8 @@ uint64_t Scheduler::Pass() {
     scanned = license.ForEach([&](const projections::SubscriptionRow& row) {
       const domain::NextStep next = domain::NextLifecycleStep(row.status, row.term_duration, row.term_start_us,
                                                               row.auto_renew, row.status_since_us);
-      if (next.step != domain::LifecycleStep::kNone && next.due_us <= now) {
-        due.push_back({row.customer_id, row.id, next.due_us});
-      }
-      return due.size() < options_.max_per_pass;
+      if (next.step != domain::LifecycleStep::kNone && next.due_us <= now) return add(row.customer_id, row.id, next.due_us);
+      return true;
     });
   }
   if (!scanned.ok()) {
@@ -109,9 +111,7 @@ uint64_t Scheduler::Pass() {
       window->answered.wait(lock, [&] { return window->outstanding < options_.in_flight; });
       ++window->outstanding;
     }
-    domain::CommandMeta meta{kActor,
-                             "lifecycle-" + step.subscription_id + "-" + std::to_string(step.due_us),
-                             "lifecycle-" + step.subscription_id};
+    domain::CommandMeta meta{kActor, domain::LifecycleRequestId(step), "lifecycle-" + step.customer_id};
     writer_.SubmitBackground(processor_.Task(std::move(step), std::move(meta), [this, window](Result<CommandOutcome> r) {
       if (!r.ok()) {
         failures_.fetch_add(1);

@@ -125,13 +125,13 @@ class LifecyclePropertyTest : public ::testing::Test {
                                                     sub.auto_renew, sub.status_since_us);
         if (next.step == domain::LifecycleStep::kNone || next.due_us > clock_.NowMicros()) continue;
         const std::string request = "lifecycle-" + id + "-" + std::to_string(next.due_us);
-        auto r = processor_->Execute(domain::AdvanceSubscription{customer_, id, next.due_us},
+        auto r = processor_->Execute(domain::AdvanceSubscription{customer_, {id}, next.due_us},
                                      {"system:lifecycle", request, ""});
         ASSERT_TRUE(r.ok()) << r.error().ToString();
         took = took || r->last_position > 0;
         // A second scheduler with the same request: the first outcome, nothing appended.
         const uint64_t head = log_->Head();
-        auto twice = processor_->Execute(domain::AdvanceSubscription{customer_, id, next.due_us},
+        auto twice = processor_->Execute(domain::AdvanceSubscription{customer_, {id}, next.due_us},
                                          {"system:lifecycle", request, ""});
         ASSERT_TRUE(twice.ok());
         ASSERT_EQ(log_->Head(), head);

@@ -194,7 +194,7 @@ TEST_F(NewCommerceTest, ALifecycleStepIsTakenOnceAtItsDueTime) {
   const int64_t due = domain::TermOverAt(bought, "P1M");
   EXPECT_EQ(due, At(2026, 12, 2));
   const domain::CommandMeta meta{"system:lifecycle", "lifecycle-" + sub + "-" + std::to_string(due), ""};
-  const domain::AdvanceSubscription step{customer_, sub, due};
+  const domain::AdvanceSubscription step{customer_, {sub}, due};
   clock_.Set(due - 1);
   const uint64_t head = log_->Head();
   auto early = processor_->Execute(step, {"system:lifecycle", "early", ""});
@@ -221,12 +221,51 @@ TEST_F(NewCommerceTest, ALifecycleStepIsTakenOnceAtItsDueTime) {
                                    std::pair{over + domain::kExpiredMicros, SubscriptionStatus::kDisabled},
                                    std::pair{over + domain::kExpiredMicros + domain::kDisabledMicros,
                                              SubscriptionStatus::kDeleted}}) {
-    ASSERT_TRUE(processor_->Execute(domain::AdvanceSubscription{customer_, sub, at}, {"system:lifecycle", "", ""}).ok());
+    ASSERT_TRUE(processor_->Execute(domain::AdvanceSubscription{customer_, {sub}, at}, {"system:lifecycle", "", ""}).ok());
     EXPECT_EQ(Sub(sub).status, status);
     EXPECT_EQ(Sub(sub).status_since_us, at);
   }
   EXPECT_EQ(processor_->Execute(domain::UpdateSubscription{customer_, sub, 5, {}, {}, {}, {}}, Meta()).error().code(),
             ErrorCode::kSubscriptionDeleted);
+}
+
+// The scheduler's step for a customer's subscriptions due at one instant:
+// one append renews those due, skips the others, and a retry changes nothing.
+TEST_F(NewCommerceTest, OneStepRenewsEveryOneOfACustomersSubscriptionsDueThen) {
+  const int64_t bought = clock_.NowMicros();
+  const std::string a = BuyOk(Item(offers::kBusinessBasic, 3)), b = BuyOk(Item(offers::kE3, 2));
+  domain::LineItem annual = Item(offers::kE3, 4);
+  annual.term_duration = "P1Y";
+  const std::string c = BuyOk(annual);  // due a year later: skipped
+  const int64_t due = domain::TermOverAt(bought, "P1M");
+  std::vector<domain::AdvanceSubscription> steps;
+  for (const auto& id : {a, b, c}) domain::AddDueSubscription(steps, customer_, id, due);
+  ASSERT_EQ(steps.size(), 1u) << "one customer, one instant: one step";
+  domain::AddDueSubscription(steps, customer_, a, due + 1);
+  EXPECT_EQ(steps.size(), 2u) << "another instant: another step";
+  steps.pop_back();
+  const domain::AdvanceSubscription& step = steps[0];
+  EXPECT_EQ(domain::LifecycleRequestId(step), domain::LifecycleRequestId(domain::AdvanceSubscription{step}));
+  EXPECT_NE(domain::LifecycleRequestId(step),
+            domain::LifecycleRequestId(domain::AdvanceSubscription{customer_, {a, b}, due}));
+  EXPECT_EQ(domain::LifecycleRequestId(domain::AdvanceSubscription{customer_, {a}, due}),
+            "lifecycle-" + a + "-" + std::to_string(due)) << "one subscription: the id steps always had";
+  clock_.Set(due);
+  const uint64_t head = log_->Head();
+  const domain::CommandMeta meta{"system:lifecycle", domain::LifecycleRequestId(step), ""};
+  auto renewed = processor_->Execute(step, meta);
+  ASSERT_TRUE(renewed.ok()) << renewed.error().ToString();
+  EXPECT_EQ(log_->Head(), head + 2) << "a and b renewed in one append; c is not due";
+  EXPECT_EQ(Sub(a).term_start_us, due);
+  EXPECT_EQ(Sub(b).term_start_us, due);
+  EXPECT_EQ(Sub(c).term_start_us, bought);
+  auto again = processor_->Execute(step, {"system:lifecycle", "another-id", ""});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(log_->Head(), head + 2) << "taken already: nothing";
+  domain::AdvanceSubscription too_many{customer_, std::vector<std::string>(domain::kMaxAdvancedAtOnce + 1, a), due};
+  EXPECT_EQ(processor_->Execute(too_many, Meta()).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(processor_->Execute(domain::AdvanceSubscription{customer_, {a, "no-such"}, due}, Meta()).error().code(),
+            ErrorCode::kSubscriptionNotFound);
 }
 
 // Scheduled changes: set on an active, renewing subscription; the renewal
@@ -253,7 +292,7 @@ TEST_F(NewCommerceTest, ScheduledChangesAreWhatTheNextTermRenewsTo) {
   ASSERT_TRUE(schedule({9, "P1Y", "monthly", ""}).ok());
   const int64_t due = domain::TermOverAt(bought, "P1M");
   clock_.Set(due);
-  ASSERT_TRUE(processor_->Execute(domain::AdvanceSubscription{customer_, sub, due}, {"system:lifecycle", "", ""}).ok());
+  ASSERT_TRUE(processor_->Execute(domain::AdvanceSubscription{customer_, {sub}, due}, {"system:lifecycle", "", ""}).ok());
   const domain::Subscription& renewed = Sub(sub);
   EXPECT_EQ(renewed.quantity, 9);
   EXPECT_EQ(renewed.term_duration, "P1Y");
@@ -300,7 +339,7 @@ TEST_F(NewCommerceTest, AnUpgradeIsScheduledForTheNextTermAndTakenAtRenewal) {
 
   const int64_t due = domain::TermOverAt(bought, "P1M");
   clock_.Set(due);
-  ASSERT_TRUE(processor_->Execute(domain::AdvanceSubscription{customer_, sub, due}, {"system:lifecycle", "", ""}).ok());
+  ASSERT_TRUE(processor_->Execute(domain::AdvanceSubscription{customer_, {sub}, due}, {"system:lifecycle", "", ""}).ok());
   const domain::Subscription& renewed = Sub(sub);
   EXPECT_EQ(renewed.offer_id, offers::kBusinessStandard);
   EXPECT_EQ(renewed.quantity, 5);
