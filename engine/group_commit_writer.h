@@ -26,12 +26,14 @@ struct GroupCommitWriterOptions {
   // Submissions beyond this many queued requests fail fast with kBusy.
   size_t max_queued_requests = 200'000;
   // Background tasks (SubmitBackground) one batch takes at most: a storm of
-  // them (the lifecycle scheduler's renewals) adds at most this many to the
-  // batch partners' commands share. tally-bench renewals (2 cores, 160 in
-  // flight): 16 gave 0.30 of the commands rate with others' p99 1.24x; 32:
-  // 0.47, 1.31x; 40: 0.36-0.52, 1.32-3.17x; 48: 0.41-0.49, 1.44-2.65x; 64:
-  // 0.49-0.58, 2.36-3.02x; 128: 0.73, 2.85x.
-  size_t max_background_per_batch = 40;
+  // them (the lifecycle scheduler's steps, each one customer's
+  // subscriptions due at one instant) adds at most this many to the batch
+  // partners' commands share. tally-bench renewals (2 cores, 5 subscriptions
+  // per customer; share / steps in flight: renewal rate over the commands
+  // rate, others' p99 during over alone): 4/16: 0.79-0.91, 1.18-1.24x;
+  // 8/32: 1.20-1.40, 1.17-1.59x; 16/64: 2.06, 1.60x; 40/160: 2.20-2.73,
+  // 2.60-3.71x. Before steps were grouped, 40/160 gave 0.36-0.52, 1.3-2.4x.
+  size_t max_background_per_batch = 8;
   // Prepared batches waiting for the commit thread before staging pauses
   // (while it pauses, requests pile up and make the next batch bigger).
   size_t max_prepared_batches = 4;

@@ -96,7 +96,7 @@ struct RenewalsBenchOptions {
   uint64_t subscriptions = 100'000;
   uint64_t commands = 100'000;  // other commands, alone (the baseline)
   int clients = 64;
-  int storm_in_flight = 160;  // renewals outstanding at once (tallyd's scheduler: SchedulerOptions::in_flight)
+  int storm_in_flight = 32;  // lifecycle steps outstanding at once (tallyd's scheduler: SchedulerOptions::in_flight)
   size_t background_per_batch = GroupCommitWriterOptions{}.max_background_per_batch;  // the writer's share for them
   bool keep = false;
 };

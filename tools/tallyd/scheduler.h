@@ -28,15 +28,11 @@ struct SchedulerOptions {
   // How often a pass runs without being woken (the real clock moving on:
   // steps fall due at 00:00 UTC, a minute late is on time).
   std::chrono::milliseconds tick{60'000};
-  // Steps outstanding at once. They go through the writer's background
-  // lane (at most GroupCommitWriterOptions::max_background_per_batch in a
-  // batch, never queued ahead of partners' commands), so the window can be
-  // wider than the share a batch takes. tally-bench renewals, 2 cores, with
-  // the lane at 64 per batch, two runs each: 48 in flight gave 0.29-0.41 of
-  // the commands rate with others' p99 1.65-2.23x; 96: 0.43-0.49,
-  // 2.08-2.10x; 160: 0.57-0.62, 1.67-2.25x; 256: 0.47-0.54, 2.05-2.36x.
-  // Before the lane, 96 gave 0.49-0.54 with 3.6-4.8x.
-  size_t in_flight = 160;
+  // Steps outstanding at once (each one customer's subscriptions due at
+  // one instant). They go through the writer's background lane (at most
+  // GroupCommitWriterOptions::max_background_per_batch in a batch, never
+  // queued ahead of partners' commands); figures there.
+  size_t in_flight = 32;
   // Steps one pass collects at most (the next pass takes the rest).
   size_t max_per_pass = 1'000'000;
 };
