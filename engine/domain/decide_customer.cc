@@ -1,4 +1,5 @@
-// Decide for customers: creating one (with its first order), its billing
+// Decide for customers: creating one (with its first order and its
+// acceptance of the customer agreement), confirming an agreement, its billing
 // profile, erasing its personal data.
 #include <algorithm>
 #include <cctype>
