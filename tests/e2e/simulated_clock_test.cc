@@ -176,6 +176,49 @@ TEST(SimulatedClockTest, TermsRenewExpireAndEndAtTheirDates) {
       << "renewed every month, none skipped, none twice";
 }
 
+// An upgrade scheduled through the API (another productId in
+// scheduledNextTermInstructions) is taken at the renewal: the subscription,
+// its name and the subscribed SKUs move to the new offer.
+TEST(SimulatedClockTest, AnUpgradeScheduledThroughTheApiIsTakenAtRenewal) {
+  testing::TempDir dir;
+  const std::string data = dir.Sub("var");
+  testing::TallydProcess tallyd(TALLYD, data, {"--clock", "simulated:2026-01-14T09:00:00Z"});
+  ASSERT_TRUE(tallyd.running()) << tallyd.output();
+  HttpClient pc(tallyd.port(), tallyd.dev_token());
+  HttpClient admin(tallyd.port(), OperatorToken(data));
+  auto created = pc.Post("/v1/customers", testing::NewCustomer("upgrading", json::array({testing::Line(kBasic, 3)})));
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string customer = "/v1/customers/" + created.json["id"].get<std::string>();
+  const std::string sub = customer + "/subscriptions/" +
+                          created.json["orders"][0]["lineItems"][0]["subscriptionId"].get<std::string>();
+  const std::string standard = "f245ecc8-75af-4f8e-b61f-27d8114de5f3";  // Microsoft 365 Business Standard
+  auto schedule = [&](const std::string& product, int quantity) {
+    return pc.Patch(sub, {{"scheduledNextTermInstructions",
+                           {{"product", {{"productId", product}, {"termDuration", "P1M"}, {"billingCycle", "monthly"}}},
+                            {"quantity", quantity}}}});
+  };
+  auto sideways = schedule(kE3, 3);
+  EXPECT_EQ(sideways.status, 400) << sideways.body;
+  EXPECT_EQ(sideways.code(), 70040) << "Office 365 E3 is not an upgrade of Business Basic: " << sideways.body;
+  auto upgrade = schedule(standard, 5);
+  ASSERT_EQ(upgrade.status, 200) << upgrade.body;
+  json before = pc.Get(sub).json;
+  EXPECT_EQ(before["offerId"], kBasic);
+  EXPECT_EQ(before["scheduledNextTermInstructions"]["product"]["productId"], standard) << before.dump();
+
+  ASSERT_EQ(admin.Post("/admin/v1/clock", {{"now", "2026-02-14T00:00:00Z"}}).status, 200);
+  json renewed = Await(pc, sub, [](const json& j) { return j["effectiveStartDate"] == "2026-02-14T00:00:00.000000Z"; });
+  EXPECT_EQ(renewed["offerId"], standard) << renewed.dump();
+  EXPECT_EQ(renewed["offerName"], "Microsoft 365 Business Standard");
+  EXPECT_EQ(renewed["quantity"], 5);
+  EXPECT_FALSE(renewed.contains("scheduledNextTermInstructions"));
+  auto skus = pc.Get(customer + "/subscribedskus");
+  ASSERT_EQ(skus.status, 200) << skus.body;
+  ASSERT_EQ(skus.json["items"].size(), 1u) << skus.body;
+  EXPECT_EQ(skus.json["items"][0]["offerId"], standard) << skus.body;
+  EXPECT_EQ(skus.json["items"][0]["activeUnits"], 5) << skus.body;
+}
+
 TEST(SimulatedClockTest, TheRealClockCannotBeMovedAndASimulatedStartCannotPrecedeTheLog) {
   testing::TempDir dir;
   const std::string data = dir.Sub("var");
