@@ -144,13 +144,23 @@ TotalsRow TotalsOf(const domain::CustomerState& state, std::string_view partner_
   return totals;
 }
 
+namespace {
+
+// A due time in the due list's keys: 16 hex digits, so that key order is
+// time order (times before the epoch sort as 0).
+std::string DueHex(int64_t due_us) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(std::max<int64_t>(0, due_us)));
+  return hex;
+}
+
+}  // namespace
+
 std::optional<std::string> DueKey(const SubscriptionRow& row) {
   const domain::NextStep next = domain::NextLifecycleStep(row.status, row.term_duration, row.term_start_us,
                                                           row.auto_renew, row.status_since_us);
   if (next.step == domain::LifecycleStep::kNone) return std::nullopt;
-  char due[17];
-  std::snprintf(due, sizeof due, "%016llx", static_cast<unsigned long long>(std::max<int64_t>(0, next.due_us)));
-  std::string key = Key('u', due, row.customer_id);
+  std::string key = Key('u', DueHex(next.due_us), row.customer_id);
   key.push_back('\0');
   key.append(row.id);
   return key;
@@ -349,14 +359,13 @@ Result<bool> LicenseReader::ForEachDue(
   auto marker = store_.Get(*copy, kDueListKey);
   if (!marker.ok()) return marker.error();
   if (!marker->has_value()) return false;
-  char until[17];
-  std::snprintf(until, sizeof until, "%016llx", static_cast<unsigned long long>(std::max<int64_t>(0, until_us)));
+  const std::string until = DueHex(until_us);
   std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions(), copy->cf()));
   for (it->Seek("u"); it->Valid() && it->key().starts_with("u"); it->Next()) {
     const std::string_view key = it->key().ToStringView();
     const auto [due, rest] = SplitKey(key);
     if (due.size() != 16) return Error(ErrorCode::kCorruption, "malformed due-list key");
-    if (due > std::string_view(until)) break;
+    if (due > until) break;
     if (rest.find('\0') == std::string_view::npos) return Error(ErrorCode::kCorruption, "malformed due-list key");
     int64_t due_us = 0;
     std::from_chars(due.data(), due.data() + due.size(), due_us, 16);

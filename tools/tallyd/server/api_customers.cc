@@ -372,8 +372,7 @@ void Api::ListOrders(Call& call, const std::string& id) {
   }
   json items = json::array();
   for (const auto& lines : orders) items.push_back(OrderJson(lines, ctx_.catalog->currency()));
-  return call.Answer(call.Make(http::status::ok,
-                               {{"totalCount", items.size()}, {"items", items}, {"attributes", {{"objectType", "Collection"}}}}));
+  return call.Answer(call.Make(http::status::ok, CollectionJson(std::move(items))));
 }
 
 void Api::Subscriptions(Call& call) {
@@ -548,9 +547,7 @@ void Api::AgreementMetadata(Call& call) {
   if (!type.ok()) return call.Error(type.error());
   json items = json::array();
   if (TypeMatches(*type, domain::kCustomerAgreementType)) items.push_back(AgreementMetadataJson());
-  call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()},
-                                           {"items", items},
-                                           {"attributes", {{"objectType", "Collection"}}}}));
+  call.Answer(call.Make(http::status::ok, CollectionJson(std::move(items))));
 }
 
 void Api::Agreements(Call& call) {
@@ -581,9 +578,7 @@ void Api::Agreements(Call& call) {
     for (const auto& a : row->agreements) {
       if (TypeMatches(type, a.type)) items.push_back(AgreementJson(a));
     }
-    call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()},
-                                             {"items", items},
-                                             {"attributes", {{"objectType", "Collection"}}}}));
+    call.Answer(call.Make(http::status::ok, CollectionJson(std::move(items))));
   });
 }
 

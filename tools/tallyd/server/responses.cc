@@ -213,6 +213,11 @@ nlohmann::json OfferJson(const domain::Offer& o, const std::string& currency, in
 }
 
 
+nlohmann::json CollectionJson(nlohmann::json items) {
+  const size_t count = items.size();
+  return {{"totalCount", count}, {"items", std::move(items)}, {"attributes", {{"objectType", "Collection"}}}};
+}
+
 nlohmann::json AgreementJson(const projections::CustomerAgreement& a) {
   return {{"primaryContact",
            {{"firstName", a.first_name}, {"lastName", a.last_name}, {"email", a.email}, {"phoneNumber", a.phone_number}}},

@@ -74,6 +74,10 @@ std::string ItemsText(const Rows& rows, WriteItem item, std::string_view continu
 // its prices in force at `now_us` and those that start later.
 nlohmann::json OfferJson(const domain::Offer& o, const std::string& currency, int64_t now_us);
 
+// A whole list as Partner Center sends one: {"totalCount", "items",
+// "attributes": {"objectType": "Collection"}} (unpaged lists, built as JSON).
+nlohmann::json CollectionJson(nlohmann::json items);
+
 // Partner Center's Agreement resource (a confirmed acceptance).
 nlohmann::json AgreementJson(const projections::CustomerAgreement& a);
 // GET /v1/agreements: the AgreementMetaData of the Microsoft Customer
