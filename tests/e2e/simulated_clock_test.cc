@@ -28,13 +28,20 @@ std::string OperatorToken(const std::string& data) {
   return token.substr(token.find_last_of('\n') + 1);
 }
 
-TEST(SimulatedClockTest, AnOperatorMovesTimeAndTheWindowsCloseOnIt) {
+// A tallyd on a simulated clock that starts at 2026-01-14T09:00:00Z, a
+// partner's client and an operator's.
+class SimulatedClockTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(tallyd.running()) << tallyd.output(); }
+
   testing::TempDir dir;
   const std::string data = dir.Sub("var");
-  testing::TallydProcess tallyd(TALLYD, data, {"--clock", "simulated:2026-01-14T09:00:00Z"});
-  ASSERT_TRUE(tallyd.running()) << tallyd.output();
-  HttpClient pc(tallyd.port(), tallyd.dev_token());
-  HttpClient admin(tallyd.port(), OperatorToken(data));
+  testing::TallydProcess tallyd{TALLYD, data, {"--clock", "simulated:2026-01-14T09:00:00Z"}};
+  HttpClient pc{tallyd.port(), tallyd.dev_token()};
+  HttpClient admin{tallyd.port(), OperatorToken(data)};
+};
+
+TEST_F(SimulatedClockTest, AnOperatorMovesTimeAndTheWindowsCloseOnIt) {
 
   auto now = admin.Get("/admin/v1/clock");
   ASSERT_EQ(now.status, 200) << now.body;
@@ -101,13 +108,7 @@ json Await(HttpClient& client, const std::string& path, const std::function<bool
 // Time drives commands: when a term is over the scheduler renews it (auto-
 // renew on), expires it (off) or disables it (suspended); expired and
 // disabled ones move on 30 and 90 days later. Nobody calls for it.
-TEST(SimulatedClockTest, TermsRenewExpireAndEndAtTheirDates) {
-  testing::TempDir dir;
-  const std::string data = dir.Sub("var");
-  testing::TallydProcess tallyd(TALLYD, data, {"--clock", "simulated:2026-01-14T09:00:00Z"});
-  ASSERT_TRUE(tallyd.running()) << tallyd.output();
-  HttpClient pc(tallyd.port(), tallyd.dev_token());
-  HttpClient admin(tallyd.port(), OperatorToken(data));
+TEST_F(SimulatedClockTest, TermsRenewExpireAndEndAtTheirDates) {
   auto created = pc.Post("/v1/customers", testing::NewCustomer(
       "lifecycle", json::array({testing::Line(kBasic, 10), testing::Line(kBasic, 4), testing::Line(kBasic, 2)})));
   ASSERT_EQ(created.status, 201) << created.body;
@@ -179,13 +180,7 @@ TEST(SimulatedClockTest, TermsRenewExpireAndEndAtTheirDates) {
 // An upgrade scheduled through the API (another productId in
 // scheduledNextTermInstructions) is taken at the renewal: the subscription,
 // its name and the subscribed SKUs move to the new offer.
-TEST(SimulatedClockTest, AnUpgradeScheduledThroughTheApiIsTakenAtRenewal) {
-  testing::TempDir dir;
-  const std::string data = dir.Sub("var");
-  testing::TallydProcess tallyd(TALLYD, data, {"--clock", "simulated:2026-01-14T09:00:00Z"});
-  ASSERT_TRUE(tallyd.running()) << tallyd.output();
-  HttpClient pc(tallyd.port(), tallyd.dev_token());
-  HttpClient admin(tallyd.port(), OperatorToken(data));
+TEST_F(SimulatedClockTest, AnUpgradeScheduledThroughTheApiIsTakenAtRenewal) {
   auto created = pc.Post("/v1/customers", testing::NewCustomer("upgrading", json::array({testing::Line(kBasic, 3)})));
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string customer = "/v1/customers/" + created.json["id"].get<std::string>();
@@ -219,7 +214,7 @@ TEST(SimulatedClockTest, AnUpgradeScheduledThroughTheApiIsTakenAtRenewal) {
   EXPECT_EQ(skus.json["items"][0]["activeUnits"], 5) << skus.body;
 }
 
-TEST(SimulatedClockTest, TheRealClockCannotBeMovedAndASimulatedStartCannotPrecedeTheLog) {
+TEST(SimulatedClockStartTest, TheRealClockCannotBeMovedAndASimulatedStartCannotPrecedeTheLog) {
   testing::TempDir dir;
   const std::string data = dir.Sub("var");
   {
