@@ -96,11 +96,12 @@ struct CreateOrder {
   std::vector<LineItem> line_items;
 };
 
-// An order line with a parent subscription, added to an existing order.
+// Order lines with a parent subscription each, added to an existing order
+// together (all or none).
 struct AddAddOn {
   std::string customer_id;
   std::string order_id;
-  LineItem item;
+  std::vector<LineItem> items;
 };
 
 // expired and disabled come with time (new commerce's lifecycle): a term

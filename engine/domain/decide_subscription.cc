@@ -173,16 +173,18 @@ Result<Decision> DecideAddAddOn(const CustomerState& s, const AddAddOn& c, const
     return kv.second.order_id == c.order_id && kv.second.partner_id == meta.partner_id;
   });
   if (!order_known) return E(ErrorCode::kNotFound, "order '" + c.order_id + "' not found");
-  if (c.item.parent_subscription_id.empty()) {
-    return E(ErrorCode::kAddOnNeedsParent, "an add-on line needs parentSubscriptionId");
+  for (const LineItem& item : c.items) {
+    if (item.parent_subscription_id.empty()) {
+      return E(ErrorCode::kAddOnNeedsParent, "an add-on line needs parentSubscriptionId");
+    }
   }
-  auto offer = CheckLineItem(c.item, s, meta, ctx);
-  if (!offer.ok()) return offer.error();
+  auto offers = CheckLineItems(c.items, /*allow_empty=*/false, s, meta, ctx);
+  if (!offers.ok()) return offers.error();
   TALLY_RETURN_IF_ERROR(CheckAgreementAccepted(s, ctx));
   Decision d = Start(s);
   d.order_id = c.order_id;
   EventWriter w(meta, s.customer_id, *ctx.ids);
-  CreateSubscriptions(w, {c.item}, {*offer}, c.order_id, meta, ctx, d);
+  CreateSubscriptions(w, c.items, *offers, c.order_id, meta, ctx, d);
   d.events = w.Take();
   return d;
 }

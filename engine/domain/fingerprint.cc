@@ -85,7 +85,12 @@ nlohmann::json ToJson(const Command& command) {
         } else if constexpr (std::is_same_v<T, CreateOrder>) {
           return {{"customer_id", c.customer_id}, {"line_items", c.line_items}};
         } else if constexpr (std::is_same_v<T, AddAddOn>) {
-          return {{"customer_id", c.customer_id}, {"order_id", c.order_id}, {"item", c.item}};
+          nlohmann::json j = {{"customer_id", c.customer_id}, {"order_id", c.order_id}};
+          // One line is fingerprinted as before several were allowed, so that
+          // stored fingerprints of older requests still match their retries.
+          if (c.items.size() == 1) j["item"] = c.items[0];
+          else j["items"] = c.items;
+          return j;
         } else if constexpr (std::is_same_v<T, UpdateSubscription>) {
           nlohmann::json j = {{"customer_id", c.customer_id}, {"subscription_id", c.subscription_id},
                   {"quantity", Opt(c.quantity)}, {"status", Opt(c.status)},

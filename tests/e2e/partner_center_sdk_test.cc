@@ -242,6 +242,23 @@ TEST_F(PartnerCenterSdkTest, AToolFromTheDocsWorksUnchanged) {
   auto second_addon = pc.Patch("/v1/customers/" + c + "/orders/" + order_id, docs_addon);
   ASSERT_EQ(second_addon.status, 200) << second_addon.body;
   EXPECT_EQ(second_addon.json["lineItems"].size(), 4u);
+  // Several add-ons in one PATCH: all of them, or (one line bad) none.
+  json two_more = second_addon.json;
+  two_more["lineItems"].push_back({{"offerId", kDefenderP1}, {"parentSubscriptionId", basic}, {"quantity", 3}});
+  two_more["lineItems"].push_back({{"offerId", kTeamsPhone}, {"parentSubscriptionId", basic}, {"quantity", 0}});
+  const uint64_t head_before_two = Head();
+  auto one_bad = pc.Patch("/v1/customers/" + c + "/orders/" + order_id, two_more);
+  EXPECT_EQ(one_bad.status, 400) << one_bad.body;
+  EXPECT_EQ(Head(), head_before_two) << "the good line of a refused PATCH was bought";
+  two_more["lineItems"].back()["quantity"] = 4;
+  auto two_added = pc.Patch("/v1/customers/" + c + "/orders/" + order_id, two_more);
+  ASSERT_EQ(two_added.status, 200) << two_added.body;
+  ASSERT_EQ(two_added.json["lineItems"].size(), 6u) << two_added.body;
+  EXPECT_EQ(two_added.json["lineItems"][4]["offerId"], kDefenderP1);
+  EXPECT_EQ(two_added.json["lineItems"][4]["quantity"], 3);
+  EXPECT_EQ(two_added.json["lineItems"][5]["offerId"], kTeamsPhone);
+  EXPECT_EQ(two_added.json["lineItems"][5]["quantity"], 4);
+  EXPECT_EQ(Head(), head_before_two + 2) << "two subscriptions, nothing else";
 
   // More subscriptions, then the list page by page through links.next
   // (the token sent back in the MS-ContinuationToken header it names).
@@ -267,14 +284,14 @@ TEST_F(PartnerCenterSdkTest, AToolFromTheDocsWorksUnchanged) {
       for (const auto& h : link["headers"]) headers[h["key"]] = h["value"];
     }
   }
-  EXPECT_EQ(seen.size(), 7u) << "2 + 2 add-ons + 3";
-  EXPECT_EQ(pages, 4);
+  EXPECT_EQ(seen.size(), 9u) << "2 + 4 add-ons + 3";
+  EXPECT_EQ(pages, 5);
 
   // A read-only field changed: 400 naming it, nothing appended.
   const uint64_t before = Head();
   // quantity 1, suspended 2 (auto-renew goes off with it), active 1, two
-  // add-ons, three orders.
-  EXPECT_EQ(before, head + 1 + 2 + 1 + 2 + 3) << "the refused order appended nothing; every accepted change did";
+  // add-ons, two more in one PATCH, three orders.
+  EXPECT_EQ(before, head + 1 + 2 + 1 + 2 + 2 + 3) << "the refused order appended nothing; every accepted change did";
   json renamed = pc.Get(sub_path).json;
   renamed["orderId"] = "something-else";
   auto refused = pc.Patch(sub_path, renamed);

@@ -38,7 +38,7 @@ TEST_F(ScenarioTest, ModelsHoldTheExpectedRows) {
   const std::string c = created.customer_id;
   const std::string basic = created.subscription_ids.at(0), e3 = created.subscription_ids.at(1);
   SetMinute(1);
-  const std::string teams = Ok(domain::AddAddOn{c, created.order_id, Item(offers::kTeamsPhone, 3, basic)},
+  const std::string teams = Ok(domain::AddAddOn{c, created.order_id, {Item(offers::kTeamsPhone, 3, basic)}},
                                Meta("p1", "r2")).subscription_ids.at(0);
   SetMinute(2);
   Ok(UpdateSubscription{c, e3, 8, {}, {}, {}, {}}, Meta("p1", "r3"));

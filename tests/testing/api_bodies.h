@@ -13,6 +13,7 @@ constexpr const char* kBasic = "3b555118-da6a-4418-894f-7df1e2096870";
 constexpr const char* kE3 = "6fd2c87f-b296-42f0-b197-1e91e994b900";
 constexpr const char* kPowerBiPro = "f8a1db68-be16-40ed-86d5-cb42ce701560";
 constexpr const char* kTeamsPhone = "d0d3ce6b-8f2c-44c8-a5a0-6ffa6f1d4d71";    // add-on of Basic
+constexpr const char* kDefenderP1 = "e0a2a1a4-5c9b-43fe-a8f1-fbd12a4e3f08";    // add-on of Basic
 constexpr const char* kPowerBiPremium = "6b4c2f1e-9a8d-4e7c-b5f3-2d1a0c9e8b7f";  // add-on of Power BI Pro
 }  // namespace offers
 

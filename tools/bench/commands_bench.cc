@@ -64,7 +64,7 @@ struct Client {
     const int pick = static_cast<int>(rng() % 10);
     if (pick < 2) return domain::CreateOrder{customer_id, {Line(kE3, 1 + static_cast<int64_t>(rng() % 50))}};
     if (pick < 3 && !suspended[i]) {
-      return domain::AddAddOn{customer_id, order_id, Line(kTeamsPhone, 1 + static_cast<int64_t>(rng() % 5), subscriptions[i])};
+      return domain::AddAddOn{customer_id, order_id, {Line(kTeamsPhone, 1 + static_cast<int64_t>(rng() % 5), subscriptions[i])}};
     }
     domain::UpdateSubscription u{customer_id, subscriptions[i]};
     if (pick < 5) {

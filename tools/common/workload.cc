@@ -81,7 +81,7 @@ std::pair<Command, CommandMeta> Workload::Next(CommandProcessor& processor) {
   switch (kind) {
     case 1: return {CreateOrder{c, {Item(pick(kBase), quantity())}}, meta(partner)};
     case 2:
-      return {AddAddOn{c, sub == nullptr ? "none" : sub->order_id, Item(pick(kAddOns), quantity(), sub_id)},
+      return {AddAddOn{c, sub == nullptr ? "none" : sub->order_id, {Item(pick(kAddOns), quantity(), sub_id)}},
               meta(partner)};
     case 3: return {UpdateSubscription{c, sub_id, quantity(), {}, {}, {}, {}}, meta(partner)};
     case 4: {

@@ -58,7 +58,7 @@ TEST_F(AgreementTest, NothingIsBoughtBeforeTheAgreementAndEverythingAfter) {
   EXPECT_EQ(s.agreements[0].contact.last_name, "Lovelace");
   const auto order = Ok(CreateOrder{c, {Item(offers::kBusinessBasic, 5)}}, Meta("p1"));
   ASSERT_EQ(order.subscription_ids.size(), 1u);
-  Ok(AddAddOn{c, order.order_id, Item(offers::kTeamsPhone, 2, order.subscription_ids[0])}, Meta("p1"));
+  Ok(AddAddOn{c, order.order_id, {Item(offers::kTeamsPhone, 2, order.subscription_ids[0])}}, Meta("p1"));
 
   // The one-step flow: the acceptance comes with the new customer.
   auto one_step = ValidAddCustomer("third");

@@ -35,8 +35,8 @@ class BadCommandsTest : public DomainFixture {
     suspended_ = w.subscription_ids[3];
     deleted_ = w.subscription_ids[4];
     parent2_ = w.subscription_ids[5];
-    phone_ = Ok(AddAddOn{c_, order_, Item(offers::kTeamsPhone, 5, basic_)}, Meta("p1")).subscription_ids[0];
-    child2_ = Ok(AddAddOn{c_, order_, Item(offers::kDefenderP1, 2, parent2_)}, Meta("p1")).subscription_ids[0];
+    phone_ = Ok(AddAddOn{c_, order_, {Item(offers::kTeamsPhone, 5, basic_)}}, Meta("p1")).subscription_ids[0];
+    child2_ = Ok(AddAddOn{c_, order_, {Item(offers::kDefenderP1, 2, parent2_)}}, Meta("p1")).subscription_ids[0];
     UpdateSubscription s{c_, suspended_};
     s.status = SubscriptionStatus::kSuspended;
     Ok(s, Meta("p1"));
@@ -159,11 +159,14 @@ TEST_F(BadCommandsTest, EveryRejectionHasItsCodeAndChangesNothing) {
       {"order: add-on on an add-on", [&] { return Command(CreateOrder{c_, {Item(offers::kDefenderP1, 1, phone_)}}); }, p1, ErrorCode::kParentNotActive},
       {"order: one bad line fails the order", [&] { return Command(CreateOrder{c_, {Item(offers::kE3, 1), Item(offers::kE3, 0)}}); }, p1, ErrorCode::kInvalidQuantity},
       // AddAddOn
-      {"add-on: unknown order", [&] { return Command(AddAddOn{c_, "ghost-order", Item(offers::kTeamsPhone, 1, basic_)}); }, p1, ErrorCode::kNotFound},
-      {"add-on: another partner's order", [&] { return Command(AddAddOn{c_, order_, Item(offers::kTeamsPhone, 1, basic_)}); }, Meta("p2"), ErrorCode::kNotFound},
-      {"add-on: no parent", [&] { return Command(AddAddOn{c_, order_, Item(offers::kTeamsPhone, 1)}); }, p1, ErrorCode::kAddOnNeedsParent},
-      {"add-on: base offer", [&] { return Command(AddAddOn{c_, order_, Item(offers::kE3, 1, basic_)}); }, p1, ErrorCode::kNotAnAddOn},
-      {"add-on: zero quantity", [&] { return Command(AddAddOn{c_, order_, Item(offers::kTeamsPhone, 0, basic_)}); }, p1, ErrorCode::kInvalidQuantity},
+      {"add-on: unknown order", [&] { return Command(AddAddOn{c_, "ghost-order", {Item(offers::kTeamsPhone, 1, basic_)}}); }, p1, ErrorCode::kNotFound},
+      {"add-on: another partner's order", [&] { return Command(AddAddOn{c_, order_, {Item(offers::kTeamsPhone, 1, basic_)}}); }, Meta("p2"), ErrorCode::kNotFound},
+      {"add-on: no parent", [&] { return Command(AddAddOn{c_, order_, {Item(offers::kTeamsPhone, 1)}}); }, p1, ErrorCode::kAddOnNeedsParent},
+      {"add-on: base offer", [&] { return Command(AddAddOn{c_, order_, {Item(offers::kE3, 1, basic_)}}); }, p1, ErrorCode::kNotAnAddOn},
+      {"add-on: zero quantity", [&] { return Command(AddAddOn{c_, order_, {Item(offers::kTeamsPhone, 0, basic_)}}); }, p1, ErrorCode::kInvalidQuantity},
+      {"add-ons: the second of two bad", [&] { return Command(AddAddOn{c_, order_, {Item(offers::kDefenderP1, 1, basic_), Item(offers::kTeamsPhone, 0, basic_)}}); }, p1, ErrorCode::kInvalidQuantity},
+      {"add-ons: the second of two without parent", [&] { return Command(AddAddOn{c_, order_, {Item(offers::kDefenderP1, 1, basic_), Item(offers::kTeamsPhone, 1)}}); }, p1, ErrorCode::kAddOnNeedsParent},
+      {"add-ons: no line", [&] { return Command(AddAddOn{c_, order_, {}}); }, p1, ErrorCode::kInvalidLineItems},
       // UpdateSubscription
       {"update: unknown subscription", [&] { return Command(Update("ghost", [](auto& u) { u.quantity = 2; })); }, p1, ErrorCode::kSubscriptionNotFound},
       {"update: another partner's subscription", [&] { return Command(Update(p2_sub_, [](auto& u) { u.quantity = 3; })); }, p1, ErrorCode::kSubscriptionNotFound},

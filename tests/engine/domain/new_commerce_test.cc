@@ -314,7 +314,7 @@ TEST_F(NewCommerceTest, AnUpgradeIsScheduledForTheNextTermAndTakenAtRenewal) {
   const int64_t bought = clock_.NowMicros();
   const std::string sub = BuyOk(Item(offers::kBusinessBasic, 3));
   const std::string premium = "cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46";  // Microsoft 365 Business Premium
-  auto add_on = processor_->Execute(domain::AddAddOn{customer_, Sub(sub).order_id, Item(offers::kDefenderP1, 3, sub)},
+  auto add_on = processor_->Execute(domain::AddAddOn{customer_, Sub(sub).order_id, {Item(offers::kDefenderP1, 3, sub)}},
                                     Meta());
   ASSERT_TRUE(add_on.ok()) << add_on.error().ToString();
   const std::string defender = add_on->subscription_ids.at(0);

@@ -74,7 +74,7 @@ TEST_F(RolesTest, EveryCommandAgainstEveryRole) {
        {kOk, kOk, kHidden, kHidden}},
       {"add an add-on to the partner of record's order",
        [](const World& w, const std::string&) {
-         return Command(AddAddOn{w.customer, w.record_order, Item(offers::kTeamsPhone, 1, w.record_sub)});
+         return Command(AddAddOn{w.customer, w.record_order, {Item(offers::kTeamsPhone, 1, w.record_sub)}});
        },
        {kOk, ErrorCode::kNotFound, kHidden, kHidden}},
       {"change the partner of record's subscription",

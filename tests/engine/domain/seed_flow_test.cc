@@ -53,7 +53,7 @@ TEST_F(SeedFlowTest, TheWholeSeedFlow) {
   const std::string basic = created.subscription_ids[0], e3 = created.subscription_ids[1];
 
   // An add-on on the Basic subscription, in its order.
-  AddAddOn addon{c, created.order_id, Item(offers::kTeamsPhone, 5, basic)};
+  AddAddOn addon{c, created.order_id, {Item(offers::kTeamsPhone, 5, basic)}};
   auto added = Ok(addon, Meta("p1"));
   ASSERT_EQ(added.subscription_ids.size(), 1u);
   const std::string phone = added.subscription_ids[0];
@@ -116,13 +116,18 @@ TEST_F(SeedFlowTest, CancellingAParentCancelsItsAddOns) {
   add.line_items = {Item(offers::kBusinessBasic, 5)};
   auto created = Ok(add, Meta("p1"));
   const std::string basic = created.subscription_ids[0];
-  auto a1 = Ok(AddAddOn{created.customer_id, created.order_id, Item(offers::kTeamsPhone, 2, basic)}, Meta("p1"));
-  auto a2 = Ok(AddAddOn{created.customer_id, created.order_id, Item(offers::kDefenderP1, 2, basic)}, Meta("p1"));
+  // Two add-ons bought in one command: two subscriptions, in the order given.
+  auto both = Ok(AddAddOn{created.customer_id, created.order_id,
+                          {Item(offers::kTeamsPhone, 2, basic), Item(offers::kDefenderP1, 3, basic)}},
+                 Meta("p1"));
+  ASSERT_EQ(both.subscription_ids.size(), 2u);
+  EXPECT_EQ(StateOf(created.customer_id).subscriptions.at(both.subscription_ids[0]).offer_id, offers::kTeamsPhone);
+  EXPECT_EQ(StateOf(created.customer_id).subscriptions.at(both.subscription_ids[1]).quantity, 3);
   UpdateSubscription cancel{created.customer_id, basic};
   cancel.status = SubscriptionStatus::kDeleted;
   Ok(cancel, Meta("p1"));
   const auto& s = StateOf(created.customer_id);
-  for (const auto& id : {basic, a1.subscription_ids[0], a2.subscription_ids[0]}) {
+  for (const auto& id : {basic, both.subscription_ids[0], both.subscription_ids[1]}) {
     EXPECT_EQ(s.subscriptions.at(id).status, SubscriptionStatus::kDeleted) << id;
   }
 }
@@ -211,7 +216,7 @@ TEST_F(SeedFlowTest, UsGovSellsItsOwnCatalogAndRefusesMultipartner) {
   add.agreement.reset();  // and none needed to buy
   auto created = Ok(add, Meta("p1"));
   EXPECT_EQ(StateOf(created.customer_id).instance, Instance::kUsGov);
-  Ok(AddAddOn{created.customer_id, created.order_id, Item(offers::kGccAudio, 10, created.subscription_ids[0])},
+  Ok(AddAddOn{created.customer_id, created.order_id, {Item(offers::kGccAudio, 10, created.subscription_ids[0])}},
      Meta("p1"));
   auto global_offer = processor_->Execute(CreateOrder{created.customer_id, {Item(offers::kE3, 1)}}, Meta("p1"));
   ASSERT_FALSE(global_offer.ok());

@@ -272,27 +272,27 @@ void Api::PatchOrder(Call& call, const std::string& customer_id, const std::stri
   if (Status s = CheckOrderHeader(*order, customer_id, order_id, ctx_.catalog->currency()); !s.ok()) {
     return call.Error(s.error());
   }
-  // Lines with a subscriptionId are the order's own, sent back; the one
-  // without is the add-on bought.
-  std::vector<size_t> new_lines;
-  for (size_t i = 0; i < order->lines.size(); ++i) {
-    if (order->lines[i].subscription_id.empty()) new_lines.push_back(i);
+  // Lines with a subscriptionId are the order's own, sent back; those
+  // without are the add-ons bought, all together or none.
+  std::vector<domain::LineItem> items;
+  for (const OrderLineInput& line : order->lines) {
+    if (!line.subscription_id.empty()) continue;
+    items.push_back(line.item);
+    if (items.back().billing_cycle.empty()) {
+      items.back().billing_cycle = order->billing_cycle.empty() ? "monthly" : order->billing_cycle;
+    }
   }
-  if (new_lines.size() != 1) {
+  if (items.empty()) {
     return call.Error(ErrorCode::kInvalidLineItems,
-                      new_lines.empty() ? "no new line (one without subscriptionId): a PATCH of an order buys an add-on"
-                                        : "one new add-on line per PATCH (lineItems[" + std::to_string(new_lines[1]) +
-                                              "] is a second); send them one after another");
+                      "no new line (one without subscriptionId): a PATCH of an order buys add-ons");
   }
-  domain::LineItem item = order->lines[new_lines[0]].item;
-  if (item.billing_cycle.empty()) item.billing_cycle = order->billing_cycle.empty() ? "monthly" : order->billing_cycle;
-  auto buy = [this, customer_id, order_id, item](Call& call) {
-    RunThen(call, domain::AddAddOn{customer_id, order_id, item}, [this, item](const CommandOutcome& o, Call& c) {
+  auto buy = [this, customer_id, order_id, items](Call& call) {
+    RunThen(call, domain::AddAddOn{customer_id, order_id, items}, [this, items](const CommandOutcome& o, Call& c) {
       RespondOrder(c, o.customer_id, o.order_id, http::status::ok,
-                   FallbackOrder(o.customer_id, o.order_id, {item}, o.subscription_ids, o.last_position));
+                   FallbackOrder(o.customer_id, o.order_id, items, o.subscription_ids, o.last_position));
     });
   };
-  if (order->lines.size() == 1 && order->read_only.empty()) return buy(call);
+  if (order->lines.size() == items.size() && order->read_only.empty()) return buy(call);
   // A whole order sent back: what it says of the order and its lines must be
   // what is stored (as GET shows it, once the caller's last write is there).
   AfterReads(call, customer_id, [this, customer_id, order_id, order = std::move(*order), buy](Call& call) {

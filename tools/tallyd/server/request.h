@@ -76,9 +76,10 @@ Result<OrderInput> OrderFromJson(const nlohmann::json& body);
 Result<std::vector<domain::LineItem>> NewOrderLines(const OrderInput& order);
 
 // Fields of Partner Center's resources tally accepts and does not keep (the
-// README's API section lists them).
+// README's API section lists them). An order's `position` is tally's own:
+// the log position a POST or PATCH answers with, sent back with the rest.
 inline constexpr const char* kOrderIgnoredFields[] = {"alternateId", "transactionType", "currencySymbol", "links",
-                                                     "attributes"};
+                                                     "attributes", "position"};
 inline constexpr const char* kOrderLineIgnoredFields[] = {
     "links", "attributes", "transactionType", "partnerIdOnRecord", "provisioningContext", "renewsTo",
     "customTermEndDate", "attestationAccepted", "pricing", "purchaseCommitment"};
