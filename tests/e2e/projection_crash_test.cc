@@ -29,6 +29,8 @@ using testing::Rows;
 
 // Runs `tallyctl project` and kills it with SIGKILL after it has reported
 // `kill_after` writes (0: let it finish). Returns true if it was killed.
+// On a loaded machine the child may finish before the kill lands: not a
+// failure in itself (the run ends with fewer kills, which the test counts).
 bool RunProject(const std::string& data, size_t kill_after) {
   int fds[2];
   EXPECT_EQ(pipe(fds), 0);
@@ -58,7 +60,9 @@ bool RunProject(const std::string& data, size_t kill_after) {
   int status = 0;
   waitpid(pid, &status, 0);
   if (killed) {
-    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
+    const bool finished_first = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    EXPECT_TRUE(finished_first || (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) << "status " << status;
+    if (finished_first) std::printf("[ crash    ] the run finished before the kill at write %zu landed\n", kill_after);
   } else {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
   }
