@@ -4,6 +4,7 @@
 
 #include "engine/rocksdb_error.h"
 
+#include "projections/billing/billing.h"
 #include "projections/customer/customer.h"
 #include "projections/license/license.h"
 #include "projections/relationship/relationship.h"
@@ -31,6 +32,7 @@ std::unique_ptr<Projection> MakeProjection(const std::string& model, ProjectionS
   if (model == "customer") return std::make_unique<CustomerProjection>(store, std::move(copy), keys);
   if (model == "license") return std::make_unique<LicenseProjection>(store, std::move(copy));
   if (model == "relationship") return std::make_unique<RelationshipProjection>(store, std::move(copy));
+  if (model == "billing") return std::make_unique<BillingProjection>(store, std::move(copy));
   return nullptr;
 }
 

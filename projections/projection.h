@@ -25,7 +25,7 @@ namespace tally::projections {
 
 // The read models this build has, in the order the runner applies them.
 inline const std::vector<std::string>& ModelNames() {
-  static const std::vector<std::string> names = {"customer", "license", "relationship"};
+  static const std::vector<std::string> names = {"customer", "license", "relationship", "billing"};
   return names;
 }
 

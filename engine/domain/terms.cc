@@ -41,14 +41,18 @@ NextStep NextLifecycleStep(std::string_view status, std::string_view term, int64
   return {};
 }
 
-int64_t CommitmentEndDay(int64_t start_us, std::string_view term) {
+int64_t AddMonthsDay(int64_t start_us, int months) {
   using namespace std::chrono;
-  const int months = TermMonths(term);
-  if (months == 0) return 0;
   const sys_days start_day = floor<days>(sys_time<microseconds>(microseconds(start_us)));
   year_month_day end = year_month_day(start_day) + std::chrono::months(months);
   if (!end.ok()) end = year_month_day(end.year() / end.month() / last);
-  return duration_cast<microseconds>((sys_days(end) - days(1)).time_since_epoch()).count();
+  return duration_cast<microseconds>(sys_days(end).time_since_epoch()).count();
+}
+
+int64_t CommitmentEndDay(int64_t start_us, std::string_view term) {
+  const int months = TermMonths(term);
+  if (months == 0) return 0;
+  return AddMonthsDay(start_us, months) - kDayMicros;
 }
 
 }  // namespace tally::domain

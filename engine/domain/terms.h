@@ -38,6 +38,11 @@ int64_t RemovableSeats(const std::vector<Seats>& seats, int64_t now_us);
 // 0 for a term that is not P1M, P1Y or P3Y.
 int64_t CommitmentEndDay(int64_t start_us, std::string_view term);
 
+// 00:00 UTC of the date `months` months after the date of `start_us`, the
+// month's last day where that day does not exist (2024-01-31 + 1:
+// 2024-02-29). A term's billing periods begin at these dates.
+int64_t AddMonthsDay(int64_t start_us, int months);
+
 // When a term begun at `start_us` is over: 00:00 UTC the day after its end
 // day (when Partner Center renews, or expires, it).
 inline int64_t TermOverAt(int64_t start_us, std::string_view term) {

@@ -42,7 +42,7 @@ TEST(RebuildWhileRunningTest, TallydRebuildsOnRequestAndAStoppedFolderDirectly) 
   ASSERT_NE(tallyd.output().find("running;"), std::string::npos) << tallyd.output();
   const Output rebuilt = Tallyctl("rebuild all --data " + data);
   EXPECT_EQ(rebuilt.exit_code, 0) << rebuilt.text;
-  EXPECT_NE(rebuilt.text.find("tallyd rebuilt 3 read model(s)"), std::string::npos) << rebuilt.text;
+  EXPECT_NE(rebuilt.text.find("tallyd rebuilt 4 read model(s)"), std::string::npos) << rebuilt.text;
   const Output unknown = Tallyctl("rebuild invoices --data " + data);
   EXPECT_EQ(unknown.exit_code, 2) << unknown.text;
   EXPECT_NE(unknown.text.find("no read model named 'invoices'"), std::string::npos) << unknown.text;

@@ -1,0 +1,67 @@
+// The billing read model: what each partner is charged for each
+// subscription it sells, as rated line items (rating.h has the rules),
+// computed from the events alone.
+//
+// Rows (in the model's copy; values encoded with row_codec.h):
+//   "s" customer 00 subscription -> SubscriptionBilling (what rating
+//        remembers between events)
+//   "l" partner 00 customer 00 subscription 00 start "c"
+//        -> LineItem: the cycle charge of the period starting on `start`
+//           (16 hex digits of microseconds since the epoch), rewritten when
+//           the quantity changes, deleted by a cancellation
+//   "l" partner 00 customer 00 subscription 00 start "e" position seq
+//        -> LineItem: a charge or credit of the event at `position` (16 hex
+//           digits) and its place among that event's lines (4 hex digits)
+// So one partner's lines are one key range, and within a subscription they
+// are in the order of the days they charge.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "projections/billing/rating.h"
+#include "projections/projection.h"
+
+namespace tally::projections {
+
+class BillingProjection final : public Projection {
+ public:
+  BillingProjection(ProjectionStore& store, std::shared_ptr<const Copy> copy);
+  Status Apply(uint64_t position, const events::Envelope& event) override;
+  std::optional<std::string_view> CustomerOfRow(std::string_view key, std::string_view value) const override;
+
+ private:
+  void FlushRows(rocksdb::WriteBatch& batch) override { states_.Flush(batch); }
+  void DiscardRows() override { states_.Clear(); }
+  void Write(const billing::Rated& rated);
+  RowCache<billing::SubscriptionBilling> states_;
+};
+
+// The key of a line (see the rows above).
+std::string LineKey(const billing::LineItem& line);
+
+// Queries on the active copy; any thread.
+class BillingReader {
+ public:
+  explicit BillingReader(const ProjectionStore& store) : store_(store) {}
+
+  struct Filter {
+    std::string partner_id;   // required
+    std::string customer_id;  // empty: every customer of the partner
+    int64_t from_us = INT64_MIN;  // lines whose charge starts in [from_us, to_us)
+    int64_t to_us = INT64_MAX;
+  };
+  // The lines `filter` selects, in key order (customer, subscription, day),
+  // starting after the line whose key is `after` (a previous page's last),
+  // until `fn` returns false.
+  Status ForEach(const Filter& filter, std::string_view after,
+                 const std::function<bool(std::string_view key, const billing::LineItem&)>& fn) const;
+
+ private:
+  const ProjectionStore& store_;
+};
+
+}  // namespace tally::projections
