@@ -183,6 +183,28 @@ TEST_F(BillingTest, ADecreaseOnDay3IsACreditForTheUnusedDays) {
   EXPECT_EQ(Total(lines), 3000 - 1626 + 11 * 1200);
 }
 
+// A window that crosses a period's start: 2 seats added 2027-02-11 10:00
+// (day 28 of 31: 3 days, 2 x 3 x 600 / 31 = 116.13; seat-days 155 + 6 =
+// 161: 600 x 161 / 31 = 3116.13 -> 3116, line 116), charged again whole by
+// the cycle charge of 2027-02-14..03-13 (28 days, 7 x 600 = 4200), removed
+// 2027-02-16 08:00, inside their window. Only this period is credited, from
+// its start: 2 whole days used (56 hours), 26 credited: seat-days
+// 7 x 28 - 2 x 26 = 144: 600 x 144 / 28 = 3085.71 -> 3086, line
+// 3086 - 4200 = -1114 (2 x 26 x 600 / 28 = 1114.29), for 2027-02-16..03-13.
+TEST_F(BillingTest, SeatsRemovedAfterAPeriodBeganAreCreditedInItOnly) {
+  const std::string sub = Buy(offers::kBusinessBasic, 5, "P1Y", At(2027, 1, 14, 10));
+  Update(sub, At(2027, 2, 11, 10), 7);
+  Update(sub, At(2027, 2, 16, 8), 5);
+  const auto lines = Lines(sub);
+  ASSERT_EQ(lines.size(), 14u);
+  ExpectLines({lines[0], lines[1], lines[2], lines[3], lines[4]},
+              {{"new", At(2027, 1, 14), At(2027, 2, 13), 5, 31, 3000},
+               {"addQuantity", At(2027, 2, 11), At(2027, 2, 13), 2, 3, 116},
+               {"cycleCharge", At(2027, 2, 14), At(2027, 3, 13), 7, 28, 4200},
+               {"removeQuantity", At(2027, 2, 16), At(2027, 3, 13), -2, 26, -1114},
+               {"cycleCharge", At(2027, 3, 14), At(2027, 4, 13), 5, 31, 3000}});
+}
+
 // Cancelled 23 hours after the purchase: no whole day used, all 31 days
 // credited: -3000; the cycle charges to come are gone. Net 0.
 TEST_F(BillingTest, ACancellationAtHour23IsAFullCredit) {
