@@ -6,6 +6,7 @@
 
 #include "engine/rocksdb_error.h"
 #include "events/codec.h"
+#include "projections/as_of.h"
 #include "projections/row_codec.h"
 
 namespace tally::projections {
@@ -125,6 +126,44 @@ Status BillingProjection::Apply(uint64_t position, const events::Envelope& e) {
     Write(billing::StartTerm(s, billing::kRenew, p->term_start_us(), position));
   }
   return OkStatus();
+}
+
+nlohmann::json MajorUnits(int64_t minor) {
+  // Whole units stay integers; cents are exact in a double of this size.
+  if (minor % 100 == 0) return minor / 100;
+  return static_cast<double>(minor) / 100.0;
+}
+
+nlohmann::json LineItemJson(const billing::LineItem& l) {
+  // quantity x days / periodDays to six decimals, as Partner Center's
+  // billableQuantity is a fraction of seats.
+  const int64_t micro = billing::Prorate(l.quantity * 1'000'000, l.days, l.period_days);
+  return {{"partnerId", l.partner_id},
+          {"customerId", l.customer_id},
+          {"subscriptionId", l.subscription_id},
+          {"productId", l.offer_id},
+          {"chargeType", l.charge_type},
+          {"chargeStartDate", FormatUtcTime(l.charge_start_us)},
+          {"chargeEndDate", FormatUtcTime(l.charge_end_us)},
+          {"unitPrice", MajorUnits(l.unit_price)},
+          {"effectiveUnitPrice", MajorUnits(l.effective_unit_price)},
+          {"quantity", l.quantity},
+          {"billableQuantity", static_cast<double>(micro) / 1e6},
+          {"subtotal", MajorUnits(l.subtotal)},
+          {"taxTotal", 0},
+          {"total", MajorUnits(l.subtotal)},
+          {"currency", l.currency},
+          {"termAndBillingCycle", l.term_duration + " " + l.billing_cycle},
+          {"termDuration", l.term_duration},
+          {"billingCycle", l.billing_cycle},
+          {"subscriptionStartDate", FormatUtcTime(l.subscription_start_us)},
+          {"subscriptionEndDate", FormatUtcTime(l.subscription_end_us)},
+          {"days", l.days},
+          {"periodDays", l.period_days},
+          {"minorUnits", {{"unitPrice", l.unit_price}, {"effectiveUnitPrice", l.effective_unit_price},
+                          {"subtotal", l.subtotal}}},
+          {"position", l.position},
+          {"attributes", {{"objectType", "OneTimeInvoiceLineItem"}}}};
 }
 
 Status BillingReader::ForEach(const Filter& filter, std::string_view after,

@@ -22,6 +22,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "projections/billing/rating.h"
 #include "projections/projection.h"
 
@@ -42,6 +44,17 @@ class BillingProjection final : public Projection {
 
 // The key of a line (see the rows above).
 std::string LineKey(const billing::LineItem& line);
+
+// An amount in minor units as the API writes money: major units, a number
+// (600 -> 6, 929 -> 9.29), as Partner Center does; exact for currencies of
+// two decimals.
+nlohmann::json MajorUnits(int64_t minor);
+
+// A line as Partner Center's unbilled reconciliation line item
+// (objectType OneTimeInvoiceLineItem): amounts in major units, and the
+// same in minor units under `minorUnits`; dates as the first and last day
+// (00:00 UTC); `days`/`periodDays` and `position` are tally's own.
+nlohmann::json LineItemJson(const billing::LineItem& line);
 
 // Queries on the active copy; any thread.
 class BillingReader {

@@ -21,8 +21,9 @@ using nlohmann::json;
 using testing::HttpClient;
 using namespace testing::offers;
 
-std::string OperatorToken(const std::string& data) {
-  auto added = testing::RunCommand(std::string(TALLYCTL) + " operators add ops --data " + data + " 2>/dev/null");
+// `tallyctl operators add ops` or `partners add NAME`: the token it prints.
+std::string AddedToken(const std::string& data, const std::string& what = "operators add ops") {
+  auto added = testing::RunCommand(std::string(TALLYCTL) + " " + what + " --data " + data + " 2>/dev/null");
   EXPECT_EQ(added.exit_code, 0) << added.text;
   std::string token = added.text.substr(0, added.text.find_last_not_of('\n') + 1);
   return token.substr(token.find_last_of('\n') + 1);
@@ -38,7 +39,7 @@ class SimulatedClockTest : public ::testing::Test {
   const std::string data = dir.Sub("var");
   testing::TallydProcess tallyd{TALLYD, data, {"--clock", "simulated:2026-01-14T09:00:00Z"}};
   HttpClient pc{tallyd.port(), tallyd.dev_token()};
-  HttpClient admin{tallyd.port(), OperatorToken(data)};
+  HttpClient admin{tallyd.port(), AddedToken(data)};
 };
 
 TEST_F(SimulatedClockTest, AnOperatorMovesTimeAndTheWindowsCloseOnIt) {
@@ -214,13 +215,88 @@ TEST_F(SimulatedClockTest, AnUpgradeScheduledThroughTheApiIsTakenAtRenewal) {
   EXPECT_EQ(skus.json["items"][0]["activeUnits"], 5) << skus.body;
 }
 
+// Issue 20: the billing model over HTTP, as Partner Center serves unbilled
+// reconciliation items. Business Basic P1Y billed monthly is 6.00 a seat a
+// month; bought 2026-01-14 09:00 with 10 seats: `new` 60.00 for
+// 2026-01-14..02-13 (31 days); 2 seats more the same day: 2 x 31 days,
+// 12.00; from 2026-02-14 cycle charges of 12 x 6.00 = 72.00.
+TEST_F(SimulatedClockTest, UnbilledLineItemsAreTheBillingModelsAtTheClocksMonth) {
+  json line = testing::Line(kBasic, 10);
+  line["termDuration"] = "P1Y";
+  auto created = pc.Post("/v1/customers", testing::NewCustomer("billed", json::array({line})));
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string c = created.json["id"];
+  const std::string sub = created.json["orders"][0]["lineItems"][0]["subscriptionId"];
+  ASSERT_EQ(pc.Patch("/v1/customers/" + c + "/subscriptions/" + sub, {{"quantity", 12}}).status, 200);
+  const std::string query = "?provider=onetime&invoicelineitemtype=billinglineitems&currencycode=USD&period=";
+  const std::string all = "/v1/invoices/unbilled/lineitems" + query;
+
+  auto current = pc.Get(all + "current");
+  ASSERT_EQ(current.status, 200) << current.body;
+  ASSERT_EQ(current.json["totalCount"], 2) << "the cycle charges to come have not begun: " << current.body;
+  const json& bought = current.json["items"][0];
+  EXPECT_EQ(bought["chargeType"], "new");
+  EXPECT_EQ(bought["customerId"], c);
+  EXPECT_EQ(bought["subscriptionId"], sub);
+  EXPECT_EQ(bought["chargeStartDate"], "2026-01-14T00:00:00.000000Z");
+  EXPECT_EQ(bought["chargeEndDate"], "2026-02-13T00:00:00.000000Z");
+  EXPECT_EQ(bought["unitPrice"], 6);
+  EXPECT_EQ(bought["quantity"], 10);
+  EXPECT_EQ(bought["subtotal"], 60);
+  EXPECT_EQ(bought["minorUnits"]["subtotal"], 6000);
+  EXPECT_EQ(bought["termAndBillingCycle"], "P1Y monthly");
+  EXPECT_EQ(bought["attributes"]["objectType"], "OneTimeInvoiceLineItem");
+  EXPECT_EQ(current.json["items"][1]["chargeType"], "addQuantity");
+  EXPECT_EQ(current.json["items"][1]["subtotal"], 12);
+  EXPECT_GE(current.json["position"].get<uint64_t>(), current.json["items"][1]["position"].get<uint64_t>());
+
+  // Paged through links.next, its token in the MS-ContinuationToken header.
+  auto first = pc.Get(all + "current&size=1");
+  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_EQ(first.json["items"].size(), 1u);
+  const json& next = first.json["links"]["next"];
+  auto second = pc.Call("GET", next["uri"], "", {{"MS-ContinuationToken", next["headers"][0]["value"]}});
+  ASSERT_EQ(second.status, 200) << second.body;
+  ASSERT_EQ(second.json["items"].size(), 1u);
+  EXPECT_EQ(second.json["items"][0]["chargeType"], "addQuantity");
+  EXPECT_FALSE(second.json.contains("links")) << "the last page";
+
+  // A month on: February's cycle charge is current, January's lines previous.
+  ASSERT_EQ(admin.Post("/admin/v1/clock", {{"now", "2026-02-20T00:00:00Z"}}).status, 200);
+  auto february = pc.Get(all + "Current");
+  ASSERT_EQ(february.status, 200) << february.body;
+  ASSERT_EQ(february.json["totalCount"], 1) << february.body;
+  EXPECT_EQ(february.json["items"][0]["chargeType"], "cycleCharge");
+  EXPECT_EQ(february.json["items"][0]["chargeStartDate"], "2026-02-14T00:00:00.000000Z");
+  EXPECT_EQ(february.json["items"][0]["subtotal"], 72);
+  EXPECT_EQ(pc.Get(all + "previous").json["totalCount"], 2);
+  auto one = pc.Get("/v1/customers/" + c + "/invoices/unbilled/lineitems" + query + "previous");
+  ASSERT_EQ(one.status, 200) << one.body;
+  EXPECT_EQ(one.json["totalCount"], 2);
+
+  // Another partner sees none of it; bad queries are 400s naming the fix.
+  HttpClient p2(tallyd.port(), AddedToken(data, "partners add p2"));
+  auto none = p2.Get(all + "previous");
+  EXPECT_EQ(none.json["totalCount"], 0) << none.body;
+  EXPECT_EQ(p2.Get("/v1/customers/" + c + "/invoices/unbilled/lineitems" + query + "previous").status, 404);
+  for (const auto& [bad, code] : std::vector<std::pair<std::string, int>>{
+           {"/v1/invoices/unbilled/lineitems?provider=onetime&invoicelineitemtype=billinglineitems&currencycode=USD", 70037},
+           {"/v1/invoices/unbilled/lineitems?provider=azure&invoicelineitemtype=billinglineitems&currencycode=USD&period=current", 70037},
+           {"/v1/invoices/unbilled/lineitems?provider=onetime&invoicelineitemtype=billinglineitems&currencycode=EUR&period=current", 900169},
+           {all + "current&continuation=zz", 70037}}) {
+    auto r = pc.Get(bad);
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
+    EXPECT_EQ(r.code(), code) << bad << ": " << r.body;
+  }
+}
+
 TEST(SimulatedClockStartTest, TheRealClockCannotBeMovedAndASimulatedStartCannotPrecedeTheLog) {
   testing::TempDir dir;
   const std::string data = dir.Sub("var");
   {
     testing::TallydProcess tallyd(TALLYD, data);
     ASSERT_TRUE(tallyd.running()) << tallyd.output();
-    HttpClient admin(tallyd.port(), OperatorToken(data));
+    HttpClient admin(tallyd.port(), AddedToken(data));
     auto r = admin.Post("/admin/v1/clock", {{"now", "2030-01-01T00:00:00Z"}});
     EXPECT_EQ(r.status, 404) << r.body;
     EXPECT_NE(r.body.find("--clock simulated"), std::string::npos) << r.body;

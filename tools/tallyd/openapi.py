@@ -9,6 +9,7 @@ import json
 S = lambda **kw: dict(kw)
 string = {"type": "string"}
 integer = {"type": "integer"}
+number = {"type": "number"}
 boolean = {"type": "boolean"}
 def ref(n): return {"$ref": "#/components/schemas/" + n}
 def obj(props, required=(), extra=True):
@@ -113,6 +114,20 @@ schemas = {
                            "versionRank": integer, "attributes": ref("Attributes")},
                           ["templateId", "agreementType", "agreementLink"]),
  "PartnerLink": obj({"partnerId": string, "role": string, "since": string}, ["partnerId", "role"]),
+ "BillingLineItem": obj({"partnerId": string, "customerId": string, "subscriptionId": string, "productId": string,
+                         "chargeType": {"type": "string", "enum": ["new", "addQuantity", "removeQuantity",
+                                                                    "cancelImmediate", "renew", "cycleCharge"]},
+                         "chargeStartDate": string, "chargeEndDate": string, "unitPrice": number,
+                         "effectiveUnitPrice": number, "quantity": integer, "billableQuantity": number,
+                         "subtotal": number, "taxTotal": number, "total": number, "currency": string,
+                         "termAndBillingCycle": string, "termDuration": string, "billingCycle": string,
+                         "subscriptionStartDate": string, "subscriptionEndDate": string, "days": integer,
+                         "periodDays": integer,
+                         "minorUnits": obj({"unitPrice": integer, "effectiveUnitPrice": integer, "subtotal": integer},
+                                           ["unitPrice", "effectiveUnitPrice", "subtotal"]),
+                         "position": integer, "attributes": ref("Attributes")},
+                        ["customerId", "subscriptionId", "chargeType", "chargeStartDate", "chargeEndDate", "unitPrice",
+                         "quantity", "subtotal", "currency", "minorUnits", "position"]),
  "Changed": obj({"customerId": string, "position": integer}, ["customerId", "position"]),
  "Invitation": obj({"customerId": string, "invitationId": string, "position": integer},
                    ["customerId", "invitationId", "position"]),
@@ -127,6 +142,9 @@ def collection(item):
                 "attributes": ref("Attributes")}, ["totalCount", "items"])
 for n in ["Customer", "Subscription", "Order", "Offer", "SubscribedSku", "PartnerLink", "Agreement", "AgreementMetaData"]:
     schemas[n + "Collection"] = collection(n)
+schemas["BillingLineItemCollection"] = obj({**collection("BillingLineItem")["properties"], "position": integer,
+                                            "periodStart": string},
+                                           ["totalCount", "items", "position", "periodStart"])
 
 def param(name, where="path", schema=string, required=None, desc=None):
     p = {"name": name, "in": where, "schema": schema, "required": (where == "path") if required is None else required}
@@ -138,6 +156,15 @@ minpos = param("minPosition", "query", {"type": "integer", "minimum": 0},
 size = param("size", "query", {"type": "integer", "minimum": 1, "maximum": 500}, desc="Page size.")
 cont = param("continuation", "query", string, desc="The token of the previous page (also accepted as the MS-ContinuationToken header).")
 ifmatch = param("If-Match", "header", string, desc="The ETag a GET answered with.")
+billing_query = [
+    param("provider", "query", {"type": "string", "enum": ["onetime", "OneTime"]}, True, "onetime: new-commerce items (any case)."),
+    param("invoicelineitemtype", "query", {"type": "string", "enum": ["billinglineitems", "BillingLineItems"]}, True,
+          "billinglineitems (any case)."),
+    param("currencycode", "query", {"type": "string", "enum": ["USD", "usd"]}, True, "The catalog's currency (any case)."),
+    param("period", "query", {"type": "string", "enum": ["current", "previous", "Current", "Previous"]}, True,
+          "current: this month's lines that have begun; previous: last month's."),
+    param("size", "query", {"type": "integer", "minimum": 1, "maximum": 500}, desc="Page size (default 2000)."),
+    cont]
 agreement_type = param("agreementType", "query", {"type": "string", "enum": ["MicrosoftCustomerAgreement", "MicrosoftCloudAgreement", "*"]},
                        desc="Which agreements (any case); Partner Center's default is MicrosoftCloudAgreement, of which tally holds none.")
 
@@ -193,6 +220,12 @@ paths = {
  "/v1/offers/{offerId}/addons": {"get": op("The add-ons of an offer", ok("OfferCollection"), [offer])},
  "/v1/agreements": {"get": op("The agreement templates (AgreementMetaData) of this service (403 in usgov)",
         ok("AgreementMetaDataCollection"), [agreement_type])},
+ "/v1/invoices/unbilled/lineitems": {"get": op(
+        "The calling partner's unbilled billing line items (the billing read model), paged; `position`: the log position they reflect at least",
+        ok("BillingLineItemCollection"), billing_query + [minpos])},
+ "/v1/customers/{customerId}/invoices/unbilled/lineitems": {"get": op(
+        "One customer's unbilled billing line items from the calling partner, paged", ok("BillingLineItemCollection"),
+        [cust] + billing_query + [minpos])},
  "/v1/domains/{domain}": {"head": op("Whether a domain is taken: 200 taken, 404 free",
         {"200": {"description": "taken"}, "404": {"description": "free"}}, [param("domain")])},
  "/v1/customers": {

@@ -111,6 +111,9 @@ void Api::Route(Call& call) {
   call.partner = *partner;
   if (p.size() >= 2 && p[1] == "offers") return Offers(call);
   if (p.size() == 2 && p[1] == "agreements") return AgreementMetadata(call);
+  if (p.size() == 4 && p[1] == "invoices" && p[2] == "unbilled" && p[3] == "lineitems") {
+    return UnbilledLineItems(call, "");
+  }
   if (p.size() == 3 && p[1] == "domains") {
     if (call.method() != http::verb::head) return call.Error(ErrorCode::kMethodNotAllowed, "HEAD only");
     auto free = ctx_.processor->IsDomainAvailable(p[2]);
@@ -124,6 +127,9 @@ void Api::Route(Call& call) {
     }
     if (p.size() >= 4 && p[3] == "orders") return Orders(call);
     if (p.size() == 4 && p[3] == "agreements") return Agreements(call);
+    if (p.size() == 6 && p[3] == "invoices" && p[4] == "unbilled" && p[5] == "lineitems") {
+      return UnbilledLineItems(call, std::string(p[2]));
+    }
     if (p.size() >= 4 && (p[3] == "subscriptions" || p[3] == "subscribedskus")) return Subscriptions(call);
     if (p.size() >= 4 && (p[3] == "relationshiprequests" || p[3] == "partners" || p[3] == "relationship")) {
       return Relationships(call);

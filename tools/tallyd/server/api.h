@@ -107,6 +107,9 @@ class Api final : public HttpHandler {
   void Offers(Call& call);
   void Agreements(Call& call);          // /v1/customers/{id}/agreements
   void AgreementMetadata(Call& call);   // GET /v1/agreements
+  // GET /v1/invoices/unbilled/lineitems (customer_id empty) and
+  // /v1/customers/{id}/invoices/unbilled/lineitems: the billing model's lines.
+  void UnbilledLineItems(Call& call, const std::string& customer_id);
   void Admin(Call& call);  // /admin/v1/..., operator tokens
   void AdminClock(Call& call);  // /admin/v1/clock
   // Queues `job` for the admin worker; false (and nothing queued) when

@@ -2,6 +2,8 @@
 // and the helpers every handler uses. Not part of the server's interface.
 #pragma once
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -10,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "projections/customer/customer.h"
 #include "tools/tallyd/server/api.h"
 #include "tools/tallyd/server/json_input.h"
 #include "tools/tallyd/server/metrics.h"
@@ -93,5 +96,48 @@ inline Result<std::optional<uint64_t>> IfMatch(const Request& request) {
 }
 
 inline std::string Etag(uint64_t version) { return "\"" + std::to_string(version) + "\""; }
+
+// The customer `id` as the calling partner may see it; otherwise answers
+// (404 for a customer that is not theirs, as for one that does not exist)
+// and returns nullopt. (A template, as Body is: Api::Call is private.)
+template <typename CallT>
+std::optional<projections::CustomerRow> VisibleCustomer(CallT& call, projections::ProjectionStore& store,
+                                                        const std::string& id) {
+  auto row = projections::CustomerReader(store).Get(id);
+  if (!row.ok()) {
+    call.Error(row.error());
+    return std::nullopt;
+  }
+  if (!row->has_value() || !(*row)->RelatedTo(call.partner.id)) {
+    call.Error(ErrorCode::kCustomerNotFound, "no such customer");
+    return std::nullopt;
+  }
+  return std::move(**row);
+}
+
+// ?size=N (1-500); `all` when absent.
+template <typename CallT>
+Result<size_t> PageSize(const CallT& call, size_t all) {
+  auto it = call.query.find("size");
+  if (it == call.query.end()) return std::max<size_t>(all, 1);
+  size_t size = 0;
+  auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), size);
+  if (ec != std::errc() || end != it->second.data() + it->second.size() || size < 1 || size > 500) {
+    return Error(ErrorCode::kInvalidQuery, "size must be a whole number from 1 to 500");
+  }
+  return size;
+}
+
+// The continuation token in the query or (as the Partner Center SDK sends
+// it) in an MS-ContinuationToken header.
+template <typename CallT>
+std::string Continuation(const CallT& call) {
+  if (auto it = call.query.find("continuation"); it != call.query.end() && !it->second.empty()) return it->second;
+  if (auto header = call.request.find("MS-ContinuationToken"); header != call.request.end()) {
+    return std::string(SV(header->value()));
+  }
+  return "";
+}
+
 
 }  // namespace tally::server

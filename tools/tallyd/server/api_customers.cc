@@ -17,24 +17,6 @@
 namespace tally::server {
 namespace {
 
-// The customer `id` as the calling partner may see it; otherwise answers
-// (404 for a customer that is not theirs, as for one that does not exist)
-// and returns nullopt. (A template, as Body is: Api::Call is private.)
-template <typename CallT>
-std::optional<projections::CustomerRow> VisibleCustomer(CallT& call, projections::ProjectionStore& store,
-                                                        const std::string& id) {
-  auto row = projections::CustomerReader(store).Get(id);
-  if (!row.ok()) {
-    call.Error(row.error());
-    return std::nullopt;
-  }
-  if (!row->has_value() || !(*row)->RelatedTo(call.partner.id)) {
-    call.Error(ErrorCode::kCustomerNotFound, "no such customer");
-    return std::nullopt;
-  }
-  return std::move(**row);
-}
-
 // The answer to a change of a customer or a subscription: where it went,
 // and the customer's new version as the ETag.
 template <typename CallT>
@@ -42,34 +24,6 @@ Response Changed(const CommandOutcome& o, const CallT& c) {
   Response r = c.Make(http::status::ok, {{"customerId", o.customer_id}, {"position", o.last_position}});
   r.set(http::field::etag, Etag(o.version));
   return r;
-}
-
-}  // namespace
-
-namespace {
-
-// ?size=N (1-500); `all` when absent.
-template <typename CallT>
-Result<size_t> PageSize(const CallT& call, size_t all) {
-  auto it = call.query.find("size");
-  if (it == call.query.end()) return std::max<size_t>(all, 1);
-  size_t size = 0;
-  auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), size);
-  if (ec != std::errc() || end != it->second.data() + it->second.size() || size < 1 || size > 500) {
-    return Error(ErrorCode::kInvalidQuery, "size must be a whole number from 1 to 500");
-  }
-  return size;
-}
-
-// The continuation token in the query or (as the Partner Center SDK sends
-// it) in an MS-ContinuationToken header.
-template <typename CallT>
-std::string Continuation(const CallT& call) {
-  if (auto it = call.query.find("continuation"); it != call.query.end() && !it->second.empty()) return it->second;
-  if (auto header = call.request.find("MS-ContinuationToken"); header != call.request.end()) {
-    return std::string(SV(header->value()));
-  }
-  return "";
 }
 
 }  // namespace

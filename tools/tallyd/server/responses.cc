@@ -1,10 +1,13 @@
 #include "tools/tallyd/server/responses.h"
 
+#include "projections/billing/billing.h"
+
 #include <algorithm>
 #include <tuple>
 
 #include "engine/domain/terms.h"
 #include "projections/as_of.h"
+#include "projections/billing/billing.h"
 
 namespace tally::server {
 
@@ -35,12 +38,6 @@ void ObjectType(JsonWriter& w, std::string_view type) {
 }
 
 }  // namespace
-
-nlohmann::json MajorUnits(int64_t minor) {
-  // Whole units stay integers; cents are exact in a double of this size.
-  if (minor % 100 == 0) return minor / 100;
-  return static_cast<double>(minor) / 100.0;
-}
 
 void WriteLink(JsonWriter& w, std::string_view name, std::string_view uri) {
   w.Key(name).BeginObject().Field("uri", uri).Field("method", "GET").Key("headers").BeginArray().EndArray().EndObject();
@@ -196,7 +193,7 @@ nlohmann::json OfferJson(const domain::Offer& o, const std::string& currency, in
   for (const domain::Price* p : o.PricesFrom(now_us)) {
     prices.push_back({{"termDuration", p->term_duration},
                       {"billingCycle", p->billing_cycle},
-                      {"unitPrice", MajorUnits(p->unit_price)},
+                      {"unitPrice", projections::MajorUnits(p->unit_price)},
                       {"currency", currency},
                       {"effectiveStartDate", FormatUtcTime(p->effective_start_us)}});
   }

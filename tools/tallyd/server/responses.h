@@ -84,7 +84,4 @@ nlohmann::json AgreementJson(const projections::CustomerAgreement& a);
 // Agreement this service offers.
 nlohmann::json AgreementMetadataJson();
 
-// An amount in minor units as a JSON number in major units (720 -> 7.2).
-nlohmann::json MajorUnits(int64_t minor);
-
 }  // namespace tally::server
