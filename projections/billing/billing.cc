@@ -2,6 +2,7 @@
 
 #include <rocksdb/db.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "engine/rocksdb_error.h"
@@ -190,6 +191,31 @@ Status BillingReader::ForEach(const Filter& filter, std::string_view after,
     if (!fn(it->key().ToStringView(), line)) break;
   }
   if (!it->status().ok()) return FromRocks(it->status(), "listing billing lines");
+  return OkStatus();
+}
+
+Status BillingReader::ForEachOfCustomer(std::string_view customer_id, int64_t from_us, int64_t to_us,
+                                        const std::function<void(const billing::LineItem&)>& fn) const {
+  // The customer's subscriptions ("s" rows) say whose lines to read.
+  auto copy = store_.Active("billing");
+  const std::string prefix = Key('s', customer_id, "");
+  std::vector<std::string> partners;
+  std::unique_ptr<rocksdb::Iterator> it(store_.db()->NewIterator(rocksdb::ReadOptions(), copy->cf()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    billing::SubscriptionBilling s;
+    if (!billing::SubscriptionBilling::Decode(it->value().ToStringView(), &s)) {
+      return Error(ErrorCode::kCorruption, "malformed billing subscription row");
+    }
+    if (std::find(partners.begin(), partners.end(), s.partner_id) == partners.end()) partners.push_back(s.partner_id);
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "listing billing subscriptions");
+  for (const std::string& partner : partners) {
+    Filter filter{partner, std::string(customer_id), from_us, to_us};
+    TALLY_RETURN_IF_ERROR(ForEach(filter, "", [&](std::string_view, const billing::LineItem& line) {
+      fn(line);
+      return true;
+    }));
+  }
   return OkStatus();
 }
 

@@ -72,6 +72,10 @@ class BillingReader {
   // until `fn` returns false.
   Status ForEach(const Filter& filter, std::string_view after,
                  const std::function<bool(std::string_view key, const billing::LineItem&)>& fn) const;
+  // Every partner's lines for one customer whose charge starts in
+  // [from_us, to_us), subscription by subscription.
+  Status ForEachOfCustomer(std::string_view customer_id, int64_t from_us, int64_t to_us,
+                           const std::function<void(const billing::LineItem&)>& fn) const;
 
  private:
   const ProjectionStore& store_;

@@ -288,6 +288,23 @@ TEST_F(SimulatedClockTest, UnbilledLineItemsAreTheBillingModelsAtTheClocksMonth)
     EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
     EXPECT_EQ(r.code(), code) << bad << ": " << r.body;
   }
+
+  // tallyctl charges, beside the running tallyd: lines starting in the
+  // dates given (March's cycle charge is not), their total, the position.
+  const std::string charges = std::string(TALLYCTL) + " charges --data " + data + " --customer " + c +
+                              " --from 2026-01-01 --to 2026-02-28";
+  auto table = testing::RunCommand(charges + " 2>&1");
+  ASSERT_EQ(table.exit_code, 0) << table.text;
+  EXPECT_NE(table.text.find("as of log position"), std::string::npos) << table.text;
+  EXPECT_NE(table.text.find("3 line(s), total 144.00 USD"), std::string::npos) << table.text;
+  auto csv = testing::RunCommand(charges + " --csv 2>&1");
+  ASSERT_EQ(csv.exit_code, 0) << csv.text;
+  EXPECT_EQ(std::count(csv.text.begin(), csv.text.end(), '\n'), 4) << "a header and three lines: " << csv.text;
+  EXPECT_NE(csv.text.find(",addQuantity,2026-01-14,2026-02-13,6.00,6.00,2,31,31,12.00,USD,P1Y,monthly,"),
+            std::string::npos) << csv.text;
+  auto unknown = testing::RunCommand(std::string(TALLYCTL) + " charges --data " + data +
+                                     " --customer nobody.onmicrosoft.com --from 2026-01-01 --to 2026-02-28 2>&1");
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.text;
 }
 
 TEST(SimulatedClockStartTest, TheRealClockCannotBeMovedAndASimulatedStartCannotPrecedeTheLog) {

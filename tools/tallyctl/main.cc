@@ -4,8 +4,9 @@
 //   tallyctl replay  [--data DIR] [--from N] [--to N] [--stream ID] [--type NAME]
 //   tallyctl status  [--data DIR]
 //   tallyctl project [--data DIR]                 bring the read models up to the log's head
-//   tallyctl rebuild MODEL... [--data DIR]         blue/green rebuild (customer, license, relationship, all)
+//   tallyctl rebuild MODEL... [--data DIR]         blue/green rebuild (customer, license, relationship, billing, all)
 //   tallyctl as-of CUSTOMER TIME [--data DIR]      one customer's state at a time, as JSON
+//   tallyctl charges --customer C --from D --to D [--csv]   billing lines for a billing clerk
 //   tallyctl backup DIR [--data DIR]               consistent backup (through tallyd when it runs)
 //   tallyctl restore DIR --data NEWDIR             restore into a new folder, then verify the chain
 //
@@ -33,6 +34,7 @@
 #include "tools/tallyd/server/partners.h"
 #include "events/codec.h"
 #include "projections/as_of.h"
+#include "tools/tallyctl/charges.h"
 #include "projections/rebuild.h"
 #include "tools/common/backup.h"
 #include "tools/common/cli.h"
@@ -441,7 +443,7 @@ int main(int argc, char** argv) {
   project->add_option("--property", project_properties, "with --from-kafka: librdkafka property KEY=VALUE (repeatable)");
   std::vector<std::string> models;
   auto* rebuild = app.add_subcommand("rebuild", "rebuild read models beside the live ones, then swap");
-  rebuild->add_option("models", models, "customer, license, relationship, or all")->required();
+  rebuild->add_option("models", models, "customer, license, relationship, billing, or all")->required();
   std::string customer, time;
   auto* as_of = app.add_subcommand("as-of", "one customer's state at a time (JSON)");
   as_of->add_option("customer", customer, "customer id or domain")->required();
@@ -449,6 +451,13 @@ int main(int argc, char** argv) {
       ->required();
   std::string history_customer;
   auto* history = app.add_subcommand("history", "one customer's story: who did what and when");
+  std::string charges_customer, charges_from, charges_to;
+  bool charges_csv = false;
+  auto* charges = app.add_subcommand("charges", "one customer's billing lines between two dates (the billing model)");
+  charges->add_option("--customer", charges_customer, "customer id or domain")->required();
+  charges->add_option("--from", charges_from, "YYYY-MM-DD (from that day) or YYYY-MM-DDTHH:MM:SS[.ffffff]Z")->required();
+  charges->add_option("--to", charges_to, "YYYY-MM-DD (through that day) or YYYY-MM-DDTHH:MM:SS[.ffffff]Z")->required();
+  charges->add_flag("--csv", charges_csv, "CSV with a header line, amounts in major units");
   history->add_option("customer", history_customer, "customer id or domain")->required();
   std::string backup_dir;
   auto* backup = app.add_subcommand("backup", "consistent backup of the log and read models into a new folder");
@@ -485,7 +494,7 @@ int main(int argc, char** argv) {
   std::string operator_name;
   auto* operators_add = operators->add_subcommand("add", "add an operator; prints its new token once");
   operators_add->add_option("name", operator_name, "operator name: 1-64 letters, digits, '-', '_', '.'")->required();
-  for (auto* sub : {project, rebuild, as_of, history, backup, restore, partners_add, operators_add, forget}) {
+  for (auto* sub : {project, rebuild, as_of, history, charges, backup, restore, partners_add, operators_add, forget}) {
     sub->add_option("--data", data, "data folder (tallyd --data)")->capture_default_str();
   }
   replay->add_option("--stream", stream, "only this stream, e.g. customer-<id>");
@@ -534,6 +543,7 @@ int main(int argc, char** argv) {
   if (*project) return tally::Project(data, batch, progress_lines);
   if (*rebuild) return tally::RebuildCmd(data, models);
   if (*as_of) return tally::AsOfCmd(data, customer, time);
+  if (*charges) return tally::ChargesCmd(data, charges_customer, charges_from, charges_to, charges_csv);
   if (*history) return tally::HistoryCmd(data, history_customer);
   if (*backup) return tally::BackupCmd(data, backup_dir);
   if (*restore) return tally::RestoreCmd(data, backup_dir);
