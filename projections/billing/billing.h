@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/event_log.h"
 #include "projections/billing/rating.h"
 #include "projections/projection.h"
 
@@ -80,5 +81,17 @@ class BillingReader {
  private:
   const ProjectionStore& store_;
 };
+
+// As of a moment, for auditors: the lines the billing model held for
+// `customer_id` once the customer's events recorded until `at_us` were
+// applied (the same projection, on a scratch copy made in `scratch_dir`,
+// an empty or missing folder, removed after), in key order; and the
+// position of the last event applied.
+struct BillingAsOf {
+  std::vector<billing::LineItem> lines;
+  uint64_t last_position = 0;
+};
+Result<BillingAsOf> BillingLinesAsOf(const EventLog& log, const std::string& customer_id, int64_t at_us,
+                                     const std::string& scratch_dir);
 
 }  // namespace tally::projections

@@ -289,17 +289,25 @@ TEST_F(SimulatedClockTest, UnbilledLineItemsAreTheBillingModelsAtTheClocksMonth)
     EXPECT_EQ(r.code(), code) << bad << ": " << r.body;
   }
 
+  // One seat more on 2026-02-20, day 6 of 28: 22 days, seat-days
+  // 12 x 28 = 336 -> 358: 6.00 x 358 / 28 = 76.71, so 4.71.
+  ASSERT_EQ(pc.Patch("/v1/customers/" + c + "/subscriptions/" + sub, {{"quantity", 13}}).status, 200);
   // tallyctl charges, beside the running tallyd: lines starting in the
-  // dates given (March's cycle charge is not), their total, the position.
+  // dates given (March's cycle charge is not), their total, the position;
+  // and as they were on 2026-02-19, before that seat.
   const std::string charges = std::string(TALLYCTL) + " charges --data " + data + " --customer " + c +
                               " --from 2026-01-01 --to 2026-02-28";
   auto table = testing::RunCommand(charges + " 2>&1");
   ASSERT_EQ(table.exit_code, 0) << table.text;
   EXPECT_NE(table.text.find("as of log position"), std::string::npos) << table.text;
-  EXPECT_NE(table.text.find("3 line(s), total 144.00 USD"), std::string::npos) << table.text;
+  EXPECT_NE(table.text.find("4 line(s), total 148.71 USD"), std::string::npos) << table.text;
+  auto before = testing::RunCommand(charges + " --as-of 2026-02-19 2>&1");
+  ASSERT_EQ(before.exit_code, 0) << before.text;
+  EXPECT_NE(before.text.find("3 line(s), total 144.00 USD"), std::string::npos) << before.text;
+  EXPECT_NE(before.text.find("recorded by 2026-02-19T23:59:59"), std::string::npos) << before.text;
   auto csv = testing::RunCommand(charges + " --csv 2>&1");
   ASSERT_EQ(csv.exit_code, 0) << csv.text;
-  EXPECT_EQ(std::count(csv.text.begin(), csv.text.end(), '\n'), 4) << "a header and three lines: " << csv.text;
+  EXPECT_EQ(std::count(csv.text.begin(), csv.text.end(), '\n'), 5) << "a header and four lines: " << csv.text;
   EXPECT_NE(csv.text.find(",addQuantity,2026-01-14,2026-02-13,6.00,6.00,2,31,31,12.00,USD,P1Y,monthly,"),
             std::string::npos) << csv.text;
   auto unknown = testing::RunCommand(std::string(TALLYCTL) + " charges --data " + data +

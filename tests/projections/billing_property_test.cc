@@ -316,6 +316,18 @@ TEST_F(BillingPropertyTest, TheModelChargesWhatTheSeatDaysSay) {
   const testing::Rows live = testing::DumpActive(*store_, "billing"), rebuilt = testing::DumpActive(**fresh, "billing");
   EXPECT_GT(live.size(), 100u);
   EXPECT_TRUE(live == rebuilt) << "live " << live.size() << " rows, rebuilt " << rebuilt.size();
+
+  // As of now, from the customer's stream alone: the live model's lines.
+  auto as_of = projections::BillingLinesAsOf(*log_, customer_, clock_.NowMicros(), dir_.Sub("as-of"));
+  ASSERT_TRUE(as_of.ok()) << as_of.error().ToString();
+  std::vector<projections::billing::LineItem> lines;
+  ASSERT_TRUE(projections::BillingReader(*store_)
+                  .ForEachOfCustomer(customer_, INT64_MIN, INT64_MAX,
+                                     [&](const projections::billing::LineItem& l) { lines.push_back(l); })
+                  .ok());
+  EXPECT_EQ(as_of->lines.size(), lines.size());
+  EXPECT_TRUE(as_of->lines == lines);
+  EXPECT_EQ(as_of->last_position, log_->Head());
 }
 
 }  // namespace

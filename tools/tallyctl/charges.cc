@@ -2,6 +2,8 @@
 // for a billing clerk, as a table or CSV.
 #include "tools/tallyctl/charges.h"
 
+#include <stdlib.h>
+
 #include <cstdio>
 #include <vector>
 
@@ -36,12 +38,15 @@ Result<int64_t> Bound(const std::string& text, bool start) {
 }  // namespace
 
 int ChargesCmd(const std::string& data, const std::string& customer, const std::string& from, const std::string& to,
-               bool csv) {
+               const std::string& as_of, bool csv) {
   auto from_us = Bound(from, true);
   auto to_us = Bound(to, false);
-  if (!from_us.ok() || !to_us.ok()) {
-    std::fprintf(stderr, "tallyctl charges: %s\n", (!from_us.ok() ? from_us : to_us).error().ToString().c_str());
-    return 2;
+  auto as_of_us = as_of.empty() ? Result<int64_t>(0) : projections::ParseUtcTime(as_of);
+  for (const auto* r : {&from_us, &to_us, &as_of_us}) {
+    if (!r->ok()) {
+      std::fprintf(stderr, "tallyctl charges: %s\n", r->error().ToString().c_str());
+      return 2;
+    }
   }
   auto log = OpenOrDie(data);
   auto id = projections::ResolveCustomer(*log, customer);
@@ -49,27 +54,46 @@ int ChargesCmd(const std::string& data, const std::string& customer, const std::
     std::fprintf(stderr, "tallyctl charges: %s\n", id.error().ToString().c_str());
     return 2;
   }
-  projections::ProjectionStoreOptions options;
-  options.read_only = true;
-  auto store = projections::ProjectionStore::Open(data + "/projections", projections::ModelNames(), options);
-  if (!store.ok()) {
-    std::fprintf(stderr, "tallyctl charges: no read models in %s (%s); run tallyctl project\n", data.c_str(),
-                 store.error().message().c_str());
-    return 2;
-  }
-  auto checkpoint = (*store)->ReadCheckpoint(*(*store)->Active("billing"));
-  if (!checkpoint.ok()) {
-    std::fprintf(stderr, "tallyctl charges: %s\n", checkpoint.error().ToString().c_str());
-    return 2;
-  }
   std::vector<projections::billing::LineItem> lines;
-  const Status read = projections::BillingReader(**store).ForEachOfCustomer(
-      *id, *from_us, *to_us, [&](const projections::billing::LineItem& l) { lines.push_back(l); });
-  if (!read.ok()) {
-    std::fprintf(stderr, "tallyctl charges: %s\n", read.error().ToString().c_str());
-    return 2;
+  unsigned long long position = 0;
+  if (!as_of.empty()) {
+    // The customer's events recorded until then, applied to a scratch copy.
+    char scratch[] = "/tmp/tallyctl-charges-XXXXXX";
+    if (mkdtemp(scratch) == nullptr) {
+      std::fprintf(stderr, "tallyctl charges: cannot make a scratch folder in /tmp\n");
+      return 2;
+    }
+    auto then = projections::BillingLinesAsOf(*log, *id, *as_of_us, scratch);
+    if (!then.ok()) {
+      std::fprintf(stderr, "tallyctl charges: %s\n", then.error().ToString().c_str());
+      return 2;
+    }
+    for (auto& l : then->lines) {
+      if (l.charge_start_us >= *from_us && l.charge_start_us < *to_us) lines.push_back(std::move(l));
+    }
+    position = then->last_position;
+  } else {
+    projections::ProjectionStoreOptions options;
+    options.read_only = true;
+    auto store = projections::ProjectionStore::Open(data + "/projections", projections::ModelNames(), options);
+    if (!store.ok()) {
+      std::fprintf(stderr, "tallyctl charges: no read models in %s (%s); run tallyctl project\n", data.c_str(),
+                   store.error().message().c_str());
+      return 2;
+    }
+    auto checkpoint = (*store)->ReadCheckpoint(*(*store)->Active("billing"));
+    if (!checkpoint.ok()) {
+      std::fprintf(stderr, "tallyctl charges: %s\n", checkpoint.error().ToString().c_str());
+      return 2;
+    }
+    position = checkpoint->position;
+    const Status read = projections::BillingReader(**store).ForEachOfCustomer(
+        *id, *from_us, *to_us, [&](const projections::billing::LineItem& l) { lines.push_back(l); });
+    if (!read.ok()) {
+      std::fprintf(stderr, "tallyctl charges: %s\n", read.error().ToString().c_str());
+      return 2;
+    }
   }
-  const unsigned long long position = checkpoint->position;
   if (csv) {
     std::printf("partnerId,customerId,subscriptionId,productId,chargeType,chargeStartDate,chargeEndDate,unitPrice,"
                 "effectiveUnitPrice,quantity,days,periodDays,subtotal,currency,termDuration,billingCycle,"
@@ -86,9 +110,10 @@ int ChargesCmd(const std::string& data, const std::string& customer, const std::
     }
     return 0;
   }
-  std::printf("charges of customer %s starting %s to %s, as of log position %llu (the billing model's)\n",
-              id->c_str(), projections::FormatUtcTime(*from_us).c_str(),
-              projections::FormatUtcTime(*to_us - 1).c_str(), position);
+  std::printf("charges of customer %s starting %s to %s, as of log position %llu (%s)\n", id->c_str(),
+              projections::FormatUtcTime(*from_us).c_str(), projections::FormatUtcTime(*to_us - 1).c_str(), position,
+              as_of.empty() ? "the billing model's"
+                            : ("its last event recorded by " + projections::FormatUtcTime(*as_of_us)).c_str());
   std::printf("%-36s  %-15s  %-10s  %-10s  %6s  %5s  %10s  %12s  %s\n", "subscription", "charge", "from", "through",
               "seats", "days", "unit", "subtotal", "plan");
   int64_t total = 0;

@@ -9,8 +9,10 @@
 namespace tally {
 
 // `from`/`to`: YYYY-MM-DD (the whole day) or YYYY-MM-DDTHH:MM:SS[.ffffff]Z;
-// `customer`: id or domain. Returns tallyctl's exit code.
+// `customer`: id or domain; `as_of` (empty: now): the lines as the model
+// held them once the customer's events recorded until then were applied.
+// Returns tallyctl's exit code.
 int ChargesCmd(const std::string& data, const std::string& customer, const std::string& from, const std::string& to,
-               bool csv);
+               const std::string& as_of, bool csv);
 
 }  // namespace tally

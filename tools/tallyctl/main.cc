@@ -6,7 +6,7 @@
 //   tallyctl project [--data DIR]                 bring the read models up to the log's head
 //   tallyctl rebuild MODEL... [--data DIR]         blue/green rebuild (customer, license, relationship, billing, all)
 //   tallyctl as-of CUSTOMER TIME [--data DIR]      one customer's state at a time, as JSON
-//   tallyctl charges --customer C --from D --to D [--csv]   billing lines for a billing clerk
+//   tallyctl charges --customer C --from D --to D [--as-of T] [--csv]   billing lines for a billing clerk
 //   tallyctl backup DIR [--data DIR]               consistent backup (through tallyd when it runs)
 //   tallyctl restore DIR --data NEWDIR             restore into a new folder, then verify the chain
 //
@@ -451,12 +451,13 @@ int main(int argc, char** argv) {
       ->required();
   std::string history_customer;
   auto* history = app.add_subcommand("history", "one customer's story: who did what and when");
-  std::string charges_customer, charges_from, charges_to;
+  std::string charges_customer, charges_from, charges_to, charges_as_of;
   bool charges_csv = false;
   auto* charges = app.add_subcommand("charges", "one customer's billing lines between two dates (the billing model)");
   charges->add_option("--customer", charges_customer, "customer id or domain")->required();
   charges->add_option("--from", charges_from, "YYYY-MM-DD (from that day) or YYYY-MM-DDTHH:MM:SS[.ffffff]Z")->required();
   charges->add_option("--to", charges_to, "YYYY-MM-DD (through that day) or YYYY-MM-DDTHH:MM:SS[.ffffff]Z")->required();
+  charges->add_option("--as-of", charges_as_of, "the lines as they were then: YYYY-MM-DD (end of day) or a UTC date-time");
   charges->add_flag("--csv", charges_csv, "CSV with a header line, amounts in major units");
   history->add_option("customer", history_customer, "customer id or domain")->required();
   std::string backup_dir;
@@ -543,7 +544,7 @@ int main(int argc, char** argv) {
   if (*project) return tally::Project(data, batch, progress_lines);
   if (*rebuild) return tally::RebuildCmd(data, models);
   if (*as_of) return tally::AsOfCmd(data, customer, time);
-  if (*charges) return tally::ChargesCmd(data, charges_customer, charges_from, charges_to, charges_csv);
+  if (*charges) return tally::ChargesCmd(data, charges_customer, charges_from, charges_to, charges_as_of, charges_csv);
   if (*history) return tally::HistoryCmd(data, history_customer);
   if (*backup) return tally::BackupCmd(data, backup_dir);
   if (*restore) return tally::RestoreCmd(data, backup_dir);
