@@ -79,17 +79,11 @@ Result<std::string> ResolveCustomer(const EventLog& log, std::string_view custom
   return **owner;
 }
 
-Result<AsOf> CustomerAsOf(const EventLog& log, std::string_view customer, int64_t at_us) {
-  auto resolved = ResolveCustomer(log, customer);
-  if (!resolved.ok()) return resolved.error();
-  const std::string customer_id = *resolved;
+Status ForEachEventUntil(const EventLog& log, const std::string& customer_id, int64_t at_us,
+                         const std::function<Status(uint64_t, const events::Envelope&)>& fn) {
   auto events = log.ReadStream(domain::CustomerStreamId(customer_id), 1, SIZE_MAX);
   if (!events.ok()) return events.error();
   if (events->empty()) return Error(ErrorCode::kCustomerNotFound, "no customer " + customer_id);
-  AsOf out;
-  auto key = log.FindKey(customer_id);  // today's key: an erased customer stays erased in the past too
-  if (!key.ok()) return key.error();
-  if (key->state == personal::KeyState::kPresent) out.state.personal_key = key->key;
   for (const auto& stored : *events) {
     auto env = events::VerifyEnvelope(stored.envelope);
     if (!env.ok()) {
@@ -97,10 +91,25 @@ Result<AsOf> CustomerAsOf(const EventLog& log, std::string_view customer, int64_
                                                env.error().message());
     }
     if ((*env)->recorded_at_us() > at_us) break;  // a stream is in time order
-    domain::Evolve(out.state, **env);
-    ++out.events;
-    out.last_position = stored.position;
+    TALLY_RETURN_IF_ERROR(fn(stored.position, **env));
   }
+  return OkStatus();
+}
+
+Result<AsOf> CustomerAsOf(const EventLog& log, std::string_view customer, int64_t at_us) {
+  auto resolved = ResolveCustomer(log, customer);
+  if (!resolved.ok()) return resolved.error();
+  const std::string customer_id = *resolved;
+  AsOf out;
+  auto key = log.FindKey(customer_id);  // today's key: an erased customer stays erased in the past too
+  if (!key.ok()) return key.error();
+  if (key->state == personal::KeyState::kPresent) out.state.personal_key = key->key;
+  TALLY_RETURN_IF_ERROR(ForEachEventUntil(log, customer_id, at_us, [&](uint64_t position, const events::Envelope& e) {
+    domain::Evolve(out.state, e);
+    ++out.events;
+    out.last_position = position;
+    return OkStatus();
+  }));
   if (!out.state.exists) out.state.customer_id = customer_id;
   return out;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -10,6 +11,7 @@
 
 #include "engine/domain/customer_state.h"
 #include "engine/event_log.h"
+#include "events/events_generated.h"
 
 namespace tally::projections {
 
@@ -28,6 +30,12 @@ struct AsOf {
 // A customer id, or the id of the customer owning a domain
 // ("contoso.onmicrosoft.com"; kCustomerNotFound if nobody does).
 Result<std::string> ResolveCustomer(const EventLog& log, std::string_view customer);
+
+// Calls `fn` with each event of `customer_id`'s stream recorded until
+// `at_us`, in order, stopping at its first error; kCustomerNotFound for a
+// customer without events.
+Status ForEachEventUntil(const EventLog& log, const std::string& customer_id, int64_t at_us,
+                         const std::function<Status(uint64_t position, const events::Envelope& event)>& fn);
 
 // `customer` is a customer id or its domain ("contoso.onmicrosoft.com").
 // kCustomerNotFound if no such customer exists now.

@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "engine/domain/decide.h"
 #include "engine/rocksdb_error.h"
 #include "events/codec.h"
 #include "projections/as_of.h"
@@ -240,9 +239,6 @@ Status BillingReader::ForEachOfCustomer(std::string_view customer_id, int64_t fr
 
 Result<BillingAsOf> BillingLinesAsOf(const EventLog& log, const std::string& customer_id, int64_t at_us,
                                      const std::string& scratch_dir) {
-  auto events = log.ReadStream(domain::CustomerStreamId(customer_id), 1, SIZE_MAX);
-  if (!events.ok()) return events.error();
-  if (events->empty()) return Error(ErrorCode::kCustomerNotFound, "no customer " + customer_id);
   struct Scratch {  // removed however this returns
     std::string dir;
     ~Scratch() {
@@ -255,16 +251,10 @@ Result<BillingAsOf> BillingLinesAsOf(const EventLog& log, const std::string& cus
     auto store = ProjectionStore::Open(scratch_dir, {"billing"});
     if (!store.ok()) return store.error();
     BillingProjection projection(**store, (*store)->Active("billing"));
-    for (const auto& stored : *events) {
-      auto env = events::VerifyEnvelope(stored.envelope);
-      if (!env.ok()) {
-        return Error(ErrorCode::kCorruption, "position " + std::to_string(stored.position) + ": " +
-                                                 env.error().message());
-      }
-      if ((*env)->recorded_at_us() > at_us) break;  // a stream is in time order
-      TALLY_RETURN_IF_ERROR(projection.Apply(stored.position, **env));
-      out.last_position = stored.position;
-    }
+    TALLY_RETURN_IF_ERROR(ForEachEventUntil(log, customer_id, at_us, [&](uint64_t position, const events::Envelope& e) {
+      out.last_position = position;
+      return projection.Apply(position, e);
+    }));
     rocksdb::WriteBatch batch;
     projection.Flush(batch);
     const rocksdb::Status written = (*store)->db()->Write(rocksdb::WriteOptions(), &batch);

@@ -8,22 +8,18 @@
 // seat-days each billing period charges, and rounds each period's amount
 // once. Per subscription, the model's lines that have begun sum to the
 // oracle's total to the minor unit. At the end a rebuild from scratch
-// equals the live model, row for row.
+// equals the live model, row for row, and so does the as-of.
 #include <gtest/gtest.h>
 
 #include <ctime>
 #include <map>
 #include <random>
 
-#include "engine/command_processor.h"
 #include "engine/domain/terms.h"
-#include "engine/rocksdb_event_log.h"
 #include "projections/billing/billing.h"
 #include "projections/rebuild.h"
-#include "projections/runner.h"
+#include "tests/projections/projection_fixture.h"
 #include "tests/testing/projection_rows.h"
-#include "tests/testing/test_util.h"
-#include "tools/common/workload.h"
 
 namespace tally {
 namespace {
@@ -110,29 +106,17 @@ struct OracleSub {
   Term& Now() { return terms.back(); }
 };
 
-class BillingPropertyTest : public ::testing::Test {
+class BillingPropertyTest : public testing::ProjectionFixture {
  protected:
   void SetUp() override {
-    auto catalog = domain::Catalog::Load(TALLY_OFFERS_JSON);
-    ASSERT_TRUE(catalog.ok());
-    catalog_ = std::make_unique<domain::Catalog>(std::move(*catalog));
-    RocksDbEventLogOptions options;
-    options.clock = &clock_;
-    auto log = RocksDbEventLog::Open(dir_.Sub("log"), options);
-    ASSERT_TRUE(log.ok());
-    log_ = std::move(*log);
-    processor_ = std::make_unique<CommandProcessor>(*log_, *catalog_, domain::Instance::kGlobal, ids_);
+    ProjectionFixture::SetUp();
+    clock_.Set(oracle_now_);
     auto created = processor_->Execute(tools::ValidAddCustomer("billingprop"), {"p1", "", ""});
     ASSERT_TRUE(created.ok());
     customer_ = created->customer_id;
-    auto store = projections::ProjectionStore::Open(dir_.Sub("live"), {"billing"});
-    ASSERT_TRUE(store.ok());
-    store_ = std::move(*store);
-    source_ = std::make_unique<projections::LogEventSource>(*log_);
-    projections::RunnerOptions ro;
-    ro.batch_events = 7;  // many small batches: rows cached and written back across them
-    runner_ = std::make_unique<projections::ProjectionRunner>(*source_, *store_, ro);
-    ASSERT_TRUE(runner_->Add(projections::MakeProjection("billing", *store_, store_->Active("billing"), nullptr)).ok());
+    projections::RunnerOptions options;
+    options.batch_events = 7;  // many small batches: rows cached and written back across them
+    OpenStore(options);
   }
 
   const domain::CustomerState& State() { return **processor_->State(customer_); }
@@ -181,17 +165,8 @@ class BillingPropertyTest : public ::testing::Test {
     oracle_now_ = to;
   }
 
-  testing::TempDir dir_;
-  ManualClock clock_{1'767'255'000'000'000};  // 2026-01-01T08:10:00Z
-  int64_t oracle_now_ = 1'767'255'000'000'000;
-  domain::RandomIdSource ids_{20};
-  std::unique_ptr<domain::Catalog> catalog_;
-  std::unique_ptr<RocksDbEventLog> log_;
-  std::unique_ptr<CommandProcessor> processor_;
+  int64_t oracle_now_ = 1'772'439'000'000'000;  // 2026-03-02T08:10:00Z
   std::string customer_;
-  std::unique_ptr<projections::ProjectionStore> store_;
-  std::unique_ptr<projections::LogEventSource> source_;
-  std::unique_ptr<projections::ProjectionRunner> runner_;
   std::map<std::string, OracleSub> oracle_;
 };
 
@@ -282,7 +257,7 @@ TEST_F(BillingPropertyTest, TheModelChargesWhatTheSeatDaysSay) {
       RunScheduler();
       OracleAdvance(clock_.NowMicros());
     }
-    ASSERT_TRUE(runner_->CatchUp(log_->Head()).ok()) << when;
+    CatchUp();
     // Per subscription: the lines begun by now against the oracle.
     std::map<std::string, int64_t> lines;
     projections::BillingReader::Filter filter;

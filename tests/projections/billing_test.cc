@@ -1,6 +1,6 @@
 // Issue 20: the billing read model's worked examples. Each runs real
-// commands against a real log on a manual clock, builds the billing model
-// from that log, and compares its lines with figures worked out by hand
+// commands against a real log on a manual clock, brings the read models up
+// to it with a runner, and compares the billing model's lines with figures worked out by hand
 // (in the comments). Prices are the catalog's, in cents: Microsoft 365
 // Business Basic is 600 a seat a month on P1Y billed monthly (700 from
 // 2027-04-01) and 720 on P1M.
@@ -8,13 +8,8 @@
 
 #include <chrono>
 
-#include "engine/command_processor.h"
-#include "engine/domain/terms.h"
-#include "engine/rocksdb_event_log.h"
 #include "projections/billing/billing.h"
-#include "projections/rebuild.h"
-#include "tests/testing/test_util.h"
-#include "tools/common/workload.h"
+#include "tests/projections/projection_fixture.h"
 
 namespace tally {
 namespace {
@@ -38,18 +33,10 @@ struct Expect {
   int64_t quantity, days, subtotal;
 };
 
-class BillingTest : public ::testing::Test {
+class BillingTest : public testing::ProjectionFixture {
  protected:
   void SetUp() override {
-    auto catalog = domain::Catalog::Load(TALLY_OFFERS_JSON);
-    ASSERT_TRUE(catalog.ok()) << catalog.error().ToString();
-    catalog_ = std::make_unique<domain::Catalog>(std::move(*catalog));
-    RocksDbEventLogOptions options;
-    options.clock = &clock_;
-    auto log = RocksDbEventLog::Open(dir_.Sub("log"), options);
-    ASSERT_TRUE(log.ok()) << log.error().ToString();
-    log_ = std::move(*log);
-    processor_ = std::make_unique<CommandProcessor>(*log_, *catalog_, domain::Instance::kGlobal, ids_);
+    ProjectionFixture::SetUp();
     auto created = processor_->Execute(tools::ValidAddCustomer("billing"), Meta());
     ASSERT_TRUE(created.ok()) << created.error().ToString();
     customer_ = created->customer_id;
@@ -78,18 +65,14 @@ class BillingTest : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << r.error().ToString();
   }
 
-  // The billing model built from the log: the subscription's lines.
+  // The billing model, brought up to the log's head: the subscription's lines.
   std::vector<LineItem> Lines(const std::string& sub) {
-    testing::TempDir models;
-    auto store = projections::ProjectionStore::Open(models.Sub("projections"), {"billing"});
-    EXPECT_TRUE(store.ok());
-    projections::LogEventSource source(*log_);
-    EXPECT_TRUE(projections::Rebuild(source, **store, {"billing"}, nullptr).ok());
+    CatchUp();
     std::vector<LineItem> lines;
     projections::BillingReader::Filter filter;
     filter.partner_id = "p1";
     filter.customer_id = customer_;
-    const Status s = projections::BillingReader(**store).ForEach(filter, "", [&](std::string_view, const LineItem& l) {
+    const Status s = projections::BillingReader(*store_).ForEach(filter, "", [&](std::string_view, const LineItem& l) {
       if (l.subscription_id == sub) lines.push_back(l);
       return true;
     });
@@ -116,12 +99,6 @@ class BillingTest : public ::testing::Test {
     return total;
   }
 
-  testing::TempDir dir_;
-  ManualClock clock_{At(2026, 11, 2, 9)};
-  domain::RandomIdSource ids_{20};
-  std::unique_ptr<domain::Catalog> catalog_;
-  std::unique_ptr<RocksDbEventLog> log_;
-  std::unique_ptr<CommandProcessor> processor_;
   std::string customer_;
 };
 
