@@ -47,14 +47,11 @@ std::optional<std::string> HexDecode(std::string_view hex) {
   return out;
 }
 
-// The query's value for `name` in any case of the value, or "" when absent.
+// The query's value for `name` in lower case (its values are case-insensitive), or "" when absent.
 template <typename CallT>
 std::string Lower(const CallT& call, const std::string& name) {
   auto it = call.query.find(name);
-  if (it == call.query.end()) return "";
-  std::string v = it->second;
-  for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return v;
+  return it == call.query.end() ? "" : projections::LowerAscii(it->second);
 }
 
 }  // namespace
@@ -69,10 +66,7 @@ void Api::UnbilledLineItems(Call& call, const std::string& customer_id) {
   if (Lower(call, "invoicelineitemtype") != "billinglineitems") {
     return call.Error(ErrorCode::kInvalidQuery, "invoicelineitemtype must be billinglineitems");
   }
-  const std::string currency = Lower(call, "currencycode");
-  std::string catalog_currency = ctx_.catalog->currency();
-  for (char& c : catalog_currency) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (currency != catalog_currency) {
+  if (Lower(call, "currencycode") != projections::LowerAscii(ctx_.catalog->currency())) {
     return call.Error(ErrorCode::kUnsupportedCurrency,
                       "currencycode must be " + ctx_.catalog->currency() + ": this catalog's prices are in it");
   }
