@@ -19,6 +19,7 @@
 #include "projections/billing/billing.h"
 #include "projections/rebuild.h"
 #include "tests/projections/projection_fixture.h"
+#include "tests/testing/oracle_calendar.h"
 #include "tests/testing/projection_rows.h"
 
 namespace tally {
@@ -35,23 +36,7 @@ constexpr int64_t kNever = INT64_MAX;
 
 int64_t FloorDay(int64_t us) { return us / kDay * kDay; }
 
-// The oracle's calendar: 00:00 UTC of the date `months` after `start_us`'s,
-// clamped to the month's last day, by struct tm and a days-in-month table.
-int64_t OracleAddMonths(int64_t start_us, int months) {
-  const time_t secs = static_cast<time_t>(start_us / kSecond);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  int year = tm.tm_year + 1900, month = tm.tm_mon + months;
-  year += month / 12;
-  month %= 12;
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  std::tm end{};
-  end.tm_year = year - 1900;
-  end.tm_mon = month;
-  end.tm_mday = std::min(tm.tm_mday, kDays[month] + (month == 1 && leap ? 1 : 0));
-  return static_cast<int64_t>(timegm(&end)) * kSecond;
-}
+using testing::OracleAddMonths;
 
 int Months(const std::string& s) { return s == "P1M" || s == "monthly" ? 1 : s == "P1Y" || s == "annual" ? 12 : 36; }
 

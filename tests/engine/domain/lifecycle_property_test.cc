@@ -18,6 +18,7 @@
 #include "engine/domain/terms.h"
 #include "engine/rocksdb_event_log.h"
 #include "events/codec.h"
+#include "tests/testing/oracle_calendar.h"
 #include "tests/testing/test_util.h"
 #include "tools/common/workload.h"
 
@@ -32,24 +33,10 @@ constexpr int64_t kHour = 3600 * kSecond;
 constexpr int64_t kDay = 24 * kHour;
 constexpr int64_t kWindow = 168 * kHour;
 
-// The model's calendar: 00:00 UTC of the term's anniversary (the day after
-// its last day), by struct tm and a days-in-month table.
+// The model's calendar (its own, not the engine's): 00:00 UTC of the
+// term's anniversary (the day after its last day).
 int64_t ModelTermOver(int64_t start_us, const std::string& term) {
-  const int months = term == "P1M" ? 1 : term == "P1Y" ? 12 : 36;
-  const time_t secs = static_cast<time_t>(start_us / kSecond);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  int year = tm.tm_year + 1900, month = tm.tm_mon + months;  // month 0-based
-  year += month / 12;
-  month %= 12;
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  const int last = kDays[month] + (month == 1 && leap ? 1 : 0);
-  std::tm end{};
-  end.tm_year = year - 1900;
-  end.tm_mon = month;
-  end.tm_mday = std::min(tm.tm_mday, last);
-  return static_cast<int64_t>(timegm(&end)) * kSecond;
+  return testing::OracleAddMonths(start_us, term == "P1M" ? 1 : term == "P1Y" ? 12 : 36);
 }
 
 struct ModelSub {
