@@ -9,12 +9,16 @@
 #include <string>
 
 #include "engine/rocksdb_event_log.h"
+#include "projections/store.h"
 
 namespace tally {
 
 // The folder's log, opened read-only; exits with 2 (and says why) if it
 // cannot be opened.
 std::unique_ptr<RocksDbEventLog> OpenOrDie(const std::string& data);
+// The folder's read models (`<data>/projections`); exits with 2 (and says
+// why) if they cannot be opened.
+std::unique_ptr<projections::ProjectionStore> OpenStoreOrDie(const std::string& data, bool read_only);
 
 // What `replay` keeps besides positions and stream.
 struct ReplayFilter {

@@ -73,21 +73,14 @@ int ChargesCmd(const std::string& data, const std::string& customer, const std::
     }
     position = then->last_position;
   } else {
-    projections::ProjectionStoreOptions options;
-    options.read_only = true;
-    auto store = projections::ProjectionStore::Open(data + "/projections", projections::ModelNames(), options);
-    if (!store.ok()) {
-      std::fprintf(stderr, "tallyctl charges: no read models in %s (%s); run tallyctl project\n", data.c_str(),
-                   store.error().message().c_str());
-      return 2;
-    }
-    auto checkpoint = (*store)->ReadCheckpoint(*(*store)->Active("billing"));
+    auto store = OpenStoreOrDie(data, /*read_only=*/true);
+    auto checkpoint = store->ReadCheckpoint(*store->Active("billing"));
     if (!checkpoint.ok()) {
       std::fprintf(stderr, "tallyctl charges: %s\n", checkpoint.error().ToString().c_str());
       return 2;
     }
     position = checkpoint->position;
-    const Status read = projections::BillingReader(**store).ForEachOfCustomer(
+    const Status read = projections::BillingReader(*store).ForEachOfCustomer(
         *id, *from_us, *to_us, [&](const projections::billing::LineItem& l) { lines.push_back(l); });
     if (!read.ok()) {
       std::fprintf(stderr, "tallyctl charges: %s\n", read.error().ToString().c_str());

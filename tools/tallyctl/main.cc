@@ -60,10 +60,6 @@ std::unique_ptr<RocksDbEventLog> OpenOrDie(const std::string& data) {
   return std::move(*log);
 }
 
-namespace {
-
-
-
 std::unique_ptr<projections::ProjectionStore> OpenStoreOrDie(const std::string& data, bool read_only) {
   projections::ProjectionStoreOptions options;
   options.read_only = read_only;
@@ -75,6 +71,8 @@ std::unique_ptr<projections::ProjectionStore> OpenStoreOrDie(const std::string& 
   }
   return std::move(*store);
 }
+
+namespace {
 
 // Applies `log` to the read models in `store` up to its head. Returns the
 // events applied, or nullopt after printing the error.
