@@ -19,6 +19,7 @@
 #include "projections/billing/billing.h"
 #include "projections/rebuild.h"
 #include "tests/projections/projection_fixture.h"
+#include "tests/testing/due_step.h"
 #include "tests/testing/oracle_calendar.h"
 #include "tests/testing/projection_rows.h"
 
@@ -113,18 +114,11 @@ class BillingPropertyTest : public testing::ProjectionFixture {
 
   // The scheduler, as in tallyd: every due step, pass after pass.
   void RunScheduler() {
-    for (bool took = true; took;) {
-      took = false;
-      for (const auto& [id, sub] : State().subscriptions) {
-        const auto next = domain::NextLifecycleStep(StatusName(sub.status), sub.term_duration, sub.term_start_us,
-                                                    sub.auto_renew, sub.status_since_us);
-        if (next.step == domain::LifecycleStep::kNone || next.due_us > clock_.NowMicros()) continue;
-        auto r = processor_->Execute(domain::AdvanceSubscription{customer_, {id}, next.due_us},
-                                     {"system:lifecycle", "", ""});
-        ASSERT_TRUE(r.ok()) << r.error().ToString();
-        took = true;
-        break;
-      }
+    while (auto due = testing::FirstDueStep(State(), clock_.NowMicros())) {
+      auto r = processor_->Execute(domain::AdvanceSubscription{customer_, {due->subscription_id}, due->due_us},
+                                   {"system:lifecycle", "", ""});
+      ASSERT_TRUE(r.ok()) << r.error().ToString();
+      ASSERT_GT(r->last_position, 0u) << "a due step changes the subscription";
     }
   }
 
