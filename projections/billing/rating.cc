@@ -33,7 +33,7 @@ LineItem Line(const SubscriptionBilling& s, std::string_view type, const Period&
   l.term_duration = s.term_duration;
   l.billing_cycle = s.billing_cycle;
   l.subscription_start_us = DayOf(s.term_start_us);
-  l.subscription_end_us = PeriodOf(s, PeriodCount(s.term_duration, s.billing_cycle) - 1).next_day_us - kDayMicros;
+  l.subscription_end_us = domain::CommitmentEndDay(s.term_start_us, s.term_duration);
   l.position = position;
   return l;
 }
