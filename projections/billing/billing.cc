@@ -66,24 +66,7 @@ std::optional<std::string_view> BillingProjection::CustomerOfRow(std::string_vie
 }
 
 void BillingProjection::Write(const billing::Rated& rated) {
-  for (const billing::LineItem& line : rated.lines) lines_[LineKey(line)] = line.Encode();
-}
-
-void BillingProjection::FlushRows(rocksdb::WriteBatch& batch) {
-  states_.Flush(batch);
-  // In key order (RocksDB inserts sorted keys faster).
-  std::vector<std::pair<const std::string, std::optional<std::string>>*> sorted;
-  sorted.reserve(lines_.size());
-  for (auto& entry : lines_) sorted.push_back(&entry);
-  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
-  for (const auto* entry : sorted) {
-    if (entry->second) {
-      batch.Put(copy_->cf(), entry->first, *entry->second);
-    } else {
-      batch.Delete(copy_->cf(), entry->first);
-    }
-  }
-  lines_.clear();
+  for (const billing::LineItem& line : rated.lines) BlindPut(LineKey(line), line.Encode());
 }
 
 Status BillingProjection::Apply(uint64_t position, const events::Envelope& e) {
@@ -133,7 +116,7 @@ Status BillingProjection::Apply(uint64_t position, const events::Envelope& e) {
   } else if (e.payload_type() == Payload::SubscriptionCancelled) {
     const billing::Rated rated = billing::Cancel(s, at, position);
     Write(rated);
-    for (int64_t start : rated.dropped_cycles) Drop(CycleKey(s.partner_id, s.customer_id, s.subscription_id, start));
+    for (int64_t start : rated.dropped_cycles) BlindDelete(CycleKey(s.partner_id, s.customer_id, s.subscription_id, start));
   } else {
     const auto* p = e.payload_as_SubscriptionRenewed();
     s.term_duration = View(p->term_duration());

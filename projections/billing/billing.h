@@ -37,18 +37,12 @@ class BillingProjection final : public Projection {
   std::optional<std::string_view> CustomerOfRow(std::string_view key, std::string_view value) const override;
 
  private:
-  void FlushRows(rocksdb::WriteBatch& batch) override;
-  void DiscardRows() override {
-    states_.Clear();
-    lines_.clear();
-  }
-  // Lines to write at the next flush, the last write of a key winning: a
-  // term's cycle charges are rewritten at every quantity change, and a
-  // rebuild's batch may change one subscription many times.
+  void FlushRows(rocksdb::WriteBatch& batch) override { states_.Flush(batch); }
+  void DiscardRows() override { states_.Clear(); }
+  // Lines are written blind (never read back while applying): the last
+  // write of a key in a batch wins.
   void Write(const billing::Rated& rated);
-  void Drop(std::string key) { lines_[std::move(key)].reset(); }
   RowCache<billing::SubscriptionBilling> states_;
-  std::unordered_map<std::string, std::optional<std::string>> lines_;
 };
 
 // The key of a line (see the rows above).
