@@ -6,6 +6,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -221,6 +222,14 @@ inline std::string Key(char tag, std::string_view a, std::string_view b) {
   k.push_back('\0');
   k.append(b);
   return k;
+}
+
+// A number in a key: `digits` lower-case hex digits, zero-padded, so that
+// key order is number order (times before the epoch sort as 0).
+inline std::string KeyHex(int64_t v, int digits) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%0*llx", digits, static_cast<unsigned long long>(std::max<int64_t>(0, v)));
+  return hex;
 }
 
 // For CustomerOfRow: a row key `tag a 00 b` split into (a, b); b is empty

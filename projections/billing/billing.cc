@@ -24,12 +24,6 @@ Error NotApplicable(const events::Envelope& e, std::string_view why) {
                                            std::string(why));
 }
 
-std::string Hex(uint64_t v, int digits) {
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%0*llx", digits, static_cast<unsigned long long>(v));
-  return hex;
-}
-
 // "l" partner 00 customer 00 subscription 00: one subscription's lines.
 std::string SubscriptionPrefix(std::string_view partner, std::string_view customer, std::string_view subscription) {
   std::string k = Key('l', partner, customer);
@@ -41,7 +35,7 @@ std::string SubscriptionPrefix(std::string_view partner, std::string_view custom
 
 std::string CycleKey(std::string_view partner, std::string_view customer, std::string_view subscription,
                      int64_t start_day_us) {
-  return SubscriptionPrefix(partner, customer, subscription) + Hex(static_cast<uint64_t>(start_day_us), 16) + "c";
+  return SubscriptionPrefix(partner, customer, subscription) + KeyHex(start_day_us, 16) + "c";
 }
 
 }  // namespace
@@ -51,7 +45,7 @@ std::string LineKey(const billing::LineItem& l) {
     return CycleKey(l.partner_id, l.customer_id, l.subscription_id, l.charge_start_us);
   }
   return SubscriptionPrefix(l.partner_id, l.customer_id, l.subscription_id) +
-         Hex(static_cast<uint64_t>(l.charge_start_us), 16) + "e" + Hex(l.position, 16) + Hex(l.seq, 4);
+         KeyHex(l.charge_start_us, 16) + "e" + KeyHex(static_cast<int64_t>(l.position), 16) + KeyHex(l.seq, 4);
 }
 
 BillingProjection::BillingProjection(ProjectionStore& store, std::shared_ptr<const Copy> copy)

@@ -147,12 +147,8 @@ TotalsRow TotalsOf(const domain::CustomerState& state, std::string_view partner_
 namespace {
 
 // A due time in the due list's keys: 16 hex digits, so that key order is
-// time order (times before the epoch sort as 0).
-std::string DueHex(int64_t due_us) {
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(std::max<int64_t>(0, due_us)));
-  return hex;
-}
+// time order.
+std::string DueHex(int64_t due_us) { return KeyHex(due_us, 16); }
 
 }  // namespace
 
