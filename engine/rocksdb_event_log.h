@@ -104,6 +104,24 @@ class RocksDbEventLog final : public EventLog {
   Status Recover() override;
   std::optional<Error> WriteFailure() const override;
 
+  // Restoring a log from another copy of its events (tallyctl restore
+  // --from-kafka; rocksdb_event_log_restore.cc). Appends `events` exactly
+  // as they are, in one synced write: each a verified, stamped envelope
+  // whose position is the next one (Head() + 1, ...) and whose stream
+  // version is its stream's next. Recomputes the chain; writes the stream
+  // index, and the unique claims and key changes each event carries. All
+  // or nothing; nothing may be staged by Prepare on this open log.
+  struct StampedEvent {
+    std::string envelope;
+    std::vector<UniqueClaim> claims;
+    std::vector<KeyChange> key_changes;
+  };
+  Status AppendStamped(std::span<StampedEvent> events);
+
+  // Calls `fn` for each customer's key record, in customer id order (for a
+  // key backup: tallyctl keys export), until it returns false.
+  Status ForEachKey(const std::function<bool(std::string_view customer_id, const personal::KeyRecord&)>& fn) const;
+
   // For tools and tests that need RocksDB itself (backups, tampering).
   rocksdb::DB* db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* events_cf() const { return cf_[kEvents]; }

@@ -4,12 +4,18 @@
 # the tests.
 #
 #   tools/setup.sh start   set up, build (release) and start tallyd on 127.0.0.1:8080, data in ./var
+#                          (Kafka: an embedded mock cluster, in memory)
+#   tools/setup.sh start-kafka
+#                          the same, publishing to a real 3-node Apache Kafka cluster on
+#                          127.0.0.1 (tools/kafka/cluster.sh; its data in ./var-kafka, started
+#                          if it does not run; `tools/kafka/cluster.sh stop var-kafka` stops it)
 #   tools/setup.sh test    set up, build release + ASan/UBSan, run the whole test suite under both
-#   tools/setup.sh deps    only install the packages (Debian, and PyPI's into build/venv)
+#   tools/setup.sh deps    only install the packages (Debian's; PyPI's into build/venv; Kafka's
+#                          jars from Maven Central into build/kafka/libs)
 #   tools/setup.sh build [release|asan]
 #
 # Environment: TALLY_DATA (default ./var), TALLY_LISTEN (default 127.0.0.1:8080),
-# TALLY_PRESETS (default "release asan") for `test`.
+# TALLY_KAFKA_DIR (default ./var-kafka), TALLY_PRESETS (default "release asan") for `test`.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,6 +27,7 @@ packages=(
   libboost-dev libssl-dev libsodium-dev nlohmann-json3-dev libcli11-dev libgtest-dev
   libgoogle-perftools-dev
   kcat curl jq wrk python3-venv
+  openjdk-17-jre-headless maven
 )
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
@@ -41,17 +48,22 @@ deps() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Python test tools from PyPI, pinned, in build/venv (the contract test,
-# tests/contract/, runs schemathesis from there).
+# Python packages from PyPI, pinned, in build/venv: schemathesis for the
+# contract test (tests/contract/); confluent-kafka, flatbuffers and PyNaCl
+# for the Python consumer (tools/consumers/python/) and its test.
 pydeps() {
-  local venv="$root/build/venv" want="schemathesis==4.32.5"
-  if [ -x "$venv/bin/schemathesis" ] && "$venv/bin/pip" freeze 2>/dev/null | grep -qx "$want"; then
-    log "python tools: present ($want)"
+  local venv="$root/build/venv"
+  local want=(schemathesis==4.32.5 confluent-kafka==2.16.1 flatbuffers==25.12.19 pynacl==1.6.2)
+  local have; have="$("$venv/bin/pip" freeze 2>/dev/null || true)"
+  local missing=()
+  for w in "${want[@]}"; do grep -qix "$w" <<<"$have" || missing+=("$w"); done
+  if [ ${#missing[@]} -eq 0 ]; then
+    log "python packages: present (${want[*]})"
     return
   fi
-  log "python tools: installing $want into $venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check "$want"
+  log "python packages: installing ${missing[*]} into $venv"
+  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "${missing[@]}"
 }
 
 build() {
@@ -61,8 +73,12 @@ build() {
   cmake --build --preset "$preset"
 }
 
+# Apache Kafka's jars (tools/kafka/pom.xml), for the real-cluster tests and
+# `start-kafka`.
+kafkadeps() { "$root/tools/kafka/cluster.sh" fetch; }
+
 case "${1:-}" in
-  deps) deps; pydeps ;;
+  deps) deps; pydeps; kafkadeps ;;
   build) deps; build "${2:-release}" ;;
   start)
     deps
@@ -72,9 +88,25 @@ case "${1:-}" in
     log "starting tallyd (data: $data, listen: $listen); Ctrl-C stops it"
     exec "$root/build/release/tools/tallyd" --data "$data" --listen "$listen"
     ;;
+  start-kafka)
+    deps
+    kafkadeps
+    build release
+    data="${TALLY_DATA:-$root/var}"
+    listen="${TALLY_LISTEN:-127.0.0.1:8080}"
+    kdir="${TALLY_KAFKA_DIR:-$root/var-kafka}"
+    if [ -f "$kdir/ports" ]; then
+      bootstrap="$("$root/tools/kafka/cluster.sh" up "$kdir" | tail -1)"
+    else
+      bootstrap="$("$root/tools/kafka/cluster.sh" start 3 "$kdir" | tail -1)"
+    fi
+    log "starting tallyd (data: $data, listen: $listen, Kafka: $bootstrap); Ctrl-C stops it"
+    exec "$root/build/release/tools/tallyd" --data "$data" --listen "$listen" --kafka-bootstrap "$bootstrap"
+    ;;
   test)
     deps
     pydeps
+    kafkadeps
     for preset in ${TALLY_PRESETS:-release asan}; do
       build "$preset"
       log "tests ($preset)"
@@ -82,7 +114,7 @@ case "${1:-}" in
     done
     ;;
   *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -59,7 +59,11 @@ void LogLine(const rd_kafka_t* rk, int level, const char* facility, const char* 
 // Without an error callback librdkafka logs every error a second time (as
 // "ERROR [thrd:app]"). A broker's connection and name-resolution failures
 // are in its log lines already (FAIL); every other error is printed here.
-void ErrorLine(rd_kafka_t* rk, int err, const char* reason, void* /*opaque*/) {
+void ErrorLine(rd_kafka_t* rk, int err, const char* reason, void* /*opaque*/) { PrintError(rk, err, reason); }
+
+}  // namespace
+
+void PrintError(rd_kafka_t* rk, int err, const char* reason) {
   const auto code = static_cast<rd_kafka_resp_err_t>(err);
   if (code == RD_KAFKA_RESP_ERR__TRANSPORT || code == RD_KAFKA_RESP_ERR__RESOLVE) return;
   if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
@@ -70,11 +74,9 @@ void ErrorLine(rd_kafka_t* rk, int err, const char* reason, void* /*opaque*/) {
   std::fprintf(stderr, "tally kafka: %s error %s: %s\n", rd_kafka_name(rk), rd_kafka_err2name(code), reason);
 }
 
-}  // namespace
-
-Result<Handle> NewHandle(rd_kafka_type_t type, Conf conf) {
+Result<Handle> NewHandle(rd_kafka_type_t type, Conf conf, ErrorCallback on_error) {
   rd_kafka_conf_set_log_cb(conf.get(), &LogLine);
-  rd_kafka_conf_set_error_cb(conf.get(), &ErrorLine);
+  rd_kafka_conf_set_error_cb(conf.get(), on_error != nullptr ? on_error : &ErrorLine);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(type, conf.get(), err, sizeof err);
   if (rk == nullptr) return Error(ErrorCode::kKafka, std::string("creating a Kafka client: ") + err);
@@ -131,6 +133,51 @@ Result<int32_t> PartitionCount(rd_kafka_t* rk, const std::string& topic, int tim
     }
   }
   rd_kafka_metadata_destroy(md);
+  return out;
+}
+
+Status CreateTopic(const Config& config, const std::string& topic, int32_t partitions, int replication_factor,
+                   const Config& topic_config, int timeout_ms, bool exists_ok) {
+  auto conf = MakeConf(config);
+  if (!conf.ok()) return conf.error();
+  auto admin = NewHandle(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!admin.ok()) return admin.error();
+  rd_kafka_t* rk = admin->get();
+  char err[512];
+  rd_kafka_NewTopic_t* new_topic = rd_kafka_NewTopic_new(topic.c_str(), partitions, replication_factor, err, sizeof err);
+  if (new_topic == nullptr) return Error(ErrorCode::kInvalidArgument, "topic " + topic + ": " + err);
+  for (const auto& [name, value] : topic_config) {
+    if (auto e = rd_kafka_NewTopic_set_config(new_topic, name.c_str(), value.c_str()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_NewTopic_destroy(new_topic);
+      return FromKafka(e, "topic " + topic + ": setting " + name);
+    }
+  }
+  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_operation_timeout(options, timeout_ms, err, sizeof err);
+  rd_kafka_AdminOptions_set_request_timeout(options, timeout_ms, err, sizeof err);
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
+  rd_kafka_CreateTopics(rk, &new_topic, 1, options, queue);
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, timeout_ms + 1000);
+  Status out = Error(ErrorCode::kKafka, "creating topic " + topic + ": no answer in time");
+  if (event != nullptr) {
+    const rd_kafka_CreateTopics_result_t* result = rd_kafka_event_CreateTopics_result(event);
+    size_t count = 0;
+    const rd_kafka_topic_result_t** topics = result ? rd_kafka_CreateTopics_result_topics(result, &count) : nullptr;
+    if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      out = FromKafka(rd_kafka_event_error(event), "creating topic " + topic);
+    } else if (count == 1 && rd_kafka_topic_result_error(topics[0]) == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      out = exists_ok ? OkStatus() : Error(ErrorCode::kKafka, "topic " + topic + " exists already");
+    } else if (count == 1 && rd_kafka_topic_result_error(topics[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* why = rd_kafka_topic_result_error_string(topics[0]);
+      out = Error(ErrorCode::kKafka, "creating topic " + topic + ": " + (why ? why : "failed"));
+    } else {
+      out = OkStatus();
+    }
+    rd_kafka_event_destroy(event);
+  }
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_NewTopic_destroy(new_topic);
   return out;
 }
 

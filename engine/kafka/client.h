@@ -50,10 +50,18 @@ Result<Config> ParseProperties(const std::vector<std::string>& properties);
 // naming it.
 Result<Conf> MakeConf(const Config& config);
 
+// librdkafka's error callback type.
+using ErrorCallback = void (*)(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+
 // A client handle of `type` (takes `conf` on success). Its log lines and
 // errors go to stderr as "tally kafka: <client> <level> [<facility>] ...",
 // each once (librdkafka would print errors twice, in its own format).
-Result<Handle> NewHandle(rd_kafka_type_t type, Conf conf);
+// `on_error`, if given, replaces the printing of errors: it should call
+// PrintError itself.
+Result<Handle> NewHandle(rd_kafka_type_t type, Conf conf, ErrorCallback on_error = nullptr);
+
+// Prints a client error as NewHandle's handles do.
+void PrintError(rd_kafka_t* rk, int err, const char* reason);
 
 // The partition of a record keyed by `key` in a topic of `partitions`:
 // murmur2, as Kafka's Java clients and librdkafka's "murmur2" partitioner
@@ -62,6 +70,14 @@ int32_t PartitionFor(std::string_view key, int32_t partitions);
 
 // The number of partitions of `topic`, from the cluster's metadata.
 Result<int32_t> PartitionCount(rd_kafka_t* rk, const std::string& topic, int timeout_ms);
+
+// Creates `topic` with `partitions` and `replication_factor`, its
+// `topic_config` (e.g. {"min.insync.replicas", "2"}) set, through the
+// cluster at `config`'s bootstrap.servers (the admin API). A topic that
+// exists already is an error (kKafka) unless `exists_ok`; its settings are
+// then left as they are.
+Status CreateTopic(const Config& config, const std::string& topic, int32_t partitions, int replication_factor,
+                   const Config& topic_config, int timeout_ms, bool exists_ok = false);
 
 // A header's value as text, or nullopt when the message lacks it.
 std::optional<std::string_view> HeaderValue(const rd_kafka_message_t* msg, const char* name);

@@ -120,11 +120,14 @@ RelayStatus Relay::Status() const {
   s.sent = sent_;
   s.reconnects = reconnects_;
   s.partitions = partitions_;
-  s.connected = connected_;
+  s.connected = connected_ && !brokers_down_;
   const int64_t oldest = oldest_unpublished_us_;
   if (s.lag() > 0 && oldest > 0) s.lag_seconds = std::max<int64_t>(0, NowUs() - oldest) / 1e6;
   std::lock_guard lock(error_mu_);
   s.last_error = last_error_;
+  if (s.last_error.empty() && connected_ && brokers_down_) {
+    s.last_error = "every broker is down; events wait in the log";
+  }
   s.truncated = truncated_;
   return s;
 }
@@ -139,6 +142,7 @@ void Relay::CheckRetention() {
     }
     if (low > 0) truncated += (truncated.empty() ? "" : ",") + std::to_string(p) + "@" + std::to_string(low);
   }
+  brokers_down_ = false;  // every partition's leader answered
   std::lock_guard lock(error_mu_);
   if (truncated != truncated_ && !truncated.empty()) {
     std::fprintf(stderr,
@@ -212,17 +216,31 @@ void Relay::Run() {
   }
 }
 
+Config RelayProducerDefaults() {
+  return {{"linger.ms", "5"},
+          {"batch.num.messages", "10000"},
+          // Ordered and bounded: at most 5 requests in flight per broker, the
+          // most idempotence keeps in order after a retry.
+          {"max.in.flight.requests.per.connection", "5"},
+          {"compression.type", "lz4"}};
+}
+
+Config RelayProducerGuarantees() {
+  // Exactly once per partition and never a silent drop: these are not the
+  // user's to change. acks=all waits for min.insync.replicas copies.
+  return {{"enable.idempotence", "true"}, {"acks", "all"}, {"message.timeout.ms", "0"}};
+}
+
 tally::Status Relay::Connect() {
-  Config config = {{"linger.ms", "5"}, {"batch.num.messages", "10000"}};
+  Config config = RelayProducerDefaults();
   config.insert(config.end(), options_.config.begin(), options_.config.end());
-  // Exactly once per partition and never a silent drop: these are not
-  // the user's to change.
-  config.insert(config.end(), {{"enable.idempotence", "true"}, {"acks", "all"}, {"message.timeout.ms", "0"}});
+  const Config guarantees = RelayProducerGuarantees();
+  config.insert(config.end(), guarantees.begin(), guarantees.end());
   auto conf = MakeConf(config);
   if (!conf.ok()) return conf.error();
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &Relay::OnDelivery);
   rd_kafka_conf_set_opaque(conf->get(), this);
-  auto producer = NewHandle(RD_KAFKA_PRODUCER, std::move(*conf));
+  auto producer = NewHandle(RD_KAFKA_PRODUCER, std::move(*conf), &Relay::OnError);
   if (!producer.ok()) return producer.error();
   producer_ = std::move(*producer);
   topic_ = rd_kafka_topic_new(producer_.get(), options_.topic.c_str(), nullptr);
@@ -268,6 +286,7 @@ tally::Status Relay::Connect() {
   partitions_ = *partitions;
   delivery_failed_ = false;
   connected_ = true;
+  brokers_down_ = false;
   std::lock_guard lock(error_mu_);
   last_error_.clear();
   return OkStatus();
@@ -426,7 +445,13 @@ void Relay::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque)
                                            msg->err);
 }
 
+void Relay::OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  PrintError(rk, err, reason);
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) static_cast<Relay*>(opaque)->brokers_down_ = true;
+}
+
 void Relay::Acknowledge(uint64_t position, rd_kafka_resp_err_t err) {
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) brokers_down_ = false;
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     if (err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) return;
     if (!delivery_failed_) {

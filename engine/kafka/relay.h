@@ -34,10 +34,18 @@
 
 namespace tally::kafka {
 
+// The producer settings the relay starts from (RelayOptions::config comes
+// after them and may change them): linger, batch size, in-flight bound,
+// compression. README's "Kafka" section gives the measured reasons.
+Config RelayProducerDefaults();
+// The settings it applies last, whatever the config says: idempotence,
+// acks=all, no delivery timeout.
+Config RelayProducerGuarantees();
+
 struct RelayOptions {
   std::string topic{kDefaultTopic};
-  // librdkafka properties; must name bootstrap.servers. The relay sets
-  // enable.idempotence, acks=all and message.timeout.ms=0 after these.
+  // librdkafka properties; must name bootstrap.servers. Applied after
+  // RelayProducerDefaults() and before RelayProducerGuarantees().
   Config config;
   // How long the relay waits for new events when there are none.
   std::chrono::milliseconds poll{10};
@@ -63,7 +71,7 @@ struct RelayStatus {
   uint64_t sent = 0;       // records acknowledged since Start (resends after a reconnect included)
   uint64_t reconnects = 0;
   int32_t partitions = 0;
-  bool connected = false;  // resumed and producing
+  bool connected = false;  // resumed and producing, and some broker reachable
   std::string last_error;  // the latest error, empty once resumed again
   // Partitions that no longer start at offset 0, as "partition@first
   // offset" separated by commas ("3@871,4@902"); empty while the topic
@@ -135,6 +143,9 @@ class Relay {
   tally::Status Produce();
   void Acknowledge(uint64_t position, rd_kafka_resp_err_t err);
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque);
+  // librdkafka's errors: every broker down makes the relay not connected
+  // until a broker answers again (a delivery or the retention check).
+  static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   void SetError(const Error& e);
   void Publish();  // updates the status atomics from in_flight_
 
@@ -161,6 +172,7 @@ class Relay {
   std::atomic<int64_t> oldest_unpublished_us_{0};
   std::atomic<int32_t> partitions_{0};
   std::atomic<bool> connected_{false};
+  std::atomic<bool> brokers_down_{false};  // set by OnError, cleared by an answer
   mutable std::mutex error_mu_;
   std::string last_error_;
   std::string truncated_;  // RelayStatus::truncated; guarded by error_mu_

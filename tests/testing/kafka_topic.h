@@ -80,10 +80,10 @@ inline std::vector<TopicRecord> ReadTopic(const std::string& bootstraps, const s
 }
 
 // Waits until tallyd's /healthz says its relay has published the whole log;
-// returns the log's head (0, and a test failure, on timeout).
-inline uint64_t WaitPublished(uint16_t port) {
+// returns the log's head (0, and a test failure, after `timeout`).
+inline uint64_t WaitPublished(uint16_t port, std::chrono::seconds timeout = std::chrono::seconds(30)) {
   HttpClient anonymous(port);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     auto h = anonymous.Get("/healthz");
     if (h.status == 200 && h.json.contains("kafka")) {

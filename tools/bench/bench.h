@@ -137,6 +137,13 @@ struct KafkaBenchOptions {
   uint64_t load_events = 200'000;  // appended while the relay runs (lag)
   int partitions = 6;
   bool keep = false;
+  // A real cluster's bootstrap list; empty: an embedded mock cluster.
+  // Against a cluster the bench creates its own three topics (replication
+  // factor min(brokers, 3), min.insync.replicas min(brokers, 2)).
+  std::string bootstrap;
+  // librdkafka properties KEY=VALUE given to both producers (e.g.
+  // compression.type=lz4), after the relay's defaults.
+  std::vector<std::string> properties;
 };
 int RunKafkaBench(const KafkaBenchOptions& options);
 

@@ -154,12 +154,14 @@ int main(int argc, char** argv) {
   h->add_flag("--keep", http.keep, "keep the scratch data");
 
   tally::bench::KafkaBenchOptions kafka;
-  auto* k = app.add_subcommand("kafka", "the Kafka relay vs a raw librdkafka producer, same records, same mock cluster");
+  auto* k = app.add_subcommand("kafka", "the Kafka relay vs a raw librdkafka producer, same records, same cluster");
   k->add_option("--events", kafka.events, "events relayed (and sent raw)")->capture_default_str();
   k->add_option("--load-events", kafka.load_events, "events appended while the relay runs")->capture_default_str();
   k->add_option("--partitions", kafka.partitions, "partitions per topic")->capture_default_str();
   k->add_option("--dir", kafka.dir, "scratch folder")->capture_default_str();
   k->add_flag("--keep", kafka.keep, "keep the scratch data");
+  k->add_option("--bootstrap", kafka.bootstrap, "a real cluster's bootstrap.servers (default: an embedded mock cluster)");
+  k->add_option("--property", kafka.properties, "librdkafka property KEY=VALUE for both producers (repeatable)");
 
   tally::bench::VerifyBenchOptions verify;
   auto* v = app.add_subcommand("verify", "tallyctl verify's hash chain + FlatBuffers check vs a raw RocksDB scan");

@@ -9,6 +9,9 @@
 //   tallyctl charges --customer C --from D --to D [--as-of T] [--csv]   billing lines for a billing clerk
 //   tallyctl backup DIR [--data DIR]               consistent backup (through tallyd when it runs)
 //   tallyctl restore DIR --data NEWDIR             restore into a new folder, then verify the chain
+//   tallyctl restore --from-kafka --bootstrap LIST --data NEWDIR (--keys FILE | --without-keys) [--partners FILE]
+//                                                  rebuild the log from the topic alone, verify it, project it
+//   tallyctl keys export FILE [--data DIR]         back up the customers' personal-data keys (mode 0600)
 //
 // The log is always opened read-only (so these may run beside tallyd; they
 // then see the log as of their own start). project and rebuild write the
@@ -43,6 +46,7 @@
 #include "tools/common/progress.h"
 #include "tools/tallyctl/audit.h"
 #include "tools/tallyctl/consume.h"
+#include "tools/tallyctl/restore_kafka.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -461,8 +465,25 @@ int main(int argc, char** argv) {
   std::string backup_dir;
   auto* backup = app.add_subcommand("backup", "consistent backup of the log and read models into a new folder");
   backup->add_option("dir", backup_dir, "backup folder (must not exist)")->required();
-  auto* restore = app.add_subcommand("restore", "restore a backup into a new data folder and verify it");
-  restore->add_option("dir", backup_dir, "backup folder")->required();
+  auto* restore = app.add_subcommand("restore", "restore a backup (or the Kafka topic) into a new data folder and verify it");
+  restore->add_option("dir", backup_dir, "backup folder");
+  bool restore_from_kafka = false;
+  tally::RestoreFromKafkaOptions restore_kafka;
+  std::vector<std::string> restore_properties;
+  restore->add_flag("--from-kafka", restore_from_kafka, "rebuild the log from the Kafka topic alone (no backup folder)");
+  restore->add_option("--bootstrap", restore_kafka.bootstrap, "with --from-kafka: Kafka bootstrap.servers");
+  restore->add_option("--topic", restore_kafka.topic, "with --from-kafka: the topic")->capture_default_str();
+  restore->add_option("--keys", restore_kafka.keys_file, "with --from-kafka: a key backup (tallyctl keys export)");
+  restore->add_flag("--without-keys", restore_kafka.without_keys,
+                    "with --from-kafka and no key backup: personal fields stay unreadable (shown as erased)");
+  restore->add_option("--partners", restore_kafka.partners_file,
+                      "with --from-kafka: a partners.json to copy (partner and operator tokens are not in the topic)");
+  restore->add_option("--kafka-property", restore_properties, "with --from-kafka: librdkafka property KEY=VALUE");
+  auto* keys = app.add_subcommand("keys", "the customers' personal-data keys");
+  keys->require_subcommand(1);
+  std::string keys_out;
+  auto* keys_export = keys->add_subcommand("export", "write every key record to a new file (mode 0600): a key backup");
+  keys_export->add_option("file", keys_out, "the file to write (must not exist)")->required();
   auto* consume = app.add_subcommand("consume", "follow the Kafka topic as a consumer group; events as JSON lines");
   tally::ConsumeOptions consume_options;
   std::vector<std::string> consume_properties;
@@ -493,7 +514,8 @@ int main(int argc, char** argv) {
   std::string operator_name;
   auto* operators_add = operators->add_subcommand("add", "add an operator; prints its new token once");
   operators_add->add_option("name", operator_name, "operator name: 1-64 letters, digits, '-', '_', '.'")->required();
-  for (auto* sub : {project, rebuild, as_of, history, charges, backup, restore, partners_add, operators_add, forget}) {
+  for (auto* sub : {project, rebuild, as_of, history, charges, backup, restore, partners_add, operators_add, forget,
+                    keys_export}) {
     sub->add_option("--data", data, "data folder (tallyd --data)")->capture_default_str();
   }
   replay->add_option("--stream", stream, "only this stream, e.g. customer-<id>");
@@ -545,7 +567,29 @@ int main(int argc, char** argv) {
   if (*charges) return tally::ChargesCmd(data, charges_customer, charges_from, charges_to, charges_as_of, charges_csv);
   if (*history) return tally::HistoryCmd(data, history_customer);
   if (*backup) return tally::BackupCmd(data, backup_dir);
-  if (*restore) return tally::RestoreCmd(data, backup_dir);
+  if (*restore && restore_from_kafka) {
+    if (!backup_dir.empty() || restore_kafka.bootstrap.empty()) {
+      std::fprintf(stderr, "tallyctl restore: --from-kafka takes --bootstrap and no backup folder\n");
+      return 2;
+    }
+    auto properties = tally::kafka::ParseProperties(restore_properties);
+    if (!properties.ok()) {
+      std::fprintf(stderr, "tallyctl restore: %s\n", properties.error().message().c_str());
+      return 2;
+    }
+    restore_kafka.properties = std::move(*properties);
+    restore_kafka.data = data;
+    if (const int rc = tally::RestoreFromKafka(restore_kafka); rc != 0) return rc;
+    return tally::Project(data, batch, false);  // the read models, from the restored log
+  }
+  if (*restore) {
+    if (backup_dir.empty()) {
+      std::fprintf(stderr, "tallyctl restore: name the backup folder (or --from-kafka)\n");
+      return 2;
+    }
+    return tally::RestoreCmd(data, backup_dir);
+  }
+  if (*keys_export) return tally::KeysExport(data, keys_out);
   if (*partners_add) return tally::TokenAdd(data, "partners", partner_name);
   if (*operators_add) return tally::TokenAdd(data, "operators", operator_name);
   if (*forget) return tally::ForgetCmd(data, forget_customer, forget_reason);

@@ -1,0 +1,437 @@
+#include "tools/tallyctl/restore_kafka.h"
+
+#include <fcntl.h>
+#include <librdkafka/rdkafka.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "engine/chain_verifier.h"
+#include "engine/domain/decide.h"
+#include "engine/rocksdb_event_log.h"
+#include "events/codec.h"
+
+namespace tally {
+namespace {
+
+constexpr size_t kWriteEvents = 2000;        // events per synced write
+constexpr size_t kPauseAbove = 20000;        // a partition this far ahead is paused
+constexpr size_t kResumeBelow = 2000;
+
+std::string Hex(const personal::Key& key) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : key) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+std::optional<personal::Key> FromHex(const std::string& text) {
+  personal::Key key{};
+  if (text.size() != key.size() * 2) return std::nullopt;
+  for (size_t i = 0; i < key.size(); ++i) {
+    unsigned value = 0;
+    if (std::sscanf(text.c_str() + 2 * i, "%2x", &value) != 1) return std::nullopt;
+    key[i] = static_cast<unsigned char>(value);
+  }
+  return key;
+}
+
+// A key backup: customer id -> key (nullopt: erased when the backup was taken).
+Result<std::map<std::string, std::optional<personal::Key>>> LoadKeys(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Error(ErrorCode::kIoError, "cannot read the key backup " + path);
+  std::map<std::string, std::optional<personal::Key>> keys;
+  size_t line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    if (line.empty()) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    const std::string where = path + " line " + std::to_string(line_no);
+    if (j.is_discarded() || !j.is_object() || !j.contains("customer") || !j["customer"].is_string()) {
+      return Error(ErrorCode::kInvalidArgument, where + ": not a key record");
+    }
+    if (j.contains("key") && j["key"].is_string()) {
+      auto key = FromHex(j["key"].get<std::string>());
+      if (!key) return Error(ErrorCode::kInvalidArgument, where + ": the key is not 64 hex digits");
+      keys[j["customer"].get<std::string>()] = *key;
+    } else if (j.contains("erasedAt")) {
+      keys[j["customer"].get<std::string>()] = std::nullopt;
+    } else {
+      return Error(ErrorCode::kInvalidArgument, where + ": neither \"key\" nor \"erasedAt\"");
+    }
+  }
+  return keys;
+}
+
+struct Received {
+  uint64_t position;
+  std::string envelope;
+};
+
+class Restorer {
+ public:
+  Restorer(const RestoreFromKafkaOptions& options, RocksDbEventLog& log,
+           const std::map<std::string, std::optional<personal::Key>>* keys)
+      : options_(options), log_(log), keys_(keys) {}
+
+  // Exit code as RestoreFromKafka.
+  int Run();
+
+  uint64_t customers_without_key = 0, duplicates = 0;
+
+ private:
+  // The claims and key changes the log wrote with this event.
+  Status Stage(std::string envelope);
+  Status Flush();
+  // Moves every record that is next in position order to the log.
+  Status Drain();
+
+  const RestoreFromKafkaOptions& options_;
+  RocksDbEventLog& log_;
+  const std::map<std::string, std::optional<personal::Key>>* keys_;
+  std::vector<RocksDbEventLog::StampedEvent> pending_;
+  uint64_t next_ = 1;  // the position the log needs next
+  std::vector<std::deque<Received>> queues_;
+};
+
+Status Restorer::Stage(std::string envelope) {
+  RocksDbEventLog::StampedEvent e;
+  const events::Envelope* env = events::UnverifiedEnvelope(envelope);  // verified when received
+  if (const auto* created = env->payload_as_CustomerCreated()) {
+    const std::string customer(events::View(created->customer_id()));
+    e.claims.push_back({domain::DomainKey(std::string(events::View(created->domain()))), customer});
+    std::optional<personal::Key> key;
+    if (keys_ != nullptr) {
+      auto it = keys_->find(customer);
+      if (it != keys_->end()) key = it->second;
+    }
+    if (key) {
+      e.key_changes.push_back({customer, *key});
+    } else if (keys_ == nullptr || keys_->count(customer) == 0) {
+      // No key to open this customer's sealed fields: recorded as erased
+      // here, so that readers say so instead of failing.
+      e.key_changes.push_back({customer, std::nullopt});
+      ++customers_without_key;
+    }
+  } else if (env->payload_as_CustomerPersonalDataErased() != nullptr) {
+    e.key_changes.push_back({std::string(events::View(env->customer_id())), std::nullopt});
+  }
+  e.envelope = std::move(envelope);
+  pending_.push_back(std::move(e));
+  return pending_.size() >= kWriteEvents ? Flush() : OkStatus();
+}
+
+Status Restorer::Flush() {
+  if (pending_.empty()) return OkStatus();
+  Status s = log_.AppendStamped(pending_);
+  pending_.clear();
+  return s;
+}
+
+Status Restorer::Drain() {
+  for (bool moved = true; moved;) {
+    moved = false;
+    for (auto& queue : queues_) {
+      while (!queue.empty() && queue.front().position <= next_) {
+        Received r = std::move(queue.front());
+        queue.pop_front();
+        if (r.position < next_) {
+          // Twice in the topic: only the same bytes may repeat.
+          TALLY_RETURN_IF_ERROR(Flush());
+          auto stored = log_.Read(r.position, 1);
+          if (!stored.ok()) return stored.error();
+          if (stored->empty() || (*stored)[0].envelope != r.envelope) {
+            return Error(ErrorCode::kCorruption,
+                         "position " + std::to_string(r.position) + " is in the topic twice, with other bytes");
+          }
+          ++duplicates;
+          continue;
+        }
+        TALLY_RETURN_IF_ERROR(Stage(std::move(r.envelope)));
+        ++next_;
+        moved = true;
+      }
+    }
+  }
+  return OkStatus();
+}
+
+int Restorer::Run() {
+  kafka::Config config = {{"bootstrap.servers", options_.bootstrap},
+                          {"group.id", "tallyctl-restore"},
+                          {"enable.auto.commit", "false"},
+                          {"enable.auto.offset.store", "false"},
+                          {"enable.partition.eof", "false"}};
+  config.insert(config.end(), options_.properties.begin(), options_.properties.end());
+  auto conf = kafka::MakeConf(config);
+  if (!conf.ok()) {
+    std::fprintf(stderr, "tallyctl restore: %s\n", conf.error().ToString().c_str());
+    return 2;
+  }
+  auto handle = kafka::NewHandle(RD_KAFKA_CONSUMER, std::move(*conf));
+  if (!handle.ok()) {
+    std::fprintf(stderr, "tallyctl restore: %s\n", handle.error().ToString().c_str());
+    return 2;
+  }
+  rd_kafka_t* rk = handle->get();
+  auto partitions = kafka::PartitionCount(rk, options_.topic, options_.timeout_ms);
+  if (!partitions.ok()) {
+    std::fprintf(stderr, "tallyctl restore: %s\n", partitions.error().ToString().c_str());
+    return 2;
+  }
+  // The topic as it is now: every partition from offset 0 to its end.
+  std::vector<int64_t> end(*partitions, 0), received(*partitions, 0);
+  uint64_t total = 0;
+  for (int32_t p = 0; p < *partitions; ++p) {
+    int64_t low = 0;
+    if (auto err = rd_kafka_query_watermark_offsets(rk, options_.topic.c_str(), p, &low, &end[p], options_.timeout_ms);
+        err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      std::fprintf(stderr, "tallyctl restore: partition %d: %s\n", p, rd_kafka_err2str(err));
+      return 2;
+    }
+    if (low != 0) {
+      std::fprintf(stderr,
+                   "tallyctl restore: partition %d of %s no longer starts at offset 0 (its first offset is %lld): "
+                   "the topic does not hold the whole log\n",
+                   p, options_.topic.c_str(), static_cast<long long>(low));
+      return 1;
+    }
+    total += static_cast<uint64_t>(end[p]);
+  }
+  std::fprintf(stderr, "tallyctl restore: reading %llu records of %s (%d partitions)\n",
+               static_cast<unsigned long long>(total), options_.topic.c_str(), *partitions);
+  queues_.assign(*partitions, {});
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(*partitions);
+  for (int32_t p = 0; p < *partitions; ++p) {
+    if (end[p] > 0) rd_kafka_topic_partition_list_add(list, options_.topic.c_str(), p)->offset = 0;
+  }
+  rd_kafka_assign(rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  std::vector<bool> paused(*partitions, false);
+  auto pause = [&](int32_t p, bool on) {
+    rd_kafka_topic_partition_list_t* one = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(one, options_.topic.c_str(), p);
+    if (on) {
+      rd_kafka_pause_partitions(rk, one);
+    } else {
+      rd_kafka_resume_partitions(rk, one);
+    }
+    rd_kafka_topic_partition_list_destroy(one);
+    paused[p] = on;
+  };
+  auto fail = [&](int code, const std::string& what) {
+    rd_kafka_consumer_close(rk);
+    std::fprintf(stderr, "tallyctl restore: %s\n", what.c_str());
+    return code;
+  };
+  auto last_progress = std::chrono::steady_clock::now();
+  uint64_t done = 0;
+  while (done < total) {
+    rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk, 200);
+    const auto now = std::chrono::steady_clock::now();
+    if (msg == nullptr) {
+      if (now - last_progress > std::chrono::milliseconds(options_.timeout_ms)) {
+        return fail(2, "no record for " + std::to_string(options_.timeout_ms / 1000) + " s with " +
+                           std::to_string(total - done) + " still to read");
+      }
+      continue;
+    }
+    last_progress = now;
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      std::fprintf(stderr, "tallyctl restore: %s (retrying)\n", rd_kafka_message_errstr(msg));
+      rd_kafka_message_destroy(msg);
+      continue;
+    }
+    const int32_t p = msg->partition;
+    if (msg->offset != received[p]) {
+      const std::string what = "partition " + std::to_string(p) + ": offset " + std::to_string(msg->offset) +
+                               " where " + std::to_string(received[p]) + " was expected";
+      rd_kafka_message_destroy(msg);
+      return fail(1, what);
+    }
+    std::string envelope(static_cast<const char*>(msg->payload), msg->len);
+    const auto header = kafka::HeaderValue(msg, kafka::kHeaderPosition);
+    rd_kafka_message_destroy(msg);
+    ++received[p];
+    ++done;
+    auto env = events::VerifyEnvelope(envelope);
+    if (!env.ok()) {
+      return fail(1, "partition " + std::to_string(p) + " offset " + std::to_string(received[p] - 1) +
+                         ": the record is not a valid event: " + env.error().message());
+    }
+    const uint64_t position = (*env)->position();
+    if (!header || *header != std::to_string(position)) {
+      return fail(1, "partition " + std::to_string(p) + " offset " + std::to_string(received[p] - 1) +
+                         ": the position header does not match the event's position " + std::to_string(position));
+    }
+    if (!queues_[p].empty() && position <= queues_[p].back().position) {
+      return fail(1, "partition " + std::to_string(p) + ": position " + std::to_string(position) +
+                         " after " + std::to_string(queues_[p].back().position));
+    }
+    queues_[p].push_back({position, std::move(envelope)});
+    if (Status s = Drain(); !s.ok()) return fail(s.error().code() == ErrorCode::kCorruption ? 1 : 2, s.error().ToString());
+    // A gap: every partition is read to its end or waits with a later
+    // position at its head, so no partition can still bring next_.
+    bool gap = true, waiting = false;
+    for (int32_t q = 0; q < *partitions; ++q) {
+      if (queues_[q].empty()) {
+        gap = gap && received[q] == end[q];
+      } else {
+        waiting = true;
+        gap = gap && queues_[q].front().position > next_;
+      }
+    }
+    if (gap && waiting) return fail(1, "position " + std::to_string(next_) + " is in no partition: the topic has a gap");
+    for (int32_t q = 0; q < *partitions; ++q) {
+      if (!paused[q] && queues_[q].size() > kPauseAbove) pause(q, true);
+      if (paused[q] && queues_[q].size() < kResumeBelow) pause(q, false);
+    }
+  }
+  rd_kafka_consumer_close(rk);
+  if (Status s = Flush(); !s.ok()) {
+    std::fprintf(stderr, "tallyctl restore: %s\n", s.error().ToString().c_str());
+    return s.error().code() == ErrorCode::kCorruption ? 1 : 2;
+  }
+  for (const auto& queue : queues_) {
+    if (!queue.empty()) {
+      std::fprintf(stderr, "tallyctl restore: position %llu is in no partition: the topic has a gap\n",
+                   static_cast<unsigned long long>(next_));
+      return 1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int RestoreFromKafka(const RestoreFromKafkaOptions& options) {
+  namespace fs = std::filesystem;
+  if (options.keys_file.empty() == !options.without_keys) {
+    std::fprintf(stderr, "tallyctl restore: give a key backup (--keys FILE, from tallyctl keys export) or say "
+                         "--without-keys (every customer's personal fields then stay unreadable)\n");
+    return 2;
+  }
+  std::error_code ec;
+  if (fs::exists(options.data + "/log", ec)) {
+    std::fprintf(stderr, "tallyctl restore: %s/log exists: restore into a new data folder\n", options.data.c_str());
+    return 2;
+  }
+  std::optional<std::map<std::string, std::optional<personal::Key>>> keys;
+  if (!options.keys_file.empty()) {
+    auto loaded = LoadKeys(options.keys_file);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "tallyctl restore: %s\n", loaded.error().ToString().c_str());
+      return 2;
+    }
+    keys = std::move(*loaded);
+  }
+  fs::create_directories(options.data, ec);
+  if (!options.partners_file.empty()) {
+    fs::copy_file(options.partners_file, options.data + "/partners.json", ec);
+    if (ec) {
+      std::fprintf(stderr, "tallyctl restore: copying %s: %s\n", options.partners_file.c_str(), ec.message().c_str());
+      return 2;
+    }
+  }
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t head = 0, without_key = 0, duplicates = 0;
+  {
+    auto log = RocksDbEventLog::Open(options.data + "/log");
+    if (!log.ok()) {
+      std::fprintf(stderr, "tallyctl restore: %s\n", log.error().ToString().c_str());
+      return 2;
+    }
+    Restorer restorer(options, **log, keys ? &*keys : nullptr);
+    if (const int rc = restorer.Run(); rc != 0) {
+      std::fprintf(stderr, "tallyctl restore: stopped at position %llu; %s is not a usable data folder: remove it\n",
+                   static_cast<unsigned long long>((*log)->Head()), options.data.c_str());
+      return rc;
+    }
+    head = (*log)->Head();
+    without_key = restorer.customers_without_key;
+    duplicates = restorer.duplicates;
+    auto report = VerifyChain(**log);
+    if (!report.ok() || !report->ok()) {
+      std::fprintf(stderr, "tallyctl restore: the restored log does not verify: %s\n",
+                   report.ok() ? report->reason.c_str() : report.error().ToString().c_str());
+      return 1;
+    }
+    if (auto s = (*log)->Flush(); !s.ok()) {
+      std::fprintf(stderr, "tallyctl restore: %s\n", s.error().ToString().c_str());
+      return 2;
+    }
+  }
+  std::printf("OK: restored %llu events from %s into %s/log in %.1fs; chain verified",
+              static_cast<unsigned long long>(head), options.topic.c_str(), options.data.c_str(),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  if (duplicates > 0) std::printf("; %llu repeated records skipped", static_cast<unsigned long long>(duplicates));
+  std::printf("\n");
+  if (without_key > 0) {
+    std::printf("note: %llu customers have no key in %s: their personal fields stay unreadable (shown as erased)\n",
+                static_cast<unsigned long long>(without_key),
+                options.without_keys ? "a restore --without-keys" : options.keys_file.c_str());
+  }
+  return 0;
+}
+
+int KeysExport(const std::string& data, const std::string& out) {
+  auto log = RocksDbEventLog::OpenReadOnly(data + "/log");
+  if (!log.ok()) {
+    std::fprintf(stderr, "tallyctl keys export: %s\n", log.error().ToString().c_str());
+    return 2;
+  }
+  const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) {
+    std::fprintf(stderr, "tallyctl keys export: cannot create %s (it must not exist): %s\n", out.c_str(),
+                 std::strerror(errno));
+    return 2;
+  }
+  std::string text;
+  uint64_t present = 0, erased = 0;
+  Status s = (*log)->ForEachKey([&](std::string_view customer, const personal::KeyRecord& record) {
+    nlohmann::json line = {{"customer", customer}};
+    if (record.state == personal::KeyState::kPresent) {
+      line["key"] = Hex(record.key);
+      ++present;
+    } else {
+      line["erasedAt"] = record.erased_at_position;
+      ++erased;
+    }
+    text += line.dump() + "\n";
+    return true;
+  });
+  bool written = s.ok();
+  for (size_t at = 0; written && at < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
+    written = n > 0;
+    at += written ? static_cast<size_t>(n) : 0;
+  }
+  written = written && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written) {
+    std::fprintf(stderr, "tallyctl keys export: %s\n",
+                 s.ok() ? ("writing " + out + " failed").c_str() : s.error().ToString().c_str());
+    ::unlink(out.c_str());
+    return 2;
+  }
+  std::printf("OK: %llu keys and %llu erasures of the log at position %llu written to %s\n",
+              static_cast<unsigned long long>(present), static_cast<unsigned long long>(erased),
+              static_cast<unsigned long long>((*log)->Head()), out.c_str());
+  return 0;
+}
+
+}  // namespace tally
