@@ -222,7 +222,7 @@ Config RelayProducerDefaults() {
           // Ordered and bounded: at most 5 requests in flight per broker, the
           // most idempotence keeps in order after a retry.
           {"max.in.flight.requests.per.connection", "5"},
-          {"compression.type", "lz4"}};
+          {"compression.type", "zstd"}};
 }
 
 Config RelayProducerGuarantees() {

@@ -226,7 +226,7 @@ TEST(KafkaTruncationTest, ATopicThatLostItsStartIsReportedAndNeverProjected) {
   ASSERT_TRUE(kafka.ok()) << kafka.error().ToString();
   kafka::RelayOptions options;
   // The mock's retention counts stored bytes: uncompressed records of this
-  // workload overflow it (the relay's default lz4 would keep them all).
+  // workload overflow it (the relay's default zstd would keep them all).
   options.config = {{"bootstrap.servers", (*kafka)->bootstraps()}, {"compression.type", "none"}};
   options.retention_check = std::chrono::milliseconds(100);
   kafka::Relay relay(**log, options);
