@@ -6,6 +6,9 @@
 #include <string>
 #include <string_view>
 
+#include "engine/event_log.h"
+#include "engine/personal/personal_data.h"
+
 namespace tally::log_format {
 
 // Column family names.
@@ -58,6 +61,20 @@ inline std::string StreamPrefix(std::string_view stream_id) {
   key.append(stream_id);
   key.push_back('\0');
   return key;
+}
+
+// The `keys` record a key change leaves; `position` is the event that
+// records the change (an erasure says where it happened).
+inline personal::KeyRecord KeyRecordOf(const KeyChange& change, uint64_t position) {
+  personal::KeyRecord record;
+  if (change.key) {
+    record.state = personal::KeyState::kPresent;
+    record.key = *change.key;
+  } else {
+    record.state = personal::KeyState::kErased;
+    record.erased_at_position = position;
+  }
+  return record;
 }
 
 }  // namespace tally::log_format

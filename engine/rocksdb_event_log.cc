@@ -339,15 +339,7 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
     batch.claims.push_back(c.key);
   }
   for (const auto& k : req.key_changes) {
-    personal::KeyRecord record;
-    if (k.key) {
-      record.state = personal::KeyState::kPresent;
-      record.key = *k.key;
-    } else {
-      record.state = personal::KeyState::kErased;
-      record.erased_at_position = out.last_position;
-    }
-    batch.key_entries.emplace_back(k.customer_id, personal::EncodeKeyRecord(record));
+    batch.key_entries.emplace_back(k.customer_id, personal::EncodeKeyRecord(KeyRecordOf(k, out.last_position)));
   }
   if (!req.request_id.empty()) {
     batch.request_entries.emplace_back(

@@ -88,16 +88,8 @@ Status RocksDbEventLog::AppendStamped(std::span<StampedEvent> events) {
       TALLY_RETURN_IF_ERROR(Checked(wb.Put(cf_[kUnique], c.key, value), "staging a unique claim"));
     }
     for (const KeyChange& k : e.key_changes) {
-      personal::KeyRecord record;
-      if (k.key) {
-        record.state = personal::KeyState::kPresent;
-        record.key = *k.key;
-      } else {
-        record.state = personal::KeyState::kErased;
-        record.erased_at_position = position;
-      }
-      TALLY_RETURN_IF_ERROR(
-          Checked(wb.Put(cf_[kKeys], k.customer_id, personal::EncodeKeyRecord(record)), "staging a key"));
+      TALLY_RETURN_IF_ERROR(Checked(
+          wb.Put(cf_[kKeys], k.customer_id, personal::EncodeKeyRecord(KeyRecordOf(k, position))), "staging a key"));
     }
   }
   if (wb.Count() == 0) return OkStatus();
