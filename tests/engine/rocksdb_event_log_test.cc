@@ -328,5 +328,66 @@ TEST_F(EventLogTest, OpeningAMissingFolderReadOnlyFails) {
   EXPECT_FALSE(ro.ok());
 }
 
+// Issue 21: a log restored from another copy of its envelopes (the Kafka
+// topic) is the original byte for byte, chain hash for chain hash; an
+// envelope out of place or a claim already taken is refused and nothing of
+// that call is written.
+TEST_F(EventLogTest, AppendStampedCopiesALogAndRefusesWhatDoesNotFollow) {
+  AppendRequest first = Request("c1", 2, "r1");
+  first.claims.push_back({"domain/contoso.onmicrosoft.com", "c1"});
+  ASSERT_TRUE(AppendOne(std::move(first)).ok());
+  ASSERT_TRUE(AppendOne(Request("c2", 1, "r2")).ok());
+  ASSERT_TRUE(AppendOne(Request("c1", 1, "r3")).ok());
+  auto original = log_->Read(1, 100);
+  ASSERT_TRUE(original.ok());
+  ASSERT_EQ(original->size(), 4u);
+
+  auto copy = RocksDbEventLog::Open(dir_.Sub("copy"));
+  ASSERT_TRUE(copy.ok());
+  auto stamped = [&](size_t i) {
+    RocksDbEventLog::StampedEvent e;
+    e.envelope = (*original)[i].envelope;
+    return e;
+  };
+  // Position 2 first: refused, nothing written.
+  std::vector<RocksDbEventLog::StampedEvent> wrong = {stamped(1)};
+  auto refused = (*copy)->AppendStamped(wrong);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("expected position 1, got 2"), std::string::npos) << refused.error().ToString();
+  EXPECT_EQ((*copy)->Head(), 0u);
+
+  std::vector<RocksDbEventLog::StampedEvent> two = {stamped(0), stamped(1)};
+  two[0].claims.push_back({"domain/contoso.onmicrosoft.com", "c1"});
+  ASSERT_TRUE((*copy)->AppendStamped(two).ok());
+  // A claim already taken: the whole call refused.
+  std::vector<RocksDbEventLog::StampedEvent> taken = {stamped(2)};
+  taken[0].claims.push_back({"domain/contoso.onmicrosoft.com", "c2"});
+  auto claim = (*copy)->AppendStamped(taken);
+  ASSERT_FALSE(claim.ok());
+  EXPECT_EQ(claim.error().code(), ErrorCode::kUniqueKeyTaken);
+  EXPECT_EQ((*copy)->Head(), 2u);
+  std::vector<RocksDbEventLog::StampedEvent> rest = {stamped(2), stamped(3)};
+  ASSERT_TRUE((*copy)->AppendStamped(rest).ok());
+
+  ASSERT_EQ((*copy)->Head(), 4u);
+  for (uint64_t p = 1; p <= 4; ++p) {
+    EXPECT_EQ((*(*copy)->Read(p, 1))[0].envelope, (*original)[p - 1].envelope) << p;
+    EXPECT_EQ(*(*copy)->HashAt(p), *log_->HashAt(p)) << p;
+  }
+  EXPECT_EQ(*(*copy)->StreamVersion("customer-c1"), 3u);
+  EXPECT_EQ((*(*copy)->UniqueOwner("domain/contoso.onmicrosoft.com")).value_or(""), "c1");
+  auto report = VerifyChain(**copy);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << report->reason;
+  // At position 5 but c1's version 3 again: refused.
+  std::vector<RocksDbEventLog::StampedEvent> again = {stamped(3)};
+  ASSERT_TRUE(events::StampEnvelope(again[0].envelope, 5, 3, clock_.NowMicros()));
+  auto version = (*copy)->AppendStamped(again);
+  ASSERT_FALSE(version.ok());
+  EXPECT_NE(version.error().message().find("version 3 does not follow 3"), std::string::npos)
+      << version.error().ToString();
+  EXPECT_EQ((*copy)->Head(), 4u);
+}
+
 }  // namespace
 }  // namespace tally
