@@ -264,7 +264,10 @@ int Restorer::Run() {
       return fail(1, what);
     }
     std::string envelope(static_cast<const char*>(msg->payload), msg->len);
-    const auto header = kafka::HeaderValue(msg, kafka::kHeaderPosition);
+    // A copy: the header's view dies with the message.
+    const auto header_view = kafka::HeaderValue(msg, kafka::kHeaderPosition);
+    const std::optional<std::string> header =
+        header_view ? std::optional<std::string>(std::string(*header_view)) : std::nullopt;
     rd_kafka_message_destroy(msg);
     ++received[p];
     ++done;
