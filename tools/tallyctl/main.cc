@@ -78,6 +78,18 @@ std::unique_ptr<projections::ProjectionStore> OpenStoreOrDie(const std::string& 
 
 namespace {
 
+// The --kafka-property values of `command` as librdkafka properties in
+// `out`; false, after saying which one is malformed, otherwise.
+bool KafkaProperties(const char* command, const std::vector<std::string>& given, kafka::Config& out) {
+  auto properties = kafka::ParseProperties(given);
+  if (!properties.ok()) {
+    std::fprintf(stderr, "tallyctl %s: %s\n", command, properties.error().message().c_str());
+    return false;
+  }
+  out = std::move(*properties);
+  return true;
+}
+
 // Applies `log` to the read models in `store` up to its head. Returns the
 // events applied, or nullopt after printing the error.
 std::optional<uint64_t> CatchUpModels(const RocksDbEventLog& log, projections::ProjectionStore& store, size_t batch,
@@ -478,7 +490,8 @@ int main(int argc, char** argv) {
                     "with --from-kafka and no key backup: personal fields stay unreadable (shown as erased)");
   restore->add_option("--partners", restore_kafka.partners_file,
                       "with --from-kafka: a partners.json to copy (partner and operator tokens are not in the topic)");
-  restore->add_option("--kafka-property", restore_properties, "with --from-kafka: librdkafka property KEY=VALUE");
+  restore->add_option("--property,--kafka-property", restore_properties,
+                      "with --from-kafka: librdkafka property KEY=VALUE (repeatable)");
   auto* keys = app.add_subcommand("keys", "the customers' personal-data keys");
   keys->require_subcommand(1);
   std::string keys_out;
@@ -551,12 +564,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "tallyctl project: --from-kafka needs --bootstrap\n");
       return 2;
     }
-    auto properties = tally::kafka::ParseProperties(project_properties);
-    if (!properties.ok()) {
-      std::fprintf(stderr, "tallyctl project: %s\n", properties.error().message().c_str());
-      return 2;
-    }
-    project_kafka.properties = std::move(*properties);
+    if (!tally::KafkaProperties("project", project_properties, project_kafka.properties)) return 2;
     project_kafka.batch = batch;
     project_kafka.progress_lines = progress_lines;
     return tally::ProjectFromKafka(data, project_kafka);
@@ -572,12 +580,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "tallyctl restore: --from-kafka takes --bootstrap and no backup folder\n");
       return 2;
     }
-    auto properties = tally::kafka::ParseProperties(restore_properties);
-    if (!properties.ok()) {
-      std::fprintf(stderr, "tallyctl restore: %s\n", properties.error().message().c_str());
-      return 2;
-    }
-    restore_kafka.properties = std::move(*properties);
+    if (!tally::KafkaProperties("restore", restore_properties, restore_kafka.properties)) return 2;
     restore_kafka.data = data;
     if (const int rc = tally::RestoreFromKafka(restore_kafka); rc != 0) return rc;
     return tally::Project(data, batch, false);  // the read models, from the restored log
@@ -594,12 +597,7 @@ int main(int argc, char** argv) {
   if (*operators_add) return tally::TokenAdd(data, "operators", operator_name);
   if (*forget) return tally::ForgetCmd(data, forget_customer, forget_reason);
   if (*consume) {
-    auto properties = tally::kafka::ParseProperties(consume_properties);
-    if (!properties.ok()) {
-      std::fprintf(stderr, "tallyctl consume: %s\n", properties.error().message().c_str());
-      return 2;
-    }
-    consume_options.properties = std::move(*properties);
+    if (!tally::KafkaProperties("consume", consume_properties, consume_options.properties)) return 2;
     return tally::Consume(consume_options);
   }
   return 2;
