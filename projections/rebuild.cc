@@ -9,6 +9,7 @@ Status Rebuild(EventSource& source, ProjectionStore& store, const std::vector<st
   RunnerOptions runner_options;
   runner_options.batch_events = options.batch_events;
   runner_options.wal = false;
+  runner_options.bulk_events = options.bulk_events;
   ProjectionRunner builder(source, store, runner_options);
   std::vector<std::shared_ptr<const Copy>> copies;
   auto abandon = [&](const Error& error) -> Status {

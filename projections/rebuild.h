@@ -16,6 +16,10 @@ struct RebuildOptions {
   // Events per write while building (the fresh copy is written without the
   // WAL and flushed before it becomes active).
   size_t batch_events = 65536;
+  // Events folded in the models' memory before their rows are loaded as
+  // sorted table files (RunnerOptions::bulk_events); 0 writes every batch
+  // through the memtable instead.
+  size_t bulk_events = 1 << 20;
   // Called after each batch: the position the new copies have reached and
   // the log's head.
   std::function<void(uint64_t position, uint64_t head)> progress;

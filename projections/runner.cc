@@ -179,7 +179,7 @@ ProjectionRunner::Chunk ProjectionRunner::ReadChunk(uint64_t from, uint64_t to, 
   return chunk;
 }
 
-Status ProjectionRunner::ApplyChunk(Slot* s, const Chunk& chunk) {
+Status ProjectionRunner::ApplyChunk(Slot* s, const Chunk& chunk, bool last) {
   auto fail = [s](uint64_t position, const std::string& why) {
     s->projection->Discard();
     s->applied = s->flushed;
@@ -213,11 +213,13 @@ Status ProjectionRunner::ApplyChunk(Slot* s, const Chunk& chunk) {
     ++s->applied.events;
   }
   if (s->applied == s->flushed) return OkStatus();
+  const bool bulk = options_.bulk_events > 0;
+  if (bulk && !last && s->applied.position - s->flushed.position < options_.bulk_events) return OkStatus();
   // This model's rows and its checkpoint in one batch: exactly once.
   rocksdb::WriteBatch batch;
   s->projection->Flush(batch);
   batch.Put(s->projection->copy()->cf(), kCheckpointKey, s->applied.Encode());
-  Status written = store_.Write(batch, options_.wal);
+  Status written = bulk ? store_.Load(*s->projection->copy(), batch) : store_.Write(batch, options_.wal);
   if (!written.ok()) {
     s->projection->Discard();
     s->applied = s->flushed;
@@ -227,7 +229,7 @@ Status ProjectionRunner::ApplyChunk(Slot* s, const Chunk& chunk) {
   return OkStatus();
 }
 
-Result<size_t> ProjectionRunner::ApplyToAll(std::vector<Slot*>& slots, const Chunk& chunk) {
+Result<size_t> ProjectionRunner::ApplyToAll(std::vector<Slot*>& slots, const Chunk& chunk, bool last) {
   std::vector<Slot*> active;
   for (Slot* s : slots) {
     if (!s->failed) active.push_back(s);
@@ -242,10 +244,10 @@ Result<size_t> ProjectionRunner::ApplyToAll(std::vector<Slot*>& slots, const Chu
         const std::string name = "apply-" + active[i]->projection->name();  // "apply-license" in top -H
         pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
       }
-      results[i] = ApplyChunk(active[i], chunk);
+      results[i] = ApplyChunk(active[i], chunk, last);
     });
   } else {
-    for (size_t i = 0; i < active.size(); ++i) results[i] = ApplyChunk(active[i], chunk);
+    for (size_t i = 0; i < active.size(); ++i) results[i] = ApplyChunk(active[i], chunk, last);
   }
   // A model whose write failed is back where it was (the next step redoes
   // its part); the others have written theirs. After a failed read, the
@@ -386,13 +388,13 @@ Status ProjectionRunner::CatchUp(uint64_t target, const std::function<void(uint6
         // no helper: the next batch is read when it is due
       }
     }
-    auto read = ApplyToAll(all, chunk);
+    auto read = ApplyToAll(all, chunk, /*last=*/to == end);
     spare = std::move(chunk);
     Publish();
     if (!read.ok()) return read.error();
     uint64_t lowest = UINT64_MAX;
-    for (Slot* s : all) {
-      if (!s->failed) lowest = std::min(lowest, s->flushed.position);
+    for (Slot* s : all) {  // applied: in bulk mode, written only now and then
+      if (!s->failed) lowest = std::min(lowest, s->applied.position);
     }
     if (progress && lowest != UINT64_MAX) progress(lowest);
     if (*read == 0) break;

@@ -68,6 +68,13 @@ struct RunnerOptions {
   // A batch of at least this many events is applied to the models in
   // parallel, one thread per model (smaller ones on the calling thread).
   size_t parallel_min_events = 512;
+  // Bulk mode, for rebuild copies built from position 1 (0: off). CatchUp
+  // keeps each model's changes in its memory for up to this many events
+  // (rows changed many times are encoded once), then loads them with the
+  // checkpoint as one sorted table file (ProjectionStore::Load) instead of a
+  // WriteBatch through the memtable; CatchUp always loads what it applied
+  // before it returns. Step (the tail, Replace) writes batches as usual.
+  size_t bulk_events = 0;
 };
 
 // One model as the runner sees it.
@@ -167,11 +174,12 @@ class ProjectionRunner {
   // Where the next batch starts: after the lowest position applied by a
   // model that has not failed (UINT64_MAX: none).
   static uint64_t NextFrom(const std::vector<Slot*>& slots);
-  // Applies `chunk` to one model and writes its rows with its checkpoint.
-  Status ApplyChunk(Slot* slot, const Chunk& chunk);
+  // Applies `chunk` to one model and writes its rows with its checkpoint
+  // (in bulk mode: only when `last` or bulk_events have gone by).
+  Status ApplyChunk(Slot* slot, const Chunk& chunk, bool last);
   // Applies `chunk` to `slots` (in parallel when it is large); returns the
   // number of events in it. Caller holds step_mu_.
-  Result<size_t> ApplyToAll(std::vector<Slot*>& slots, const Chunk& chunk);
+  Result<size_t> ApplyToAll(std::vector<Slot*>& slots, const Chunk& chunk, bool last = true);
   // Reads and applies one batch (at most up to `limit`) to `slots`;
   // returns the number of events read. Caller holds step_mu_.
   Result<size_t> Step(std::vector<Slot*>& slots, uint64_t limit);

@@ -3,9 +3,11 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <set>
@@ -22,6 +24,8 @@ constexpr char kActivePrefix[] = "active/";
 // meta: "format" -> kFormat. Another value: a store from an incompatible build.
 constexpr char kFormatKey[] = "format";
 constexpr char kFormat[] = "tally-projections/1";
+// Load's table files in the store's folder, until ingested.
+constexpr std::string_view kLoadPrefix = "load-";
 
 std::string CopyName(std::string_view model, uint64_t generation) {
   return std::string(model) + "." + std::to_string(generation);
@@ -77,6 +81,7 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
                                                                const ProjectionStoreOptions& options) {
   std::unique_ptr<ProjectionStore> store(new ProjectionStore());
   store->read_only_ = options.read_only;
+  store->path_ = path;
   store->cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
   const auto& cache = store->cache_;
 
@@ -91,6 +96,11 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
   if (!options.read_only) {  // made here, so that RocksDB does not report a missing folder as an error
     std::error_code ec;
     std::filesystem::create_directories(path, ec);
+    // A table file Load wrote but had not ingested when the process died.
+    for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.starts_with(kLoadPrefix) && name.ends_with(".sst")) std::filesystem::remove(entry.path(), ec);
+    }
   }
   std::vector<std::string> names;
   rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, path, &names);
@@ -281,6 +291,68 @@ Status ProjectionStore::Write(rocksdb::WriteBatch& batch, bool wal) {
   o.disableWAL = !wal;
   rocksdb::Status s = db_->Write(o, &batch);
   if (!s.ok()) return FromRocks(s, "writing read-model rows");
+  return OkStatus();
+}
+
+namespace {
+
+// The entries of a WriteBatch, as views into it, in the order written.
+class BatchEntries final : public rocksdb::WriteBatch::Handler {
+ public:
+  struct Entry {
+    std::string_view key;
+    std::string_view value;
+    bool put = false;
+  };
+  explicit BatchEntries(uint32_t cf) : cf_(cf) {}
+  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key, const rocksdb::Slice& value) override {
+    if (cf != cf_) return rocksdb::Status::InvalidArgument("a write to another column family");
+    entries.push_back({key.ToStringView(), value.ToStringView(), true});
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteCF(uint32_t cf, const rocksdb::Slice& key) override {
+    if (cf != cf_) return rocksdb::Status::InvalidArgument("a write to another column family");
+    entries.push_back({key.ToStringView(), {}, false});
+    return rocksdb::Status::OK();
+  }
+  // Anything else (merges, range deletions) is not a row write: refused by
+  // the Handler's defaults.
+  std::vector<Entry> entries;
+
+ private:
+  const uint32_t cf_;
+};
+
+}  // namespace
+
+Status ProjectionStore::Load(const Copy& copy, const rocksdb::WriteBatch& batch) {
+  if (read_only_) return Error(ErrorCode::kInvalidArgument, "the projection store is open read-only");
+  BatchEntries entries(copy.cf()->GetID());
+  rocksdb::Status s = batch.Iterate(&entries);
+  if (!s.ok()) return FromRocks(s, "loading " + copy.model() + " rows");
+  if (entries.entries.empty()) return OkStatus();
+  // By key; stable, so that the last write of a key comes last among equals
+  // and is the one kept.
+  auto& rows = entries.entries;
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+  const std::string file = path_ + "/" + std::string(kLoadPrefix) + CopyName(copy.model(), copy.generation()) + "-" +
+                           std::to_string(loads_.fetch_add(1)) + ".sst";
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(),
+                                rocksdb::Options(db_->GetDBOptions(), db_->GetOptions(copy.cf())), copy.cf());
+  s = writer.Open(file);
+  for (size_t i = 0; s.ok() && i < rows.size(); ++i) {
+    if (i + 1 < rows.size() && rows[i + 1].key == rows[i].key) continue;  // overwritten
+    s = rows[i].put ? writer.Put(rows[i].key, rows[i].value) : writer.Delete(rows[i].key);
+  }
+  if (s.ok()) s = writer.Finish();
+  if (s.ok()) {
+    rocksdb::IngestExternalFileOptions ingest;
+    ingest.move_files = true;  // a hard link: the rows are not copied again
+    s = db_->IngestExternalFile(copy.cf(), {file}, ingest);
+  }
+  std::error_code ignored;
+  std::filesystem::remove(file, ignored);  // moved already when ingested
+  if (!s.ok()) return FromRocks(s, "loading " + copy.model() + " rows as a table file");
   return OkStatus();
 }
 

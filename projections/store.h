@@ -114,6 +114,14 @@ class ProjectionStore {
   // are flushed by Activate and are worthless if the process dies first.
   Status Write(rocksdb::WriteBatch& batch, bool wal);
 
+  // Loads `batch` (puts and deletes of `copy` only; a later write to a key
+  // wins over an earlier one) into `copy` as one sorted table file: written
+  // beside the store, then ingested (RocksDB IngestExternalFile), so that
+  // the rows skip the memtable, its flush and the WAL. For rebuild copies
+  // built from position 1 (ProjectionRunner's bulk mode); durable when it
+  // returns. Any thread.
+  Status Load(const Copy& copy, const rocksdb::WriteBatch& batch);
+
   // One row of a copy; nullopt when absent. `snapshot` may be null.
   Result<std::optional<std::string>> Get(const Copy& copy, std::string_view key,
                                          const rocksdb::Snapshot* snapshot = nullptr) const;
@@ -134,6 +142,8 @@ class ProjectionStore {
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   bool read_only_ = false;
+  std::string path_;
+  std::atomic<uint64_t> loads_{0};  // names Load's table files
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const Copy>, std::less<>> active_;  // guarded by mu_
   std::map<std::string, uint64_t, std::less<>> last_generation_;           // guarded by mu_

@@ -6,6 +6,8 @@
 
 #include <rocksdb/db.h>
 
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -247,6 +249,40 @@ TEST_F(RunnerTest, ARebuildWhileTheTailRunsSwapsAtomically) {
   }
 }
 
+TEST_F(RunnerTest, ALoadKeepsTheLastWriteOfEachKeyAndDeletesRowsOfEarlierLoads) {
+  auto copy = store_->CreateCopy("license");
+  ASSERT_TRUE(copy.ok());
+  rocksdb::ColumnFamilyHandle* cf = (*copy)->cf();
+  rocksdb::WriteBatch first;
+  first.Put(cf, "b", "1");
+  first.Put(cf, "a", "1");
+  first.Put(cf, "b", "2");  // the later write wins
+  first.Put(cf, "c", "1");
+  first.Delete(cf, "d");    // never written: nothing to delete
+  ASSERT_TRUE(store_->Load(**copy, first).ok());
+  rocksdb::WriteBatch second;
+  second.Delete(cf, "a");   // a row of the first load
+  second.Put(cf, "c", "2");
+  second.Delete(cf, "c");   // written and deleted in one load
+  second.Put(cf, "e", "1");
+  ASSERT_TRUE(store_->Load(**copy, second).ok());
+  EXPECT_EQ(DumpRows(*store_, **copy), (Rows{{"b", "2"}, {"e", "1"}}));
+
+  rocksdb::WriteBatch elsewhere;  // another copy's rows are not this copy's to load
+  elsewhere.Put(store_->Active("customer")->cf(), "x", "1");
+  EXPECT_FALSE(store_->Load(**copy, elsewhere).ok());
+  EXPECT_EQ(DumpRows(*store_, **copy), (Rows{{"b", "2"}, {"e", "1"}}));
+  ASSERT_TRUE(store_->Discard(*copy).ok());
+
+  std::vector<std::string> left;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.Sub("projections"))) {
+    if (entry.path().extension() == ".sst" && entry.path().filename().string().starts_with("load-")) {
+      left.push_back(entry.path().filename());
+    }
+  }
+  EXPECT_TRUE(left.empty()) << "a load's table file left beside the store: " << left.front();
+}
+
 TEST_F(RunnerTest, AnInterruptedRebuildLeavesNothingBehind) {
   RunSomeCommands(5, 50);
   CatchUp();
@@ -255,7 +291,10 @@ TEST_F(RunnerTest, AnInterruptedRebuildLeavesNothingBehind) {
     auto copy = store_->CreateCopy("license");  // as a rebuild killed half-way would leave it
     ASSERT_TRUE(copy.ok());
   }
+  const std::string unloaded = dir_.Sub("projections") + "/load-license.2-0.sst";  // written, never ingested
+  { std::ofstream(unloaded) << "half a table file"; }
   OpenStore();
+  EXPECT_FALSE(std::filesystem::exists(unloaded)) << "removed at open";
   runner_.reset();
   store_.reset();
   std::vector<std::string> families;
