@@ -92,6 +92,9 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   // Not the LOG file: see engine/rocksdb_logger.h (a full disk must not abort).
   db_options.info_log = NewStderrRocksLogger("read models");
+  // Load's table files come from SstFileWriter, which gives them no unique
+  // id: RocksDB would warn at every open that it cannot check one.
+  db_options.verify_sst_unique_id_in_manifest = false;
 
   if (!options.read_only) {  // made here, so that RocksDB does not report a missing folder as an error
     std::error_code ec;

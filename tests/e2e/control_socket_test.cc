@@ -65,6 +65,10 @@ TEST(RebuildWhileRunningTest, TallydRebuildsOnRequestAndAStoppedFolderDirectly) 
   EXPECT_EQ(direct.exit_code, 0) << direct.text;
   EXPECT_NE(direct.text.find("license rebuilt to position"), std::string::npos) << direct.text;
   EXPECT_NE(direct.text.find("(copy 3)"), std::string::npos) << direct.text;
+  // Folded in memory and loaded as table files every 100 events.
+  const Output bulk = Tallyctl("rebuild license --bulk-events 100 --data " + data);
+  EXPECT_EQ(bulk.exit_code, 0) << bulk.text;
+  EXPECT_NE(bulk.text.find("(copy 4)"), std::string::npos) << bulk.text;
 }
 
 }  // namespace

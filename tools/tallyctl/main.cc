@@ -236,23 +236,27 @@ int RestoreCmd(const std::string& data, const std::string& dir) {
   return 0;
 }
 
-int RebuildCmd(const std::string& data, std::vector<std::string> models) {
+int RebuildCmd(const std::string& data, std::vector<std::string> models, size_t bulk_events) {
   if (models.size() == 1 && models[0] == "all") models = projections::ModelNames();
   for (const auto& m : models) {
     const auto& known = projections::ModelNames();
     if (std::find(known.begin(), known.end(), m) == known.end()) {
-      std::fprintf(stderr, "tallyctl rebuild: no read model named '%s' (customer, license, relationship, all)\n",
+      std::fprintf(stderr, "tallyctl rebuild: no read model named '%s' (customer, license, relationship, billing, all)\n",
                    m.c_str());
       return 2;
     }
   }
   auto log = OpenOrDie(data);
-  if (auto through_tallyd = RebuildThroughTallyd(data, models, log->Head())) return *through_tallyd;
+  if (auto through_tallyd = RebuildThroughTallyd(data, models, log->Head())) {
+    if (bulk_events > 0) std::fprintf(stderr, "tallyctl rebuild: --bulk-events applies to a stopped folder only; tallyd rebuilt through its memtables\n");
+    return *through_tallyd;
+  }
   auto store = OpenStoreOrDie(data, false);
   projections::LogEventSource source(*log);
   tools::Progress progress("rebuild", log->Head());
   projections::RebuildOptions options;
   options.progress = [&](uint64_t position, uint64_t) { progress.Update(position); };
+  options.bulk_events = bulk_events;
   Status s = projections::Rebuild(source, *store, models, nullptr, options);
   progress.Done();
   if (!s.ok()) {
@@ -458,6 +462,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> models;
   auto* rebuild = app.add_subcommand("rebuild", "rebuild read models beside the live ones, then swap");
   rebuild->add_option("models", models, "customer, license, relationship, billing, or all")->required();
+  size_t bulk_events = 0;
+  rebuild->add_option("--bulk-events", bulk_events,
+                      "stopped folder only: fold this many events in memory, then load the rows as sorted table "
+                      "files (faster, ~2.4 GiB peak for 1048576 on 5M events; 0: through the memtable)")
+      ->capture_default_str();
   std::string customer, time;
   auto* as_of = app.add_subcommand("as-of", "one customer's state at a time (JSON)");
   as_of->add_option("customer", customer, "customer id or domain")->required();
@@ -570,7 +579,7 @@ int main(int argc, char** argv) {
     return tally::ProjectFromKafka(data, project_kafka);
   }
   if (*project) return tally::Project(data, batch, progress_lines);
-  if (*rebuild) return tally::RebuildCmd(data, models);
+  if (*rebuild) return tally::RebuildCmd(data, models, bulk_events);
   if (*as_of) return tally::AsOfCmd(data, customer, time);
   if (*charges) return tally::ChargesCmd(data, charges_customer, charges_from, charges_to, charges_as_of, charges_csv);
   if (*history) return tally::HistoryCmd(data, history_customer);
