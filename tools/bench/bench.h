@@ -11,6 +11,7 @@
 
 #include "engine/group_commit_writer.h"
 #include "engine/rocksdb_event_log.h"
+#include "projections/rebuild.h"
 
 namespace tally::bench {
 
@@ -63,6 +64,21 @@ struct RawBaseline {
 // Synced WriteBatches of exactly `records`, `per_batch` records each, into a
 // fresh default-options RocksDB; returns the seconds taken.
 double RawSyncedWrites(const std::string& dir, const Records& records, size_t per_batch);
+
+// Every entry the log wrote for its events, in position order: the event,
+// its stream-index entry and its request-id record (the one that ends a
+// request), each with its column family's name. Read from the closed log
+// folder at `path`.
+struct LogEntry {
+  std::string cf;
+  std::string key, value;
+  uint64_t position = 0;
+};
+std::vector<LogEntry> CaptureLogEntries(const std::string& path);
+// Writes `entries` again into a fresh RocksDB with the same column families
+// (RocksDB's default options), in synced WriteBatches of the entries of
+// `per_batch` events each; returns the seconds taken.
+double RawSyncedLogWrites(const std::string& dir, const std::vector<LogEntry>& entries, size_t per_batch);
 RawBaseline MeasureRawBaseline(const Records& records, const GroupCommitStats& stats, const std::string& dir);
 
 struct AppendBenchOptions {
@@ -106,6 +122,8 @@ struct RebuildBenchOptions {
   std::string dir = "./bench-data";
   std::string catalog = TALLY_DEFAULT_CATALOG;
   uint64_t events = 5'000'000;
+  size_t bulk_events = projections::RebuildOptions().bulk_events;  // 0: through the memtable
+  bool each_model = true;  // also rebuild each model alone
   bool keep = false;
 };
 int RunRebuildBench(const RebuildBenchOptions& options);
@@ -158,5 +176,54 @@ struct HttpBenchOptions {
   bool keep = false;
 };
 int RunHttpBench(const HttpBenchOptions& options);
+
+// What a wrk run measured.
+struct WrkResult {
+  double requests_per_second = 0;
+  double p50_ms = 0, p99_ms = 0;
+  uint64_t requests = 0, errors = 0;  // errors: socket errors + non-2xx
+  bool ok = false;
+};
+bool HaveWrk();  // false after saying how to install it
+
+// A real tallyd on a fresh folder, seeded over HTTP with `customers`
+// customers of one subscription each, for wrk runs; killed when destroyed.
+class SeededTallyd {
+ public:
+  SeededTallyd();
+  ~SeededTallyd();
+  // `binary` empty: the tallyd beside tally-bench.
+  bool Start(std::string binary, const std::string& data, int customers);
+  // `write_every` 0: reads only (a customer, a subscription); 1: writes only
+  // (PATCH quantity, each a real change); k: one write in k.
+  WrkResult Run(int write_every, int threads, int connections, int seconds);
+  int Stop();  // tallyd's exit code
+  const std::string& url() const { return url_; }
+
+ private:
+  struct Server;
+  std::unique_ptr<Server> server_;
+  std::string data_, url_;
+  std::vector<std::pair<std::string, std::string>> subs_;  // (customer, subscription)
+};
+
+// The same quantity changes in-process (CommandProcessor + GroupCommitWriter
+// on a fresh log in `dir`, `clients` commands in flight, no HTTP) for
+// `seconds`; commands/s.
+double InProcessRate(const std::string& dir, const std::string& catalog_path, int customers, int clients,
+                     double seconds);
+
+struct PeerPgBenchOptions {
+  std::string dir = "./bench-data";
+  std::string catalog = TALLY_DEFAULT_CATALOG;
+  std::string tallyd;   // default: beside tally-bench
+  std::string pg_bin;   // PostgreSQL's bin folder (default: the newest /usr/lib/postgresql/*/bin)
+  int customers = 1000;
+  int threads = 1;      // wrk and pgbench threads
+  std::vector<int> connections = {64, 256};
+  int seconds = 10;
+  bool keep = false;
+};
+int RunPeerPgBench(const PeerPgBenchOptions& options);
 
 }  // namespace tally::bench

@@ -109,13 +109,6 @@ json Customer(const std::string& prefix) {
           {"lineItems", json::array({{{"offerId", kBasic}, {"quantity", 10}}})}};
 }
 
-struct WrkResult {
-  double requests_per_second = 0;
-  double p50_ms = 0, p99_ms = 0;
-  uint64_t requests = 0, errors = 0;  // errors: socket errors + non-2xx
-  bool ok = false;
-};
-
 double ToMs(const std::string& value, const std::string& unit) {
   const double v = std::stod(value);
   if (unit == "us") return v / 1000;
@@ -190,8 +183,8 @@ std::string WrkScript(const std::string& token, const std::vector<std::pair<std:
   return lua.str();
 }
 
-// The same quantity changes in-process: CommandProcessor + GroupCommitWriter
-// on a fresh log, `clients` commands in flight, no HTTP.
+}  // namespace
+
 double InProcessRate(const std::string& dir, const std::string& catalog_path, int customers, int clients,
                      double seconds) {
   auto catalog = domain::Catalog::Load(catalog_path);
@@ -252,35 +245,28 @@ double InProcessRate(const std::string& dir, const std::string& catalog_path, in
   return done.load() / secs;
 }
 
-}  // namespace
 
-int RunHttpBench(const HttpBenchOptions& o) {
-  if (std::system("wrk --version >/dev/null 2>&1") == -1 || std::system("command -v wrk >/dev/null") != 0) {
-    std::fprintf(stderr, "tally-bench http needs wrk (apt-get install wrk)\n");
-    return 2;
-  }
-  std::string tallyd = o.tallyd;
-  if (tallyd.empty()) {
-    tallyd = (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "tallyd").string();
-  }
-  const std::string data = FreshDir(o.dir, "http-tallyd");
-  Tallyd server;
-  if (!server.Start(tallyd, data + "/var")) return 2;
-  const std::string url = "http://127.0.0.1:" + std::to_string(server.port);
-  std::printf("tally-bench http: tallyd on %s, %d customers, wrk -t%d -c%d, %d s per run\n", url.c_str(),
-              o.customers, o.threads, o.connections, o.seconds);
+struct SeededTallyd::Server : Tallyd {};
 
+SeededTallyd::SeededTallyd() = default;
+SeededTallyd::~SeededTallyd() = default;
+
+bool SeededTallyd::Start(std::string binary, const std::string& data, int customers) {
+  if (binary.empty()) binary = (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "tallyd").string();
+  data_ = data;
+  server_ = std::make_unique<Server>();
+  if (!server_->Start(binary, data + "/var")) return false;
+  url_ = "http://127.0.0.1:" + std::to_string(server_->port);
   // Seed over HTTP with curl (one keep-alive connection, batched).
-  std::vector<std::pair<std::string, std::string>> subs;
   {
     std::ofstream config(data + "/seed.curl");
-    for (int i = 0; i < o.customers; ++i) {
-      config << "url = \"" << url << "/v1/customers\"\nrequest = \"POST\"\n"
-             << "header = \"Authorization: Bearer " << server.token << "\"\n"
+    for (int i = 0; i < customers; ++i) {
+      config << "url = \"" << url_ << "/v1/customers\"\nrequest = \"POST\"\n"
+             << "header = \"Authorization: Bearer " << server_->token << "\"\n"
              << "header = \"Content-Type: application/json\"\n"
              << "data = " << json(Customer("bench" + std::to_string(i)).dump()).dump() << "\n"
              << "write-out = \"\\n\"\n";
-      if (i + 1 < o.customers) config << "next\n";
+      if (i + 1 < customers) config << "next\n";
     }
   }
   FILE* seed = popen(("curl -sS -K " + data + "/seed.curl").c_str(), "r");
@@ -291,14 +277,37 @@ int RunHttpBench(const HttpBenchOptions& o) {
     auto j = json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.contains("id")) {
       std::fprintf(stderr, "seeding failed: %s\n", line.c_str());
-      return 2;
+      return false;
     }
-    subs.emplace_back(j["id"], j["orders"][0]["lineItems"][0]["subscriptionId"]);
+    subs_.emplace_back(j["id"], j["orders"][0]["lineItems"][0]["subscriptionId"]);
   }
-  if (subs.size() != static_cast<size_t>(o.customers)) {
-    std::fprintf(stderr, "seeded %zu of %d customers\n", subs.size(), o.customers);
-    return 2;
+  if (subs_.size() != static_cast<size_t>(customers)) {
+    std::fprintf(stderr, "seeded %zu of %d customers\n", subs_.size(), customers);
+    return false;
   }
+  return true;
+}
+
+WrkResult SeededTallyd::Run(int write_every, int threads, int connections, int seconds) {
+  const std::string script = data_ + "/" + std::to_string(write_every) + ".lua";
+  std::ofstream(script) << WrkScript(server_->token, subs_, write_every);
+  return RunWrk(url_, script, threads, connections, seconds);
+}
+
+int SeededTallyd::Stop() { return server_ == nullptr ? -1 : server_->Stop(); }
+
+bool HaveWrk() {
+  if (std::system("command -v wrk >/dev/null") == 0) return true;
+  std::fprintf(stderr, "tally-bench needs wrk (apt-get install wrk)\n");
+  return false;
+}
+
+int RunHttpBench(const HttpBenchOptions& o) {
+  if (!HaveWrk()) return 2;
+  SeededTallyd server;
+  if (!server.Start(o.tallyd, FreshDir(o.dir, "http-tallyd"), o.customers)) return 2;
+  std::printf("tally-bench http: tallyd on %s, %d customers, wrk -t%d -c%d, %d s per run\n", server.url().c_str(),
+              o.customers, o.threads, o.connections, o.seconds);
 
   struct Run {
     const char* name;
@@ -306,9 +315,7 @@ int RunHttpBench(const HttpBenchOptions& o) {
     WrkResult result;
   } runs[] = {{"reads", 0, {}}, {"writes", 1, {}}, {"mix 9:1", 10, {}}};
   for (auto& run : runs) {
-    const std::string script = data + "/" + std::to_string(run.write_every) + ".lua";
-    std::ofstream(script) << WrkScript(server.token, subs, run.write_every);
-    run.result = RunWrk(url, script, o.threads, o.connections, o.seconds);
+    run.result = server.Run(run.write_every, o.threads, o.connections, o.seconds);
     if (!run.result.ok) return 2;
   }
   const int stopped = server.Stop();

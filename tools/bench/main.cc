@@ -136,11 +136,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   rn->add_option("--dir", renewals.dir, "scratch folder")->capture_default_str();
   rn->add_flag("--keep", renewals.keep, "keep the scratch data");
-  auto* r = app.add_subcommand("rebuild", "rebuild of the three read models vs a raw RocksDB scan of the log");
+  auto* r = app.add_subcommand("rebuild", "rebuild of the read models vs a raw RocksDB scan of the log");
   r->add_option("--events", rebuild.events, "events in the generated log")->capture_default_str();
   r->add_option("--catalog", rebuild.catalog, "offer catalog")->capture_default_str();
   r->add_option("--dir", rebuild.dir, "scratch folder")->capture_default_str();
   r->add_flag("--keep", rebuild.keep, "keep the generated log (reused by a later run)");
+  r->add_option("--bulk-events", rebuild.bulk_events,
+                "events folded in memory before the rows are loaded as table files (0: write through the memtable)")
+      ->capture_default_str();
+  r->add_flag("!--no-each-model", rebuild.each_model, "skip rebuilding each model alone");
 
   tally::bench::HttpBenchOptions http;
   auto* h = app.add_subcommand("http", "a real tallyd under wrk: reads, durable writes, a mix; vs in-process commands");
@@ -152,6 +156,20 @@ int main(int argc, char** argv) {
   h->add_option("--catalog", http.catalog, "offer catalog (in-process run)")->capture_default_str();
   h->add_option("--dir", http.dir, "scratch folder")->capture_default_str();
   h->add_flag("--keep", http.keep, "keep the scratch data");
+
+  tally::bench::PeerPgBenchOptions peer;
+  auto* pg = app.add_subcommand("peer-pg", "PostgreSQL as an event store under pgbench vs tally's HTTP writes and in-process commands");
+  pg->add_option("--connections", peer.connections, "client counts, each run on both (e.g. 64,256)")
+      ->delimiter(',')
+      ->capture_default_str();
+  pg->add_option("--customers", peer.customers, "tally customers / PostgreSQL streams")->capture_default_str();
+  pg->add_option("--threads", peer.threads, "wrk and pgbench threads")->capture_default_str();
+  pg->add_option("--seconds", peer.seconds, "seconds per run")->capture_default_str();
+  pg->add_option("--pg-bin", peer.pg_bin, "PostgreSQL's bin folder (default: the newest /usr/lib/postgresql/*/bin)");
+  pg->add_option("--tallyd", peer.tallyd, "tallyd binary (default: beside tally-bench)");
+  pg->add_option("--catalog", peer.catalog, "offer catalog (in-process run)")->capture_default_str();
+  pg->add_option("--dir", peer.dir, "scratch folder")->capture_default_str();
+  pg->add_flag("--keep", peer.keep, "keep the scratch data");
 
   tally::bench::KafkaBenchOptions kafka;
   auto* k = app.add_subcommand("kafka", "the Kafka relay vs a raw librdkafka producer, same records, same cluster");
@@ -177,6 +195,7 @@ int main(int argc, char** argv) {
   if (*v) return tally::bench::RunVerifyBench(verify);
   if (*k) return tally::bench::RunKafkaBench(kafka);
   if (*h) return tally::bench::RunHttpBench(http);
+  if (*pg) return tally::bench::RunPeerPgBench(peer);
   if (*c) return tally::bench::RunCommandsBench(commands);
   if (*rn) return tally::bench::RunRenewalsBench(renewals);
   if (*a) return tally::bench::RunAppendBench(append);
