@@ -26,7 +26,7 @@ packages=(
   librocksdb-dev librdkafka-dev libflatbuffers-dev flatbuffers-compiler
   libboost-dev libssl-dev libsodium-dev nlohmann-json3-dev libcli11-dev libgtest-dev
   libgoogle-perftools-dev
-  kcat curl jq wrk python3-venv
+  kcat curl jq wrk python3-venv postgresql-15
   openjdk-17-jre-headless maven
 )
 

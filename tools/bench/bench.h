@@ -38,7 +38,9 @@ struct CpuClock {
 // CPU seconds per thread name (several threads of one name are summed),
 // from /proc/self/task; Diff gives what each name used between two samples.
 using ThreadCpu = std::map<std::string, double>;
-ThreadCpu SampleThreadCpu();
+// CPU-seconds by thread name of the process at `proc` (a /proc folder).
+ThreadCpu SampleThreadCpu(const std::string& proc = "/proc/self");
+double TotalCpu(const ThreadCpu& before, const ThreadCpu& after);
 std::string DescribeThreadCpu(const ThreadCpu& before, const ThreadCpu& after);
 
 // A fresh folder for one benchmark under `base` (removed first if present).
@@ -199,6 +201,7 @@ class SeededTallyd {
   WrkResult Run(int write_every, int threads, int connections, int seconds);
   int Stop();  // tallyd's exit code
   const std::string& url() const { return url_; }
+  std::string proc() const;  // tallyd's /proc folder
 
  private:
   struct Server;
@@ -211,7 +214,7 @@ class SeededTallyd {
 // on a fresh log in `dir`, `clients` commands in flight, no HTTP) for
 // `seconds`; commands/s.
 double InProcessRate(const std::string& dir, const std::string& catalog_path, int customers, int clients,
-                     double seconds);
+                     double seconds, double* cpu_seconds_per_command = nullptr);
 
 struct PeerPgBenchOptions {
   std::string dir = "./bench-data";

@@ -186,7 +186,7 @@ std::string WrkScript(const std::string& token, const std::vector<std::pair<std:
 }  // namespace
 
 double InProcessRate(const std::string& dir, const std::string& catalog_path, int customers, int clients,
-                     double seconds) {
+                     double seconds, double* cpu_seconds_per_command) {
   auto catalog = domain::Catalog::Load(catalog_path);
   auto log = RocksDbEventLog::Open(dir);
   if (!catalog.ok() || !log.ok()) return 0;
@@ -218,6 +218,7 @@ double InProcessRate(const std::string& dir, const std::string& catalog_path, in
   std::condition_variable cv;
   int finished = 0;
   Clock clock;
+  CpuClock cpu;
   {
     GroupCommitWriter writer(**log);
     std::function<void(int, uint64_t)> send = [&](int c, uint64_t n) {
@@ -241,6 +242,7 @@ double InProcessRate(const std::string& dir, const std::string& catalog_path, in
     cv.wait(lock, [&] { return finished == clients; });
   }
   const double secs = clock.Seconds();
+  if (cpu_seconds_per_command != nullptr) *cpu_seconds_per_command = cpu.Seconds() / std::max<uint64_t>(1, done.load());
   if (failed.load() > 0) std::fprintf(stderr, "in-process: %llu commands failed\n", (unsigned long long)failed.load());
   return done.load() / secs;
 }
@@ -296,6 +298,8 @@ WrkResult SeededTallyd::Run(int write_every, int threads, int connections, int s
 
 int SeededTallyd::Stop() { return server_ == nullptr ? -1 : server_->Stop(); }
 
+std::string SeededTallyd::proc() const { return "/proc/" + std::to_string(server_ == nullptr ? 0 : server_->pid); }
+
 bool HaveWrk() {
   if (std::system("command -v wrk >/dev/null") == 0) return true;
   std::fprintf(stderr, "tally-bench needs wrk (apt-get install wrk)\n");
@@ -313,14 +317,18 @@ int RunHttpBench(const HttpBenchOptions& o) {
     const char* name;
     int write_every;
     WrkResult result;
-  } runs[] = {{"reads", 0, {}}, {"writes", 1, {}}, {"mix 9:1", 10, {}}};
+    ThreadCpu before, after;  // tallyd's threads
+  } runs[] = {{"reads", 0, {}, {}, {}}, {"writes", 1, {}, {}, {}}, {"mix 9:1", 10, {}, {}, {}}};
   for (auto& run : runs) {
+    run.before = SampleThreadCpu(server.proc());
     run.result = server.Run(run.write_every, o.threads, o.connections, o.seconds);
+    run.after = SampleThreadCpu(server.proc());
     if (!run.result.ok) return 2;
   }
   const int stopped = server.Stop();
-  const double in_process =
-      InProcessRate(FreshDir(o.dir, "http-inprocess"), o.catalog, o.customers, o.connections, o.seconds);
+  double in_process_cpu = 0;
+  const double in_process = InProcessRate(FreshDir(o.dir, "http-inprocess"), o.catalog, o.customers, o.connections,
+                                          o.seconds, &in_process_cpu);
 
   for (const auto& run : runs) {
     std::printf("  %-8s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  (%llu requests, %llu errors)\n", run.name,
@@ -328,9 +336,18 @@ int RunHttpBench(const HttpBenchOptions& o) {
                 static_cast<unsigned long long>(run.result.requests),
                 static_cast<unsigned long long>(run.result.errors));
   }
-  std::printf("  in-process, same quantity changes, %d in flight: %.0f commands/s\n", o.connections, in_process);
+  // Where a request's CPU goes: tallyd's threads over each run (wrk uses
+  // the rest of the cores).
+  for (const auto& run : runs) {
+    const double total = TotalCpu(run.before, run.after);
+    std::printf("  tallyd CPU, %-8s %.1f CPU-us per request (%.2f CPU-s): %s\n", run.name,
+                1e6 * total / std::max<uint64_t>(1, run.result.requests), total,
+                DescribeThreadCpu(run.before, run.after).c_str());
+  }
+  std::printf("  in-process, same quantity changes, %d in flight: %.0f commands/s, %.1f CPU-us per command\n",
+              o.connections, in_process, 1e6 * in_process_cpu);
   std::printf("  ratio HTTP writes / in-process  %.2f\n", runs[1].result.requests_per_second / in_process);
-  std::printf("  goals: reads >= 40000 req/s; durable writes >= 20000 req/s with p99 < 10 ms\n");
+  std::printf("  goals: reads >= 40000 req/s; durable writes >= 20000 req/s with p99 < 10 ms; mix p99 < 10 ms; writes >= 0.6 of in-process\n");
   if (stopped != 0) std::fprintf(stderr, "tallyd exited %d\n", stopped);
   if (!o.keep) std::filesystem::remove_all(o.dir);
   uint64_t errors = 0;

@@ -54,11 +54,11 @@ double CpuClock::Now() {
   return secs(usage.ru_utime) + secs(usage.ru_stime);
 }
 
-ThreadCpu SampleThreadCpu() {
+ThreadCpu SampleThreadCpu(const std::string& proc) {
   ThreadCpu out;
   const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
   std::error_code ec;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+  for (const auto& task : std::filesystem::directory_iterator(proc + "/task", ec)) {
     std::ifstream in(task.path() / "stat");
     std::string line;
     if (!std::getline(in, line)) continue;
@@ -76,6 +76,15 @@ ThreadCpu SampleThreadCpu() {
     out[name] += (utime + stime) / tick;
   }
   return out;
+}
+
+double TotalCpu(const ThreadCpu& before, const ThreadCpu& after) {
+  double total = 0;
+  for (const auto& [name, secs] : after) {
+    auto it = before.find(name);
+    total += secs - (it == before.end() ? 0 : it->second);
+  }
+  return total;
 }
 
 std::string DescribeThreadCpu(const ThreadCpu& before, const ThreadCpu& after) {
