@@ -1,6 +1,7 @@
 // RocksDbEventLog: its column families, opening, and the append path
 // (Prepare, Stage, Commit). Reads and upkeep: rocksdb_event_log_read.cc.
 #include "engine/rocksdb_event_log.h"
+#include "engine/rocksdb_event_log_options.h"
 
 #include <sys/statvfs.h>
 
@@ -95,6 +96,31 @@ rocksdb::ColumnFamilyOptions EventsCfOptions(const std::shared_ptr<rocksdb::Cach
 
 }  // namespace
 
+EventLogStorageOptions MakeEventLogStorageOptions(size_t block_cache_bytes) {
+  EventLogStorageOptions out;
+  rocksdb::DBOptions& db_options = out.db;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+  db_options.max_open_files = -1;
+  // Hash memtables (IndexCfOptions) do not take concurrent inserts; there is
+  // one writer thread anyway.
+  db_options.allow_concurrent_memtable_write = false;
+  // Not the LOG file: see rocksdb_logger.h (a full disk must not abort).
+  db_options.info_log = NewStderrRocksLogger("event log");
+  auto cache = rocksdb::NewLRUCache(block_cache_bytes);
+  std::shared_ptr<const rocksdb::SliceTransform> capped(rocksdb::NewCappedPrefixTransform(64));
+  out.families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {kEventsCf, EventsCfOptions(cache)},
+      {kStreamsCf, IndexCfOptions(cache, std::make_shared<StreamIdPrefix>())},
+      {kRequestsCf, IndexCfOptions(cache, capped)},
+      {kUniqueCf, IndexCfOptions(cache, capped)},
+      {kMetaCf, rocksdb::ColumnFamilyOptions()},
+      {kKeysCf, rocksdb::ColumnFamilyOptions()},
+  };
+  return out;
+}
+
 // A prepared batch: its WriteBatch and its place in the commit order.
 class RocksDbEventLog::Batch final : public PreparedBatch {
  public:
@@ -139,29 +165,11 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenImpl(
   log->read_only_ = read_only;
   log->hasher_ = std::make_unique<ChainHasher>();
 
-  rocksdb::DBOptions db_options;
+  EventLogStorageOptions storage = MakeEventLogStorageOptions(options.block_cache_bytes);
+  rocksdb::DBOptions& db_options = storage.db;
   db_options.create_if_missing = !read_only;
   db_options.create_missing_column_families = !read_only;
-  db_options.max_background_jobs = 2;
-  db_options.bytes_per_sync = 1 << 20;
-  db_options.max_open_files = -1;
-  // Hash memtables (IndexCfOptions) do not take concurrent inserts; there is
-  // one writer thread anyway.
-  db_options.allow_concurrent_memtable_write = false;
-  // Not the LOG file: see rocksdb_logger.h (a full disk must not abort).
-  db_options.info_log = NewStderrRocksLogger("event log");
-  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  std::shared_ptr<const rocksdb::SliceTransform> capped(rocksdb::NewCappedPrefixTransform(64));
-
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {kEventsCf, EventsCfOptions(cache)},
-      {kStreamsCf, IndexCfOptions(cache, std::make_shared<StreamIdPrefix>())},
-      {kRequestsCf, IndexCfOptions(cache, capped)},
-      {kUniqueCf, IndexCfOptions(cache, capped)},
-      {kMetaCf, rocksdb::ColumnFamilyOptions()},
-      {kKeysCf, rocksdb::ColumnFamilyOptions()},
-  };
+  const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs = storage.families;
   // Made here, so that RocksDB does not report a missing folder as an error.
   if (!read_only) {
     std::error_code ec;

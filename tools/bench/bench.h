@@ -77,9 +77,10 @@ struct LogEntry {
   uint64_t position = 0;
 };
 std::vector<LogEntry> CaptureLogEntries(const std::string& path);
-// Writes `entries` again into a fresh RocksDB with the same column families
-// (RocksDB's default options), in synced WriteBatches of the entries of
-// `per_batch` events each; returns the seconds taken.
+// Writes `entries` again into a fresh RocksDB with the log's column
+// families and settings, in synced WriteBatches of the entries of
+// `per_batch` events each (events first, then the index entries sorted, as
+// the log writes them); returns the seconds taken.
 double RawSyncedLogWrites(const std::string& dir, const std::vector<LogEntry>& entries, size_t per_batch);
 RawBaseline MeasureRawBaseline(const Records& records, const GroupCommitStats& stats, const std::string& dir);
 
