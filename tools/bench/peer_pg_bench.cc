@@ -152,6 +152,10 @@ class PgCluster {
       }
       as_ = "runuser -u postgres -- ";
       if (!RunOrSay("chown", "chown -R postgres " + Quote(dir))) return false;
+      if (!RunOrSay("the postgres user writing to " + dir + " (its parents need search permission for it, "
+                    "or choose another --dir)", as_ + "test -w " + Quote(dir))) {
+        return false;
+      }
     }
     if (!RunOrSay("initdb", as_ + bin_ + "/initdb -D " + Quote(data_) +
                                 " -U tally -A trust -E UTF8 --no-instructions >/dev/null")) {
