@@ -247,7 +247,6 @@ double InProcessRate(const std::string& dir, const std::string& catalog_path, in
   return done.load() / secs;
 }
 
-
 struct SeededTallyd::Server : Tallyd {};
 
 SeededTallyd::SeededTallyd() = default;
