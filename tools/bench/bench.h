@@ -36,12 +36,17 @@ struct CpuClock {
 };
 
 // CPU seconds per thread name (several threads of one name are summed),
-// from /proc/self/task; Diff gives what each name used between two samples.
+// from the `task` folder of a process's /proc folder (`proc`); CpuUsed gives
+// what each name used between two samples.
 using ThreadCpu = std::map<std::string, double>;
-// CPU-seconds by thread name of the process at `proc` (a /proc folder).
 ThreadCpu SampleThreadCpu(const std::string& proc = "/proc/self");
+ThreadCpu CpuUsed(const ThreadCpu& before, const ThreadCpu& after);
 double TotalCpu(const ThreadCpu& before, const ThreadCpu& after);
 std::string DescribeThreadCpu(const ThreadCpu& before, const ThreadCpu& after);
+
+// Runs `command` through the shell; its standard output (add 2>&1 for its
+// errors too). `status`: pclose's status, -1 when it could not start.
+std::string RunCommand(const std::string& command, int* status = nullptr);
 
 // A fresh folder for one benchmark under `base` (removed first if present).
 std::string FreshDir(const std::string& base, const std::string& name);

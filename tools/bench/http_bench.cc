@@ -28,14 +28,6 @@ using nlohmann::json;
 
 constexpr const char* kBasic = "3b555118-da6a-4418-894f-7df1e2096870";  // 1-300 licenses
 
-std::string Slurp(FILE* f) {
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  return out;
-}
-
 // A started tallyd: port and dev token parsed from its output.
 struct Tallyd {
   pid_t pid = -1;
@@ -120,10 +112,8 @@ WrkResult RunWrk(const std::string& url, const std::string& script, int threads,
   const std::string command = "wrk -t" + std::to_string(threads) + " -c" + std::to_string(connections) + " -d" +
                               std::to_string(seconds) + "s --latency -s " + script + " " + url + " 2>&1";
   WrkResult r;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return r;
-  const std::string out = Slurp(pipe);
-  const int status = pclose(pipe);
+  int status = 0;
+  const std::string out = RunCommand(command, &status);
   std::smatch m;
   if (status != 0 || !std::regex_search(out, m, std::regex("Requests/sec:\\s+([0-9.]+)"))) {
     std::fprintf(stderr, "wrk failed (%s):\n%s\n", command.c_str(), out.c_str());
@@ -270,9 +260,7 @@ bool SeededTallyd::Start(std::string binary, const std::string& data, int custom
       if (i + 1 < customers) config << "next\n";
     }
   }
-  FILE* seed = popen(("curl -sS -K " + data + "/seed.curl").c_str(), "r");
-  std::istringstream lines(Slurp(seed));
-  pclose(seed);
+  std::istringstream lines(RunCommand("curl -sS -K " + data + "/seed.curl"));
   for (std::string line; std::getline(lines, line);) {
     if (line.empty()) continue;
     auto j = json::parse(line, nullptr, false);

@@ -78,21 +78,39 @@ ThreadCpu SampleThreadCpu(const std::string& proc) {
   return out;
 }
 
-double TotalCpu(const ThreadCpu& before, const ThreadCpu& after) {
-  double total = 0;
+std::string RunCommand(const std::string& command, int* status) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    if (status != nullptr) *status = -1;
+    return out;
+  }
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
+  const int rc = pclose(pipe);
+  if (status != nullptr) *status = rc;
+  return out;
+}
+
+ThreadCpu CpuUsed(const ThreadCpu& before, const ThreadCpu& after) {
+  ThreadCpu used;
   for (const auto& [name, secs] : after) {
     auto it = before.find(name);
-    total += secs - (it == before.end() ? 0 : it->second);
+    used[name] = secs - (it == before.end() ? 0 : it->second);
   }
+  return used;
+}
+
+double TotalCpu(const ThreadCpu& before, const ThreadCpu& after) {
+  double total = 0;
+  for (const auto& [name, secs] : CpuUsed(before, after)) total += secs;
   return total;
 }
 
 std::string DescribeThreadCpu(const ThreadCpu& before, const ThreadCpu& after) {
   std::vector<std::pair<double, std::string>> used;
-  for (const auto& [name, secs] : after) {
-    auto it = before.find(name);
-    const double d = secs - (it == before.end() ? 0 : it->second);
-    if (d >= 0.01) used.emplace_back(d, name);
+  for (const auto& [name, secs] : CpuUsed(before, after)) {
+    if (secs >= 0.01) used.emplace_back(secs, name);
   }
   std::sort(used.rbegin(), used.rend());
   std::string out;

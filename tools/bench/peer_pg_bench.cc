@@ -71,20 +71,9 @@ std::string Script(int streams) {
   return sql.str();
 }
 
-std::string Run(const std::string& command, int* status = nullptr) {
-  std::string out;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
-  const int rc = pclose(pipe);
-  if (status != nullptr) *status = rc;
-  return out;
-}
-
 bool RunOrSay(const std::string& what, const std::string& command) {
   int status = 0;
-  const std::string out = Run(command, &status);
+  const std::string out = RunCommand(command + " 2>&1", &status);
   if (status == 0) return true;
   std::fprintf(stderr, "%s failed (%s):\n%s\n", what.c_str(), command.c_str(), out.c_str());
   return false;
@@ -197,7 +186,7 @@ class PgCluster {
         std::to_string(seconds) + " -f write.sql -D data=" + Quote(data) + " -D metadata=" + Quote(metadata) +
         " --log --log-prefix=tx postgres";
     int status = 0;
-    const std::string out = Run(command, &status);
+    const std::string out = RunCommand(command + " 2>&1", &status);
     std::smatch m;
     if (status != 0 || !std::regex_search(out, m, std::regex("tps = ([0-9.]+) \\(without initial connection time\\)"))) {
       std::fprintf(stderr, "pgbench failed (%s):\n%s\n", command.c_str(), out.c_str());
@@ -224,7 +213,7 @@ class PgCluster {
       r.p99_ms = Percentile(latencies, 0.99);
     }
     // The rows are there: one per transaction, no version taken twice.
-    const std::string rows = Run(Psql() + " -At -c 'SELECT count(*) FROM messages'");
+    const std::string rows = RunCommand(Psql() + " -At -c 'SELECT count(*) FROM messages' 2>&1");
     if (std::stoull("0" + rows.substr(0, rows.find('\n'))) != r.transactions) {
       std::fprintf(stderr, "pgbench reported %llu transactions, the table holds %s", (unsigned long long)r.transactions,
                    rows.c_str());

@@ -167,8 +167,7 @@ int RunRebuildBench(const RebuildBenchOptions& o) {
   // What each model costs: rebuilt alone from the same log (each pass reads
   // and verifies the whole log too, so the times do not add up to the one
   // above), with the size of what it wrote.
-  for (const std::string& model : projections::ModelNames()) {
-    if (!o.each_model) break;
+  for (const std::string& model : o.each_model ? projections::ModelNames() : std::vector<std::string>{}) {
     const std::string dir = FreshDir(o.dir, "rebuild-" + model);
     auto alone = projections::ProjectionStore::Open(dir, {model});
     if (!alone.ok()) {

@@ -238,11 +238,12 @@ int RestoreCmd(const std::string& data, const std::string& dir) {
 
 int RebuildCmd(const std::string& data, std::vector<std::string> models, size_t bulk_events) {
   if (models.size() == 1 && models[0] == "all") models = projections::ModelNames();
+  const auto& known = projections::ModelNames();
   for (const auto& m : models) {
-    const auto& known = projections::ModelNames();
     if (std::find(known.begin(), known.end(), m) == known.end()) {
-      std::fprintf(stderr, "tallyctl rebuild: no read model named '%s' (customer, license, relationship, billing, all)\n",
-                   m.c_str());
+      std::string names;
+      for (const auto& k : known) names += k + ", ";
+      std::fprintf(stderr, "tallyctl rebuild: no read model named '%s' (%sall)\n", m.c_str(), names.c_str());
       return 2;
     }
   }
