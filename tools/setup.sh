@@ -10,8 +10,9 @@
 #                          127.0.0.1 (tools/kafka/cluster.sh; its data in ./var-kafka, started
 #                          if it does not run; `tools/kafka/cluster.sh stop var-kafka` stops it)
 #   tools/setup.sh test    set up, build release + ASan/UBSan, run the whole test suite under both
-#   tools/setup.sh deps    only install the packages (Debian's; PyPI's into build/venv; Kafka's
-#                          jars from Maven Central into build/kafka/libs)
+#   tools/setup.sh deps    only install the packages (Debian's; PyPI's into build/venv; npm's
+#                          into tests/console/node_modules; Kafka's jars from Maven Central
+#                          into build/kafka/libs)
 #   tools/setup.sh build [release|asan]
 #
 # Environment: TALLY_DATA (default ./var), TALLY_LISTEN (default 127.0.0.1:8080),
@@ -26,7 +27,7 @@ packages=(
   librocksdb-dev librdkafka-dev libflatbuffers-dev flatbuffers-compiler
   libboost-dev libssl-dev libsodium-dev nlohmann-json3-dev libcli11-dev libgtest-dev
   libgoogle-perftools-dev
-  kcat curl jq wrk python3-venv postgresql-15
+  kcat curl jq wrk python3-venv postgresql-15 chromium
   openjdk-17-jre-headless maven
 )
 
@@ -66,6 +67,28 @@ pydeps() {
   "$venv/bin/pip" install -q --disable-pip-version-check "${missing[@]}"
 }
 
+# Playwright from npm, pinned in tests/console/package-lock.json, for the
+# console's browser test (tests/console/); it drives Debian's chromium
+# (above), so no browser is downloaded.
+nodedeps() {
+  local dir="$root/tests/console"
+  if ! command -v npm >/dev/null; then
+    log "installing: nodejs npm"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  local want have
+  want="$(jq -r '.packages["node_modules/@playwright/test"].version' "$dir/package-lock.json")"
+  have="$(jq -r .version "$dir/node_modules/@playwright/test/package.json" 2>/dev/null || true)"
+  if [ "$want" = "$have" ]; then
+    log "npm packages: present (@playwright/test $have)"
+    return
+  fi
+  log "npm packages: installing @playwright/test $want into $dir/node_modules"
+  (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+}
+
 build() {
   local preset="${1:-release}"
   log "configure + build ($preset)"
@@ -78,7 +101,7 @@ build() {
 kafkadeps() { "$root/tools/kafka/cluster.sh" fetch; }
 
 case "${1:-}" in
-  deps) deps; pydeps; kafkadeps ;;
+  deps) deps; pydeps; nodedeps; kafkadeps ;;
   build) deps; build "${2:-release}" ;;
   start)
     deps
@@ -106,6 +129,7 @@ case "${1:-}" in
   test)
     deps
     pydeps
+    nodedeps
     kafkadeps
     for preset in ${TALLY_PRESETS:-release asan}; do
       build "$preset"
@@ -114,7 +138,7 @@ case "${1:-}" in
     done
     ;;
   *)
-    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -105,27 +105,38 @@ void ControlServer::Handle(int fd) {
   WriteAll(fd, "error unknown request (expected: rebuild MODEL... | backup DIR | relay | forget CUSTOMER REASON)\n");
 }
 
-void ControlServer::Rebuild(int fd, std::vector<std::string> models) {
-  if (std::find(models.begin(), models.end(), "all") != models.end()) models = projections::ModelNames();
+Status ControlServer::RebuildModels(std::vector<std::string> models,
+                                    const std::function<void(uint64_t, uint64_t)>& progress) {
+  const auto& known = projections::ModelNames();
+  if (std::find(models.begin(), models.end(), "all") != models.end()) models = known;
+  if (models.empty()) return Error(ErrorCode::kInvalidArgument, "name the read models to rebuild");
   for (const auto& m : models) {
-    const auto& known = projections::ModelNames();
     if (std::find(known.begin(), known.end(), m) == known.end()) {
-      WriteAll(fd, "error no read model named " + m + "\n");
-      return;
+      return Error(ErrorCode::kInvalidArgument, "no read model named " + m);
     }
   }
+  std::lock_guard<std::mutex> lock(rebuild_mu_);
   projections::RebuildOptions options;
-  options.progress = [&](uint64_t position, uint64_t head) {
-    WriteAll(fd, "progress " + std::to_string(position) + " " + std::to_string(head) + "\n");
-  };
+  options.progress = progress;
   std::fprintf(stderr, "tallyd: rebuilding %zu read model(s) on request\n", models.size());
   Status s = projections::Rebuild(source_, store_, models, &runner_, options);
   if (!s.ok()) {
     std::fprintf(stderr, "tallyd: rebuild failed: %s\n", s.error().ToString().c_str());
-    WriteAll(fd, "error " + s.error().ToString() + "\n");
-    return;
+    return s;
   }
   std::fprintf(stderr, "tallyd: rebuild done\n");
+  return OkStatus();
+}
+
+void ControlServer::Rebuild(int fd, std::vector<std::string> models) {
+  Status s = RebuildModels(std::move(models), [&](uint64_t position, uint64_t head) {
+    WriteAll(fd, "progress " + std::to_string(position) + " " + std::to_string(head) + "\n");
+  });
+  if (!s.ok()) {
+    // The socket's clients match "error no read model named X".
+    WriteAll(fd, "error " + (s.error().code() == ErrorCode::kInvalidArgument ? s.error().message() : s.error().ToString()) + "\n");
+    return;
+  }
   WriteAll(fd, "ok\n");
 }
 

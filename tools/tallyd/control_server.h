@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -51,6 +52,15 @@ class ControlServer {
   Result<tools::ForgetResult> ForgetCustomer(const std::string& customer, const std::string& reason,
                                              domain::CommandMeta meta);
 
+  // Rebuilds `models` (read model names, or "all") beside the live copies
+  // and hands them over to the runner (projections::Rebuild), calling
+  // `progress` after each batch. One rebuild at a time, whoever asks (the
+  // control socket or the HTTP admin API): another waits for it. Blocks for
+  // as long as the rebuild takes. kInvalidArgument for an unknown name. Any
+  // thread.
+  Status RebuildModels(std::vector<std::string> models,
+                       const std::function<void(uint64_t position, uint64_t head)>& progress);
+
   // Listens on `path` (a stale socket file there is replaced).
   Status Start(const std::string& path);
   // Stops accepting, waits for a request being served, removes the socket.
@@ -72,7 +82,8 @@ class ControlServer {
   CommandProcessor* processor_ = nullptr;
   GroupCommitWriter* writer_ = nullptr;
   std::string relay_topic_, relay_bootstrap_;
-  std::mutex forget_mu_;  // one erasure at a time
+  std::mutex forget_mu_;   // one erasure at a time
+  std::mutex rebuild_mu_;  // one rebuild at a time
   std::string path_;
   int listen_fd_ = -1;
   std::atomic<bool> stopping_{false};

@@ -261,6 +261,10 @@ int main(int argc, char** argv) {
     if (!r.ok()) return r.error();
     return tally::server::ErasureResult{r->customer_id, r->position, r->erased_before};
   };
+  api_context.rebuild = [&control](const std::vector<std::string>& models,
+                                   const std::function<void(uint64_t, uint64_t)>& progress) {
+    return control.RebuildModels(models, progress);
+  };
   api_context.relay = &relay;
   api_context.kafka_bootstrap = kafka_bootstrap;
   api_context.kafka_topic = kafka_topic;
@@ -298,8 +302,10 @@ int main(int argc, char** argv) {
     relay.Stop();
     return 2;
   }
-  std::printf("tallyd: HTTP API on http://%s:%u\n", host.find(':') == std::string::npos ? host.c_str()
-              : ("[" + host + "]").c_str(), static_cast<unsigned>(*bound));
+  const std::string url_host = host.find(':') == std::string::npos ? host : "[" + host + "]";
+  std::printf("tallyd: HTTP API on http://%s:%u\n", url_host.c_str(), static_cast<unsigned>(*bound));
+  std::printf("tallyd: console on http://%s:%u/console/ (sign in with a partner's or an operator's token)\n",
+              url_host.c_str(), static_cast<unsigned>(*bound));
   scheduler.Start();
   std::printf("tallyd: running; SIGINT or SIGTERM stops\n");
   std::fflush(stdout);

@@ -114,6 +114,10 @@ schemas = {
                            "versionRank": integer, "attributes": ref("Attributes")},
                           ["templateId", "agreementType", "agreementLink"]),
  "PartnerLink": obj({"partnerId": string, "role": string, "since": string}, ["partnerId", "role"]),
+ "PendingInvitation": obj({"invitationId": string, "partnerId": string, "requestedAt": string}, ["invitationId", "partnerId"]),
+ "RebuildState": obj({"state": {"type": "string", "enum": ["idle", "running", "done", "failed"]},
+                      "models": {"type": "array", "items": string}, "position": integer, "head": integer,
+                      "startedAt": string, "finishedAt": string, "error": string}, ["state", "models", "position", "head"]),
  "BillingLineItem": obj({"partnerId": string, "customerId": string, "subscriptionId": string, "productId": string,
                          "chargeType": {"type": "string", "enum": ["new", "addQuantity", "removeQuantity",
                                                                     "cancelImmediate", "renew", "cycleCharge"]},
@@ -140,7 +144,7 @@ def collection(item):
     return obj({"totalCount": integer, "items": {"type": "array", "items": ref(item)},
                 "continuationToken": string, "links": obj({"next": ref("Link")}),
                 "attributes": ref("Attributes")}, ["totalCount", "items"])
-for n in ["Customer", "Subscription", "Order", "Offer", "SubscribedSku", "PartnerLink", "Agreement", "AgreementMetaData"]:
+for n in ["Customer", "Subscription", "Order", "Offer", "SubscribedSku", "PartnerLink", "PendingInvitation", "Agreement", "AgreementMetaData"]:
     schemas[n + "Collection"] = collection(n)
 schemas["BillingLineItemCollection"] = obj({**collection("BillingLineItem")["properties"], "position": integer,
                                             "periodStart": string},
@@ -215,6 +219,33 @@ paths = {
                  ok(obj({"now": string, "simulated": boolean}, ["now"])), tag="admin"),
             "requestBody": {"required": True, "content": {"application/json": {"schema": obj({"now": string}, ["now"])}}},
             "security": [{"operatorToken": []}]}},
+ "/admin/v1/rebuild": {
+   "get": {**op("The last rebuild asked for through this API, and how far it is (operator token)", ok("RebuildState"), tag="admin"),
+           "security": [{"operatorToken": []}]},
+   "post": {**op("Rebuild read models beside the live ones, then hand them over (operator token); 503 while one runs",
+                 ok("RebuildState", "202", "Started"), tag="admin"),
+            "requestBody": {"required": True, "content": {"application/json": {"schema": obj(
+                {"models": {"type": "array", "items": {"type": "string", "enum": ["customer", "license", "relationship", "billing", "all"]}}},
+                ["models"])}}},
+            "security": [{"operatorToken": []}]}},
+ "/admin/v1/events": {"get": {**op("The event browser: events as `tallyctl replay` prints them, filtered (operator token)",
+        ok(obj({"items": {"type": "array", "items": {"type": "object"}}, "head": integer, "next": integer, "customerId": string},
+               ["items", "head"])),
+        [param("from", "query", {"type": "integer", "minimum": 0}, desc="First position (default 1)"),
+         param("to", "query", {"type": "integer", "minimum": 0}, desc="Last position (default: the head)"),
+         param("customer", "query", string, desc="Only this customer's stream (its id or domain)"),
+         param("type", "query", string, desc="Only this event type, e.g. CustomerCreated"),
+         param("partner", "query", string, desc="Only events of this partner's commands"),
+         param("since", "query", string, desc="Recorded at or after: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.ffffff]Z"),
+         param("until", "query", string, desc="Recorded at or before (a date alone: the end of that day)"),
+         param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}, desc="At most this many (default 100)")],
+        tag="admin"), "security": [{"operatorToken": []}]}},
+ "/admin/v1/verify": {"post": {**op("Recompute the hash chain over a range of positions (operator token)",
+        ok(obj({"ok": boolean, "checked": integer, "from": integer, "to": integer, "seconds": {"type": "number"},
+                "firstBad": integer, "reason": string}, ["ok", "checked", "from", "to"])), tag="admin"),
+        "requestBody": {"required": False, "content": {"application/json": {"schema": obj(
+            {"from": {"type": "integer", "minimum": 1}, "to": {"type": "integer", "minimum": 0}})}}},
+        "security": [{"operatorToken": []}]}},
  "/v1/offers": {"get": op("The offers of this instance", ok("OfferCollection"))},
  "/v1/offers/{offerId}": {"get": op("One offer", ok("Offer"), [offer])},
  "/v1/offers/{offerId}/addons": {"get": op("The add-ons of an offer", ok("OfferCollection"), [offer])},
@@ -258,6 +289,7 @@ paths = {
  "/v1/customers/{customerId}/subscribedskus": {
    "get": op("Licence totals per offer", ok("SubscribedSkuCollection"), [cust, minpos])},
  "/v1/customers/{customerId}/relationshiprequests": {
+   "get": op("The customer's pending invitations (made, not yet accepted)", ok("PendingInvitationCollection"), [cust, minpos]),
    "post": op("Invite the customer to a relationship with the calling partner", ok("Invitation", "201", "Created"), [cust])},
  "/v1/customers/{customerId}/relationshiprequests/{invitationId}/acceptance": {
    "post": op("Accept an invitation (as the customer would)", ok("Changed"), [cust, param("invitationId")])},

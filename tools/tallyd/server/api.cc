@@ -99,6 +99,7 @@ void Api::Route(Call& call) {
     return call.Answer(call.MakeText(http::status::ok, std::string(OpenApiText())));
   }
   if (!p.empty() && p[0] == "admin") return Admin(call);
+  if (!p.empty() && p[0] == "console") return Console(call);
   if (p.empty() || p[0] != "v1") return call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
   // Everything under /v1 needs a partner's token.
   auto auth = call.request.find(http::field::authorization);
@@ -147,6 +148,13 @@ void Api::Stop() {
   }
   admin_cv_.notify_all();
   if (admin_thread_.joinable()) admin_thread_.join();
+  std::thread rebuild;
+  {
+    std::lock_guard<std::mutex> lock(rebuild_mu_);
+    admin_stopping_rebuilds_ = true;
+    rebuild = std::move(rebuild_thread_);
+  }
+  if (rebuild.joinable()) rebuild.join();
 }
 
 bool Api::RunAdminJob(std::function<void()> job) {
@@ -364,81 +372,5 @@ void Api::Offers(Call& call) {
   call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
 }
 
-
-// /admin/v1/clock: the simulated clock's time (GET), or a move forward
-// (POST {"now": "<RFC 3339>"}); the scheduler's due work follows it.
-void Api::AdminClock(Call& call) {
-  if (ctx_.simulated_clock == nullptr) {
-    return call.Error(ErrorCode::kNotFound, "the clock is real: start tallyd with --clock simulated:<time> to move it");
-  }
-  if (call.method() == http::verb::post) {
-    auto body = Body(call);
-    if (!body) return;
-    Fields fields(*body, "");
-    auto now = fields.String("now");
-    if (!now.ok()) return call.Error(now.error());
-    if (Status done = fields.Done(); !done.ok()) return call.Error(done.error());
-    auto to = projections::ParseUtcTime(*now);
-    if (!to.ok()) return call.Error(ErrorCode::kInvalidField, "now: " + to.error().message());
-    if (!ctx_.simulated_clock->MoveTo(*to)) {
-      return call.Error(ErrorCode::kInvalidField,
-                        "now: " + *now + " is before the clock's time (" +
-                            projections::FormatUtcTime(ctx_.simulated_clock->NowMicros()) + "): it never goes back");
-    }
-    std::fprintf(stderr, "tallyd: simulated clock moved to %s\n", projections::FormatUtcTime(*to).c_str());
-    if (ctx_.on_clock_moved) ctx_.on_clock_moved();
-  }
-  call.Answer(call.Make(http::status::ok, json{{"now", projections::FormatUtcTime(ctx_.simulated_clock->NowMicros())},
-                                               {"simulated", true}}));
-}
-
-// /admin/v1/customers/{customer}/forget: an operator erases a customer's
-// personal data (the HTTP face of tallyctl forget).
-void Api::Admin(Call& call) {
-  const auto& p = call.path;
-  if (ctx_.operators == nullptr || !ctx_.forget) return call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
-  const bool clock = p.size() == 3 && p[1] == "v1" && p[2] == "clock";
-  if (!clock && !(p.size() == 5 && p[1] == "v1" && p[2] == "customers" && p[4] == "forget")) {
-    return call.Error(ErrorCode::kRouteNotFound, "no such endpoint");
-  }
-  if (call.method() != http::verb::post && !(clock && call.method() == http::verb::get)) {
-    return call.Error(ErrorCode::kMethodNotAllowed, clock ? "GET or POST" : "POST only");
-  }
-  auto auth = call.request.find(http::field::authorization);
-  std::string_view header = auth == call.request.end() ? std::string_view() : SV(auth->value());
-  if (!header.starts_with("Bearer ")) {
-    return call.Error(ErrorCode::kUnauthorized, "send Authorization: Bearer <operator token>");
-  }
-  auto op = ctx_.operators->Authenticate(header.substr(7));
-  if (!op) {
-    return call.Error(ErrorCode::kUnauthorized,
-                      "unknown operator token (operators are added with: tallyctl operators add NAME)");
-  }
-  if (clock) return AdminClock(call);
-  std::string reason = "erasure requested";
-  if (!call.request.body().empty()) {
-    auto body = Body(call);
-    if (!body) return;
-    Fields fields(*body, "");
-    auto given = fields.OptString("reason");
-    if (!given.ok()) return call.Error(given.error());
-    if (Status done = fields.Done(); !done.ok()) return call.Error(done.error());
-    if (*given) reason = **given;
-  }
-  if (reason.empty()) return call.Error(ErrorCode::kInvalidField, "reason: must not be empty");
-  domain::CommandMeta meta{domain::kOperatorId, call.request_id, call.correlation_id};
-  const std::string customer = p[3], operator_id = op->id;
-  auto shared = std::make_shared<Call>(std::move(call));
-  const bool queued = RunAdminJob([this, shared, customer, reason, meta, operator_id] {
-    auto erased = ctx_.forget(customer, reason, meta);
-    if (!erased.ok()) return shared->Error(erased.error());
-    std::fprintf(stderr, "tallyd: operator %s: personal data of customer %s %s\n", operator_id.c_str(),
-                 erased->customer_id.c_str(), erased->erased_before ? "was erased before" : "erased");
-    shared->Answer(shared->Make(http::status::ok, json{{"customerId", erased->customer_id},
-                                                       {"position", erased->position},
-                                                       {"erasedBefore", erased->erased_before}}));
-  });
-  if (!queued) shared->Error(ErrorCode::kBusy, "too many erasures waiting, or shutting down; retry later");
-}
 
 }  // namespace tally::server

@@ -55,6 +55,12 @@ struct ApiContext {
   // erasure calls (null: answered 404).
   PartnerDirectory* operators = nullptr;
   ForgetFunction forget;
+  // Rebuilds read models (names, or "all") and hands them over to the
+  // runner, calling `progress` after each batch; blocks until done (null:
+  // POST /admin/v1/rebuild answers 404). tallyd: ControlServer::RebuildModels.
+  std::function<Status(const std::vector<std::string>& models,
+                       const std::function<void(uint64_t position, uint64_t head)>& progress)>
+      rebuild;
   // The Kafka relay (null: none) and where its cluster is, for /healthz.
   const kafka::Relay* relay = nullptr;
   std::string kafka_bootstrap;
@@ -78,8 +84,8 @@ class Api final : public HttpHandler {
   explicit Api(ApiContext context) : ctx_(context) {}
   ~Api() override;  // Stop()
   // Finishes the admin calls accepted so far (their answers are sent if the
-  // HTTP server still runs) and refuses new ones with 503. Call before the
-  // HttpServer is destroyed.
+  // HTTP server still runs) and a rebuild that runs, and refuses new ones
+  // with 503. Call before the HttpServer is destroyed.
   void Stop();
   void Handle(Request request, Respond respond, Post post) override;
   Response Reject(ErrorCode code, const std::string& message, unsigned version) override;
@@ -92,7 +98,8 @@ class Api final : public HttpHandler {
   void AddCustomer(Call& call);    // POST /v1/customers
   void ListOrders(Call& call, const std::string& customer_id);
   void ReadSubscriptions(Call& call, const std::string& customer_id);
-  void ListPartners(Call& call, const std::string& customer_id);
+  // GET .../partners, or with `invitations` .../relationshiprequests (the pending ones).
+  void ListPartners(Call& call, const std::string& customer_id, bool invitations);
   void Customer(Call& call);
   void Orders(Call& call);
   void CreateOrder(Call& call, const std::string& customer_id);                           // POST .../orders
@@ -110,8 +117,16 @@ class Api final : public HttpHandler {
   // GET /v1/invoices/unbilled/lineitems (customer_id empty) and
   // /v1/customers/{id}/invoices/unbilled/lineitems: the billing model's lines.
   void UnbilledLineItems(Call& call, const std::string& customer_id);
+  // The operators' API (api_admin.cc).
   void Admin(Call& call);  // /admin/v1/..., operator tokens
   void AdminClock(Call& call);  // /admin/v1/clock
+  void AdminForget(Call& call, const std::string& operator_id);   // POST /admin/v1/customers/{id}/forget
+  void AdminRebuild(Call& call, const std::string& operator_id);  // /admin/v1/rebuild
+  void AdminEvents(Call& call);  // GET /admin/v1/events
+  void AdminVerify(Call& call);  // POST /admin/v1/verify
+  nlohmann::json RebuildStateJson();
+  // The console (console.cc): GET /console/...
+  void Console(Call& call);
   // Queues `job` for the admin worker; false (and nothing queued) when
   // stopping or kMaxAdminJobs are waiting.
   bool RunAdminJob(std::function<void()> job);
@@ -154,6 +169,18 @@ class Api final : public HttpHandler {
   std::deque<std::function<void()>> admin_jobs_;  // guarded by admin_mu_
   bool admin_stopping_ = false;                   // guarded by admin_mu_
   std::thread admin_thread_;                      // started with the first job
+
+  // The last rebuild asked for through POST /admin/v1/rebuild.
+  struct RebuildProgress {
+    std::string state = "idle";  // idle, running, done, failed
+    nlohmann::json models = nlohmann::json::array();
+    uint64_t position = 0, head = 0;
+    std::string started_at, finished_at, error;
+  };
+  std::mutex rebuild_mu_;
+  RebuildProgress rebuild_;              // guarded by rebuild_mu_
+  bool admin_stopping_rebuilds_ = false;  // guarded by rebuild_mu_
+  std::thread rebuild_thread_;           // guarded by rebuild_mu_; joined by Stop
 };
 
 }  // namespace tally::server

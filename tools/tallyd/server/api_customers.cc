@@ -453,19 +453,27 @@ void Api::Relationships(Call& call) {
                  return c.Make(http::status::ok, {{"customerId", o.customer_id}, {"position", o.last_position}});
                });
   }
-  if (p[3] == "partners" && p.size() == 4 && call.method() == http::verb::get) {
-    return AfterReads(call, id, [this, id](Call& call) { ListPartners(call, id); });
+  if ((p[3] == "partners" || p[3] == "relationshiprequests") && p.size() == 4 && call.method() == http::verb::get) {
+    const bool invitations = p[3] == "relationshiprequests";
+    return AfterReads(call, id, [this, id, invitations](Call& call) { ListPartners(call, id, invitations); });
   }
   call.Error(ErrorCode::kMethodNotAllowed, "no such method on this endpoint");
 }
 
-void Api::ListPartners(Call& call, const std::string& id) {
+void Api::ListPartners(Call& call, const std::string& id, bool invitations) {
   auto rel = projections::RelationshipReader(*ctx_.store).ForCustomer(id);
   if (!rel.ok()) return call.Error(rel.error());
   const bool related = rel->has_value() && std::any_of((*rel)->partners.begin(), (*rel)->partners.end(),
                                                        [&](const auto& l) { return l.partner_id == call.partner.id; });
   if (!related) return call.Error(ErrorCode::kCustomerNotFound, "no such customer");
   json items = json::array();
+  if (invitations) {  // the pending ones; an accepted invitation is a partner
+    for (const auto& i : (*rel)->pending) {
+      items.push_back({{"invitationId", i.invitation_id}, {"partnerId", i.partner_id},
+                       {"requestedAt", projections::FormatUtcTime(i.requested_us)}});
+    }
+    return call.Answer(call.Make(http::status::ok, {{"totalCount", items.size()}, {"items", items}}));
+  }
   for (const auto& l : (*rel)->partners) {
     items.push_back({{"partnerId", l.partner_id}, {"role", l.role}, {"since", projections::FormatUtcTime(l.since_us)}});
   }
