@@ -37,15 +37,15 @@ void GroupCommitWriter::Submit(AppendRequest request, Callback done) {
   Submit(std::make_unique<AppendTask>(std::move(request), std::move(done)));
 }
 
-bool GroupCommitWriter::Enqueue(std::unique_ptr<WriteTask>& task, std::deque<std::unique_ptr<WriteTask>>& lane) {
+bool GroupCommitWriter::Enqueue(std::unique_ptr<WriteTask>& task, bool background) {
   bool stopping;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping = stopping_;
     if (!stopping && queue_.size() + background_.size() < options_.max_queued_requests) {
       const bool was_empty = queue_.empty() && background_.empty();
-      lane.push_back(std::move(task));
-      if (was_empty) queue_cv_.notify_one();
+      (background ? background_ : queue_).push_back(std::move(task));
+      if (was_empty) queue_cv_.Signal();
       return true;
     }
   }
@@ -58,9 +58,9 @@ void GroupCommitWriter::SubmitBackground(AppendRequest request, Callback done) {
   SubmitBackground(std::make_unique<AppendTask>(std::move(request), std::move(done)));
 }
 
-void GroupCommitWriter::Submit(std::unique_ptr<WriteTask> task) { Enqueue(task, queue_); }
+void GroupCommitWriter::Submit(std::unique_ptr<WriteTask> task) { Enqueue(task, /*background=*/false); }
 
-void GroupCommitWriter::SubmitBackground(std::unique_ptr<WriteTask> task) { Enqueue(task, background_); }
+void GroupCommitWriter::SubmitBackground(std::unique_ptr<WriteTask> task) { Enqueue(task, /*background=*/true); }
 
 Result<AppendOutcome> GroupCommitWriter::Append(AppendRequest request) {
   std::promise<Result<AppendOutcome>> promise;
@@ -72,10 +72,10 @@ Result<AppendOutcome> GroupCommitWriter::Append(AppendRequest request) {
 void GroupCommitWriter::Stop() {
   std::call_once(stop_once_, [this] {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       stopping_ = true;
     }
-    queue_cv_.notify_one();
+    queue_cv_.Signal();
     stager_.join();  // drains the queue, then tells the committer
     committer_.join();
   });
@@ -100,20 +100,20 @@ void GroupCommitWriter::StageLoop() {
     // Wait for room first: while the commit thread is behind, tasks keep
     // queuing and the next batch grows.
     {
-      std::unique_lock<std::mutex> lock(prepared_mu_);
-      space_cv_.wait(lock, [this] { return prepared_.size() < options_.max_prepared_batches; });
+      MutexLock lock(&prepared_mu_);
+      while (prepared_.size() >= options_.max_prepared_batches) space_cv_.Wait(&prepared_mu_);
     }
     tasks.clear();
     {
-      std::unique_lock<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       // While the log refuses writes, look every second whether it has
       // recovered, so that /healthz says so before the next command comes.
-      while (!queue_cv_.wait_for(lock, std::chrono::seconds(1),
-                                 [this] { return stopping_ || !queue_.empty() || !background_.empty(); })) {
-        if (!log_.WriteFailure()) continue;
-        lock.unlock();
+      while (!stopping_ && queue_.empty() && background_.empty()) {
+        if (queue_cv_.WaitFor(&mu_, std::chrono::seconds(1))) continue;
+        if (stopping_ || !queue_.empty() || !background_.empty() || !log_.WriteFailure()) continue;
+        lock.Unlock();
         RecoverLog();
-        lock.lock();
+        lock.Lock();
       }
       if (queue_.empty() && background_.empty()) break;  // stopping, and everything is staged
       // Background work has its share of every batch, never more.
@@ -134,10 +134,10 @@ void GroupCommitWriter::StageLoop() {
     StageTasks(tasks);
   }
   {
-    std::lock_guard<std::mutex> lock(prepared_mu_);
+    MutexLock lock(&prepared_mu_);
     staging_done_ = true;
   }
-  prepared_cv_.notify_one();
+  prepared_cv_.Signal();
 }
 
 void GroupCommitWriter::RecoverLog() {
@@ -145,8 +145,8 @@ void GroupCommitWriter::RecoverLog() {
   {
     // Recover resets what was staged: nothing prepared may still be waiting
     // for (or in) a commit. Those batches fail, as the log has failed.
-    std::unique_lock<std::mutex> lock(prepared_mu_);
-    space_cv_.wait(lock, [this] { return prepared_.empty() && !committing_; });
+    MutexLock lock(&prepared_mu_);
+    while (!prepared_.empty() || committing_) space_cv_.Wait(&prepared_mu_);
   }
   // Not recovered: this batch is refused by Prepare with the reason.
   (void)log_.Recover();
@@ -176,12 +176,12 @@ void GroupCommitWriter::StageTasks(std::vector<std::unique_ptr<WriteTask>>& task
     p.batch = log_.Prepare(requests);
     for (size_t i = 0; i < p.tasks.size(); ++i) p.tasks[i]->Staged(p.batch->results[i], requests[i]);
     {
-      std::lock_guard<std::mutex> lock(prepared_mu_);
+      MutexLock lock(&prepared_mu_);
       prepared_.push_back(std::move(p));
       // Counted once handed to the commit thread (tests wait on this).
       prepared_batches_.fetch_add(1, std::memory_order_relaxed);
     }
-    prepared_cv_.notify_one();
+    prepared_cv_.Signal();
   }
 }
 
@@ -192,8 +192,8 @@ void GroupCommitWriter::CommitLoop() {
   for (;;) {
     taken.clear();
     {
-      std::unique_lock<std::mutex> lock(prepared_mu_);
-      prepared_cv_.wait(lock, [this] { return staging_done_ || !prepared_.empty(); });
+      MutexLock lock(&prepared_mu_);
+      while (!staging_done_ && prepared_.empty()) prepared_cv_.Wait(&prepared_mu_);
       if (prepared_.empty()) return;  // staging done and everything answered
       while (!prepared_.empty()) {
         taken.push_back(std::move(prepared_.front()));
@@ -201,7 +201,7 @@ void GroupCommitWriter::CommitLoop() {
       }
       committing_ = true;
     }
-    space_cv_.notify_one();
+    space_cv_.Signal();
     batches.clear();
     for (auto& p : taken) batches.push_back(p.batch.get());
     Status s = log_.Commit(batches);
@@ -239,10 +239,10 @@ void GroupCommitWriter::CommitLoop() {
       for (auto& [task, error] : p.rejected) task->Done(std::move(error));
     }
     {
-      std::lock_guard<std::mutex> lock(prepared_mu_);
+      MutexLock lock(&prepared_mu_);
       committing_ = false;
     }
-    space_cv_.notify_one();
+    space_cv_.Signal();
   }
 }
 

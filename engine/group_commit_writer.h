@@ -13,6 +13,8 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+
+#include "engine/base/mutex.h"
 #include <thread>
 #include <vector>
 
@@ -135,20 +137,21 @@ class GroupCommitWriter {
   EventLog& log_;
   const GroupCommitWriterOptions options_;
 
-  std::mutex mu_;
-  std::condition_variable queue_cv_;
-  std::deque<std::unique_ptr<WriteTask>> queue_;  // guarded by mu_
-  std::deque<std::unique_ptr<WriteTask>> background_;  // guarded by mu_
-  // Queues `task` in `lane`; false when refused (Done not called yet).
-  bool Enqueue(std::unique_ptr<WriteTask>& task, std::deque<std::unique_ptr<WriteTask>>& lane);
-  bool stopping_ = false;      // guarded by mu_
+  Mutex mu_;
+  CondVar queue_cv_;  // with mu_
+  std::deque<std::unique_ptr<WriteTask>> queue_ GUARDED_BY(mu_);
+  std::deque<std::unique_ptr<WriteTask>> background_ GUARDED_BY(mu_);
+  // Queues `task` in the foreground or background lane; false when refused
+  // (then Done was called with the reason).
+  bool Enqueue(std::unique_ptr<WriteTask>& task, bool background) EXCLUDES(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
 
-  std::mutex prepared_mu_;
-  std::condition_variable prepared_cv_;  // commit thread waits for work
-  std::condition_variable space_cv_;     // staging thread waits for room
-  std::deque<Prepared> prepared_;        // guarded by prepared_mu_
-  bool staging_done_ = false;            // guarded by prepared_mu_
-  bool committing_ = false;              // the commit thread holds batches; guarded by prepared_mu_
+  Mutex prepared_mu_;
+  CondVar prepared_cv_;  // with prepared_mu_: the commit thread waits for work
+  CondVar space_cv_;     // with prepared_mu_: the staging thread waits for room
+  std::deque<Prepared> prepared_ GUARDED_BY(prepared_mu_);
+  bool staging_done_ GUARDED_BY(prepared_mu_) = false;
+  bool committing_ GUARDED_BY(prepared_mu_) = false;  // the commit thread holds batches
 
   std::atomic<uint64_t> commits_{0}, prepared_batches_{0}, requests_{0}, events_{0}, failed_{0},
       largest_{0};
