@@ -27,10 +27,10 @@ class ProjectionRunner::ApplyPool {
   ApplyPool& operator=(const ApplyPool&) = delete;
   ~ApplyPool() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       stop_ = true;
     }
-    start_cv_.notify_all();
+    start_cv_.SignalAll();
     for (auto& t : threads_) t.join();
   }
 
@@ -45,14 +45,14 @@ class ProjectionRunner::ApplyPool {
     }
     const size_t threaded = std::min(n, threads_.size() + 1);
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       job_ = &job;
       jobs_ = threaded;
       pending_ = threaded - 1;
       failure_ = nullptr;
       ++round_;
     }
-    start_cv_.notify_all();
+    start_cv_.SignalAll();
     std::exception_ptr mine;
     try {
       job(0);
@@ -60,8 +60,8 @@ class ProjectionRunner::ApplyPool {
     } catch (...) {
       mine = std::current_exception();
     }
-    std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [this] { return pending_ == 0; });
+    MutexLock lock(&mu_);
+    while (pending_ != 0) done_cv_.Wait(&mu_);
     job_ = nullptr;
     if (mine) std::rethrow_exception(mine);
     if (failure_) std::rethrow_exception(failure_);
@@ -73,8 +73,8 @@ class ProjectionRunner::ApplyPool {
     for (;;) {
       const std::function<void(size_t)>* job = nullptr;
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        start_cv_.wait(lock, [&] { return stop_ || round_ != seen; });
+        MutexLock lock(&mu_);
+        while (!stop_ && round_ == seen) start_cv_.Wait(&mu_);
         if (stop_) return;
         seen = round_;
         if (k >= jobs_) continue;  // not needed this round
@@ -87,23 +87,23 @@ class ProjectionRunner::ApplyPool {
         failure = std::current_exception();
       }
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(&mu_);
         if (failure && !failure_) failure_ = failure;
         --pending_;
       }
-      done_cv_.notify_one();
+      done_cv_.Signal();
     }
   }
 
-  std::mutex mu_;
-  std::condition_variable start_cv_, done_cv_;
+  Mutex mu_;
+  CondVar start_cv_, done_cv_;  // with mu_
   std::vector<std::thread> threads_;
-  const std::function<void(size_t)>* job_ = nullptr;  // guarded by mu_
-  size_t jobs_ = 0;                                   // guarded by mu_
-  size_t pending_ = 0;                                // guarded by mu_
-  uint64_t round_ = 0;                                // guarded by mu_
-  bool stop_ = false;                                 // guarded by mu_
-  std::exception_ptr failure_;                        // guarded by mu_
+  const std::function<void(size_t)>* job_ GUARDED_BY(mu_) = nullptr;
+  size_t jobs_ GUARDED_BY(mu_) = 0;
+  size_t pending_ GUARDED_BY(mu_) = 0;
+  uint64_t round_ GUARDED_BY(mu_) = 0;
+  bool stop_ GUARDED_BY(mu_) = false;
+  std::exception_ptr failure_ GUARDED_BY(mu_);
 };
 
 ProjectionRunner::ProjectionRunner(EventSource& source, ProjectionStore& store, RunnerOptions options)
@@ -113,12 +113,12 @@ ProjectionRunner::~ProjectionRunner() {
   Stop();
   std::vector<std::function<void(bool)>> unanswered;
   {
-    std::lock_guard<std::mutex> lock(state_mu_);
+    MutexLock lock(&state_mu_);
     waiters_stop_ = true;
     for (auto& [position, w] : waiters_) unanswered.push_back(std::move(w.done));
     waiters_.clear();
   }
-  waiters_cv_.notify_all();
+  waiters_cv_.SignalAll();
   if (timer_.joinable()) timer_.join();
   for (auto& done : unanswered) done(false);
   pool_.reset();
@@ -128,7 +128,7 @@ Status ProjectionRunner::Add(std::unique_ptr<Projection> projection) {
   auto checkpoint = store_.ReadCheckpoint(*projection->copy());
   if (!checkpoint.ok()) return checkpoint.error();
   {
-    std::lock_guard<std::mutex> lock(step_mu_);
+    MutexLock lock(&step_mu_);
     auto slot = std::make_unique<Slot>();
     slot->projection = std::move(projection);
     slot->applied = slot->flushed = *checkpoint;
@@ -276,7 +276,7 @@ void ProjectionRunner::Publish() {
   }
   std::vector<std::pair<std::function<void(bool)>, bool>> answers;
   {
-    std::lock_guard<std::mutex> lock(state_mu_);
+    MutexLock lock(&state_mu_);
     published_ = std::move(statuses);
     // Waiters are by position: those at or below every model's checkpoint
     // are answered; a failed model answers its waiters above it (never).
@@ -291,7 +291,7 @@ void ProjectionRunner::Publish() {
       it = waiters_.erase(it);
     }
   }
-  state_cv_.notify_all();
+  state_cv_.SignalAll();
   for (auto& [done, reached] : answers) done(reached);
 }
 
@@ -307,29 +307,29 @@ std::optional<bool> ProjectionRunner::AppliedLocked(uint64_t position) const {
 }
 
 bool ProjectionRunner::Applied(uint64_t position) const {
-  std::lock_guard<std::mutex> lock(state_mu_);
+  MutexLock lock(&state_mu_);
   return AppliedLocked(position) == true;
 }
 
 void ProjectionRunner::WhenApplied(uint64_t position, std::chrono::steady_clock::time_point deadline,
                                    std::function<void(bool)> done) {
-  std::unique_lock<std::mutex> lock(state_mu_);
+  MutexLock lock(&state_mu_);
   std::optional<bool> now = AppliedLocked(position);
   if (!now && (waiters_stop_ || std::chrono::steady_clock::now() >= deadline)) now = false;
   if (!now.has_value()) {  // parked
     waiters_.emplace(position, Waiter{deadline, std::move(done)});
     if (!timer_.joinable()) timer_ = std::thread([this] { ExpireWaiters(); });
-    lock.unlock();
-    waiters_cv_.notify_all();
+    lock.Unlock();
+    waiters_cv_.SignalAll();
     return;
   }
-  lock.unlock();
+  lock.Unlock();
   done(*now);
 }
 
 void ProjectionRunner::ExpireWaiters() {
   pthread_setname_np(pthread_self(), "tally-waits");
-  std::unique_lock<std::mutex> lock(state_mu_);
+  MutexLock lock(&state_mu_);
   while (!waiters_stop_) {
     auto next = std::chrono::steady_clock::time_point::max();
     const auto now = std::chrono::steady_clock::now();
@@ -344,21 +344,21 @@ void ProjectionRunner::ExpireWaiters() {
       }
     }
     if (!expired.empty()) {
-      lock.unlock();
+      lock.Unlock();
       for (auto& done : expired) done(false);
-      lock.lock();
+      lock.Lock();
       continue;
     }
     if (next == std::chrono::steady_clock::time_point::max()) {
-      waiters_cv_.wait(lock);
+      waiters_cv_.Wait(&state_mu_);
     } else {
-      waiters_cv_.wait_until(lock, next);
+      waiters_cv_.WaitUntil(&state_mu_, next);
     }
   }
 }
 
 Status ProjectionRunner::CatchUp(uint64_t target, const std::function<void(uint64_t)>& progress) {
-  std::lock_guard<std::mutex> lock(step_mu_);
+  MutexLock lock(&step_mu_);
   target = std::min(target, source_.Head());
   std::vector<Slot*> all;
   for (auto& s : slots_) all.push_back(s.get());
@@ -410,7 +410,7 @@ Status ProjectionRunner::CatchUp(uint64_t target, const std::function<void(uint6
 
 void ProjectionRunner::Start() {
   {
-    std::lock_guard<std::mutex> lock(state_mu_);
+    MutexLock lock(&state_mu_);
     stop_ = false;
   }
   thread_ = std::thread([this] { Loop(); });
@@ -418,19 +418,19 @@ void ProjectionRunner::Start() {
 
 void ProjectionRunner::Stop() {
   {
-    std::lock_guard<std::mutex> lock(state_mu_);
+    MutexLock lock(&state_mu_);
     stop_ = true;
   }
-  state_cv_.notify_all();
+  state_cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
 }
 
 void ProjectionRunner::Notify() {
   {
-    std::lock_guard<std::mutex> lock(state_mu_);
+    MutexLock lock(&state_mu_);
     wake_ = true;
   }
-  state_cv_.notify_all();
+  state_cv_.SignalAll();
 }
 
 void ProjectionRunner::Loop() {
@@ -438,14 +438,14 @@ void ProjectionRunner::Loop() {
   std::string last_error;
   for (;;) {
     {
-      std::lock_guard<std::mutex> lock(state_mu_);
+      MutexLock lock(&state_mu_);
       if (stop_) return;
       wake_ = false;
     }
     size_t read = 0;
     bool error = false;
     {
-      std::lock_guard<std::mutex> lock(step_mu_);
+      MutexLock lock(&step_mu_);
       std::vector<Slot*> all;
       for (auto& s : slots_) all.push_back(s.get());
       const std::vector<bool> failed_before = [&] {
@@ -474,29 +474,32 @@ void ProjectionRunner::Loop() {
       Publish();
     }
     if (read == 0) {
-      std::unique_lock<std::mutex> lock(state_mu_);
-      state_cv_.wait_for(lock, error ? std::chrono::milliseconds(1000) : options_.poll,
-                         [this] { return wake_ || stop_; });
+      MutexLock lock(&state_mu_);
+      const auto deadline = std::chrono::steady_clock::now() + (error ? std::chrono::milliseconds(1000) : options_.poll);
+      while (!wake_ && !stop_ && state_cv_.WaitUntil(&state_mu_, deadline)) {
+      }
     }
   }
 }
 
 bool ProjectionRunner::WaitFor(std::string_view model, uint64_t position, std::chrono::milliseconds timeout) {
-  std::unique_lock<std::mutex> lock(state_mu_);
-  bool reached = false;
-  state_cv_.wait_for(lock, timeout, [&] {
+  MutexLock lock(&state_mu_);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    bool reached = false, settled = true;  // an unknown model is settled, not reached
     for (const auto& s : published_) {
       if (s.model != model) continue;
       reached = s.checkpoint.position >= position;
-      return reached || s.failed;
+      settled = reached || s.failed;
+      break;
     }
-    return true;  // unknown model
-  });
-  return reached;
+    if (settled || std::chrono::steady_clock::now() >= deadline) return reached;
+    state_cv_.WaitUntil(&state_mu_, deadline);
+  }
 }
 
 std::vector<ModelStatus> ProjectionRunner::Statuses() const {
-  std::lock_guard<std::mutex> lock(state_mu_);
+  MutexLock lock(&state_mu_);
   std::vector<ModelStatus> out = published_;
   const uint64_t head = source_.Head();
   for (auto& s : out) s.head = head;
@@ -506,7 +509,7 @@ std::vector<ModelStatus> ProjectionRunner::Statuses() const {
 std::unique_ptr<Projection> ProjectionRunner::Release(std::string_view model) {
   std::unique_ptr<Projection> out;
   {
-    std::lock_guard<std::mutex> lock(step_mu_);
+    MutexLock lock(&step_mu_);
     for (auto it = slots_.begin(); it != slots_.end(); ++it) {
       if ((*it)->projection->name() == model) {
         out = std::move((*it)->projection);
@@ -520,7 +523,7 @@ std::unique_ptr<Projection> ProjectionRunner::Release(std::string_view model) {
 }
 
 Status ProjectionRunner::Replace(std::unique_ptr<Projection> fresh) {
-  std::lock_guard<std::mutex> lock(step_mu_);
+  MutexLock lock(&step_mu_);
   Slot* live = nullptr;
   for (auto& s : slots_) {
     if (s->projection->name() == fresh->name()) live = s.get();

@@ -15,6 +15,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+
+#include "engine/base/mutex.h"
 #include <optional>
 #include <string>
 #include <string_view>
@@ -179,17 +181,17 @@ class ProjectionRunner {
   Status ApplyChunk(Slot* slot, const Chunk& chunk, bool last);
   // Applies `chunk` to `slots` (in parallel when it is large); returns the
   // number of events in it. Caller holds step_mu_.
-  Result<size_t> ApplyToAll(std::vector<Slot*>& slots, const Chunk& chunk, bool last = true);
+  Result<size_t> ApplyToAll(std::vector<Slot*>& slots, const Chunk& chunk, bool last = true) REQUIRES(step_mu_);
   // Reads and applies one batch (at most up to `limit`) to `slots`;
   // returns the number of events read. Caller holds step_mu_.
-  Result<size_t> Step(std::vector<Slot*>& slots, uint64_t limit);
+  Result<size_t> Step(std::vector<Slot*>& slots, uint64_t limit) REQUIRES(step_mu_);
   // Publishes the slots' checkpoints and answers the waiters they satisfy.
   // Caller holds step_mu_.
-  void Publish();
+  void Publish() REQUIRES(step_mu_) EXCLUDES(state_mu_);
   void Loop();
   // WhenApplied's answer for `position` from `published_`: reached, never
   // (a model failed short of it), or not yet (nullopt). Requires state_mu_.
-  std::optional<bool> AppliedLocked(uint64_t position) const;
+  std::optional<bool> AppliedLocked(uint64_t position) const REQUIRES(state_mu_);
   // The timer thread: answers waiters whose deadline has passed.
   void ExpireWaiters();
 
@@ -197,22 +199,22 @@ class ProjectionRunner {
   ProjectionStore& store_;
   const RunnerOptions options_;
 
-  std::mutex step_mu_;  // one batch at a time; held by Replace
-  std::vector<std::unique_ptr<Slot>> slots_;  // guarded by step_mu_
+  Mutex step_mu_ ACQUIRED_BEFORE(state_mu_);  // one batch at a time; held by Replace
+  std::vector<std::unique_ptr<Slot>> slots_ GUARDED_BY(step_mu_);
 
-  mutable std::mutex state_mu_;
-  std::condition_variable state_cv_;        // checkpoints published
-  std::vector<ModelStatus> published_;      // guarded by state_mu_
-  bool wake_ = false;                       // guarded by state_mu_
-  bool stop_ = false;                       // guarded by state_mu_
+  mutable Mutex state_mu_;
+  CondVar state_cv_;  // with state_mu_: checkpoints published
+  std::vector<ModelStatus> published_ GUARDED_BY(state_mu_);
+  bool wake_ GUARDED_BY(state_mu_) = false;
+  bool stop_ GUARDED_BY(state_mu_) = false;
   std::thread thread_;
   struct Waiter {
     std::chrono::steady_clock::time_point deadline;
     std::function<void(bool)> done;
   };
-  std::multimap<uint64_t, Waiter> waiters_;  // by position; guarded by state_mu_
-  std::condition_variable waiters_cv_;       // a waiter was added, or stopping
-  bool waiters_stop_ = false;                // guarded by state_mu_
+  std::multimap<uint64_t, Waiter> waiters_ GUARDED_BY(state_mu_);  // by position
+  CondVar waiters_cv_;  // with state_mu_: a waiter was added, or stopping
+  bool waiters_stop_ GUARDED_BY(state_mu_) = false;
   std::thread timer_;                        // started by the first WhenApplied
   // Threads that apply batches to the second, third, ... model; started at
   // the first parallel batch and kept, so that each model's rows stay in
