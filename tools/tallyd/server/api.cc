@@ -142,15 +142,18 @@ void Api::Route(Call& call) {
 Api::~Api() { Stop(); }
 
 void Api::Stop() {
+  // Once stopping, no job starts the worker: it is taken out and joined.
+  std::thread admin;
   {
-    std::lock_guard<std::mutex> lock(admin_mu_);
+    MutexLock lock(&admin_mu_);
     admin_stopping_ = true;
+    admin = std::move(admin_thread_);
   }
-  admin_cv_.notify_all();
-  if (admin_thread_.joinable()) admin_thread_.join();
+  admin_cv_.SignalAll();
+  if (admin.joinable()) admin.join();
   std::thread rebuild;
   {
-    std::lock_guard<std::mutex> lock(rebuild_mu_);
+    MutexLock lock(&rebuild_mu_);
     admin_stopping_rebuilds_ = true;
     rebuild = std::move(rebuild_thread_);
   }
@@ -159,26 +162,26 @@ void Api::Stop() {
 
 bool Api::RunAdminJob(std::function<void()> job) {
   {
-    std::lock_guard<std::mutex> lock(admin_mu_);
+    MutexLock lock(&admin_mu_);
     if (admin_stopping_ || admin_jobs_.size() >= kMaxAdminJobs) return false;
     admin_jobs_.push_back(std::move(job));
     if (!admin_thread_.joinable()) {
       admin_thread_ = std::thread([this] {
         pthread_setname_np(pthread_self(), "tally-admin");
-        std::unique_lock<std::mutex> lock(admin_mu_);
+        MutexLock lock(&admin_mu_);
         for (;;) {
-          admin_cv_.wait(lock, [this] { return admin_stopping_ || !admin_jobs_.empty(); });
+          while (!admin_stopping_ && admin_jobs_.empty()) admin_cv_.Wait(&admin_mu_);
           if (admin_jobs_.empty()) return;  // stopping, and every accepted job is done
           auto next = std::move(admin_jobs_.front());
           admin_jobs_.pop_front();
-          lock.unlock();
+          lock.Unlock();
           next();
-          lock.lock();
+          lock.Lock();
         }
       });
     }
   }
-  admin_cv_.notify_one();
+  admin_cv_.Signal();
   return true;
 }
 
@@ -199,7 +202,7 @@ void Api::AfterReads(Call& call, const std::string& customer_id, std::function<v
     }
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (customer_id.empty()) {  // a list: everything this partner wrote
       auto it = last_write_.find(call.partner.id);
       if (it != last_write_.end()) position = std::max(position, it->second);
@@ -237,7 +240,7 @@ void Api::RunThen(Call& call, domain::Command command, std::function<void(const 
                                                  std::chrono::steady_clock::now() - submitted);
                                              if (!r.ok()) return shared->Error(r.error());
                                              if (r->last_position > 0) {
-                                               std::lock_guard<std::mutex> lock(mu_);
+                                               MutexLock lock(&mu_);
                                                uint64_t& last = last_write_[shared->partner.id];
                                                last = std::max(last, r->last_position);
                                                uint64_t& customer = last_customer_write_[r->customer_id];
@@ -259,13 +262,13 @@ void Api::RememberVersionLocked(const std::string& customer_id, uint64_t version
 
 Result<uint64_t> Api::CustomerVersion(const std::string& customer_id) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (auto it = customer_versions_.find(customer_id); it != customer_versions_.end()) return it->second;
   }
   // Not written since the cache last saw it: walk the stream's index once.
   auto v = ctx_.log->StreamVersion(domain::CustomerStreamId(customer_id));
   if (!v.ok()) return v.error();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   RememberVersionLocked(customer_id, *v);
   return customer_versions_[customer_id];
 }

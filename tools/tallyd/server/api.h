@@ -12,6 +12,8 @@
 #include <thread>
 #include <unordered_map>
 #include <mutex>
+
+#include "engine/base/mutex.h"
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -124,7 +126,7 @@ class Api final : public HttpHandler {
   void AdminRebuild(Call& call, const std::string& operator_id);  // /admin/v1/rebuild
   void AdminEvents(Call& call);  // GET /admin/v1/events
   void AdminVerify(Call& call);  // POST /admin/v1/verify
-  nlohmann::json RebuildStateJson();
+  nlohmann::json RebuildStateJson() EXCLUDES(rebuild_mu_);
   // The console (console.cc): GET /console/...
   void Console(Call& call);
   // Queues `job` for the admin worker; false (and nothing queued) when
@@ -148,27 +150,27 @@ class Api final : public HttpHandler {
 
   std::string RenderMetrics() const;  // GET /metrics
   // Drops last_customer_write_ entries the read models have passed. Requires mu_.
-  void PruneApplied();
+  void PruneApplied() REQUIRES(mu_);
   // The customer's stream version (its ETag): from the versions writes
   // through this API answered with, or the log's stream index once (the
   // log's StreamVersion walks the whole stream).
   Result<uint64_t> CustomerVersion(const std::string& customer_id);
-  void RememberVersionLocked(const std::string& customer_id, uint64_t version);  // requires mu_
+  void RememberVersionLocked(const std::string& customer_id, uint64_t version) REQUIRES(mu_);
   static constexpr size_t kMaxCachedVersions = 200'000;
 
   ApiContext ctx_;
   ApiMetrics metrics_;
-  std::mutex mu_;
-  std::map<std::string, uint64_t> last_write_;           // partner -> last position written; guarded by mu_
-  std::map<std::string, uint64_t> last_customer_write_;  // customer -> last position written; guarded by mu_
-  size_t prune_above_ = 4096;                              // guarded by mu_
-  std::unordered_map<std::string, uint64_t> customer_versions_;  // ETag cache; guarded by mu_
+  Mutex mu_;
+  std::map<std::string, uint64_t> last_write_ GUARDED_BY(mu_);           // partner -> last position written
+  std::map<std::string, uint64_t> last_customer_write_ GUARDED_BY(mu_);  // customer -> last position written
+  size_t prune_above_ GUARDED_BY(mu_) = 4096;
+  std::unordered_map<std::string, uint64_t> customer_versions_ GUARDED_BY(mu_);  // ETag cache
 
-  std::mutex admin_mu_;
-  std::condition_variable admin_cv_;
-  std::deque<std::function<void()>> admin_jobs_;  // guarded by admin_mu_
-  bool admin_stopping_ = false;                   // guarded by admin_mu_
-  std::thread admin_thread_;                      // started with the first job
+  Mutex admin_mu_;
+  CondVar admin_cv_;  // with admin_mu_
+  std::deque<std::function<void()>> admin_jobs_ GUARDED_BY(admin_mu_);
+  bool admin_stopping_ GUARDED_BY(admin_mu_) = false;
+  std::thread admin_thread_ GUARDED_BY(admin_mu_);  // started with the first job
 
   // The last rebuild asked for through POST /admin/v1/rebuild.
   struct RebuildProgress {
@@ -177,10 +179,10 @@ class Api final : public HttpHandler {
     uint64_t position = 0, head = 0;
     std::string started_at, finished_at, error;
   };
-  std::mutex rebuild_mu_;
-  RebuildProgress rebuild_;              // guarded by rebuild_mu_
-  bool admin_stopping_rebuilds_ = false;  // guarded by rebuild_mu_
-  std::thread rebuild_thread_;           // guarded by rebuild_mu_; joined by Stop
+  Mutex rebuild_mu_;
+  RebuildProgress rebuild_ GUARDED_BY(rebuild_mu_);
+  bool admin_stopping_rebuilds_ GUARDED_BY(rebuild_mu_) = false;
+  std::thread rebuild_thread_ GUARDED_BY(rebuild_mu_);  // joined by Stop
 };
 
 }  // namespace tally::server

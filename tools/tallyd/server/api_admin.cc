@@ -143,7 +143,7 @@ void Api::AdminForget(Call& call, const std::string& operator_id) {
 }
 
 json Api::RebuildStateJson() {
-  std::lock_guard<std::mutex> lock(rebuild_mu_);
+  MutexLock lock(&rebuild_mu_);
   json body = {{"state", rebuild_.state}, {"models", rebuild_.models}, {"position", rebuild_.position},
                {"head", rebuild_.head}, {"startedAt", rebuild_.started_at}, {"finishedAt", rebuild_.finished_at}};
   if (!rebuild_.error.empty()) body["error"] = rebuild_.error;
@@ -176,7 +176,7 @@ void Api::AdminRebuild(Call& call, const std::string& operator_id) {
   if (models.empty()) return call.Error(ErrorCode::kInvalidField, "models: name at least one read model, or all");
   if (std::find(models.begin(), models.end(), "all") != models.end()) models = known;
   {
-    std::lock_guard<std::mutex> lock(rebuild_mu_);
+    MutexLock lock(&rebuild_mu_);
     if (rebuild_.state == "running") {
       return call.Error(ErrorCode::kBusy, "a rebuild of " + rebuild_.models.dump() + " is running; retry when it is done");
     }
@@ -191,11 +191,11 @@ void Api::AdminRebuild(Call& call, const std::string& operator_id) {
     rebuild_thread_ = std::thread([this, models] {
       pthread_setname_np(pthread_self(), "tally-rebuild");
       Status s = ctx_.rebuild(models, [this](uint64_t position, uint64_t head) {
-        std::lock_guard<std::mutex> lock(rebuild_mu_);
+        MutexLock lock(&rebuild_mu_);
         rebuild_.position = position;
         rebuild_.head = head;
       });
-      std::lock_guard<std::mutex> lock(rebuild_mu_);
+      MutexLock lock(&rebuild_mu_);
       rebuild_.state = s.ok() ? "done" : "failed";
       if (!s.ok()) rebuild_.error = s.error().ToString();
       if (s.ok()) rebuild_.position = std::max(rebuild_.position, rebuild_.head);
