@@ -6,6 +6,8 @@
 #include <sys/statvfs.h>
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/slice_transform.h>
@@ -169,6 +171,10 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenImpl(
   rocksdb::DBOptions& db_options = storage.db;
   db_options.create_if_missing = !read_only;
   db_options.create_missing_column_families = !read_only;
+  if (options.file_system) {
+    log->env_ = rocksdb::NewCompositeEnv(options.file_system);
+    db_options.env = log->env_.get();
+  }
   const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs = storage.families;
   // Made here, so that RocksDB does not report a missing folder as an error.
   if (!read_only) {

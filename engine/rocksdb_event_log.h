@@ -15,6 +15,8 @@
 
 namespace rocksdb {
 class DB;
+class Env;
+class FileSystem;
 class ColumnFamilyHandle;
 class PinnableSlice;
 class Status;
@@ -37,6 +39,10 @@ struct RocksDbEventLogOptions {
   // room, so that a full disk stops the log first and never leaves a read
   // model behind an acknowledged write. 0: no reserve (tools, benchmarks).
   uint64_t min_free_bytes = 0;
+  // The file system RocksDB writes through (null: the default, the disk).
+  // Tests pass a fault-injecting one (tests/testing/fault_fs.h) to fail or
+  // drop writes and syncs on demand.
+  std::shared_ptr<rocksdb::FileSystem> file_system;
 };
 
 // Thread-safety as EventLog. Opening takes the RocksDB lock on the folder:
@@ -149,6 +155,7 @@ class RocksDbEventLog final : public EventLog {
   Status WalkStream(std::string_view stream_id,
                     const std::function<bool(uint64_t version, uint64_t position)>& fn) const;
 
+  std::unique_ptr<rocksdb::Env> env_;  // over options_.file_system; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;
   RocksDbEventLogOptions options_;

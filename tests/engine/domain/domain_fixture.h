@@ -36,7 +36,9 @@ class DomainFixture : public ::testing::Test {
   void Open(domain::Instance instance) {
     processor_.reset();
     log_.reset();
-    auto log = RocksDbEventLog::Open(dir_.Sub(std::string(domain::InstanceName(instance))));
+    RocksDbEventLogOptions options;
+    options.file_system = file_system_;
+    auto log = RocksDbEventLog::Open(dir_.Sub(std::string(domain::InstanceName(instance))), options);
     ASSERT_TRUE(log.ok()) << log.error().ToString();
     log_ = std::move(*log);
     processor_ = std::make_unique<CommandProcessor>(*log_, *catalog_, instance, ids_);
@@ -55,6 +57,7 @@ class DomainFixture : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::shared_ptr<rocksdb::FileSystem> file_system_;  // null: the disk (set before Open)
   domain::RandomIdSource ids_{42};
   std::unique_ptr<domain::Catalog> catalog_;
   std::unique_ptr<RocksDbEventLog> log_;
