@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <set>
 
+#include "engine/base/tsan.h"
 #include "engine/rocksdb_error.h"
 #include "engine/rocksdb_logger.h"
 #include "projections/row_codec.h"
@@ -292,7 +293,11 @@ Status ProjectionStore::Discard(const std::shared_ptr<const Copy>& copy) {
 Status ProjectionStore::Write(rocksdb::WriteBatch& batch, bool wal) {
   rocksdb::WriteOptions o;
   o.disableWAL = !wal;
-  rocksdb::Status s = db_->Write(o, &batch);
+  rocksdb::Status s;
+  {
+    TsanIgnoreScope rocksdb_write_group;  // the models' threads write at once (engine/base/tsan.h)
+    s = db_->Write(o, &batch);
+  }
   if (!s.ok()) return FromRocks(s, "writing read-model rows");
   return OkStatus();
 }

@@ -9,14 +9,15 @@
 #                          the same, publishing to a real 3-node Apache Kafka cluster on
 #                          127.0.0.1 (tools/kafka/cluster.sh; its data in ./var-kafka, started
 #                          if it does not run; `tools/kafka/cluster.sh stop var-kafka` stops it)
-#   tools/setup.sh test    set up, build release + ASan/UBSan, run the whole test suite under both
+#   tools/setup.sh test    set up, build release + ASan/UBSan, run the whole test suite under both,
+#                          then the concurrent tests under ThreadSanitizer (preset tsan)
 #   tools/setup.sh deps    only install the packages (Debian's; PyPI's into build/venv; npm's
 #                          into tests/console/node_modules; Kafka's jars from Maven Central
 #                          into build/kafka/libs)
-#   tools/setup.sh build [release|asan]
+#   tools/setup.sh build [release|asan|tsan]
 #
 # Environment: TALLY_DATA (default ./var), TALLY_LISTEN (default 127.0.0.1:8080),
-# TALLY_KAFKA_DIR (default ./var-kafka), TALLY_PRESETS (default "release asan") for `test`.
+# TALLY_KAFKA_DIR (default ./var-kafka), TALLY_PRESETS (default "release asan tsan") for `test`.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -131,7 +132,7 @@ case "${1:-}" in
     pydeps
     nodedeps
     kafkadeps
-    for preset in ${TALLY_PRESETS:-release asan}; do
+    for preset in ${TALLY_PRESETS:-release asan tsan}; do
       build "$preset"
       log "tests ($preset)"
       ctest --preset "$preset"
