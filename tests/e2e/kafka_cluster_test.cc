@@ -200,16 +200,19 @@ void KillRounds(const std::string& topic, const std::vector<std::string>& args, 
   ASSERT_TRUE(tallyd.running()) << tallyd.output();
   const uint64_t head = testing::WaitPublished(tallyd.port(), 120s);
   ASSERT_GE(head, static_cast<uint64_t>(acknowledged) * 3);  // customer, relationship, subscription
-  testing::ExpectExactlyOnce(what + " (6 tallyd SIGKILLs, " + std::to_string(brokers_killed) + " leader SIGKILLs)",
-                             testing::ReadTopic(cluster->bootstrap(), topic, 60000), head);
+  // Exactly once does not survive a tallyd SIGKILL (its producer's records
+  // in flight can land after the restarted relay resumed; README, Kafka):
+  // what a consumer deduplicating by position applies is checked instead.
+  testing::ExpectEffectivelyOnce(what + " (6 tallyd SIGKILLs, " + std::to_string(brokers_killed) + " leader SIGKILLs)",
+                                 testing::ReadTopic(cluster->bootstrap(), topic, 60000), head);
   EXPECT_EQ(tallyd.Stop(), 0) << tallyd.output();
 }
 
-TEST_F(KafkaClusterTest, TallydKilledAtRandomMomentsPublishesEveryEventExactlyOnce) {
+TEST_F(KafkaClusterTest, TallydKilledAtRandomMomentsLosesNothingAndRepeatsOnlyWhatWasInFlight) {
   KillRounds(topic, TallydArgs(), seed, /*kill_brokers=*/false, "tallyd killed at random moments");
 }
 
-TEST_F(KafkaClusterTest, TallydAndPartitionLeadersKilledAtRandomMomentsPublishEveryEventExactlyOnce) {
+TEST_F(KafkaClusterTest, TallydAndPartitionLeadersKilledAtRandomMomentsLoseNothingAndRepeatOnlyWhatWasInFlight) {
   KillRounds(topic, TallydArgs(), seed, /*kill_brokers=*/true, "tallyd and leaders killed at random moments");
 }
 
