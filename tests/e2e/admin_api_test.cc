@@ -23,22 +23,13 @@ using testing::Line;
 using testing::NewCustomer;
 using namespace testing::offers;
 
-std::string Ctl(const std::string& args) { return std::string(TALLYCTL) + " " + args; }
-
-std::string AddOperator(const std::string& data) {
-  auto added = testing::RunCommand(Ctl("operators add ops --data " + data + " 2>/dev/null"));
-  EXPECT_EQ(added.exit_code, 0) << added.text;
-  std::string token = added.text.substr(0, added.text.find_last_not_of('\n') + 1);
-  return token.substr(token.find_last_of('\n') + 1);
-}
-
 class AdminApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     tallyd_.emplace(TALLYD, dir_.Sub("var"));
     ASSERT_TRUE(tallyd_->running()) << tallyd_->output();
     partner_.emplace(tallyd_->port(), tallyd_->dev_token());
-    admin_.emplace(tallyd_->port(), AddOperator(dir_.Sub("var")));
+    admin_.emplace(tallyd_->port(), testing::AddedToken(TALLYCTL, dir_.Sub("var"), "operators add ops"));
     for (const char* prefix : {"adminone", "admintwo"}) {
       auto created = partner_->Post("/v1/customers", NewCustomer(prefix, json::array({Line(kE3, 5)})));
       ASSERT_EQ(created.status, 201) << created.body;
@@ -170,10 +161,7 @@ TEST_F(AdminApiTest, ARebuildRunsAndReportsItsProgress) {
 }
 
 TEST_F(AdminApiTest, PendingRelationshipRequestsAreListed) {
-  auto added = testing::RunCommand(Ctl("partners add second --data " + dir_.Sub("var") + " 2>/dev/null"));
-  ASSERT_EQ(added.exit_code, 0) << added.text;
-  std::string token = added.text.substr(0, added.text.find_last_not_of('\n') + 1);
-  HttpClient second(tallyd_->port(), token.substr(token.find_last_of('\n') + 1));
+  HttpClient second(tallyd_->port(), testing::AddedToken(TALLYCTL, dir_.Sub("var"), "partners add second"));
   const std::string base = "/v1/customers/" + ids_[0];
   auto none = partner_->Get(base + "/relationshiprequests");
   ASSERT_EQ(none.status, 200) << none.body;

@@ -191,12 +191,8 @@ TEST(ErasureE2eTest, AnOperatorErasesThroughTheAdminApi) {
   EXPECT_EQ(partner_token.code(), 70030);
   EXPECT_NE(partner_token.body.find("tallyctl operators add"), std::string::npos) << partner_token.body;
 
-  auto added = testing::RunCommand(Ctl("operators add alice --data " + data + " 2>/dev/null"));
-  ASSERT_EQ(added.exit_code, 0) << added.text;
-  // The token is stdout's line; the notice on stderr comes before it.
-  std::string token = added.text.substr(0, added.text.find_last_not_of('\n') + 1);
-  token = token.substr(token.find_last_of('\n') + 1);
-  ASSERT_EQ(token.size(), 43u) << added.text;
+  const std::string token = testing::AddedToken(TALLYCTL, data, "operators add alice");
+  ASSERT_EQ(token.size(), 43u) << token;
   admin.set_token(token);
   const uint64_t head = HttpClient(tallyd.port()).Get("/healthz").json["head"];
 

@@ -23,10 +23,7 @@ using namespace testing::offers;
 
 // `tallyctl operators add ops` or `partners add NAME`: the token it prints.
 std::string AddedToken(const std::string& data, const std::string& what = "operators add ops") {
-  auto added = testing::RunCommand(std::string(TALLYCTL) + " " + what + " --data " + data + " 2>/dev/null");
-  EXPECT_EQ(added.exit_code, 0) << added.text;
-  std::string token = added.text.substr(0, added.text.find_last_not_of('\n') + 1);
-  return token.substr(token.find_last_of('\n') + 1);
+  return testing::AddedToken(TALLYCTL, data, what);
 }
 
 // A tallyd on a simulated clock that starts at 2026-01-14T09:00:00Z, a
