@@ -162,10 +162,9 @@ Result<CommandProcessor::Decided> CommandProcessor::DecideCommand(const domain::
   // (it is answered after that commit, like every early answer).
   auto applied_before = [&]() -> Result<std::optional<CommandOutcome>> {
     if (request_key.empty()) return std::optional<CommandOutcome>();
-    auto applied = log_.FindStagedRequest(request_key);
-    if (!applied.ok()) return applied.error();
-    if (!applied->has_value()) return std::optional<CommandOutcome>();
-    const RequestRecord& record = **applied;
+    TALLY_ASSIGN_OR_RETURN(const std::optional<RequestRecord> applied, log_.FindStagedRequest(request_key));
+    if (!applied.has_value()) return std::optional<CommandOutcome>();
+    const RequestRecord& record = *applied;
     if (!SameRequest(record.fingerprint, fingerprint)) {
       return Error(ErrorCode::kRequestIdReused,
                    "request id '" + meta.request_id + "' was used before for a different request");

@@ -118,7 +118,7 @@ class ProjectionRunner {
 
   // Waits until `model` has applied `position`. False on timeout, for an
   // unknown model, or when the model has failed before reaching it.
-  bool WaitFor(std::string_view model, uint64_t position, std::chrono::milliseconds timeout);
+  [[nodiscard]] bool WaitFor(std::string_view model, uint64_t position, std::chrono::milliseconds timeout);
 
   // Calls `done(true)` once every model this runner runs has applied
   // `position`; `done(false)` at `deadline`, when a model has failed short

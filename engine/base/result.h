@@ -29,7 +29,9 @@ class Error {
 };
 
 // Either a value of type T or an Error. Accessing the wrong alternative is a
-// programming error (asserted in debug builds).
+// programming error (asserted in debug builds). No conversion to bool (as
+// Abseil's StatusOr): with Result<bool> or Result<optional<T>>, `if (r)`
+// would read as the value; ask r.ok().
 template <typename T>
 class [[nodiscard]] Result {
  public:
@@ -37,7 +39,6 @@ class [[nodiscard]] Result {
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
 
   T& value() & { assert(ok()); return std::get<0>(v_); }
   const T& value() const& { assert(ok()); return std::get<0>(v_); }
@@ -61,7 +62,6 @@ class [[nodiscard]] Result<void> {
   Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT
 
   bool ok() const { return ok_; }
-  explicit operator bool() const { return ok_; }
   const Error& error() const { assert(!ok_); return error_; }
 
  private:
@@ -85,3 +85,15 @@ inline void IgnoreError(const Result<T>&) {}
     auto tally_status_ = (expr);                     \
     if (!tally_status_.ok()) return tally_status_.error(); \
   } while (0)
+
+// `lhs` = the value of `expr` (a Result<T>), or returns its error:
+//   TALLY_ASSIGN_OR_RETURN(auto head, log.Read(1, 10));
+//   TALLY_ASSIGN_OR_RETURN(existing, store.Get(key));
+#define TALLY_ASSIGN_OR_RETURN(lhs, expr) \
+  TALLY_ASSIGN_OR_RETURN_IMPL_(TALLY_RESULT_CONCAT_(tally_result_, __LINE__), lhs, expr)
+#define TALLY_RESULT_CONCAT_INNER_(a, b) a##b
+#define TALLY_RESULT_CONCAT_(a, b) TALLY_RESULT_CONCAT_INNER_(a, b)
+#define TALLY_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                                 \
+  if (!tmp.ok()) return tmp.error();                 \
+  lhs = std::move(tmp).value()
