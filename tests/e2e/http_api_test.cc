@@ -501,7 +501,12 @@ TEST_F(HttpApiTest, BadRequestsGetTheirStatusAndCodeAndChangeNothing) {
     EXPECT_EQ(reply.status, bad.status) << bad.name << ": " << reply.body;
     EXPECT_EQ(reply.code(), bad.code) << bad.name << ": " << reply.body;
     EXPECT_TRUE(reply.json.contains("description") && reply.json["source"] == "tally") << bad.name << ": " << reply.body;
+    if (bad.status == 401) EXPECT_EQ(reply.Header("WWW-Authenticate"), "Bearer") << bad.name;
   }
+  // The scheme in any case (RFC 6750, RFC 9110 11.1), as some HTTP clients send it.
+  const std::string token = tallyd_->dev_token();
+  EXPECT_EQ(p1.Call("GET", "/v1/offers", "", {{"Authorization", "bearer " + token}}).status, 200);
+  EXPECT_EQ(p1.Call("GET", "/v1/offers", "", {{"Authorization", "BEARER  " + token}}).status, 200);
   // Requests Beast would not send: over-long headers, a broken request line.
   HttpClient raw(tallyd_->port());
   auto huge = raw.Raw("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'h') + "\r\n\r\n");

@@ -291,15 +291,21 @@ int main(int argc, char** argv) {
   http_options.max_connections = budget.max_connections;
   std::printf("tallyd: %s\n", budget.note.c_str());
   tally::server::HttpServer server(api, http_options);
+  // The one shutdown order, after a signal or a failed start. (Before this
+  // point a failed start leaves it to the destructors: nothing was served.)
+  auto shut_down = [&] {
+    api.Stop();        // finishes an erasure in progress and answers it; refuses new ones
+    server.Stop();     // stops accepting; requests in flight are answered (a no-op if never started)
+    control.Stop();    // waits for a rebuild in progress
+    scheduler.Stop();  // finishes its pass (its commands are answered)
+    writer.Stop();     // finishes queued commands
+    runner.Stop();     // finishes the batch it is applying; the rest is applied at the next start
+    relay.Stop();      // waits (bounded) for records in flight; the rest is sent at the next start
+  };
   auto bound = server.Start(host, port);
   if (!bound.ok()) {
     std::fprintf(stderr, "tallyd: --listen %s: %s\n", listen.c_str(), bound.error().ToString().c_str());
-    api.Stop();
-    control.Stop();
-    scheduler.Stop();
-    writer.Stop();
-    runner.Stop();
-    relay.Stop();
+    shut_down();
     return 2;
   }
   const std::string url_host = host.find(':') == std::string::npos ? host : "[" + host + "]";
@@ -313,13 +319,7 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&stop, &sig);
   std::printf("tallyd: signal %d, stopping\n", sig);
-  api.Stop();      // finishes an erasure in progress and answers it; refuses new ones
-  server.Stop();   // stops accepting; requests in flight are answered
-  control.Stop();  // waits for a rebuild in progress
-  scheduler.Stop();  // finishes its pass (its commands are answered)
-  writer.Stop();  // finishes queued commands
-  runner.Stop();  // finishes the batch it is applying; the rest is applied at the next start
-  relay.Stop();   // waits (bounded) for records in flight; the rest is sent at the next start
+  shut_down();
   runner_owner.reset();  // before the store: its models hold the store's column families
   store->reset();
   log->reset();

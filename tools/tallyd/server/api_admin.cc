@@ -2,8 +2,6 @@
 // erasure, read-model rebuilds with their progress, the event browser and
 // chain verification. What the console's operator pages call (README,
 // "HTTP API").
-#include <pthread.h>
-
 #include <charconv>
 
 #include "engine/chain_verifier.h"
@@ -13,6 +11,7 @@
 #include "events/json.h"
 #include "projections/as_of.h"
 #include "tools/tallyd/server/api_call.h"
+#include "tools/tallyd/server/auth.h"
 
 namespace tally::server {
 namespace {
@@ -96,16 +95,9 @@ void Api::Admin(Call& call) {
   if ((clock || rebuild) && !get && !post) return call.Error(ErrorCode::kMethodNotAllowed, "GET or POST");
   if (events && !get) return call.Error(ErrorCode::kMethodNotAllowed, "GET only");
   if ((verify || forget) && !post) return call.Error(ErrorCode::kMethodNotAllowed, "POST only");
-  auto auth = call.request.find(http::field::authorization);
-  std::string_view header = auth == call.request.end() ? std::string_view() : SV(auth->value());
-  if (!header.starts_with("Bearer ")) {
-    return call.Error(ErrorCode::kUnauthorized, "send Authorization: Bearer <operator token>");
-  }
-  auto op = ctx_.operators->Authenticate(header.substr(7));
-  if (!op) {
-    return call.Error(ErrorCode::kUnauthorized,
-                      "unknown operator token (operators are added with: tallyctl operators add NAME)");
-  }
+  auto op = Authenticate(call.request, *ctx_.operators, "send Authorization: Bearer <operator token>",
+                         "unknown operator token (operators are added with: tallyctl operators add NAME)");
+  if (!op.ok()) return call.Error(op.error());
   if (clock) return AdminClock(call);
   if (rebuild) return AdminRebuild(call, op->id);
   if (events) return AdminEvents(call);
@@ -130,7 +122,7 @@ void Api::AdminForget(Call& call, const std::string& operator_id) {
   domain::CommandMeta meta{domain::kOperatorId, call.request_id, call.correlation_id};
   const std::string customer = call.path[3];
   auto shared = std::make_shared<Call>(std::move(call));
-  const bool queued = RunAdminJob([this, shared, customer, reason, meta, operator_id] {
+  const bool queued = admin_jobs_.Post([this, shared, customer, reason, meta, operator_id] {
     auto erased = ctx_.forget(customer, reason, meta);
     if (!erased.ok()) return shared->Error(erased.error());
     std::fprintf(stderr, "tallyd: operator %s: personal data of customer %s %s\n", operator_id.c_str(),
@@ -142,19 +134,11 @@ void Api::AdminForget(Call& call, const std::string& operator_id) {
   if (!queued) shared->Error(ErrorCode::kBusy, "too many erasures waiting, or shutting down; retry later");
 }
 
-json Api::RebuildStateJson() {
-  MutexLock lock(&rebuild_mu_);
-  json body = {{"state", rebuild_.state}, {"models", rebuild_.models}, {"position", rebuild_.position},
-               {"head", rebuild_.head}, {"startedAt", rebuild_.started_at}, {"finishedAt", rebuild_.finished_at}};
-  if (!rebuild_.error.empty()) body["error"] = rebuild_.error;
-  return body;
-}
-
 // GET /admin/v1/rebuild: the last rebuild asked for here, and how far it
 // is; POST {"models": ["license", ...] or ["all"]}: starts one (202), on
 // its own thread; the live models go on serving until the hand-over.
 void Api::AdminRebuild(Call& call, const std::string& operator_id) {
-  if (call.method() == http::verb::get) return call.Answer(call.Make(http::status::ok, RebuildStateJson()));
+  if (call.method() == http::verb::get) return call.Answer(call.Make(http::status::ok, rebuild_.State()));
   auto body = Body(call);
   if (!body) return;
   Fields fields(*body, "");
@@ -175,34 +159,8 @@ void Api::AdminRebuild(Call& call, const std::string& operator_id) {
   }
   if (models.empty()) return call.Error(ErrorCode::kInvalidField, "models: name at least one read model, or all");
   if (std::find(models.begin(), models.end(), "all") != models.end()) models = known;
-  {
-    MutexLock lock(&rebuild_mu_);
-    if (rebuild_.state == "running") {
-      return call.Error(ErrorCode::kBusy, "a rebuild of " + rebuild_.models.dump() + " is running; retry when it is done");
-    }
-    if (admin_stopping_rebuilds_) return call.Error(ErrorCode::kShuttingDown, "tallyd is stopping");
-    if (rebuild_thread_.joinable()) rebuild_thread_.join();  // the last one, finished
-    rebuild_ = RebuildProgress{};
-    rebuild_.state = "running";
-    rebuild_.models = models;
-    rebuild_.head = ctx_.log->Head();
-    rebuild_.started_at = projections::FormatUtcTime(ctx_.log->NowMicros());
-    std::fprintf(stderr, "tallyd: operator %s: rebuild of %s\n", operator_id.c_str(), rebuild_.models.dump().c_str());
-    rebuild_thread_ = std::thread([this, models] {
-      pthread_setname_np(pthread_self(), "tally-rebuild");
-      Status s = ctx_.rebuild(models, [this](uint64_t position, uint64_t head) {
-        MutexLock lock(&rebuild_mu_);
-        rebuild_.position = position;
-        rebuild_.head = head;
-      });
-      MutexLock lock(&rebuild_mu_);
-      rebuild_.state = s.ok() ? "done" : "failed";
-      if (!s.ok()) rebuild_.error = s.error().ToString();
-      if (s.ok()) rebuild_.position = std::max(rebuild_.position, rebuild_.head);
-      rebuild_.finished_at = projections::FormatUtcTime(ctx_.log->NowMicros());
-    });
-  }
-  call.Answer(call.Make(http::status::accepted, RebuildStateJson()));
+  if (Status started = rebuild_.Start(std::move(models), operator_id); !started.ok()) return call.Error(started.error());
+  call.Answer(call.Make(http::status::accepted, rebuild_.State()));
 }
 
 // GET /admin/v1/events: the event browser. Filters: from, to (positions),
@@ -234,7 +192,7 @@ void Api::AdminEvents(Call& call) {
     return call.Error(ErrorCode::kInvalidQuery, "type: no event type named '" + type + "'");
   }
   auto shared = std::make_shared<Call>(std::move(call));
-  const bool queued = RunAdminJob([this, shared, from = *from, to = *to, limit = *limit, since, until, type, partner,
+  const bool queued = admin_jobs_.Post([this, shared, from = *from, to = *to, limit = *limit, since, until, type, partner,
                                    customer] {
     const EventLog& log = *ctx_.log;
     const uint64_t head = log.Head();
@@ -315,7 +273,7 @@ void Api::AdminVerify(Call& call) {
   }
   if (to != 0 && to < from) return call.Error(ErrorCode::kInvalidField, "to: before from");
   auto shared = std::make_shared<Call>(std::move(call));
-  const bool queued = RunAdminJob([this, shared, from, to] {
+  const bool queued = admin_jobs_.Post([this, shared, from, to] {
     const auto started = std::chrono::steady_clock::now();
     const uint64_t head = ctx_.log->Head();
     const uint64_t last = (to == 0 || static_cast<uint64_t>(to) > head) ? head : static_cast<uint64_t>(to);

@@ -53,9 +53,12 @@ struct Api::Call {
     return r;
   }
   Response Fail(ErrorCode code, const std::string& message) const {
-    return Make(static_cast<http::status>(HttpStatus(code)),
-                json{{"code", static_cast<int32_t>(code)}, {"description", message}, {"data", json::array()},
-                     {"source", "tally"}});
+    Response r = Make(static_cast<http::status>(HttpStatus(code)),
+                      json{{"code", static_cast<int32_t>(code)}, {"description", message}, {"data", json::array()},
+                           {"source", "tally"}});
+    // RFC 9110 11.6.1: a 401 names the scheme it wants.
+    if (code == ErrorCode::kUnauthorized) r.set(http::field::www_authenticate, "Bearer");
+    return r;
   }
   void Answer(Response r) {
     if (metrics != nullptr) {

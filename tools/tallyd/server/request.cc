@@ -203,6 +203,19 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
          });
 }
 
+Result<std::string_view> ParseBearer(std::optional<std::string_view> value, std::string_view hint) {
+  constexpr std::string_view kScheme = "Bearer";
+  if (!value) return Error(ErrorCode::kUnauthorized, std::string(hint));
+  std::string_view v = *value;
+  if (v.size() <= kScheme.size() || !EqualsIgnoreCase(v.substr(0, kScheme.size()), kScheme) || v[kScheme.size()] != ' ') {
+    return Error(ErrorCode::kUnauthorized, std::string(hint));
+  }
+  v.remove_prefix(kScheme.size());
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  if (v.empty()) return Error(ErrorCode::kUnauthorized, std::string(hint));
+  return v;
+}
 
 Status CheckJsonMediaType(std::string_view content_type) {
   // RFC 9110 8.3.1: type "/" subtype *( OWS ";" OWS parameter ), type,

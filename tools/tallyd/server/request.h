@@ -31,6 +31,12 @@ Result<Target> ParseTarget(std::string_view target);
 // header is absent (`value` nullopt). kInvalidField otherwise.
 Result<std::optional<uint64_t>> ParseIfMatch(std::optional<std::string_view> value);
 
+// The token of an Authorization header (RFC 6750 2.1: "Bearer" in any
+// case, one or more spaces, the token); kUnauthorized, with `hint` (how to
+// send one), when the header is absent (`value` nullopt), of another scheme,
+// or without a token.
+Result<std::string_view> ParseBearer(std::optional<std::string_view> value, std::string_view hint);
+
 // ASCII letters compared in any case (media types, GUIDs, currency codes).
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 

@@ -94,6 +94,23 @@ TEST(MediaTypeTest, ParsesTheTypeAndItsParameters) {
   }
 }
 
+TEST(ParseBearerTest, TheSchemeInAnyCaseThenTheToken) {
+  for (const char* ok : {"Bearer abc-_1", "bearer abc-_1", "BEARER   abc-_1", "Bearer abc-_1 "}) {
+    auto token = ParseBearer(std::string_view(ok), "hint");
+    ASSERT_TRUE(token.ok()) << ok;
+    EXPECT_EQ(*token, "abc-_1") << ok;
+  }
+  for (std::optional<std::string_view> bad :
+       {std::optional<std::string_view>(), std::optional<std::string_view>(""), std::optional<std::string_view>("Bearer"),
+        std::optional<std::string_view>("Bearer "), std::optional<std::string_view>("Bearerabc"),
+        std::optional<std::string_view>("Basic dXNlcjpwYXNz"), std::optional<std::string_view>("abc")}) {
+    auto token = ParseBearer(bad, "send a token");
+    ASSERT_FALSE(token.ok()) << bad.value_or("(absent)");
+    EXPECT_EQ(token.error().code(), ErrorCode::kUnauthorized);
+    EXPECT_EQ(token.error().message(), "send a token");
+  }
+}
+
 TEST(BodiesTest, SubscriptionPatchTypesAndUnknownFields) {
   auto ok = SubscriptionPatchFromJson(json{{"quantity", 3}, {"status", "deleted"}, {"autoRenewEnabled", false}});
   ASSERT_TRUE(ok.ok()) << ok.error().ToString();
