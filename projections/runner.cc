@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
-#include <future>
 #include <system_error>
 
 #include "events/codec.h"
@@ -362,31 +361,30 @@ Status ProjectionRunner::CatchUp(uint64_t target, const std::function<void(uint6
   target = std::min(target, source_.Head());
   std::vector<Slot*> all;
   for (auto& s : slots_) all.push_back(s.get());
-  // The next batch is read on a helper thread while the models apply this
-  // one. (Its destructor waits for it on every way out.)
-  std::future<Chunk> ahead;
+  // The next batch is read on the helper thread while the models apply this
+  // one; a read still going is waited for on every way out.
+  struct TakeLeftover {
+    ReadAhead<Chunk>& ahead;
+    ~TakeLeftover() {
+      if (ahead.pending()) ahead.Take();
+    }
+  } take_leftover{read_ahead_};
   Chunk chunk, spare;  // the batch being applied; storage for the next one
   for (;;) {
     const uint64_t from = NextFrom(all);
     const uint64_t end = std::min(target, source_.Head());
     if (from == UINT64_MAX || from > end) break;
     const uint64_t to = std::min(end, from + options_.batch_events - 1);
-    if (ahead.valid()) {
-      chunk = ahead.get();
+    if (read_ahead_.pending()) {
+      chunk = read_ahead_.Take();
       if (chunk.from != from || chunk.to != to) chunk = ReadChunk(from, to, std::move(chunk));
     } else {
       chunk = ReadChunk(from, to, std::move(spare));
     }
     if (to < end && chunk.status.ok()) {
       const uint64_t next_to = std::min(end, to + options_.batch_events);
-      try {
-        ahead = std::async(std::launch::async, [this, to, next_to, storage = std::move(spare)]() mutable {
-          pthread_setname_np(pthread_self(), "tally-read");
-          return ReadChunk(to + 1, next_to, std::move(storage));
-        });
-      } catch (const std::system_error&) {
-        // no helper: the next batch is read when it is due
-      }
+      // false: no helper thread; the next batch is read when it is due.
+      (void)read_ahead_.Start([this, to, next_to](Chunk& c) { c = ReadChunk(to + 1, next_to, std::move(c)); }, spare);
     }
     auto read = ApplyToAll(all, chunk, /*last=*/to == end);
     spare = std::move(chunk);

@@ -15,14 +15,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
-
-#include "engine/base/mutex.h"
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "engine/base/mutex.h"
+#include "engine/base/read_ahead.h"
 #include "engine/event_log.h"
 #include "projections/projection.h"
 #include "projections/store.h"
@@ -201,6 +201,8 @@ class ProjectionRunner {
 
   Mutex step_mu_ ACQUIRED_BEFORE(state_mu_);  // one batch at a time; held by Replace
   std::vector<std::unique_ptr<Slot>> slots_ GUARDED_BY(step_mu_);
+  // CatchUp reads the next batch on it while the models apply this one.
+  ReadAhead<Chunk> read_ahead_ GUARDED_BY(step_mu_){"tally-read"};
 
   mutable Mutex state_mu_;
   CondVar state_cv_;  // with state_mu_: checkpoints published

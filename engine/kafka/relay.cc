@@ -370,7 +370,7 @@ void Relay::ReadChunk(const EventLog& log, uint64_t from, uint64_t to, int32_t p
 }
 
 void Relay::DropChunks() {
-  if (read_ahead_.valid()) read_ahead_.get();
+  if (read_ahead_.pending()) spare_ = read_ahead_.Take();
   chunk_.reset();
 }
 
@@ -380,8 +380,8 @@ tally::Status Relay::Produce() {
   if (!chunk_ || (chunk_->done == chunk_->records.size() && chunk_->failure.ok())) {
     if (chunk_) spare_ = std::move(*chunk_);
     chunk_.reset();
-    if (read_ahead_.valid()) {
-      Chunk next = read_ahead_.get();
+    if (read_ahead_.pending()) {
+      Chunk next = read_ahead_.Take();
       if (next.from == next_ && next.partitions == partitions) {
         chunk_ = std::move(next);
       } else {
@@ -394,11 +394,9 @@ tally::Status Relay::Produce() {
     }
     // Read the chunk after this one meanwhile, when the log has more.
     if (chunk_->failure.ok() && chunk_->next <= head && !stop_) {
-      read_ahead_ = std::async(std::launch::async, [this, c = std::move(spare_), from = chunk_->next, head,
-                                                    partitions]() mutable {
-        ReadChunk(log_, from, head, partitions, stop_, c);
-        return std::move(c);
-      });
+      (void)read_ahead_.Start(
+          [this, from = chunk_->next, head, partitions](Chunk& c) { ReadChunk(log_, from, head, partitions, stop_, c); },
+          spare_);  // false: no helper thread; the next chunk is read when it is due
     }
   }
   Chunk& c = *chunk_;

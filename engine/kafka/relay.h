@@ -22,13 +22,13 @@
 #include <chrono>
 #include <deque>
 #include <functional>
-#include <future>
 #include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "engine/base/read_ahead.h"
 #include "engine/event_log.h"
 #include "engine/kafka/client.h"
 
@@ -162,7 +162,7 @@ class Relay {
   uint64_t next_ = 1;                     // next position to look at
   std::deque<InFlight> in_flight_;        // positions published_+1 .. next_-1
   std::optional<Chunk> chunk_;            // being produced (records before `done` are)
-  std::future<Chunk> read_ahead_;         // the chunk after chunk_, being read
+  ReadAhead<Chunk> read_ahead_{"tally-relay-rd"};  // the chunk after chunk_, being read
   Chunk spare_;                           // a produced chunk, its buffers kept for reuse
   bool delivery_failed_ = false;
   std::string delivery_error_;
