@@ -134,6 +134,15 @@ class RocksDbEventLog::Batch final : public PreparedBatch {
   // Index entries, inserted sorted after the events: sorted inserts are
   // kinder to the memtables than batch order.
   std::vector<std::pair<std::string, std::string>> stream_entries, request_entries, unique_entries, key_entries;
+  // The first WriteBatch::Put that failed (a key or value over RocksDB's
+  // limits): Commit then refuses the batch and every batch with it, as a
+  // failed write, before writing anything.
+  rocksdb::Status put_failure;
+  template <typename Key, typename Value>
+  void Put(rocksdb::ColumnFamilyHandle* cf, const Key& key, const Value& value) {
+    rocksdb::Status s = wb.Put(cf, key, value);
+    if (!s.ok() && put_failure.ok()) put_failure = std::move(s);
+  }
 };
 
 Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::Open(
@@ -331,7 +340,7 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
         rocksdb::Slice(reinterpret_cast<const char*>(staged_hash_.data()), kHashSize),
         rocksdb::Slice(bytes)};
     rocksdb::Slice key_part(key);
-    batch.wb.Put(cf_[kEvents], rocksdb::SliceParts(&key_part, 1), rocksdb::SliceParts(parts, 2));
+    batch.Put(cf_[kEvents], rocksdb::SliceParts(&key_part, 1), rocksdb::SliceParts(parts, 2));
     auto chunk = std::find_if(chunks.begin(), chunks.end(),
                               [&](const auto& c) { return streams[c.first] == streams[i]; });
     if (chunk == chunks.end()) chunk = chunks.insert(chunks.end(), {i, std::string()});
@@ -425,7 +434,7 @@ std::unique_ptr<PreparedBatch> RocksDbEventLog::Prepare(std::span<AppendRequest>
                              std::pair{&batch->unique_entries, kUnique},
                              std::pair{&batch->key_entries, kKeys}}) {
     std::sort(entries->begin(), entries->end());
-    for (const auto& [key, value] : *entries) batch->wb.Put(cf_[cf], key, value);
+    for (const auto& [key, value] : *entries) batch->Put(cf_[cf], key, value);
     entries->clear();
   }
   if (!batch->request_ids.empty()) pending_by_seq_.emplace_back(batch->seq, std::move(batch->request_ids));
@@ -445,6 +454,7 @@ Status RocksDbEventLog::Commit(std::span<PreparedBatch* const> batches) {
     if (batch->seq != commit_expected_seq_++) {
       return Fail(Error(ErrorCode::kInvalidArgument, "prepared batches committed out of order"));
     }
+    if (!batch->put_failure.ok()) return Fail(FromRocks(batch->put_failure, "staging a batch"));
     if (batch->wb.Count() > 0) last_write = i;
   }
   for (size_t i = 0; i < batches.size() && last_write < batches.size(); ++i) {
@@ -471,7 +481,7 @@ Result<std::optional<RequestRecord>> RocksDbEventLog::FindStagedRequest(std::str
 
 Error RocksDbEventLog::Fail(Error error) {
   {
-    std::lock_guard<std::mutex> lock(failure_mu_);
+    MutexLock lock(&failure_mu_);
     failure_ = error;
   }
   failed_.store(true, std::memory_order_release);
@@ -482,7 +492,7 @@ Error RocksDbEventLog::Fail(Error error) {
 
 std::optional<Error> RocksDbEventLog::WriteFailure() const {
   if (!failed()) return read_only_ ? std::nullopt : BelowReserve();
-  std::lock_guard<std::mutex> lock(failure_mu_);
+  MutexLock lock(&failure_mu_);
   return failure_;
 }
 
@@ -523,7 +533,7 @@ Status RocksDbEventLog::Recover() {
   committed_seq_.store(staged_seq_, std::memory_order_release);
   commit_expected_seq_ = staged_seq_ + 1;
   {
-    std::lock_guard<std::mutex> lock(failure_mu_);
+    MutexLock lock(&failure_mu_);
     failure_.reset();
   }
   failed_.store(false, std::memory_order_release);

@@ -12,6 +12,7 @@
 
 #include "engine/clock.h"
 #include "engine/event_log.h"
+#include "engine/base/mutex.h"
 
 namespace rocksdb {
 class DB;
@@ -166,8 +167,8 @@ class RocksDbEventLog final : public EventLog {
   std::atomic<uint64_t> head_{0};
   std::atomic<uint64_t> committed_seq_{0};  // sequence number of the last durable batch
   std::atomic<bool> failed_{false};
-  mutable std::mutex failure_mu_;
-  std::optional<Error> failure_;  // why failed_ is set; guarded by failure_mu_
+  mutable Mutex failure_mu_;
+  std::optional<Error> failure_ GUARDED_BY(failure_mu_);  // why failed_ is set
   // Sets failed_ and remembers `error` as the reason; returns it.
   Error Fail(Error error);
   // kStorageFull when the file system holding the log has less free space

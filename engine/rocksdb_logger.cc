@@ -8,8 +8,9 @@
 #include <cstdarg>
 #include <cstdio>
 #include <map>
-#include <mutex>
 #include <string>
+
+#include "engine/base/mutex.h"
 
 namespace tally {
 namespace {
@@ -29,7 +30,7 @@ class StderrRocksLogger final : public rocksdb::Logger {
     {
       // While the disk stays full, RocksDB says the same two lines every
       // few seconds: each distinct line once a minute is enough.
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       const auto now = std::chrono::steady_clock::now();
       auto [it, fresh] = said_.try_emplace(text, now);
       if (!fresh && now - it->second < std::chrono::minutes(1)) return;
@@ -42,8 +43,8 @@ class StderrRocksLogger final : public rocksdb::Logger {
 
  private:
   const std::string name_;
-  std::mutex mu_;
-  std::map<std::string, std::chrono::steady_clock::time_point> said_;  // guarded by mu_
+  Mutex mu_;
+  std::map<std::string, std::chrono::steady_clock::time_point> said_ GUARDED_BY(mu_);
 };
 
 }  // namespace

@@ -86,7 +86,10 @@ Status KafkaFeed::DropUnassigned(const rd_kafka_topic_partition_list_t* assigned
     auto dropped = projection->DropCustomers(drop, batch);
     if (!dropped.ok()) return dropped.error();
     rows += *dropped;
-    for (int32_t p : lost) batch.Delete(projection->copy()->cf(), KafkaOffsetKey(options_.topic, p));
+    for (int32_t p : lost) {
+      const rocksdb::Status s = batch.Delete(projection->copy()->cf(), KafkaOffsetKey(options_.topic, p));
+      if (!s.ok()) return FromRocks(s, "staging a partition's offset");
+    }
   }
   TALLY_RETURN_IF_ERROR(store_.Write(batch, /*wal=*/true));
   std::string which;
@@ -137,11 +140,12 @@ Status KafkaFeed::Flush() {
   rocksdb::WriteBatch batch;
   for (size_t i = 0; i < projections_.size(); ++i) {
     auto& projection = *projections_[i];
-    projection.Flush(batch);
-    batch.Put(projection.copy()->cf(), kCheckpointKey, checkpoints_[i].Encode());
+    TALLY_RETURN_IF_ERROR(projection.Flush(batch));
+    rocksdb::Status s = batch.Put(projection.copy()->cf(), kCheckpointKey, checkpoints_[i].Encode());
     for (const auto& [partition, offset] : pending_offsets_) {
-      batch.Put(projection.copy()->cf(), KafkaOffsetKey(options_.topic, partition), std::to_string(offset));
+      if (s.ok()) s = batch.Put(projection.copy()->cf(), KafkaOffsetKey(options_.topic, partition), std::to_string(offset));
     }
+    if (!s.ok()) return FromRocks(s, "staging the checkpoint and offsets");
   }
   if (Status s = store_.Write(batch, /*wal=*/true); !s.ok()) return s;
   // The group's offsets follow, for lag monitoring only.

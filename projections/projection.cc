@@ -19,7 +19,8 @@ Result<size_t> Projection::DropCustomers(const std::function<bool(std::string_vi
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const auto customer = CustomerOfRow(it->key().ToStringView(), it->value().ToStringView());
     if (customer && drop(*customer)) {
-      batch.Delete(copy_->cf(), it->key());
+      const rocksdb::Status s = batch.Delete(copy_->cf(), it->key());
+      if (!s.ok()) return FromRocks(s, "staging a row's deletion");
       ++dropped;
     }
   }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "engine/base/result.h"
+#include "engine/rocksdb_error.h"
 #include "engine/personal/personal_data.h"
 #include "events/events_generated.h"
 #include "projections/store.h"
@@ -50,19 +51,19 @@ class Projection {
   virtual Status Apply(uint64_t position, const events::Envelope& event) = 0;
 
   // Adds every change since the last Flush to `batch` and forgets them.
-  void Flush(rocksdb::WriteBatch& batch) {
-    FlushRows(batch);
+  // An error (RocksDB refused a key or value: over its size limits) leaves
+  // the batch unfit to write; the caller drops it and Discards.
+  Status Flush(rocksdb::WriteBatch& batch) {
+    TALLY_RETURN_IF_ERROR(FlushRows(batch));
     // In key order (see RowCache::Flush); stable, so that later writes to
     // one key still win.
     std::stable_sort(blind_.begin(), blind_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     for (auto& [key, value] : blind_) {
-      if (value) {
-        batch.Put(copy_->cf(), key, *value);
-      } else {
-        batch.Delete(copy_->cf(), key);
-      }
+      const rocksdb::Status s = value ? batch.Put(copy_->cf(), key, *value) : batch.Delete(copy_->cf(), key);
+      if (!s.ok()) return FromRocks(s, "staging a row of the " + name() + " model");
     }
     blind_.clear();
+    return OkStatus();
   }
 
   // Forgets every change since the last Flush (after a failed Apply or a
@@ -84,7 +85,7 @@ class Projection {
                                rocksdb::WriteBatch& batch);
 
  protected:
-  virtual void FlushRows(rocksdb::WriteBatch& batch) = 0;
+  virtual Status FlushRows(rocksdb::WriteBatch& batch) = 0;
   virtual void DiscardRows() = 0;
 
   // Writes to keys the projection never reads back (index entries): no
@@ -175,20 +176,19 @@ class RowCache {
     dirty_.push_back(entry);
   }
 
-  void Flush(rocksdb::WriteBatch& batch) {
+  Status Flush(rocksdb::WriteBatch& batch) {
     // In key order: RocksDB's skiplist inserts sorted keys several times
     // faster than random ones (each insert starts from the previous one).
     std::sort(dirty_.begin(), dirty_.end(), [](const Entry* a, const Entry* b) { return *a->key < *b->key; });
     for (Entry* entry : dirty_) {
-      if (entry->exists) {
-        batch.Put(copy_.cf(), *entry->key, entry->row.Encode());
-      } else {
-        batch.Delete(copy_.cf(), *entry->key);
-      }
+      const rocksdb::Status s =
+          entry->exists ? batch.Put(copy_.cf(), *entry->key, entry->row.Encode()) : batch.Delete(copy_.cf(), *entry->key);
+      if (!s.ok()) return FromRocks(s, "staging a row");  // the caller Discards: every entry is dropped
       entry->dirty = false;
     }
     dirty_.clear();
     if (rows_.size() > max_rows_) rows_.clear();
+    return OkStatus();
   }
 
   void Clear() {

@@ -216,9 +216,12 @@ Status ProjectionRunner::ApplyChunk(Slot* s, const Chunk& chunk, bool last) {
   if (bulk && !last && s->applied.position - s->flushed.position < options_.bulk_events) return OkStatus();
   // This model's rows and its checkpoint in one batch: exactly once.
   rocksdb::WriteBatch batch;
-  s->projection->Flush(batch);
-  batch.Put(s->projection->copy()->cf(), kCheckpointKey, s->applied.Encode());
-  Status written = bulk ? store_.Load(*s->projection->copy(), batch) : store_.Write(batch, options_.wal);
+  Status written = s->projection->Flush(batch);
+  if (written.ok()) {
+    const rocksdb::Status put = batch.Put(s->projection->copy()->cf(), kCheckpointKey, s->applied.Encode());
+    if (!put.ok()) written = FromRocks(put, "staging the checkpoint");
+  }
+  if (written.ok()) written = bulk ? store_.Load(*s->projection->copy(), batch) : store_.Write(batch, options_.wal);
   if (!written.ok()) {
     s->projection->Discard();
     s->applied = s->flushed;

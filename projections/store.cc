@@ -170,14 +170,17 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
     std::string model;
     uint64_t generation = 0;
     const bool parsed = ParseCopyName(name, &model, &generation);
-    if (parsed) {
-      uint64_t& last = store->last_generation_[model];
-      last = std::max(last, generation);
-    }
     auto active = active_generation.find(model);
-    if (parsed && active != active_generation.end() && active->second == generation) {
-      store->active_[model] = std::shared_ptr<const Copy>(new Copy(store.get(), model, generation, handle));
-      continue;
+    {
+      MutexLock lock(&store->mu_);  // not shared yet; held for the analysis
+      if (parsed) {
+        uint64_t& last = store->last_generation_[model];
+        last = std::max(last, generation);
+      }
+      if (parsed && active != active_generation.end() && active->second == generation) {
+        store->active_[model] = std::shared_ptr<const Copy>(new Copy(store.get(), model, generation, handle));
+        continue;
+      }
     }
     // Not active: left by an interrupted rebuild (or unknown). Dropped.
     if (!options.read_only) {
@@ -188,7 +191,10 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
   }
 
   for (const auto& model : models) {
-    if (store->active_.count(model) != 0) continue;
+    {
+      MutexLock lock(&store->mu_);
+      if (store->active_.count(model) != 0) continue;
+    }
     if (options.read_only) {
       return Error(ErrorCode::kNotFound, "the projection store has no " + model + " model yet");
     }
@@ -198,6 +204,7 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
     sync.sync = true;
     s = store->db_->Put(sync, store->meta_, kActivePrefix + model, std::to_string((*copy)->generation()));
     if (!s.ok()) return FromRocks(s, "recording the first copy of " + model);
+    MutexLock lock(&store->mu_);
     store->active_[model] = *copy;
   }
   return store;
@@ -205,7 +212,7 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(const std::string
 
 ProjectionStore::~ProjectionStore() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     active_.clear();  // destroys the handles of copies nobody else holds
   }
   if (db_ == nullptr) return;
@@ -219,14 +226,14 @@ void ProjectionStore::Release(rocksdb::ColumnFamilyHandle* cf) {
 }
 
 std::shared_ptr<const Copy> ProjectionStore::Active(std::string_view model) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = active_.find(model);
   return it == active_.end() ? nullptr : it->second;
 }
 
 Result<std::shared_ptr<const Copy>> ProjectionStore::CreateCopy(const std::string& model) {
   if (read_only_) return Error(ErrorCode::kInvalidArgument, "the projection store is open read-only");
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const uint64_t generation = ++last_generation_[model];
   rocksdb::ColumnFamilyHandle* handle = nullptr;
   rocksdb::Status s = db_->CreateColumnFamily(CfOptions(cache_), CopyName(model, generation), &handle);
@@ -245,7 +252,7 @@ Status ProjectionStore::Activate(const std::shared_ptr<const Copy>& copy) {
   if (!s.ok()) return FromRocks(s, "activating the new copy of " + copy->model());
   std::shared_ptr<const Copy> previous;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     previous = std::exchange(active_[copy->model()], copy);
   }
   if (previous != nullptr) {
@@ -262,7 +269,7 @@ Status ProjectionStore::Purge(std::string_view model) {
   std::vector<std::shared_ptr<const Copy>> copies;  // held: a swap cannot drop them meanwhile
   std::vector<rocksdb::ColumnFamilyHandle*> families{meta_};
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (const auto& [name, copy] : active_) {
       copies.push_back(copy);
       families.push_back(copy->cf());

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "engine/base/result.h"
+#include "engine/base/mutex.h"
 
 namespace rocksdb {
 class Cache;
@@ -144,9 +145,9 @@ class ProjectionStore {
   bool read_only_ = false;
   std::string path_;
   std::atomic<uint64_t> loads_{0};  // names Load's table files
-  mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<const Copy>, std::less<>> active_;  // guarded by mu_
-  std::map<std::string, uint64_t, std::less<>> last_generation_;           // guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::string, std::shared_ptr<const Copy>, std::less<>> active_ GUARDED_BY(mu_);
+  std::map<std::string, uint64_t, std::less<>> last_generation_ GUARDED_BY(mu_);
   std::vector<rocksdb::ColumnFamilyHandle*> dropped_;  // destroyed with the DB
 };
 

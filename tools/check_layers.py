@@ -8,6 +8,11 @@ rank per layer a cycle between folders cannot be written: an include that
 would make one fails the build here, naming the file, the line and both
 layers. Tests (tests/) may include anything.
 
+It also keeps every lock checkable: std::mutex, std::condition_variable and
+their guards are spelled only in engine/base/mutex.h (the annotated Mutex,
+MutexLock and CondVar that clang's -Wthread-safety checks) and in the
+benchmarks (tools/bench/, which measure and serve nobody).
+
     check_layers.py SOURCE_DIR [STAMP]
 """
 import pathlib
@@ -29,6 +34,8 @@ LAYERS = [
 ]
 SOURCES = ("engine", "events", "projections", "tools")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
+RAW_LOCK = re.compile(r"std::(mutex|condition_variable|lock_guard|unique_lock|scoped_lock|shared_mutex)\b")
+RAW_LOCK_ALLOWED = ("engine/base/mutex.h", "tools/bench/")
 
 
 def layer_of(path):
@@ -53,6 +60,11 @@ def main():
             if here is None:
                 continue
             for n, line in enumerate(f.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+                code = line.split("//", 1)[0]
+                lock = RAW_LOCK.search(code)
+                if lock and not rel.startswith(RAW_LOCK_ALLOWED):
+                    errors.append(f"{rel}:{n}: {lock.group(0)}: use Mutex, MutexLock and CondVar "
+                                  f"(engine/base/mutex.h), whose use the compiler checks")
                 m = INCLUDE.match(line)
                 if not m:
                     continue
@@ -62,7 +74,7 @@ def main():
                                   f"the {there[1]} layer above it (tools/check_layers.py, LAYERS)")
     if errors:
         print("\n".join(errors), file=sys.stderr)
-        print(f"check_layers: {len(errors)} include(s) against the one-way layers", file=sys.stderr)
+        print(f"check_layers: {len(errors)} line(s) against the one-way layers or the checked locks", file=sys.stderr)
         return 1
     if len(sys.argv) > 2:
         pathlib.Path(sys.argv[2]).write_text("ok\n")

@@ -7,7 +7,7 @@ namespace tally::domain {
 std::string RandomIdSource::NewId() {
   uint64_t a, b;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     a = rng_();
     b = rng_();
   }

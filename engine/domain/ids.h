@@ -6,6 +6,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include "engine/base/mutex.h"
 
 namespace tally::domain {
 
@@ -26,8 +27,8 @@ class RandomIdSource final : public IdSource {
   std::string NewId() override;
 
  private:
-  std::mutex mu_;
-  std::mt19937_64 rng_;  // guarded by mu_
+  Mutex mu_;
+  std::mt19937_64 rng_ GUARDED_BY(mu_);
 };
 
 }  // namespace tally::domain

@@ -123,7 +123,7 @@ RelayStatus Relay::Status() const {
   s.connected = connected_ && !brokers_down_;
   const int64_t oldest = oldest_unpublished_us_;
   if (s.lag() > 0 && oldest > 0) s.lag_seconds = std::max<int64_t>(0, NowUs() - oldest) / 1e6;
-  std::lock_guard lock(error_mu_);
+  MutexLock lock(&error_mu_);
   s.last_error = last_error_;
   if (s.last_error.empty() && connected_ && brokers_down_) {
     s.last_error = "every broker is down; events wait in the log";
@@ -143,7 +143,7 @@ void Relay::CheckRetention() {
     if (low > 0) truncated += (truncated.empty() ? "" : ",") + std::to_string(p) + "@" + std::to_string(low);
   }
   brokers_down_ = false;  // every partition's leader answered
-  std::lock_guard lock(error_mu_);
+  MutexLock lock(&error_mu_);
   if (truncated != truncated_ && !truncated.empty()) {
     std::fprintf(stderr,
                  "tally kafka: the topic %s no longer holds its start (partition@first offset: %s): a consumer "
@@ -154,7 +154,7 @@ void Relay::CheckRetention() {
 }
 
 void Relay::SetError(const Error& e) {
-  std::lock_guard lock(error_mu_);
+  MutexLock lock(&error_mu_);
   last_error_ = e.ToString();
 }
 
@@ -287,7 +287,7 @@ tally::Status Relay::Connect() {
   delivery_failed_ = false;
   connected_ = true;
   brokers_down_ = false;
-  std::lock_guard lock(error_mu_);
+  MutexLock lock(&error_mu_);
   last_error_.clear();
   return OkStatus();
 }

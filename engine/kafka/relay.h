@@ -31,6 +31,7 @@
 #include "engine/base/read_ahead.h"
 #include "engine/event_log.h"
 #include "engine/kafka/client.h"
+#include "engine/base/mutex.h"
 
 namespace tally::kafka {
 
@@ -173,9 +174,9 @@ class Relay {
   std::atomic<int32_t> partitions_{0};
   std::atomic<bool> connected_{false};
   std::atomic<bool> brokers_down_{false};  // set by OnError, cleared by an answer
-  mutable std::mutex error_mu_;
-  std::string last_error_;
-  std::string truncated_;  // RelayStatus::truncated; guarded by error_mu_
+  mutable Mutex error_mu_;
+  std::string last_error_ GUARDED_BY(error_mu_);
+  std::string truncated_ GUARDED_BY(error_mu_);  // RelayStatus::truncated
   std::chrono::steady_clock::time_point next_retention_check_{};  // relay thread only
   // Asks each partition's first offset (relay thread, connected).
   void CheckRetention();

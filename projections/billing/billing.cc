@@ -233,7 +233,7 @@ Result<BillingAsOf> BillingLinesAsOf(const EventLog& log, const std::string& cus
       return projection.Apply(position, e);
     }));
     rocksdb::WriteBatch batch;
-    projection.Flush(batch);
+    TALLY_RETURN_IF_ERROR(projection.Flush(batch));
     const rocksdb::Status written = (*store)->db()->Write(rocksdb::WriteOptions(), &batch);
     if (!written.ok()) return FromRocks(written, "writing the scratch billing copy");
     TALLY_RETURN_IF_ERROR(BillingReader(**store).ForEachOfCustomer(

@@ -37,7 +37,7 @@ class BillingProjection final : public Projection {
   std::optional<std::string_view> CustomerOfRow(std::string_view key, std::string_view value) const override;
 
  private:
-  void FlushRows(rocksdb::WriteBatch& batch) override { states_.Flush(batch); }
+  Status FlushRows(rocksdb::WriteBatch& batch) override { return states_.Flush(batch); }
   void DiscardRows() override { states_.Clear(); }
   // Lines are written blind (never read back while applying): the last
   // write of a key in a batch wins.

@@ -73,7 +73,7 @@ class CustomerProjection final : public Projection {
   std::optional<std::string_view> CustomerOfRow(std::string_view key, std::string_view value) const override;
 
  private:
-  void FlushRows(rocksdb::WriteBatch& batch) override { rows_.Flush(batch); }
+  Status FlushRows(rocksdb::WriteBatch& batch) override { return rows_.Flush(batch); }
   void DiscardRows() override { rows_.Clear(); }
   RowCache<CustomerRow> rows_;
   const personal::KeyRing* keys_;

@@ -110,9 +110,9 @@ class LicenseProjection final : public Projection {
   }
 
  private:
-  void FlushRows(rocksdb::WriteBatch& batch) override {
-    subscriptions_.Flush(batch);
-    totals_.Flush(batch);
+  Status FlushRows(rocksdb::WriteBatch& batch) override {
+    TALLY_RETURN_IF_ERROR(subscriptions_.Flush(batch));
+    return totals_.Flush(batch);
   }
   void DiscardRows() override {
     subscriptions_.Clear();

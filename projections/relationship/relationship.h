@@ -66,7 +66,7 @@ class RelationshipProjection final : public Projection {
   }
 
  private:
-  void FlushRows(rocksdb::WriteBatch& batch) override { rows_.Flush(batch); }
+  Status FlushRows(rocksdb::WriteBatch& batch) override { return rows_.Flush(batch); }
   void DiscardRows() override { rows_.Clear(); }
   RowCache<CustomerRelationships> rows_;
 };

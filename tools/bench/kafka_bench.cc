@@ -247,7 +247,7 @@ int RunKafkaBench(const KafkaBenchOptions& o) {
               relay_rate, relay_secs, relay_cpu_secs, connect_secs);
   std::printf("  ratio relay/raw   %.2f  (goal >= 0.70)\n", relay_rate / raw_rate);
   std::printf("  CPU-s by thread   raw: %s\n                    relay: %s\n"
-              "                    (threads that ended, such as the relay's read-ahead, count in the totals only)\n",
+              "                    (threads that ended before the sample count in the totals only)\n",
               raw_threads.c_str(), relay_threads.c_str());
 
   // Lag while a writer appends: batches of 100 events, synced, as fast as

@@ -35,7 +35,7 @@ Result<std::unique_ptr<FollowedKeyRing>> FollowedKeyRing::Open(const std::string
 }
 
 Result<personal::KeyRecord> FollowedKeyRing::FindKey(std::string_view customer_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto found = followed_->log().FindKey(customer_id);
   if (!found.ok() || found->state != personal::KeyState::kUnknown) return found;
   TALLY_RETURN_IF_ERROR(followed_->log().CatchUp());

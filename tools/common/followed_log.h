@@ -10,6 +10,7 @@
 #include "engine/base/result.h"
 #include "engine/personal/personal_data.h"
 #include "engine/rocksdb_event_log.h"
+#include "engine/base/mutex.h"
 
 namespace tally::tools {
 
@@ -38,8 +39,8 @@ class FollowedKeyRing final : public personal::KeyRing {
 
  private:
   explicit FollowedKeyRing(std::unique_ptr<FollowedLog> followed) : followed_(std::move(followed)) {}
-  mutable std::mutex mu_;
-  std::unique_ptr<FollowedLog> followed_;
+  mutable Mutex mu_;
+  std::unique_ptr<FollowedLog> followed_ GUARDED_BY(mu_);
 };
 
 }  // namespace tally::tools

@@ -115,7 +115,7 @@ Status ControlServer::RebuildModels(std::vector<std::string> models,
       return Error(ErrorCode::kInvalidArgument, "no read model named " + m);
     }
   }
-  std::lock_guard<std::mutex> lock(rebuild_mu_);
+  MutexLock lock(&rebuild_mu_);
   projections::RebuildOptions options;
   options.progress = progress;
   std::fprintf(stderr, "tallyd: rebuilding %zu read model(s) on request\n", models.size());
@@ -172,7 +172,7 @@ Result<tools::ForgetResult> ControlServer::ForgetCustomer(const std::string& cus
   if (processor_ == nullptr || writer_ == nullptr) {
     return Error(ErrorCode::kInvalidArgument, "this tallyd takes no commands");
   }
-  std::lock_guard<std::mutex> one_at_a_time(forget_mu_);
+  MutexLock one_at_a_time(&forget_mu_);
   auto id = projections::ResolveCustomer(log_, customer);
   if (!id.ok()) return id.error();
   std::promise<Result<CommandOutcome>> done;

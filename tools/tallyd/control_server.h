@@ -15,6 +15,7 @@
 #include "engine/rocksdb_event_log.h"
 #include "projections/runner.h"
 #include "tools/common/forget.h"
+#include "engine/base/mutex.h"
 
 namespace tally {
 
@@ -82,8 +83,8 @@ class ControlServer {
   CommandProcessor* processor_ = nullptr;
   GroupCommitWriter* writer_ = nullptr;
   std::string relay_topic_, relay_bootstrap_;
-  std::mutex forget_mu_;   // one erasure at a time
-  std::mutex rebuild_mu_;  // one rebuild at a time
+  Mutex forget_mu_;   // one erasure at a time
+  Mutex rebuild_mu_;  // one rebuild at a time
   std::string path_;
   int listen_fd_ = -1;
   std::atomic<bool> stopping_{false};

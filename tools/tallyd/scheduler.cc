@@ -26,28 +26,28 @@ void Scheduler::Start() {
 
 void Scheduler::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
 }
 
 void Scheduler::Wake() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     woken_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 SchedulerStats Scheduler::Stats() const { return {passes_.load(), steps_.load(), failures_.load()}; }
 
 void Scheduler::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   while (!stopping_) {
     woken_ = false;
-    lock.unlock();
+    lock.Unlock();
     // Pass after pass while steps are taken: each waits until the read
     // models show the last one, so the next sees the new state.
     for (uint64_t last = Pass(); last > 0; last = Pass()) {
@@ -55,11 +55,13 @@ void Scheduler::Loop() {
       while (!runner_.Applied(last) && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
       }
-      std::lock_guard<std::mutex> check(mu_);
+      MutexLock check(&mu_);
       if (stopping_) return;
     }
-    lock.lock();
-    cv_.wait_for(lock, options_.tick, [this] { return stopping_ || woken_; });
+    lock.Lock();
+    const auto next_pass = std::chrono::steady_clock::now() + options_.tick;
+    while (!stopping_ && !woken_ && cv_.WaitUntil(&mu_, next_pass)) {
+    }
   }
 }
 
@@ -99,16 +101,16 @@ uint64_t Scheduler::Pass() {
   // A sliding window of options_.in_flight steps outstanding. The window's
   // state is shared with the callbacks, so none outlives it.
   struct Window {
-    std::mutex mu;
-    std::condition_variable answered;
-    size_t outstanding = 0;
-    uint64_t last = 0;
+    Mutex mu;
+    CondVar answered;  // with mu
+    size_t outstanding GUARDED_BY(mu) = 0;
+    uint64_t last GUARDED_BY(mu) = 0;
   };
   auto window = std::make_shared<Window>();
   for (auto& step : due) {
     {
-      std::unique_lock<std::mutex> lock(window->mu);
-      window->answered.wait(lock, [&] { return window->outstanding < options_.in_flight; });
+      MutexLock lock(&window->mu);
+      while (window->outstanding >= options_.in_flight) window->answered.Wait(&window->mu);
       ++window->outstanding;
     }
     domain::CommandMeta meta{kActor, domain::LifecycleRequestId(step), "lifecycle-" + step.customer_id};
@@ -119,16 +121,15 @@ uint64_t Scheduler::Pass() {
       } else if (r->last_position > 0 && !r->replayed) {
         steps_.fetch_add(1);
       }
-      std::lock_guard<std::mutex> lock(window->mu);
+      MutexLock lock(&window->mu);
       if (r.ok() && !r->replayed) window->last = std::max(window->last, r->last_position);
       --window->outstanding;
-      window->answered.notify_all();
+      window->answered.SignalAll();
     }));
   }
-  std::unique_lock<std::mutex> lock(window->mu);
-  window->answered.wait(lock, [&] { return window->outstanding == 0; });
-  const uint64_t last = window->last;
-  return last;
+  MutexLock lock(&window->mu);
+  while (window->outstanding > 0) window->answered.Wait(&window->mu);
+  return window->last;
 }
 
 }  // namespace tally

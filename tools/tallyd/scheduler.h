@@ -21,6 +21,7 @@
 #include "engine/group_commit_writer.h"
 #include "projections/runner.h"
 #include "projections/store.h"
+#include "engine/base/mutex.h"
 
 namespace tally {
 
@@ -70,10 +71,10 @@ class Scheduler {
   projections::ProjectionRunner& runner_;
   const SchedulerOptions options_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool woken_ = false;     // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;  // with mu_: woken or stopping
+  bool woken_ GUARDED_BY(mu_) = false;
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread thread_;
   std::atomic<uint64_t> passes_{0}, steps_{0}, failures_{0};
   std::atomic<bool> warned_no_due_list_{false};

@@ -9,8 +9,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <list>
-#include <mutex>
 #include <optional>
+
+#include "engine/base/mutex.h"
 
 namespace tally::server {
 
@@ -36,8 +37,8 @@ struct HttpServer::Impl {
   std::optional<net::steady_timer> accept_pause;
   std::chrono::milliseconds pause{0};      // the next pause; contexts[0] only
   std::string last_accept_error;           // said once until accepting works again; contexts[0] only
-  std::mutex sessions_mu;
-  std::list<std::weak_ptr<Session>> sessions;  // guarded by sessions_mu
+  Mutex sessions_mu;
+  std::list<std::weak_ptr<Session>> sessions GUARDED_BY(sessions_mu);
 };
 
 class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Session> {
@@ -255,7 +256,7 @@ void HttpServer::DoAccept() {
       socket.set_option(tcp::no_delay(true), ec);
       auto session = std::make_shared<Session>(*this, std::move(socket));
       {
-        std::lock_guard<std::mutex> lock(impl_->sessions_mu);
+        MutexLock lock(&impl_->sessions_mu);
         impl_->sessions.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
         impl_->sessions.push_back(session);
       }
@@ -274,7 +275,7 @@ void HttpServer::Stop(std::chrono::milliseconds grace) {
     if (impl_->accept_pause) impl_->accept_pause->cancel();
   });
   {
-    std::lock_guard<std::mutex> lock(impl_->sessions_mu);
+    MutexLock lock(&impl_->sessions_mu);
     for (auto& weak : impl_->sessions) {
       if (auto session = weak.lock()) session->CloseIfIdle();
     }

@@ -48,19 +48,19 @@ void LatencyHistogram::Render(std::string& out, std::string_view name, std::stri
 }
 
 void ApiMetrics::RecordCommand(std::string_view type, std::string_view outcome, std::chrono::nanoseconds elapsed) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   commands_[{std::string(type), std::string(outcome)}].fetch_add(1, std::memory_order_relaxed);
   command_latency_[std::string(type)].Observe(elapsed);
 }
 
 void ApiMetrics::RecordRequest(std::string_view method, unsigned status, std::chrono::nanoseconds elapsed) {
   request_latency_.Observe(elapsed);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   requests_[{std::string(method), status}].fetch_add(1, std::memory_order_relaxed);
 }
 
 void ApiMetrics::Render(std::string& out) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   AppendHelp(out, "tally_commands_total", "counter", "Commands by type and outcome (ok or the error's name).");
   for (const auto& [key, n] : commands_) {
     AppendSample(out, "tally_commands_total", "type=\"" + key.first + "\",outcome=\"" + key.second + "\"",

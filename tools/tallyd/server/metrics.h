@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include "engine/base/mutex.h"
 
 namespace tally::server {
 
@@ -41,10 +42,10 @@ class ApiMetrics {
   void Render(std::string& out) const;
 
  private:
-  mutable std::mutex mu_;  // guards the maps (not the values inside)
-  std::map<std::pair<std::string, std::string>, std::atomic<uint64_t>> commands_;  // (type, outcome)
-  std::map<std::string, LatencyHistogram> command_latency_;                        // by type
-  std::map<std::pair<std::string, unsigned>, std::atomic<uint64_t>> requests_;     // (method, status)
+  mutable Mutex mu_;  // guards the maps (not the values inside)
+  std::map<std::pair<std::string, std::string>, std::atomic<uint64_t>> commands_ GUARDED_BY(mu_);  // (type, outcome)
+  std::map<std::string, LatencyHistogram> command_latency_ GUARDED_BY(mu_);                        // by type
+  std::map<std::pair<std::string, unsigned>, std::atomic<uint64_t>> requests_ GUARDED_BY(mu_);     // (method, status)
   LatencyHistogram request_latency_;
 };
 

@@ -62,7 +62,7 @@ bool ValidName(const std::string& name) {
 Result<std::unique_ptr<PartnerDirectory>> PartnerDirectory::Load(const std::string& path) {
   auto owned = std::unique_ptr<PartnerDirectory>(new PartnerDirectory());
   owned->path_ = path;
-  std::lock_guard<std::mutex> lock(owned->mu_);
+  MutexLock lock(&owned->mu_);
   TALLY_RETURN_IF_ERROR(owned->ReloadLocked());
   return owned;
 }
@@ -110,7 +110,7 @@ Result<std::pair<Partner, std::string>> PartnerDirectory::Add(const std::string&
   unsigned char random[32];
   if (RAND_bytes(random, sizeof random) != 1) return Error(ErrorCode::kIoError, "no randomness for a token");
   const std::string token = Base64Url(random, sizeof random);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   TALLY_RETURN_IF_ERROR(ReloadLocked());  // another process may have added one
   for (const auto& [hash, p] : by_hash_) {
     if (p.id == name) return Error(ErrorCode::kInvalidArgument, "a partner named " + name + " exists already");
@@ -136,7 +136,7 @@ Result<std::pair<Partner, std::string>> PartnerDirectory::Add(const std::string&
 std::optional<Partner> PartnerDirectory::Authenticate(std::string_view token) const {
   if (token.empty() || token.size() > 256) return std::nullopt;
   const std::string hash = Sha256Hex(token);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = by_hash_.find(hash);
   if (it != by_hash_.end()) return it->second;
   // A stat() per unknown token; cheap next to the SHA-256 above.
@@ -147,7 +147,7 @@ std::optional<Partner> PartnerDirectory::Authenticate(std::string_view token) co
 }
 
 size_t PartnerDirectory::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return by_hash_.size();
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/base/result.h"
+#include "engine/base/mutex.h"
 
 namespace tally::server {
 
@@ -41,15 +42,14 @@ class PartnerDirectory {
 
  private:
   // Reads the file into by_hash_ when it changed (modification time, inode or size).
-  // Requires mu_.
-  Status ReloadLocked() const;
+  Status ReloadLocked() const REQUIRES(mu_);
 
   std::string path_;
-  mutable std::mutex mu_;
-  mutable std::map<std::string, Partner> by_hash_;  // hex SHA-256 of the token -> partner
-  mutable int64_t loaded_mtime_ns_ = -1;            // of the file read into by_hash_
-  mutable uint64_t loaded_inode_ = 0;
-  mutable int64_t loaded_size_ = -1;
+  mutable Mutex mu_;
+  mutable std::map<std::string, Partner> by_hash_ GUARDED_BY(mu_);  // hex SHA-256 of the token -> partner
+  mutable int64_t loaded_mtime_ns_ GUARDED_BY(mu_) = -1;            // of the file read into by_hash_
+  mutable uint64_t loaded_inode_ GUARDED_BY(mu_) = 0;
+  mutable int64_t loaded_size_ GUARDED_BY(mu_) = -1;
 };
 
 }  // namespace tally::server
