@@ -147,34 +147,34 @@ class RocksDbEventLog::Batch final : public PreparedBatch {
 
 Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::Open(
     const std::string& path, const RocksDbEventLogOptions& options) {
-  return OpenImpl(path, options, /*read_only=*/false);
+  return OpenImpl(path, options, Mode::kWrite);
 }
 
 Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenReadOnly(const std::string& path) {
-  return OpenImpl(path, RocksDbEventLogOptions{}, /*read_only=*/true);
+  return OpenImpl(path, RocksDbEventLogOptions{}, Mode::kReadOnly);
 }
 
 Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenFollower(const std::string& path,
                                                                       const std::string& scratch_dir) {
-  return OpenImpl(path, RocksDbEventLogOptions{}, /*read_only=*/true, scratch_dir);
+  return OpenImpl(path, RocksDbEventLogOptions{}, Mode::kFollow, scratch_dir);
 }
 
 Status RocksDbEventLog::CatchUp() {
-  if (!follower_) return Error(ErrorCode::kInvalidArgument, "CatchUp needs a log opened with OpenFollower");
+  if (mode_ != Mode::kFollow) return Error(ErrorCode::kInvalidArgument, "CatchUp needs a log opened with OpenFollower");
   auto s = db_->TryCatchUpWithPrimary();
   if (!s.ok()) return FromRocks(s, "catching up with the writer");
   return LoadHead();
 }
 
 Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenImpl(
-    const std::string& path, const RocksDbEventLogOptions& options, bool read_only,
+    const std::string& path, const RocksDbEventLogOptions& options, Mode mode,
     const std::string& follower_dir) {
   std::unique_ptr<RocksDbEventLog> log(new RocksDbEventLog());
-  log->follower_ = !follower_dir.empty();
+  log->mode_ = mode;
   log->options_ = options;
   log->path_ = path;
-  log->read_only_ = read_only;
-  log->hasher_ = std::make_unique<ChainHasher>();
+  const bool read_only = mode != Mode::kWrite;
+  if (!read_only) log->staging_ = std::make_unique<LogStaging>();
 
   EventLogStorageOptions storage = MakeEventLogStorageOptions(options.block_cache_bytes);
   rocksdb::DBOptions& db_options = storage.db;
@@ -192,9 +192,9 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenImpl(
   }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
-      log->follower_ ? rocksdb::DB::OpenAsSecondary(db_options, path, follower_dir, cfs, &log->cf_, &raw)
-      : read_only    ? rocksdb::DB::OpenForReadOnly(db_options, path, cfs, &log->cf_, &raw)
-                     : rocksdb::DB::Open(db_options, path, cfs, &log->cf_, &raw);
+      mode == Mode::kFollow ? rocksdb::DB::OpenAsSecondary(db_options, path, follower_dir, cfs, &log->cf_, &raw)
+      : read_only           ? rocksdb::DB::OpenForReadOnly(db_options, path, cfs, &log->cf_, &raw)
+                            : rocksdb::DB::Open(db_options, path, cfs, &log->cf_, &raw);
   if (!s.ok()) return FromRocks(s, "opening event log at " + path);
   log->db_.reset(raw);
 
@@ -230,25 +230,30 @@ Status RocksDbEventLog::LoadHead() {
   if (!it->status().ok()) return FromRocks(it->status(), "seeking to the log head");
   if (!it->Valid()) {
     head_.store(0);
-    staged_position_ = 0;
-    staged_hash_ = kGenesisDigest;
+    if (staging_) {
+      staging_->position = 0;
+      staging_->hash = kGenesisDigest;
+    }
     return OkStatus();
   }
   if (it->key().size() != 8 || it->value().size() < kHashSize) {
     return Error(ErrorCode::kCorruption, "the last event record is malformed");
   }
-  staged_position_ = GetBigEndian64(it->key().ToStringView());
-  head_.store(staged_position_);
-  std::memcpy(staged_hash_.data(), it->value().data(), kHashSize);
+  const uint64_t head = GetBigEndian64(it->key().ToStringView());
+  head_.store(head);
+  if (staging_) {
+    staging_->position = head;
+    std::memcpy(staging_->hash.data(), it->value().data(), kHashSize);
+  }
   return OkStatus();
 }
 
 Result<uint64_t> RocksDbEventLog::CurrentVersion(std::string_view stream_id) {
-  if (auto it = stream_versions_.find(stream_id); it != stream_versions_.end()) return it->second;
+  if (auto it = staging_->stream_versions.find(stream_id); it != staging_->stream_versions.end()) return it->second;
   // Not cached: nothing was staged for it since open, so RocksDB is current.
   auto v = StreamVersion(stream_id);
   if (!v.ok()) return v.error();
-  stream_versions_.emplace(std::string(stream_id), *v);
+  staging_->stream_versions.emplace(std::string(stream_id), *v);
   return *v;
 }
 
@@ -256,7 +261,7 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
                                              const StoredRequest& stored) {
   // 1. Idempotency: a request id staged before (durable or not).
   if (!req.request_id.empty()) {
-    if (auto it = pending_requests_.find(req.request_id); it != pending_requests_.end()) {
+    if (auto it = staging_->pending_requests.find(req.request_id); it != staging_->pending_requests.end()) {
       if (!SameRequest(it->second.fingerprint, req.fingerprint)) return RequestIdReused(req.request_id);
       return Replay(it->second);
     }
@@ -287,7 +292,7 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
   std::unordered_set<std::string_view> own_claims;
   for (const auto& c : req.claims) {
     if (c.key.empty()) return Error(ErrorCode::kInvalidArgument, "empty unique key");
-    bool taken = !own_claims.insert(c.key).second || pending_claims_.count(c.key) > 0;
+    bool taken = !own_claims.insert(c.key).second || staging_->pending_claims.count(c.key) > 0;
     if (!taken) {
       auto owner = UniqueOwner(c.key);
       if (!owner.ok()) return owner.error();
@@ -330,14 +335,14 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
   const int64_t now = options_.clock->NowMicros();
   std::vector<std::pair<size_t, std::string>> chunks;  // (index into streams, packed positions)
   for (size_t i = 0; i < req.events.size(); ++i) {
-    const uint64_t version = ++stream_versions_.find(streams[i])->second;  // loaded in step 2
-    const uint64_t position = ++staged_position_;
+    const uint64_t version = ++staging_->stream_versions.find(streams[i])->second;  // loaded in step 2
+    const uint64_t position = ++staging_->position;
     std::string& bytes = req.events[i];
     (void)events::StampEnvelope(bytes, position, version, now);  // checked in step 2
-    staged_hash_ = hasher_->Next(staged_hash_, bytes);
+    staging_->hash = staging_->hasher.Next(staging_->hash, bytes);
     const std::string key = EventKey(position);
     rocksdb::Slice parts[] = {
-        rocksdb::Slice(reinterpret_cast<const char*>(staged_hash_.data()), kHashSize),
+        rocksdb::Slice(reinterpret_cast<const char*>(staging_->hash.data()), kHashSize),
         rocksdb::Slice(bytes)};
     rocksdb::Slice key_part(key);
     batch.Put(cf_[kEvents], rocksdb::SliceParts(&key_part, 1), rocksdb::SliceParts(parts, 2));
@@ -358,7 +363,7 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
     PutBigEndian64(value, out.last_position);
     value.append(c.owner);
     batch.unique_entries.emplace_back(c.key, std::move(value));
-    pending_claims_.emplace(c.key, out.last_position);
+    staging_->pending_claims.emplace(c.key, out.last_position);
     batch.claims.push_back(c.key);
   }
   for (const auto& k : req.key_changes) {
@@ -368,7 +373,7 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
     batch.request_entries.emplace_back(
         req.request_id,
         EncodeRequestRecord(out.first_position, out.last_position, req.fingerprint, req.outcome));
-    pending_requests_.emplace(req.request_id, RequestRecord{req.fingerprint, out.first_position,
+    staging_->pending_requests.emplace(req.request_id, RequestRecord{req.fingerprint, out.first_position,
                                                             out.last_position, req.outcome});
     batch.request_ids.push_back(req.request_id);
   }
@@ -376,33 +381,21 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
   return out;
 }
 
-void RocksDbEventLog::ForgetCommitted() {
-  const uint64_t committed = committed_seq_.load(std::memory_order_acquire);
-  while (!pending_by_seq_.empty() && pending_by_seq_.front().first <= committed) {
-    for (const auto& id : pending_by_seq_.front().second) pending_requests_.erase(id);
-    pending_by_seq_.pop_front();
-  }
-  while (!claims_by_seq_.empty() && claims_by_seq_.front().first <= committed) {
-    for (const auto& key : claims_by_seq_.front().second) pending_claims_.erase(key);
-    claims_by_seq_.pop_front();
-  }
-}
-
 std::unique_ptr<PreparedBatch> RocksDbEventLog::Prepare(std::span<AppendRequest> requests) {
   auto batch = std::make_unique<Batch>();
   batch->results.reserve(requests.size());
   std::optional<Error> refuse;
-  if (read_only_) refuse = Error(ErrorCode::kInvalidArgument, "event log is open read-only");
+  if (!staging_) refuse = Error(ErrorCode::kInvalidArgument, "event log is open read-only");
   if (failed()) refuse = WriteFailure();
   if (refuse) {  // Commit refuses it too
     for (size_t i = 0; i < requests.size(); ++i) batch->results.emplace_back(*refuse);
     return batch;
   }
-  ForgetCommitted();
-  batch->seq = ++staged_seq_;
+  staging_->ForgetUpTo(committed_seq_.load(std::memory_order_acquire));
+  batch->seq = ++staging_->seq;
   if ((refuse = BelowReserve())) {  // an empty batch, committed in its turn
     for (size_t i = 0; i < requests.size(); ++i) batch->results.emplace_back(*refuse);
-    batch->last_position = staged_position_;
+    batch->last_position = staging_->position;
     return batch;
   }
   // Look up every request id of the batch in one MultiGet: batched bloom
@@ -427,7 +420,7 @@ std::unique_ptr<PreparedBatch> RocksDbEventLog::Prepare(std::span<AppendRequest>
     if (id_index[i] != SIZE_MAX) stored = {&statuses[id_index[i]], &values[id_index[i]]};
     batch->results.push_back(Stage(*batch, requests[i], stored));
   }
-  batch->last_position = staged_position_;
+  batch->last_position = staging_->position;
 
   for (auto [entries, cf] : {std::pair{&batch->stream_entries, kStreams},
                              std::pair{&batch->request_entries, kRequests},
@@ -437,21 +430,21 @@ std::unique_ptr<PreparedBatch> RocksDbEventLog::Prepare(std::span<AppendRequest>
     for (const auto& [key, value] : *entries) batch->Put(cf_[cf], key, value);
     entries->clear();
   }
-  if (!batch->request_ids.empty()) pending_by_seq_.emplace_back(batch->seq, std::move(batch->request_ids));
-  if (!batch->claims.empty()) claims_by_seq_.emplace_back(batch->seq, std::move(batch->claims));
+  if (!batch->request_ids.empty()) staging_->pending_by_seq.emplace_back(batch->seq, std::move(batch->request_ids));
+  if (!batch->claims.empty()) staging_->claims_by_seq.emplace_back(batch->seq, std::move(batch->claims));
   return batch;
 }
 
 Status RocksDbEventLog::Commit(std::span<PreparedBatch* const> batches) {
   if (batches.empty()) return OkStatus();
   if (failed()) return *WriteFailure();
-  if (read_only_) return Error(ErrorCode::kInvalidArgument, "event log is open read-only");
+  if (!staging_) return Error(ErrorCode::kInvalidArgument, "event log is open read-only");
   // Every batch but the last non-empty one is written unsynced; syncing that
   // one syncs the WAL up to it, so one fsync covers them all.
   size_t last_write = batches.size();
   for (size_t i = 0; i < batches.size(); ++i) {
     auto* batch = static_cast<Batch*>(batches[i]);
-    if (batch->seq != commit_expected_seq_++) {
+    if (batch->seq != staging_->commit_expected_seq++) {
       return Fail(Error(ErrorCode::kInvalidArgument, "prepared batches committed out of order"));
     }
     if (!batch->put_failure.ok()) return Fail(FromRocks(batch->put_failure, "staging a batch"));
@@ -473,7 +466,8 @@ Status RocksDbEventLog::Commit(std::span<PreparedBatch* const> batches) {
 }
 
 Result<std::optional<RequestRecord>> RocksDbEventLog::FindStagedRequest(std::string_view request_id) const {
-  if (auto it = pending_requests_.find(std::string(request_id)); it != pending_requests_.end()) {
+  if (!staging_) return FindRequest(request_id);
+  if (auto it = staging_->pending_requests.find(std::string(request_id)); it != staging_->pending_requests.end()) {
     return std::optional<RequestRecord>(it->second);
   }
   return FindRequest(request_id);
@@ -491,7 +485,7 @@ Error RocksDbEventLog::Fail(Error error) {
 }
 
 std::optional<Error> RocksDbEventLog::WriteFailure() const {
-  if (!failed()) return read_only_ ? std::nullopt : BelowReserve();
+  if (!failed()) return staging_ ? BelowReserve() : std::nullopt;
   MutexLock lock(&failure_mu_);
   return failure_;
 }
@@ -524,14 +518,10 @@ Status RocksDbEventLog::Recover() {
   // start again from what RocksDB holds. The failed write never reached a
   // memtable, and RocksDB's recovery flushed and switched the WAL, so it
   // cannot come back later.
-  stream_versions_.clear();
-  pending_requests_.clear();
-  pending_claims_.clear();
-  pending_by_seq_.clear();
-  claims_by_seq_.clear();
+  staging_->ForgetAll();
   TALLY_RETURN_IF_ERROR(LoadHead());
-  committed_seq_.store(staged_seq_, std::memory_order_release);
-  commit_expected_seq_ = staged_seq_ + 1;
+  committed_seq_.store(staging_->seq, std::memory_order_release);
+  staging_->commit_expected_seq = staging_->seq + 1;
   {
     MutexLock lock(&failure_mu_);
     failure_.reset();

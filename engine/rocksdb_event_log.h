@@ -12,6 +12,7 @@
 
 #include "engine/clock.h"
 #include "engine/event_log.h"
+#include "engine/rocksdb_log_staging.h"
 #include "engine/base/mutex.h"
 
 namespace rocksdb {
@@ -136,12 +137,14 @@ class RocksDbEventLog final : public EventLog {
  private:
   enum Cf { kDefault = 0, kEvents, kStreams, kRequests, kUnique, kMeta, kKeys, kCfCount };
   class Batch;  // a PreparedBatch (rocksdb_event_log.cc)
+  // Open: appends (one process at a time); OpenReadOnly: the log as of the
+  // open; OpenFollower: a RocksDB secondary that CatchUp moves on.
+  enum class Mode { kWrite, kReadOnly, kFollow };
 
   RocksDbEventLog() = default;
   static Result<std::unique_ptr<RocksDbEventLog>> OpenImpl(const std::string& path,
                                                            const RocksDbEventLogOptions& options,
-                                                           bool read_only,
-                                                           const std::string& follower_dir = "");
+                                                           Mode mode, const std::string& follower_dir = "");
   Status LoadHead();
   Result<uint64_t> CurrentVersion(std::string_view stream_id);
   // What RocksDB holds under a request id, looked up before staging.
@@ -150,7 +153,6 @@ class RocksDbEventLog final : public EventLog {
     const rocksdb::PinnableSlice* value;
   };
   Result<AppendOutcome> Stage(Batch& batch, AppendRequest& request, const StoredRequest& stored);
-  void ForgetCommitted();
   // Calls `fn` for each durable (version, position) of a stream, in order,
   // until it returns false.
   Status WalkStream(std::string_view stream_id,
@@ -160,8 +162,7 @@ class RocksDbEventLog final : public EventLog {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;
   RocksDbEventLogOptions options_;
-  bool read_only_ = false;
-  bool follower_ = false;
+  Mode mode_ = Mode::kWrite;
 
   // Published by the commit thread after each durable write.
   std::atomic<uint64_t> head_{0};
@@ -175,28 +176,9 @@ class RocksDbEventLog final : public EventLog {
   // than options_.min_free_bytes; nullopt otherwise (or with no reserve).
   std::optional<Error> BelowReserve() const;
   std::string path_;
-  uint64_t commit_expected_seq_ = 1;         // commit thread only
-
-  // Staging-thread state: the log as staged, durable or not.
-  uint64_t staged_position_ = 0;
-  ChainDigest staged_hash_{};
-  uint64_t staged_seq_ = 0;
-  // Stream versions, cached (staged values included). Unbounded: one entry
-  // per stream written since open (see FORMAT.md, "Memory").
-  // Looked up by string_view (every event's stream id, read in place from
-  // its envelope): no string is built for a hit.
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> stream_versions_;
-  // Request ids and unique keys of batches not yet durable, which a lookup
-  // in RocksDB would miss; forgotten once their batch is committed.
-  std::unordered_map<std::string, RequestRecord> pending_requests_;
-  std::unordered_map<std::string, uint64_t> pending_claims_;  // key -> position
-  std::deque<std::pair<uint64_t, std::vector<std::string>>> pending_by_seq_;  // seq -> request ids
-  std::deque<std::pair<uint64_t, std::vector<std::string>>> claims_by_seq_;   // seq -> claim keys
-  std::unique_ptr<ChainHasher> hasher_;
+  // The writing mode's staging state; null in the read-only and follower
+  // modes.
+  std::unique_ptr<LogStaging> staging_;
 };
 
 }  // namespace tally

@@ -168,7 +168,7 @@ Result<personal::KeyRecord> RocksDbEventLog::FindKey(std::string_view customer_i
 }
 
 Status RocksDbEventLog::Flush() {
-  if (read_only_ || follower_) return Error(ErrorCode::kInvalidArgument, "event log is open read-only");
+  if (mode_ != Mode::kWrite) return Error(ErrorCode::kInvalidArgument, "event log is open read-only");
   rocksdb::FlushOptions fo;
   fo.wait = true;
   std::vector<rocksdb::ColumnFamilyHandle*> all(cf_.begin(), cf_.end());
@@ -178,7 +178,7 @@ Status RocksDbEventLog::Flush() {
 }
 
 Result<size_t> RocksDbEventLog::ScrubRequestFingerprints(const std::function<bool(const RequestRecord&)>& erased) {
-  if (read_only_ || follower_) return Error(ErrorCode::kInvalidArgument, "event log is open read-only");
+  if (mode_ != Mode::kWrite) return Error(ErrorCode::kInvalidArgument, "event log is open read-only");
   rocksdb::WriteBatch batch;
   size_t changed = 0;
   rocksdb::ReadOptions ro;

@@ -24,14 +24,14 @@ Status Checked(const rocksdb::Status& s, std::string_view what) {
 }  // namespace
 
 Status RocksDbEventLog::AppendStamped(std::span<StampedEvent> events) {
-  if (read_only_) return Error(ErrorCode::kInvalidArgument, "event log is open read-only");
+  if (!staging_) return Error(ErrorCode::kInvalidArgument, "event log is open read-only");
   if (auto refused = WriteFailure()) return *refused;
-  if (staged_position_ != Head()) {
+  if (staging_->position != Head()) {
     return Error(ErrorCode::kInvalidArgument, "commands are staged on this log: a restore appends alone");
   }
   rocksdb::WriteBatch wb;
-  uint64_t position = staged_position_;
-  ChainDigest hash = staged_hash_;
+  uint64_t position = staging_->position;
+  ChainDigest hash = staging_->hash;
   std::unordered_map<std::string, uint64_t> versions;  // streams written by this call
   std::unordered_set<std::string> claimed;
   for (StampedEvent& e : events) {
@@ -63,7 +63,7 @@ Status RocksDbEventLog::AppendStamped(std::span<StampedEvent> events) {
     }
     version->second = (*env)->stream_version();
     position = expected;
-    hash = hasher_->Next(hash, e.envelope);
+    hash = staging_->hasher.Next(hash, e.envelope);
     const std::string key = EventKey(position);
     rocksdb::Slice parts[] = {rocksdb::Slice(reinterpret_cast<const char*>(hash.data()), kHashSize),
                               rocksdb::Slice(e.envelope)};
@@ -96,9 +96,9 @@ Status RocksDbEventLog::AppendStamped(std::span<StampedEvent> events) {
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   if (auto s = db_->Write(wo, &wb); !s.ok()) return FromRocks(s, "writing restored events");
-  staged_position_ = position;
-  staged_hash_ = hash;
-  for (const auto& [stream, v] : versions) stream_versions_[stream] = v;
+  staging_->position = position;
+  staging_->hash = hash;
+  for (const auto& [stream, v] : versions) staging_->stream_versions[stream] = v;
   head_.store(position, std::memory_order_release);
   return OkStatus();
 }
