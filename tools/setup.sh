@@ -91,10 +91,11 @@ nodedeps() {
 }
 
 build() {
-  local preset="${1:-release}"
+  local preset="${1:-release}" started=$SECONDS
   log "configure + build ($preset)"
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset"
+  log "built $preset in $((SECONDS - started)) s"
 }
 
 # Apache Kafka's jars (tools/kafka/pom.xml), for the real-cluster tests and
@@ -132,10 +133,13 @@ case "${1:-}" in
     pydeps
     nodedeps
     kafkadeps
+    log "dependencies ready after $SECONDS s"
     for preset in ${TALLY_PRESETS:-release asan tsan}; do
       build "$preset"
       log "tests ($preset)"
+      started=$SECONDS
       ctest --preset "$preset"
+      log "tests ($preset) passed in $((SECONDS - started)) s; $SECONDS s since the start"
     done
     ;;
   *)
