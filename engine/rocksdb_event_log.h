@@ -2,18 +2,15 @@
 #pragma once
 
 #include <atomic>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
+#include "engine/base/mutex.h"
 #include "engine/clock.h"
 #include "engine/event_log.h"
 #include "engine/rocksdb_log_staging.h"
-#include "engine/base/mutex.h"
 
 namespace rocksdb {
 class DB;

@@ -15,14 +15,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "engine/base/result.h"
 #include "engine/base/mutex.h"
+#include "engine/base/result.h"
 
 namespace rocksdb {
 class Cache;

@@ -3,9 +3,9 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <random>
 #include <string>
+
 #include "engine/base/mutex.h"
 
 namespace tally::domain {

@@ -23,15 +23,14 @@
 #include <deque>
 #include <functional>
 #include <optional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "engine/base/mutex.h"
 #include "engine/base/read_ahead.h"
 #include "engine/event_log.h"
 #include "engine/kafka/client.h"
-#include "engine/base/mutex.h"
 
 namespace tally::kafka {
 

@@ -4,13 +4,12 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "engine/base/mutex.h"
 #include "engine/base/result.h"
 #include "engine/personal/personal_data.h"
 #include "engine/rocksdb_event_log.h"
-#include "engine/base/mutex.h"
 
 namespace tally::tools {
 

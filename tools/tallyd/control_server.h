@@ -3,11 +3,11 @@
 
 #include <atomic>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "engine/base/mutex.h"
 #include "engine/base/result.h"
 #include "engine/command_processor.h"
 #include "engine/group_commit_writer.h"
@@ -15,7 +15,6 @@
 #include "engine/rocksdb_event_log.h"
 #include "projections/runner.h"
 #include "tools/common/forget.h"
-#include "engine/base/mutex.h"
 
 namespace tally {
 

@@ -12,16 +12,14 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <thread>
 
+#include "engine/base/mutex.h"
 #include "engine/command_processor.h"
 #include "engine/group_commit_writer.h"
 #include "projections/runner.h"
 #include "projections/store.h"
-#include "engine/base/mutex.h"
 
 namespace tally {
 

@@ -1,6 +1,6 @@
 // The API's frame: routing (with who is calling), the command path (Run),
-// waiting for the read models (AfterReads), and offers. The customer-facing resources are
-// in api_customers.cc; the response shapes in responses.cc.
+// waiting for the read models (AfterReads), and offers. The customer-facing
+// resources are in api_customers.cc; the response shapes in responses.cc.
 #include "tools/tallyd/server/api.h"
 
 #include <charconv>

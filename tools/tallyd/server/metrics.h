@@ -10,9 +10,9 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
+
 #include "engine/base/mutex.h"
 
 namespace tally::server {

@@ -6,13 +6,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "engine/base/result.h"
 #include "engine/base/mutex.h"
+#include "engine/base/result.h"
 
 namespace tally::server {
 
