@@ -284,6 +284,13 @@ test('an operator: read models, a rebuild with its progress, the Kafka relay, th
   const [c] = await customersNamed('Wizard Works');
   expect((await tally.call('GET', `/v1/customers/${c.id}/subscriptions`)).body.items).toHaveLength(3);
 
+  // The page's first load (every event) is held until the customer's events
+  // are shown, then let through: its late answer must not replace them (it
+  // did in CI once, on a slow machine, unforced).
+  const unfiltered = (url) => url.pathname === '/admin/v1/events' && !url.searchParams.has('customer');
+  let releaseFirstLoad;
+  const firstLoadHeld = new Promise((resolve) => { releaseFirstLoad = resolve; });
+  await page.route(unfiltered, async (route) => { await firstLoadHeld; await route.continue(); }, {times: 1});
   await page.getByRole('link', {name: 'Events'}).click();
   await expect(page.getByRole('heading', {name: 'Events', level: 1})).toBeVisible();
   await page.getByLabel('Customer', {exact: true}).fill('wizardworks.onmicrosoft.com');
@@ -293,6 +300,14 @@ test('an operator: read models, a rebuild with its progress, the Kafka relay, th
   await expect(events.getByRole('row', {name: /SubscriptionSuspended|SubscriptionStatusChanged|Suspend/}).first()).toBeVisible();
   const fromApi = (await tally.call('GET', `/admin/v1/events?customer=${c.id}&limit=1000`, undefined, tally.operator)).body;
   await expect(events.locator('tbody tr')).toHaveCount(fromApi.items.length);
+  const shown = await page.getByRole('status').filter({hasText: 'event(s) shown'}).textContent();
+  const lateAnswer = page.waitForResponse((r) => unfiltered(new URL(r.url())));
+  releaseFirstLoad();
+  expect((await lateAnswer).status()).toBe(200);
+  await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 300)));  // the page has had it
+  await expect(events.locator('tbody tr')).toHaveCount(fromApi.items.length);
+  await expect(events.getByRole('row', {name: /CustomerCreated/})).toHaveCount(1);
+  await expect(page.getByRole('status').filter({hasText: 'event(s) shown'})).toHaveText(shown);
   await page.getByLabel('Event type').fill('NoSuchEvent');
   await page.getByRole('button', {name: 'Show events'}).click();
   await expect(page.getByRole('alert').first()).toContainText("no event type named 'NoSuchEvent'");

@@ -138,6 +138,15 @@
   let timers = [];
   function every(ms, fn) { timers.push(setInterval(fn, ms)); }
 
+  // Of overlapping requests that draw the same thing (a page's first load and
+  // a search sent before it answered; a domain typed over), only the newest
+  // may draw: an older answer arriving later is dropped. Each request starts
+  // with `const current = turn();` and draws only while `current()` holds.
+  function newestOnly() {
+    let seq = 0;
+    return () => { const mine = ++seq; return () => mine === seq; };
+  }
+
   async function route() {
     timers.forEach(clearInterval);
     timers = [];
@@ -222,7 +231,9 @@
          h('div', {class: 'actions'}, h('h1', {}, 'Customers'),
            h('button', {type: 'button', onclick: () => { wizard = null; location.hash = '#/customers/new/account'; }}, 'Add customer')),
          form, box, table, h('div', {class: 'actions'}, prev, next, count));
+    const loadTurn = newestOnly();
     async function load() {
+      const current = loadTurn();
       say(box, '');
       prev.disabled = next.disabled = true;
       const q = new URLSearchParams({size: String(PAGE_SIZE)});
@@ -231,6 +242,7 @@
       if (t) q.set('continuation', t);
       try {
         const {data} = await api('GET', `/v1/customers?${q}`);
+        if (!current()) return;
         body.replaceChildren(...data.items.map((c) => h('tr', {},
           h('td', {}, h('a', {href: `#/customers/${enc(c.id)}`}, c.companyProfile.companyName || c.companyProfile.domain)),
           h('td', {}, c.companyProfile.domain), h('td', {}, c.status))));
@@ -241,6 +253,7 @@
         prev.disabled = listState.index === 0;
         count.textContent = `Page ${listState.index + 1}`;
       } catch (err) {
+        if (!current()) return;
         say(box, err.message);
       }
     }
@@ -329,11 +342,11 @@
     const domainStatus = h('div', {class: 'hint', role: 'status', 'aria-live': 'polite'});
     fields[1].wrap.append(domainStatus);
     let domainFree = null;  // true, false, or null (unknown)
-    let checkSeq = 0;
+    const checkTurn = newestOnly();
     let timer = null;
     async function checkDomain() {
       const d = fullDomain(inputs.domain.value);
-      const seq = ++checkSeq;
+      const current = checkTurn();
       domainFree = null;
       domainStatus.className = 'hint';
       if (!d) return say(domainStatus, '');
@@ -346,12 +359,12 @@
       say(domainStatus, `Checking ${d}…`);
       try {
         await api('HEAD', `/v1/domains/${enc(d)}`);
-        if (seq !== checkSeq) return;
+        if (!current()) return;
         domainFree = false;
         domainStatus.className = 'bad';
         say(domainStatus, `${d} is taken.`);
       } catch (err) {
-        if (seq !== checkSeq) return;
+        if (!current()) return;
         if (err.status === 404) {
           domainFree = true;
           domainStatus.className = 'ok';
@@ -860,7 +873,9 @@
     const form = h('form', {'aria-label': 'Event filters'}, h('div', {class: 'filters'}, fields),
                    h('div', {class: 'actions'}, h('button', {type: 'submit'}, 'Show events')));
     let next = null;
+    const loadTurn = newestOnly();
     async function load(from) {
+      const current = loadTurn();
       say(box, '');
       const q = new URLSearchParams();
       for (const [key] of filters) {
@@ -869,6 +884,7 @@
       }
       try {
         const {data} = await api('GET', `/admin/v1/events?${q}`);
+        if (!current()) return;
         if (!from) list.replaceChildren();
         for (const e of data.items) {
           list.append(h('tr', {}, h('td', {}, e.position), h('td', {}, when(new Date(e.recorded_at_us / 1000).toISOString())),
@@ -879,6 +895,7 @@
         more.hidden = !next;
         say(status, `${list.children.length} event(s) shown; log head ${data.head}.${next ? ` More from position ${next}.` : ''}`);
       } catch (err) {
+        if (!current()) return;
         say(box, err.message);
       }
     }
