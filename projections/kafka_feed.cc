@@ -52,7 +52,19 @@ void KafkaFeed::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topi
         continue;
       }
       p.offset = stored->has_value() ? **stored : RD_KAFKA_OFFSET_BEGINNING;
-      next_offset_[p.partition] = stored->has_value() ? **stored : 0;
+      // A partition that no longer holds the offset this store goes on at
+      // (or offset 0) has lost records: a model built from it would lack
+      // events. (Offsets themselves have gaps: transaction markers.)
+      const int64_t next = stored->has_value() ? **stored : 0;
+      int64_t low = 0, high = 0;
+      if (auto err = rd_kafka_query_watermark_offsets(rk, options_.topic.c_str(), p.partition, &low, &high, 10000);
+          err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (failure_.ok()) {
+          failure_ = kafka::FromKafka(err, "reading where partition " + std::to_string(p.partition) + " starts");
+        }
+      } else if (low > next && failure_.ok()) {
+        failure_ = Lost(p.partition, next, "it now starts at offset " + std::to_string(low));
+      }
       which += " " + std::to_string(p.partition) + "@" + (stored->has_value() ? std::to_string(**stored) : "start");
     }
     Log("assigned partitions (partition@offset):" + which);
@@ -98,19 +110,16 @@ Status KafkaFeed::DropUnassigned(const rd_kafka_topic_partition_list_t* assigned
   return OkStatus();
 }
 
+Error KafkaFeed::Lost(int32_t partition, int64_t next, const std::string& instead) {
+  return Error(ErrorCode::kKafka, "partition " + std::to_string(partition) + " should go on at offset " +
+                                      std::to_string(next) + " but " + instead +
+                                      ": the topic no longer holds the records between (retention, or the embedded "
+                                      "Kafka's bound), and a read model built without them would be partial; "
+                                      "stopping (rebuild from the log instead)");
+}
+
 Status KafkaFeed::Apply(const rd_kafka_message_t* msg) {
   const std::string where = "partition " + std::to_string(msg->partition) + " offset " + std::to_string(msg->offset);
-  // The relay's idempotent producer writes no gaps: every offset is a
-  // record. A partition that does not go on where this store stopped (or
-  // start at 0) has lost records: a model built from it would lack events.
-  if (auto next = next_offset_.find(msg->partition); next != next_offset_.end() && msg->offset != next->second) {
-    return Error(ErrorCode::kKafka,
-                 "partition " + std::to_string(msg->partition) + " should go on at offset " +
-                     std::to_string(next->second) + " but its next record is at offset " + std::to_string(msg->offset) +
-                     ": the topic no longer holds the records between (retention, or the embedded Kafka's bound), "
-                     "and a read model built without them would be partial; stopping (rebuild from the log instead)");
-  }
-  next_offset_[msg->partition] = msg->offset + 1;
   value_.assign(static_cast<const char*>(msg->payload), msg->len);  // heap: aligned for FlatBuffers
   auto verified = events::VerifyEnvelope(value_);
   if (!verified.ok()) return Error(ErrorCode::kCorruption, where + ": " + verified.error().message());
@@ -174,6 +183,10 @@ Status KafkaFeed::Run(const std::atomic<bool>& stop) {
   kafka::Config config = options_.config;
   config.emplace_back("enable.auto.commit", "false");
   config.emplace_back("enable.partition.eof", options_.exit_at_end ? "true" : "false");
+  // Committed records only (the relay's transactions), and an error, not a
+  // silent jump, when the offset to go on at is no longer in the topic.
+  config.emplace_back("isolation.level", "read_committed");
+  config.emplace_back("auto.offset.reset", "error");
   auto conf = kafka::MakeConf(config);
   if (!conf.ok()) return conf.error();
   rd_kafka_conf_set_rebalance_cb(conf->get(), &KafkaFeed::OnRebalance);
@@ -201,6 +214,8 @@ Status KafkaFeed::Run(const std::atomic<bool>& stop) {
     if (msg != nullptr) {
       if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         at_end.insert(msg->partition);
+      } else if (msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+        result = Lost(msg->partition, msg->offset, std::string("the topic answers ") + rd_kafka_message_errstr(msg));
       } else if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         Log(std::string("kafka: ") + rd_kafka_message_errstr(msg));  // librdkafka retries
       } else if (result.ok()) {

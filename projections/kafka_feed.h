@@ -66,6 +66,9 @@ class KafkaFeed {
                           void* opaque);
   void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
   Status Apply(const rd_kafka_message_t* msg);
+  // The error for a partition that lost records: it should go on at `next`
+  // but `instead`.
+  static Error Lost(int32_t partition, int64_t next, const std::string& instead);
   Status DropUnassigned(const rd_kafka_topic_partition_list_t* assigned);
   Status Flush();
   Result<std::optional<int64_t>> StoredOffset(int32_t partition) const;
@@ -79,7 +82,6 @@ class KafkaFeed {
   kafka::Handle consumer_;
   std::vector<Checkpoint> checkpoints_;        // per projection, as applied
   std::map<int32_t, int64_t> pending_offsets_; // partition -> next offset, applied but not written
-  std::map<int32_t, int64_t> next_offset_;     // partition -> the offset its next record must have
   size_t pending_events_ = 0;
   int32_t partition_count_ = 0;
   uint64_t applied_ = 0;

@@ -30,18 +30,14 @@ Result<std::vector<PartitionTail>> ReadPartitionTails(const Config& config, cons
   // librdkafka wants a group.id even for assign(); nothing is committed.
   c.emplace_back("group.id", "tally-relay-resume");
   c.emplace_back("enable.auto.commit", "false");
-  c.emplace_back("enable.partition.eof", "false");
+  c.emplace_back("enable.partition.eof", "true");
+  c.emplace_back("isolation.level", "read_committed");
   auto conf = MakeConf(c);
   if (!conf.ok()) return conf.error();
   auto consumer = NewHandle(RD_KAFKA_CONSUMER, std::move(*conf));
   if (!consumer.ok()) return consumer.error();
   rd_kafka_t* rk = consumer->get();
 
-  std::vector<PartitionTail> tails(partitions);
-  std::vector<bool> pending(partitions, false);
-  size_t expected = 0;
-  std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)> list(
-      rd_kafka_topic_partition_list_new(partitions), &rd_kafka_topic_partition_list_destroy);
   // One deadline for the whole call, so that an unreachable cluster holds a
   // caller (and a relay's Stop) for timeout_ms, not once per partition.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -49,52 +45,79 @@ Result<std::vector<PartitionTail>> ReadPartitionTails(const Config& config, cons
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     return static_cast<int>(std::max<int64_t>(1, left.count()));
   };
+  std::vector<PartitionTail> tails(partitions);
+  // Per partition: its first offset, its end (the high watermark) and where
+  // the current look starts; a partition is done once it has a tail or was
+  // read from its first offset.
+  std::vector<int64_t> low(partitions, 0), high(partitions, 0), from(partitions, 0);
+  std::vector<bool> pending(partitions, false);
   for (int32_t p = 0; p < partitions; ++p) {
-    int64_t low = 0, high = 0;
-    if (auto err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, remaining_ms());
+    if (auto err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low[p], &high[p], remaining_ms());
         err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return FromKafka(err, "reading the offsets of " + topic + " partition " + std::to_string(p));
     }
-    if (high > low) {
-      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = high - 1;
-      pending[p] = true;
-      ++expected;
-    }
-  }
-  if (expected == 0) return tails;
-  if (auto err = rd_kafka_assign(rk, list.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return FromKafka(err, "assigning the partitions of " + topic);
+    // The last record, its commit marker, and a little more.
+    from[p] = std::max(low[p], high[p] - 16);
+    pending[p] = high[p] > low[p];
   }
   tally::Status failure = OkStatus();
-  while (expected > 0 && failure.ok() && std::chrono::steady_clock::now() < deadline) {
-    rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk, 100);
-    if (msg == nullptr) continue;
-    const int32_t p = msg->partition;
-    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR && p >= 0 && p < partitions && pending[p]) {
-      pending[p] = false;
-      --expected;
-      auto position = HeaderValue(msg, kHeaderPosition);
-      auto event_id = HeaderValue(msg, kHeaderEventId);
-      uint64_t value = 0;
-      if (!position || !event_id ||
-          std::from_chars(position->data(), position->data() + position->size(), value).ec != std::errc() ||
-          value == 0) {
-        failure = Error(ErrorCode::kCorruption, topic + " partition " + std::to_string(p) + " offset " +
-                                                    std::to_string(msg->offset) +
-                                                    ": the record lacks a valid position or event_id header");
+  while (failure.ok() && std::find(pending.begin(), pending.end(), true) != pending.end()) {
+    std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)> list(
+        rd_kafka_topic_partition_list_new(partitions), &rd_kafka_topic_partition_list_destroy);
+    size_t looking = 0;
+    for (int32_t p = 0; p < partitions; ++p) {
+      if (!pending[p]) continue;
+      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = from[p];
+      ++looking;
+    }
+    if (auto err = rd_kafka_assign(rk, list.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return FromKafka(err, "assigning the partitions of " + topic);
+    }
+    std::vector<bool> at_end(partitions, false);
+    while (looking > 0 && failure.ok()) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        rd_kafka_assign(rk, nullptr);
+        rd_kafka_consumer_close(rk);
+        return Error(ErrorCode::kKafka, "timed out reading the last committed record of " + std::to_string(looking) +
+                                            " partition(s) of " + topic);
+      }
+      rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk, 100);
+      if (msg == nullptr) continue;
+      const int32_t p = msg->partition;
+      if (p >= 0 && p < partitions && pending[p] && !at_end[p]) {
+        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          at_end[p] = true;
+          --looking;
+        } else if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          auto position = HeaderValue(msg, kHeaderPosition);
+          auto event_id = HeaderValue(msg, kHeaderEventId);
+          uint64_t value = 0;
+          if (!position || !event_id ||
+              std::from_chars(position->data(), position->data() + position->size(), value).ec != std::errc() ||
+              value == 0) {
+            failure = Error(ErrorCode::kCorruption, topic + " partition " + std::to_string(p) + " offset " +
+                                                        std::to_string(msg->offset) +
+                                                        ": the record lacks a valid position or event_id header");
+          } else {
+            tails[p] = PartitionTail{value, std::string(*event_id)};  // the latest so far
+          }
+        }
+      }
+      rd_kafka_message_destroy(msg);
+    }
+    rd_kafka_assign(rk, nullptr);
+    for (int32_t p = 0; p < partitions; ++p) {
+      if (!pending[p]) continue;
+      if (tails[p].position != 0 || from[p] == low[p]) {
+        pending[p] = false;
       } else {
-        tails[p] = PartitionTail{value, std::string(*event_id)};
+        // Only markers and aborted records there: look eight times further back.
+        from[p] = std::max(low[p], high[p] - (high[p] - from[p]) * 8);
       }
     }
-    rd_kafka_message_destroy(msg);
   }
-  rd_kafka_assign(rk, nullptr);
   rd_kafka_consumer_close(rk);
   if (!failure.ok()) return failure.error();
-  if (expected > 0) {
-    return Error(ErrorCode::kKafka, "timed out reading the last record of " + std::to_string(expected) +
-                                        " partition(s) of " + topic);
-  }
   return tails;
 }
 
@@ -115,9 +138,10 @@ void Relay::Stop(std::chrono::milliseconds flush) {
 
 RelayStatus Relay::Status() const {
   RelayStatus s;
-  s.head = head_;
+  s.head = std::max<uint64_t>(head_, log_.Head());  // the relay thread may be waiting on Kafka
   s.published = published_;
   s.sent = sent_;
+  s.transactions = transactions_;
   s.reconnects = reconnects_;
   s.partitions = partitions_;
   s.connected = connected_ && !brokers_down_;
@@ -185,17 +209,40 @@ void Relay::Run() {
       continue;
     }
     Publish();
+    if (committing_) {  // a commit that has not finished yet: nothing is produced meanwhile
+      if (auto s = Commit(kCommitSliceMs); !s.ok()) {
+        SetError(Error(s.error().code(), s.error().message() + "; reconnecting"));
+        Disconnect();
+        ++reconnects_;
+        pause(options_.retry);
+      }
+      continue;
+    }
     if (next_ <= head_) {
-      if (auto s = Produce(); !s.ok()) {
+      tally::Status s = Produce();
+      if (!s.ok() && s.error().code() == ErrorCode::kCorruption) {
+        // The log, not Kafka: what was produced before the bad record is
+        // committed; look at the record again later.
         SetError(s.error());
-        if (s.error().code() == ErrorCode::kCorruption) {
-          // The log, not Kafka: what was produced before the bad record
-          // stays in flight and gets acknowledged; look at it again later.
-          DropChunks();
-        } else {
-          Disconnect();
-          ++reconnects_;
-        }
+        DropChunks();
+        if (Commit(kCommitSliceMs).ok()) Publish();
+        pause(options_.retry);
+        continue;
+      }
+      if (s.ok() && CommitDue(/*caught_up=*/false)) s = Commit(kCommitSliceMs);
+      if (!s.ok()) {
+        SetError(s.error());
+        Disconnect();
+        ++reconnects_;
+        pause(options_.retry);
+      }
+      continue;
+    }
+    if (CommitDue(/*caught_up=*/true)) {
+      if (auto s = Commit(kCommitSliceMs); !s.ok()) {
+        SetError(Error(s.error().code(), s.error().message() + "; reconnecting"));
+        Disconnect();
+        ++reconnects_;
         pause(options_.retry);
       }
       continue;
@@ -209,11 +256,40 @@ void Relay::Run() {
     if (log_.Head() < next_) rd_kafka_poll(producer_.get(), static_cast<int>(options_.poll.count()));
   }
   if (producer_) {
-    rd_kafka_flush(producer_.get(), flush_ms_);
     rd_kafka_poll(producer_.get(), 0);
-    if (!delivery_failed_) Publish();
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(flush_ms_);
+    while (!delivery_failed_ && Commit(kCommitSliceMs).ok() && committing_ && std::chrono::steady_clock::now() < until) {
+    }
+    if (!committing_) Publish();
     Disconnect();
   }
+}
+
+bool Relay::CommitDue(bool caught_up) const {
+  if (!in_transaction_) return committed_ + 1 < next_;  // records that were already in Kafka
+  return caught_up || transaction_records_ >= kMaxTransactionRecords ||
+         std::chrono::steady_clock::now() - transaction_began_ >= options_.commit_interval;
+}
+
+tally::Status Relay::Commit(int timeout_ms) {
+  if (in_transaction_) {
+    // Flushes the transaction's records, then commits it. A commit that
+    // times out is resumed by the next call (librdkafka's resumable API).
+    committing_ = true;
+    if (rd_kafka_error_t* error = rd_kafka_commit_transaction(producer_.get(), timeout_ms); error != nullptr) {
+      const bool retriable = rd_kafka_error_is_retriable(error);
+      Error e(ErrorCode::kKafka, std::string("committing a transaction: ") + rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+      if (retriable) return OkStatus();  // still committing_
+      return e;
+    }
+    committing_ = false;
+    in_transaction_ = false;
+    ++transactions_;
+  }
+  rd_kafka_poll(producer_.get(), 0);  // delivery reports of the last records
+  committed_ = next_ - 1;
+  return OkStatus();
 }
 
 Config RelayProducerDefaults() {
@@ -227,12 +303,18 @@ Config RelayProducerDefaults() {
 
 Config RelayProducerGuarantees() {
   // Exactly once per partition and never a silent drop: these are not the
-  // user's to change. acks=all waits for min.insync.replicas copies.
-  return {{"enable.idempotence", "true"}, {"acks", "all"}, {"message.timeout.ms", "0"}};
+  // user's to change. acks=all waits for min.insync.replicas copies; a
+  // record not delivered within the transaction's timeout fails its
+  // transaction, which is then aborted and sent again.
+  return {{"enable.idempotence", "true"}, {"acks", "all"}};
 }
 
 tally::Status Relay::Connect() {
   Config config = RelayProducerDefaults();
+  config.emplace_back("transactional.id", "tally-relay." + options_.topic);
+  // Short, so that a killed tallyd's open transaction stops holding back
+  // read_committed consumers soon (a restarted relay aborts it at once).
+  config.emplace_back("transaction.timeout.ms", "10000");
   config.insert(config.end(), options_.config.begin(), options_.config.end());
   const Config guarantees = RelayProducerGuarantees();
   config.insert(config.end(), guarantees.begin(), guarantees.end());
@@ -245,6 +327,14 @@ tally::Status Relay::Connect() {
   producer_ = std::move(*producer);
   topic_ = rd_kafka_topic_new(producer_.get(), options_.topic.c_str(), nullptr);
   if (topic_ == nullptr) return FromKafka(rd_kafka_last_error(), "topic " + options_.topic);
+  // Fences every earlier producer of this transactional id (a killed
+  // tallyd's) and aborts its open transaction, before the tails are read.
+  if (rd_kafka_error_t* error = rd_kafka_init_transactions(producer_.get(), options_.request_timeout_ms);
+      error != nullptr) {
+    Error e(ErrorCode::kKafka, std::string("initialising the transactional producer: ") + rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+    return e;
+  }
 
   auto partitions = PartitionCount(producer_.get(), options_.topic, options_.request_timeout_ms);
   if (!partitions.ok()) return partitions.error();
@@ -282,6 +372,7 @@ tally::Status Relay::Connect() {
   const uint64_t published = *std::min_element(partition_last_.begin(), partition_last_.end());
   in_flight_.clear();
   next_ = published + 1;
+  committed_ = published;
   published_ = published;
   partitions_ = *partitions;
   delivery_failed_ = false;
@@ -294,6 +385,17 @@ tally::Status Relay::Connect() {
 
 void Relay::Disconnect() {
   connected_ = false;
+  if (producer_ && in_transaction_) {
+    // Best effort: the next Connect aborts it in any case (its records are
+    // sent again), but an abort now lets read_committed consumers go on
+    // without waiting for the transaction's timeout. It purges what is
+    // still queued.
+    if (rd_kafka_error_t* error = rd_kafka_abort_transaction(producer_.get(), 1000); error != nullptr) {
+      rd_kafka_error_destroy(error);
+    }
+  }
+  in_transaction_ = false;
+  committing_ = false;
   if (producer_) {
     // Purged records come back as failed deliveries; they are not errors here.
     rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -407,6 +509,16 @@ tally::Status Relay::Produce() {
     if (r.position <= partition_last_[r.partition]) {  // already in Kafka
       in_flight_.push_back({r.position, r.recorded_at_us, true});
     } else {
+      if (!in_transaction_) {
+        if (rd_kafka_error_t* error = rd_kafka_begin_transaction(producer_.get()); error != nullptr) {
+          Error e(ErrorCode::kKafka, std::string("beginning a transaction: ") + rd_kafka_error_string(error));
+          rd_kafka_error_destroy(error);
+          return e;
+        }
+        in_transaction_ = true;
+        transaction_records_ = 0;
+        transaction_began_ = std::chrono::steady_clock::now();
+      }
       const std::string_view event_id(c.bytes.data() + r.event_id, r.event_id_len);
       const size_t position_len =
           std::to_chars(position_text, position_text + sizeof position_text, r.position).ptr - position_text;
@@ -428,6 +540,7 @@ tally::Status Relay::Produce() {
       }
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return FromKafka(err, "producing position " + std::to_string(r.position));
       in_flight_.push_back({r.position, r.recorded_at_us, false});
+      ++transaction_records_;
     }
     next_ = r.position + 1;
     // Serve delivery reports as they come, so acknowledged records leave
@@ -467,7 +580,8 @@ void Relay::Acknowledge(uint64_t position, rd_kafka_resp_err_t err) {
 
 void Relay::Publish() {
   uint64_t published = published_;
-  while (!in_flight_.empty() && in_flight_.front().acked) {
+  // Published: acknowledged and committed (read_committed consumers see it).
+  while (!in_flight_.empty() && in_flight_.front().acked && in_flight_.front().position <= committed_) {
     published = in_flight_.front().position;
     in_flight_.pop_front();
   }

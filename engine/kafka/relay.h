@@ -1,21 +1,28 @@
 // The Kafka relay (the outbox): tails the event log and produces every event
-// to one topic, exactly once, with librdkafka's idempotent producer (acks=all,
-// no delivery timeout). Record key = customer id (the stream id when an event
-// has none), value = the envelope bytes, headers as in client.h; the
+// to one topic, exactly once, with librdkafka's transactional producer
+// (idempotent, acks=all). Record key = customer id (the stream id when an
+// event has none), value = the envelope bytes, headers as in client.h; the
 // partition is PartitionFor(key), so one customer's events stay in order in
 // one partition. The contract for consumers is events/TOPIC.md.
 //
-// Exactly once without Kafka transactions: on (re)connecting, the relay
-// reads the last record of every partition and learns the highest position
-// published there. Within a partition records are in position order with no
-// gaps (idempotence), so an event is sent again only if its position is above
-// its partition's last one; that last record's event id must match the log's
-// event at that position, or the topic belongs to another log and the relay
-// refuses to publish.
+// Exactly once, across restarts and SIGKILLs: records are produced in
+// transactions, committed when the relay has caught up with the log, when a
+// transaction holds kMaxTransactionRecords, or after commit_interval. On
+// (re)connecting, the relay first initialises its transactional id, which
+// fences any earlier producer of that id (a killed tallyd's in-flight
+// records are refused, its open transaction aborted), then reads the last
+// committed record of every partition and learns the highest position
+// published there. Within a partition committed records are in position
+// order with no gaps, so an event is sent again only if its position is
+// above its partition's last one; that last record's event id must match the
+// log's event at that position, or the topic belongs to another log and the
+// relay refuses to publish. Consumers read committed records only
+// (librdkafka's default; Java's is read_uncommitted).
 //
 // Commands never wait for the relay: it runs on its own thread. When Kafka is
 // unreachable it falls behind (its lag is in Status) and catches up later;
-// a delivery error makes it reconnect and resume as above.
+// a delivery or transaction error makes it reconnect and resume as above
+// (what the failed transaction held is aborted and sent again).
 #pragma once
 
 #include <atomic>
@@ -38,9 +45,15 @@ namespace tally::kafka {
 // after them and may change them): linger, batch size, in-flight bound,
 // compression. README's "Kafka" section gives the measured reasons.
 Config RelayProducerDefaults();
-// The settings it applies last, whatever the config says: idempotence,
-// acks=all, no delivery timeout.
+// The settings it applies last, whatever the config says: idempotence and
+// acks=all. The transactional id is the relay's own ("tally-relay.<topic>")
+// unless the config names one; a delivery waits up to the transaction's
+// timeout (transaction.timeout.ms, 10 s by default here), and a transaction
+// that fails is aborted and sent again.
 Config RelayProducerGuarantees();
+
+// Transactions are committed at least this often, in records.
+inline constexpr uint64_t kMaxTransactionRecords = 100000;
 
 struct RelayOptions {
   std::string topic{kDefaultTopic};
@@ -51,6 +64,10 @@ struct RelayOptions {
   std::chrono::milliseconds poll{10};
   // How long it waits before reconnecting after an error.
   std::chrono::milliseconds retry{1000};
+  // How long a transaction stays open while the log has more to publish
+  // (consumers see its records when it commits; it commits sooner once the
+  // relay has caught up, or holds kMaxTransactionRecords).
+  std::chrono::milliseconds commit_interval{100};
   // Timeout of each metadata and resume request.
   int request_timeout_ms = 5000;
   // Called on the relay thread whenever it has published everything it saw
@@ -65,10 +82,11 @@ struct RelayOptions {
 
 struct RelayStatus {
   uint64_t head = 0;       // the log's head as the relay last saw it
-  uint64_t published = 0;  // every event up to this position is acknowledged by Kafka
+  uint64_t published = 0;  // every event up to this position is in a committed transaction
   uint64_t lag() const { return head > published ? head - published : 0; }
   double lag_seconds = 0;  // age of the oldest event not yet acknowledged (0 when none)
   uint64_t sent = 0;       // records acknowledged since Start (resends after a reconnect included)
+  uint64_t transactions = 0;  // committed since Start
   uint64_t reconnects = 0;
   int32_t partitions = 0;
   bool connected = false;  // resumed and producing, and some broker reachable
@@ -80,7 +98,10 @@ struct RelayStatus {
 };
 
 // The positions already in the topic: for each partition, the position in
-// its last record (0 for an empty partition), and that record's event id.
+// its last committed record (0 for a partition without one), and that
+// record's event id. Read committed: records of aborted transactions and
+// transaction markers are skipped (the last offsets are looked at first,
+// then more, until a committed record or the partition's start is found).
 struct PartitionTail {
   uint64_t position = 0;
   std::string event_id;
@@ -97,9 +118,9 @@ class Relay {
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 
-  // Stops producing, waits up to `flush` for records in flight, stops the
-  // thread. Records not acknowledged by then are sent again after a restart
-  // (only if they never reached Kafka: see the class comment).
+  // Stops producing, commits what it produced (waiting up to `flush`), stops
+  // the thread. A transaction not committed by then is aborted and its
+  // records sent again after a restart (see the class comment).
   void Stop(std::chrono::milliseconds flush = std::chrono::seconds(5));
 
   RelayStatus Status() const;
@@ -141,6 +162,17 @@ class Relay {
   void Disconnect();
   // Produces events from next_ on until the head, a full queue or a stop.
   tally::Status Produce();
+  // Whether the open transaction is to be committed now (`caught_up`: the
+  // relay has produced everything it saw).
+  bool CommitDue(bool caught_up) const;
+  // Commits the open transaction, after which every position below next_ is
+  // published. Waits up to timeout_ms: if the commit has not finished by
+  // then, committing_ stays set and the next call resumes it. An error
+  // leaves the transaction open: the caller reconnects, which aborts it.
+  tally::Status Commit(int timeout_ms);
+  // How long one Commit call waits, so that the relay thread keeps its
+  // status fresh and hears Stop while Kafka is slow or away.
+  static constexpr int kCommitSliceMs = 200;
   void Acknowledge(uint64_t position, rd_kafka_resp_err_t err);
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque);
   // librdkafka's errors: every broker down makes the relay not connected
@@ -166,9 +198,14 @@ class Relay {
   Chunk spare_;                           // a produced chunk, its buffers kept for reuse
   bool delivery_failed_ = false;
   std::string delivery_error_;
+  bool in_transaction_ = false;           // begun, not yet committed
+  bool committing_ = false;               // its commit began and has not finished
+  uint64_t transaction_records_ = 0;      // produced in it
+  std::chrono::steady_clock::time_point transaction_began_{};
+  uint64_t committed_ = 0;                // every position up to this is committed (or was already in Kafka)
 
   // Status, written by the relay thread.
-  std::atomic<uint64_t> head_{0}, published_{0}, sent_{0}, reconnects_{0};
+  std::atomic<uint64_t> head_{0}, published_{0}, sent_{0}, transactions_{0}, reconnects_{0};
   std::atomic<int64_t> oldest_unpublished_us_{0};
   std::atomic<int32_t> partitions_{0};
   std::atomic<bool> connected_{false};

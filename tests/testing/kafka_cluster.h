@@ -128,58 +128,6 @@ inline ExactlyOnceCount CountPositions(const std::vector<TopicRecord>& records, 
   return c;
 }
 
-// After a tallyd SIGKILL, records its producer had in flight can land
-// after the restarted relay read the partitions' last records (it reads at
-// the high watermark; transactions would fence them): those positions
-// appear twice, the late copies after newer ones. What a consumer that
-// deduplicates by position (events/TOPIC.md) applies must still be every
-// position once, in order per key, each copy the same event. Counts the
-// re-sent records; fails on loss, on a foreign position, on a position
-// whose copies differ, and on a first occurrence out of order.
-struct EffectivelyOnceCount {
-  size_t records = 0;
-  uint64_t lost = 0, resent = 0, different = 0, out_of_order = 0, foreign = 0;
-};
-
-inline EffectivelyOnceCount CountAfterDedupe(const std::vector<TopicRecord>& records, uint64_t head) {
-  EffectivelyOnceCount c;
-  c.records = records.size();
-  std::vector<std::string> first(head + 1);
-  std::map<std::string, uint64_t> applied_of_key;  // the last position applied, per key
-  for (const auto& r : records) {
-    const uint64_t position = std::stoull(r.position);
-    if (position == 0 || position > head) {
-      ++c.foreign;
-      continue;
-    }
-    uint64_t& applied = applied_of_key[r.key];
-    if (!first[position].empty()) {  // a copy: ignored by the consumer, and must be the same event
-      ++c.resent;
-      if (first[position] != r.event_id + "/" + r.value) ++c.different;
-      continue;
-    }
-    first[position] = r.event_id + "/" + r.value;
-    if (position <= applied) ++c.out_of_order;  // a new position behind one applied: a consumer would drop it
-    applied = std::max(applied, position);
-  }
-  for (uint64_t p = 1; p <= head; ++p) c.lost += first[p].empty() ? 1 : 0;
-  return c;
-}
-
-inline void ExpectEffectivelyOnce(const std::string& what, const std::vector<TopicRecord>& records, uint64_t head) {
-  const EffectivelyOnceCount c = CountAfterDedupe(records, head);
-  std::printf("[ effectively once ] %s: positions 1..%llu, %zu records read: %llu lost, %llu re-sent (identical: %s), "
-              "%llu out of order after deduplicating by position, %llu beyond the log\n",
-              what.c_str(), static_cast<unsigned long long>(head), c.records, static_cast<unsigned long long>(c.lost),
-              static_cast<unsigned long long>(c.resent), c.different == 0 ? "yes" : "NO",
-              static_cast<unsigned long long>(c.out_of_order), static_cast<unsigned long long>(c.foreign));
-  EXPECT_GT(head, 0u) << what;
-  EXPECT_EQ(c.lost, 0u) << what;
-  EXPECT_EQ(c.different, 0u) << what;
-  EXPECT_EQ(c.out_of_order, 0u) << what;
-  EXPECT_EQ(c.foreign, 0u) << what;
-}
-
 // Prints the figures (the issue asks for them) and fails on any loss,
 // duplicate or reordering.
 inline void ExpectExactlyOnce(const std::string& what, const std::vector<TopicRecord>& records, uint64_t head) {

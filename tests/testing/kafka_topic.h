@@ -1,5 +1,6 @@
-// Reads a whole Kafka topic from the beginning, for tests: every record of
-// every partition up to the high watermark at the time of the call.
+// Reads a whole Kafka topic from the beginning, for tests: every committed
+// record of every partition, up to each partition's end (read_committed:
+// offsets skip transaction markers and aborted records).
 #pragma once
 
 #include <librdkafka/rdkafka.h>
@@ -28,31 +29,29 @@ struct TopicRecord {
 inline std::vector<TopicRecord> ReadTopic(const std::string& bootstraps, const std::string& topic,
                                           int timeout_ms = 20000) {
   std::vector<TopicRecord> out;
-  auto conf = kafka::MakeConf({{"bootstrap.servers", bootstraps}, {"group.id", "tally-test-reader"}, {"enable.auto.commit", "false"}});
+  auto conf = kafka::MakeConf({{"bootstrap.servers", bootstraps}, {"group.id", "tally-test-reader"}, {"enable.auto.commit", "false"},
+                               {"enable.partition.eof", "true"}, {"isolation.level", "read_committed"}});
   if (!conf.ok()) { ADD_FAILURE() << conf.error().ToString(); return out; }
   auto handle = kafka::NewHandle(RD_KAFKA_CONSUMER, std::move(*conf));
   if (!handle.ok()) { ADD_FAILURE() << handle.error().ToString(); return out; }
   rd_kafka_t* rk = handle->get();
   auto partitions = kafka::PartitionCount(rk, topic, timeout_ms);
   if (!partitions.ok()) { ADD_FAILURE() << partitions.error().ToString(); return out; }
-  std::vector<int64_t> high(*partitions, 0);
   std::vector<std::vector<TopicRecord>> by_partition(*partitions);
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(*partitions);
-  size_t remaining = 0;
   for (int32_t p = 0; p < *partitions; ++p) {
-    int64_t low = 0;
-    auto err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high[p], timeout_ms);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) ADD_FAILURE() << "watermarks: " << rd_kafka_err2str(err);
     rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    remaining += static_cast<size_t>(high[p] - low);
   }
+  size_t remaining = static_cast<size_t>(*partitions);  // partitions not yet read to their end
   rd_kafka_assign(rk, list);
   rd_kafka_topic_partition_list_destroy(list);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (remaining > 0 && std::chrono::steady_clock::now() < deadline) {
     rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk, 100);
     if (msg == nullptr) continue;
-    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR && msg->offset < high[msg->partition]) {
+    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      --remaining;  // each partition once: nothing is produced while a test reads
+    } else if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       TopicRecord r;
       r.partition = msg->partition;
       r.offset = msg->offset;
@@ -67,11 +66,10 @@ inline std::vector<TopicRecord> ReadTopic(const std::string& bootstraps, const s
       r.event_id = header(kafka::kHeaderEventId);
       r.schema_version = header(kafka::kHeaderSchemaVersion);
       by_partition[msg->partition].push_back(std::move(r));
-      --remaining;
     }
     rd_kafka_message_destroy(msg);
   }
-  if (remaining > 0) ADD_FAILURE() << remaining << " records of " << topic << " not read in time";
+  if (remaining > 0) ADD_FAILURE() << remaining << " partitions of " << topic << " not read to their end in time";
   rd_kafka_consumer_close(rk);
   for (auto& records : by_partition) {
     for (auto& r : records) out.push_back(std::move(r));

@@ -50,6 +50,8 @@ int Consume(const ConsumeOptions& options) {
                           {"group.id", options.group},
                           {"auto.offset.reset", "earliest"},
                           {"enable.partition.eof", options.exit_at_end ? "true" : "false"},
+                          // Committed records only (the relay's transactions; librdkafka's default too).
+                          {"isolation.level", "read_committed"},
                           {"client.id", "tallyctl-consume"},
                           // A member that vanished without leaving holds up the group this long.
                           {"session.timeout.ms", "6000"}};

@@ -175,7 +175,9 @@ int Restorer::Run() {
                           {"group.id", "tallyctl-restore"},
                           {"enable.auto.commit", "false"},
                           {"enable.auto.offset.store", "false"},
-                          {"enable.partition.eof", "false"}};
+                          {"enable.partition.eof", "true"},
+                          // Committed records only: the relay produces in transactions.
+                          {"isolation.level", "read_committed"}};
   config.insert(config.end(), options_.properties.begin(), options_.properties.end());
   auto conf = kafka::MakeConf(config);
   if (!conf.ok()) {
@@ -193,8 +195,9 @@ int Restorer::Run() {
     std::fprintf(stderr, "tallyctl restore: %s\n", partitions.error().ToString().c_str());
     return 2;
   }
-  // The topic as it is now: every partition from offset 0 to its end.
-  std::vector<int64_t> end(*partitions, 0), received(*partitions, 0);
+  // The topic as it is now: every partition from offset 0 to its end (read
+  // committed: offsets skip transaction markers and aborted records).
+  std::vector<int64_t> end(*partitions, 0);
   uint64_t total = 0;
   for (int32_t p = 0; p < *partitions; ++p) {
     int64_t low = 0;
@@ -212,8 +215,8 @@ int Restorer::Run() {
     }
     total += static_cast<uint64_t>(end[p]);
   }
-  std::fprintf(stderr, "tallyctl restore: reading %llu records of %s (%d partitions)\n",
-               static_cast<unsigned long long>(total), options_.topic.c_str(), *partitions);
+  std::fprintf(stderr, "tallyctl restore: reading %s to its end (%d partitions, %llu offsets)\n",
+               options_.topic.c_str(), *partitions, static_cast<unsigned long long>(total));
   queues_.assign(*partitions, {});
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(*partitions);
   for (int32_t p = 0; p < *partitions; ++p) {
@@ -221,6 +224,14 @@ int Restorer::Run() {
   }
   rd_kafka_assign(rk, list);
   rd_kafka_topic_partition_list_destroy(list);
+  std::vector<bool> at_end(*partitions, false);
+  size_t ended = 0;
+  for (int32_t p = 0; p < *partitions; ++p) {
+    if (end[p] == 0) {
+      at_end[p] = true;  // empty: not read
+      ++ended;
+    }
+  }
   std::vector<bool> paused(*partitions, false);
   auto pause = [&](int32_t p, bool on) {
     rd_kafka_topic_partition_list_t* one = rd_kafka_topic_partition_list_new(1);
@@ -239,46 +250,50 @@ int Restorer::Run() {
     return code;
   };
   auto last_progress = std::chrono::steady_clock::now();
-  uint64_t done = 0;
-  while (done < total) {
+  while (ended < at_end.size()) {
     rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk, 200);
     const auto now = std::chrono::steady_clock::now();
     if (msg == nullptr) {
       if (now - last_progress > std::chrono::milliseconds(options_.timeout_ms)) {
         return fail(2, "no record for " + std::to_string(options_.timeout_ms / 1000) + " s with " +
-                           std::to_string(total - done) + " still to read");
+                           std::to_string(at_end.size() - ended) + " partition(s) not read to their end");
       }
       continue;
     }
     last_progress = now;
+    const int32_t p = msg->partition;
+    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      rd_kafka_message_destroy(msg);
+      if (p >= 0 && p < *partitions && !at_end[p]) {
+        at_end[p] = true;
+        ++ended;
+      }
+      continue;
+    }
     if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       std::fprintf(stderr, "tallyctl restore: %s (retrying)\n", rd_kafka_message_errstr(msg));
       rd_kafka_message_destroy(msg);
       continue;
     }
-    const int32_t p = msg->partition;
-    if (msg->offset != received[p]) {
-      const std::string what = "partition " + std::to_string(p) + ": offset " + std::to_string(msg->offset) +
-                               " where " + std::to_string(received[p]) + " was expected";
-      rd_kafka_message_destroy(msg);
-      return fail(1, what);
+    if (at_end[p]) {  // written after its end was reached: read on
+      at_end[p] = false;
+      --ended;
     }
+    const int64_t offset = msg->offset;
     std::string envelope(static_cast<const char*>(msg->payload), msg->len);
     // A copy: the header's view dies with the message.
     const auto header_view = kafka::HeaderValue(msg, kafka::kHeaderPosition);
     const std::optional<std::string> header =
         header_view ? std::optional<std::string>(std::string(*header_view)) : std::nullopt;
     rd_kafka_message_destroy(msg);
-    ++received[p];
-    ++done;
     auto env = events::VerifyEnvelope(envelope);
     if (!env.ok()) {
-      return fail(1, "partition " + std::to_string(p) + " offset " + std::to_string(received[p] - 1) +
+      return fail(1, "partition " + std::to_string(p) + " offset " + std::to_string(offset) +
                          ": the record is not a valid event: " + env.error().message());
     }
     const uint64_t position = (*env)->position();
     if (!header || *header != std::to_string(position)) {
-      return fail(1, "partition " + std::to_string(p) + " offset " + std::to_string(received[p] - 1) +
+      return fail(1, "partition " + std::to_string(p) + " offset " + std::to_string(offset) +
                          ": the position header does not match the event's position " + std::to_string(position));
     }
     if (!queues_[p].empty() && position <= queues_[p].back().position) {
@@ -292,7 +307,7 @@ int Restorer::Run() {
     bool gap = true, waiting = false;
     for (int32_t q = 0; q < *partitions; ++q) {
       if (queues_[q].empty()) {
-        gap = gap && received[q] == end[q];
+        gap = gap && at_end[q];
       } else {
         waiting = true;
         gap = gap && queues_[q].front().position > next_;

@@ -192,6 +192,8 @@ def main():
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         "enable.partition.eof": args.exit_at_end,
+        # Committed records only: the relay produces in transactions (librdkafka's default; Java's is not).
+        "isolation.level": "read_committed",
     })
     stopping = []
     for sig in (signal.SIGINT, signal.SIGTERM):
