@@ -162,6 +162,10 @@ struct KafkaBenchOptions {
   uint64_t events = 500'000;       // relayed, and sent by the raw producer
   uint64_t load_events = 200'000;  // appended while the relay runs (lag)
   int partitions = 6;
+  // RelayOptions::commit_interval: how long the relay's transactions stay
+  // open while there is more to publish.
+  // 0: RelayOptions' default.
+  int commit_interval_ms = 0;
   bool keep = false;
   // A real cluster's bootstrap list; empty: an embedded mock cluster.
   // Against a cluster the bench creates its own three topics (replication

@@ -221,11 +221,13 @@ int RunKafkaBench(const KafkaBenchOptions& o) {
   kafka::RelayOptions relay_options;
   relay_options.topic = relay_topic;
   relay_options.config = client_config;
+  if (o.commit_interval_ms > 0) relay_options.commit_interval = std::chrono::milliseconds(o.commit_interval_ms);
   Clock relay_clock;
   CpuClock relay_cpu;
   const ThreadCpu relay_threads_before = SampleThreadCpu();
   std::string relay_threads;
   double relay_secs = 0, connect_secs = 0, relay_cpu_secs = 0;
+  uint64_t transactions = 0;
   {
     kafka::Relay relay(**log, relay_options);
     while (relay.Status().published < o.events) {
@@ -238,13 +240,16 @@ int RunKafkaBench(const KafkaBenchOptions& o) {
     }
     relay_secs = relay_clock.Seconds();
     relay_cpu_secs = relay_cpu.Seconds();
+    transactions = relay.Status().transactions;
     relay_threads = DescribeThreadCpu(relay_threads_before, SampleThreadCpu());
   }
   const double raw_rate = o.events / raw_secs, relay_rate = o.events / relay_secs;
   std::printf("  raw producer      %10.0f events/s  (%.2fs, %.2f CPU-s; same records from memory, same producer settings)\n",
               raw_rate, raw_secs, raw_cpu_secs);
-  std::printf("  relay             %10.0f events/s  (%.2fs, %.2f CPU-s; connect + resume (%.2fs) + scan + verify + produce + acks)\n",
-              relay_rate, relay_secs, relay_cpu_secs, connect_secs);
+  std::printf("  relay             %10.0f events/s  (%.2fs, %.2f CPU-s; connect + resume (%.2fs) + scan + verify + produce + acks"
+              " in %llu transactions, committed at least every %d ms)\n",
+              relay_rate, relay_secs, relay_cpu_secs, connect_secs, static_cast<unsigned long long>(transactions),
+              static_cast<int>(relay_options.commit_interval.count()));
   std::printf("  ratio relay/raw   %.2f  (goal >= 0.70)\n", relay_rate / raw_rate);
   std::printf("  CPU-s by thread   raw: %s\n                    relay: %s\n"
               "                    (threads that ended before the sample count in the totals only)\n",

@@ -207,6 +207,8 @@ int main(int argc, char** argv) {
   k->add_flag("--keep", kafka.keep, "keep the scratch data");
   k->add_option("--bootstrap", kafka.bootstrap, "a real cluster's bootstrap.servers (default: an embedded mock cluster)");
   k->add_option("--property", kafka.properties, "librdkafka property KEY=VALUE for both producers (repeatable)");
+  k->add_option("--commit-interval-ms", kafka.commit_interval_ms,
+                "how long the relay's transactions stay open while there is more to publish (default: the relay's)");
 
   tally::bench::VerifyBenchOptions verify;
   auto* v = app.add_subcommand("verify", "tallyctl verify's hash chain + FlatBuffers check vs a raw RocksDB scan");
