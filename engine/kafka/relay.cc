@@ -189,6 +189,14 @@ void Relay::Run() {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   };
+  // Kafka failed us: a new producer, whose Connect aborts the open
+  // transaction (its records are sent again).
+  auto reconnect = [&](const Error& e) {
+    SetError(e);
+    Disconnect();
+    ++reconnects_;
+    pause(options_.retry);
+  };
   while (!stop_) {
     head_ = log_.Head();
     if (!producer_) {
@@ -202,19 +210,13 @@ void Relay::Run() {
     }
     rd_kafka_poll(producer_.get(), 0);  // delivery reports
     if (delivery_failed_) {
-      SetError(Error(ErrorCode::kKafka, delivery_error_ + "; reconnecting"));
-      Disconnect();
-      ++reconnects_;
-      pause(options_.retry);
+      reconnect(Error(ErrorCode::kKafka, delivery_error_ + "; reconnecting"));
       continue;
     }
     Publish();
     if (committing_) {  // a commit that has not finished yet: nothing is produced meanwhile
       if (auto s = Commit(kCommitSliceMs); !s.ok()) {
-        SetError(Error(s.error().code(), s.error().message() + "; reconnecting"));
-        Disconnect();
-        ++reconnects_;
-        pause(options_.retry);
+        reconnect(Error(s.error().code(), s.error().message() + "; reconnecting"));
       }
       continue;
     }
@@ -230,20 +232,12 @@ void Relay::Run() {
         continue;
       }
       if (s.ok() && CommitDue(/*caught_up=*/false)) s = Commit(kCommitSliceMs);
-      if (!s.ok()) {
-        SetError(s.error());
-        Disconnect();
-        ++reconnects_;
-        pause(options_.retry);
-      }
+      if (!s.ok()) reconnect(Error(s.error().code(), s.error().message() + "; reconnecting"));
       continue;
     }
     if (CommitDue(/*caught_up=*/true)) {
       if (auto s = Commit(kCommitSliceMs); !s.ok()) {
-        SetError(Error(s.error().code(), s.error().message() + "; reconnecting"));
-        Disconnect();
-        ++reconnects_;
-        pause(options_.retry);
+        reconnect(Error(s.error().code(), s.error().message() + "; reconnecting"));
       }
       continue;
     }

@@ -104,6 +104,12 @@ class Load {
     if (thread_.joinable()) thread_.join();
   }
   int acknowledged() const { return acknowledged_; }
+  // Waits (up to a minute: sanitizer builds are slow) until `n` were acknowledged.
+  bool WaitAcknowledged(int n) const {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (acknowledged_ < n && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+    return acknowledged_ >= n;
+  }
 
  private:
   std::atomic<bool> stop_{false};
@@ -259,7 +265,7 @@ TEST_F(KafkaClusterTest, AKilledRelaysOpenTransactionIsAbortedAndItsProducerFenc
     ASSERT_TRUE(tallyd.running()) << tallyd.output();
     token = tallyd.dev_token();
     Load load(tallyd.port(), token, "a");
-    std::this_thread::sleep_for(500ms);
+    ASSERT_TRUE(load.WaitAcknowledged(40)) << tallyd.output();  // 120 events at least
     load.Stop();
     const uint64_t head = testing::WaitPublished(tallyd.port(), 60s);
     EXPECT_EQ(tallyd.Stop(), 0) << tallyd.output();
@@ -274,7 +280,7 @@ TEST_F(KafkaClusterTest, AKilledRelaysOpenTransactionIsAbortedAndItsProducerFenc
   testing::TallydProcess tallyd(TALLYD, dir.Sub("var"), TallydArgs());
   ASSERT_TRUE(tallyd.running()) << tallyd.output();
   Load load(tallyd.port(), token, "b");
-  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(load.WaitAcknowledged(10)) << tallyd.output();
   load.Stop();
   const uint64_t head = testing::WaitPublished(tallyd.port(), 60s);
   ASSERT_GT(head, published.size());
