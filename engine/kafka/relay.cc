@@ -86,8 +86,13 @@ Result<std::vector<PartitionTail>> ReadPartitionTails(const Config& config, cons
       const int32_t p = msg->partition;
       if (p >= 0 && p < partitions && pending[p] && !at_end[p]) {
         if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-          at_end[p] = true;
-          --looking;
+          // The end of what is committed so far. Only at the high watermark
+          // is it the partition's end: below it a transaction's marker is
+          // still to be written (a commit is answered before its markers).
+          if (msg->offset >= high[p]) {
+            at_end[p] = true;
+            --looking;
+          }
         } else if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
           auto position = HeaderValue(msg, kHeaderPosition);
           auto event_id = HeaderValue(msg, kHeaderEventId);

@@ -1,6 +1,8 @@
 // Reads a whole Kafka topic from the beginning, for tests: every committed
-// record of every partition, up to each partition's end (read_committed:
-// offsets skip transaction markers and aborted records).
+// record of every partition, up to each partition's high watermark at the
+// time of the call (read_committed: offsets skip transaction markers and
+// aborted records; a partition's end is reached once its last transaction's
+// marker is written, which follows the commit's answer by a moment).
 #pragma once
 
 #include <librdkafka/rdkafka.h>
@@ -38,11 +40,16 @@ inline std::vector<TopicRecord> ReadTopic(const std::string& bootstraps, const s
   auto partitions = kafka::PartitionCount(rk, topic, timeout_ms);
   if (!partitions.ok()) { ADD_FAILURE() << partitions.error().ToString(); return out; }
   std::vector<std::vector<TopicRecord>> by_partition(*partitions);
+  std::vector<int64_t> high(*partitions, 0);
+  std::vector<bool> done(*partitions, false);
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(*partitions);
   for (int32_t p = 0; p < *partitions; ++p) {
+    int64_t low = 0;
+    auto err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high[p], timeout_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) ADD_FAILURE() << "watermarks: " << rd_kafka_err2str(err);
     rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
   }
-  size_t remaining = static_cast<size_t>(*partitions);  // partitions not yet read to their end
+  size_t remaining = static_cast<size_t>(*partitions);  // partitions not yet read to their high watermark
   rd_kafka_assign(rk, list);
   rd_kafka_topic_partition_list_destroy(list);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -50,7 +57,12 @@ inline std::vector<TopicRecord> ReadTopic(const std::string& bootstraps, const s
     rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk, 100);
     if (msg == nullptr) continue;
     if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      --remaining;  // each partition once: nothing is produced while a test reads
+      // The end of what is committed so far: the whole partition once it
+      // reaches the high watermark (before, a marker is still to come).
+      if (!done[msg->partition] && msg->offset >= high[msg->partition]) {
+        done[msg->partition] = true;
+        --remaining;
+      }
     } else if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       TopicRecord r;
       r.partition = msg->partition;

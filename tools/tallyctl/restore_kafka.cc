@@ -263,8 +263,12 @@ int Restorer::Run() {
     last_progress = now;
     const int32_t p = msg->partition;
     if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      // The end of what is committed so far; the partition's end once it
+      // reaches the end read above (before, a transaction's marker is still
+      // to be written, and records of it to become readable).
+      const int64_t offset = msg->offset;
       rd_kafka_message_destroy(msg);
-      if (p >= 0 && p < *partitions && !at_end[p]) {
+      if (p >= 0 && p < *partitions && !at_end[p] && offset >= end[p]) {
         at_end[p] = true;
         ++ended;
       }
