@@ -213,15 +213,7 @@ Status KafkaFeed::Run(const std::atomic<bool>& stop) {
     if (!failure_.ok()) result = failure_;
     if (msg != nullptr) {
       if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        // The end of what is committed so far; the partition's end only at
-        // its high watermark (below it, a transaction's marker is still to
-        // be written: the commit was answered before it).
-        int64_t low = 0, high = 0;
-        if (rd_kafka_get_watermark_offsets(rk, options_.topic.c_str(), msg->partition, &low, &high) ==
-                RD_KAFKA_RESP_ERR_NO_ERROR &&
-            msg->offset >= high) {
-          at_end.insert(msg->partition);
-        }
+        if (kafka::AtPartitionEnd(rk, msg)) at_end.insert(msg->partition);
       } else if (msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
         result = Lost(msg->partition, msg->offset, std::string("the topic answers ") + rd_kafka_message_errstr(msg));
       } else if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {

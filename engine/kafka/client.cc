@@ -191,4 +191,13 @@ std::optional<std::string_view> HeaderValue(const rd_kafka_message_t* msg, const
   return std::string_view(static_cast<const char*>(value), size);
 }
 
+bool AtPartitionEnd(rd_kafka_t* consumer, const rd_kafka_message_t* eof) {
+  int64_t low = 0, high = 0;
+  if (rd_kafka_get_watermark_offsets(consumer, rd_kafka_topic_name(eof->rkt), eof->partition, &low, &high) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return true;  // no fetch seen: nothing to wait for
+  }
+  return eof->offset >= high;
+}
+
 }  // namespace tally::kafka

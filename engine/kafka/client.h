@@ -82,4 +82,11 @@ Status CreateTopic(const Config& config, const std::string& topic, int32_t parti
 // A header's value as text, or nullopt when the message lacks it.
 std::optional<std::string_view> HeaderValue(const rd_kafka_message_t* msg, const char* name);
 
+// Whether a partition-EOF event (RD_KAFKA_RESP_ERR__PARTITION_EOF) of a
+// read_committed consumer is its partition's end: at or above the high
+// watermark its last fetch saw. Below it, the end of what is committed so
+// far: a transaction's commit is answered before its markers are written,
+// and its records become readable a moment later.
+bool AtPartitionEnd(rd_kafka_t* consumer, const rd_kafka_message_t* eof);
+
 }  // namespace tally::kafka

@@ -87,7 +87,7 @@ int Consume(const ConsumeOptions& options) {
     rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk, 200);
     if (msg == nullptr) continue;
     if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      at_end.insert(msg->partition);
+      if (kafka::AtPartitionEnd(rk, msg)) at_end.insert(msg->partition);
       rd_kafka_message_destroy(msg);
       if (options.exit_at_end && AllAtEnd(rk, at_end)) break;
       continue;

@@ -183,7 +183,7 @@ def main():
                         help="folder of the code flatc generated from events.fbs (default: build/release/python)")
     args = parser.parse_args()
 
-    from confluent_kafka import Consumer, KafkaError, TopicPartition  # noqa: F401
+    from confluent_kafka import Consumer, KafkaError, TopicPartition
 
     decoder = Decoder(load_generated(args.generated), load_keys(args.keys) if args.keys else None)
     consumer = Consumer({
@@ -219,7 +219,11 @@ def main():
                 continue
             if msg.error():
                 if msg.error().code() == KafkaError._PARTITION_EOF:
-                    at_end.add(msg.partition())
+                    # The end of what is committed so far; the partition's end only at its
+                    # high watermark (a transaction's commit is answered before its marker).
+                    marks = consumer.get_watermark_offsets(TopicPartition(args.topic, msg.partition()), cached=True)
+                    if marks is None or msg.offset() >= marks[1]:
+                        at_end.add(msg.partition())
                     if args.exit_at_end and assigned and at_end >= assigned:
                         break
                     continue
