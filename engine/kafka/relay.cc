@@ -256,8 +256,11 @@ void Relay::Run() {
   }
   if (producer_) {
     rd_kafka_poll(producer_.get(), 0);
+    // Commits what was produced, waiting up to flush_ms_; what is still
+    // uncommitted then is aborted by Disconnect and sent after a restart.
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(flush_ms_);
     while (!delivery_failed_ && Commit(kCommitSliceMs).ok() && committing_ && std::chrono::steady_clock::now() < until) {
+      continue;
     }
     if (!committing_) Publish();
     Disconnect();
