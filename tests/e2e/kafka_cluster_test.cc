@@ -402,7 +402,8 @@ TEST_F(KafkaClusterTest, TwoProjectorsInOneGroupWhileABrokerIsKilledEachEqualARe
   relay.Stop();
 
   // Each holds its partitions to their end: the offsets stored beside the
-  // rows are the partitions' high watermarks.
+  // rows follow each partition's last record (its transaction's marker
+  // comes after it).
   auto records = testing::ReadTopic(cluster->bootstrap(), topic, 60000);
   testing::ExpectExactlyOnce("relay with a node killed", records, head);
   std::map<int32_t, int64_t> next_offset;
