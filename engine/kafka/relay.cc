@@ -150,7 +150,10 @@ RelayStatus Relay::Status() const {
   s.reconnects = reconnects_;
   s.partitions = partitions_;
   s.connected = connected_ && !brokers_down_;
-  const int64_t oldest = oldest_unpublished_us_;
+  int64_t oldest = oldest_unpublished_us_;
+  // Events the relay thread has not looked at yet (it may be waiting on
+  // Kafka, or on the retention check while every broker is down).
+  if (s.lag() > 0 && oldest == 0) oldest = RecordedAt(s.published + 1);
   if (s.lag() > 0 && oldest > 0) s.lag_seconds = std::max<int64_t>(0, NowUs() - oldest) / 1e6;
   MutexLock lock(&error_mu_);
   s.last_error = last_error_;
@@ -591,14 +594,17 @@ void Relay::Publish() {
   if (!in_flight_.empty()) {
     oldest_unpublished_us_ = in_flight_.front().recorded_at_us;
   } else if (published < head_) {
-    auto next = log_.Read(published + 1, 1);
-    if (next.ok() && !next->empty()) {
-      auto env = events::VerifyEnvelope((*next)[0].envelope);
-      if (env.ok()) oldest_unpublished_us_ = (*env)->recorded_at_us();
-    }
+    if (const int64_t at = RecordedAt(published + 1); at != 0) oldest_unpublished_us_ = at;
   } else {
     oldest_unpublished_us_ = 0;
   }
+}
+
+int64_t Relay::RecordedAt(uint64_t position) const {
+  auto stored = log_.Read(position, 1);
+  if (!stored.ok() || stored->empty()) return 0;
+  auto env = events::VerifyEnvelope((*stored)[0].envelope);
+  return env.ok() ? (*env)->recorded_at_us() : 0;
 }
 
 }  // namespace tally::kafka

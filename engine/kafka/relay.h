@@ -180,6 +180,8 @@ class Relay {
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   void SetError(const Error& e);
   void Publish();  // updates the status atomics from in_flight_
+  // When the event at `position` was recorded (0 if unreadable); any thread.
+  int64_t RecordedAt(uint64_t position) const;
 
   const EventLog& log_;
   RelayOptions options_;
