@@ -38,6 +38,7 @@
 #include "engine/base/read_ahead.h"
 #include "engine/event_log.h"
 #include "engine/kafka/client.h"
+#include "engine/kafka/partition_tails.h"
 
 namespace tally::kafka {
 
@@ -96,18 +97,6 @@ struct RelayStatus {
   // holds its whole history (as far as the relay last looked).
   std::string truncated;
 };
-
-// The positions already in the topic: for each partition, the position in
-// its last committed record (0 for a partition without one), and that
-// record's event id. Read committed: records of aborted transactions and
-// transaction markers are skipped (the last offsets are looked at first,
-// then more, until a committed record or the partition's start is found).
-struct PartitionTail {
-  uint64_t position = 0;
-  std::string event_id;
-};
-Result<std::vector<PartitionTail>> ReadPartitionTails(const Config& config, const std::string& topic,
-                                                      int32_t partitions, int timeout_ms);
 
 class Relay {
  public:
