@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <future>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -47,7 +48,7 @@ class Segment {
     previous_ = *previous;
     expected_ = from_;
     uint64_t unreported = 0;
-    Status s = log_.Scan(from_, to_, [&](const EventView& v) {
+    Status s = log_.ScanRecords(from_, to_, [&](const EventView& v) {
       const bool good = Check(v);
       if (++unreported == 4096 || !good) {
         verified_.fetch_add(unreported, std::memory_order_relaxed);
@@ -58,6 +59,12 @@ class Segment {
       return good;
     });
     verified_.fetch_add(unreported, std::memory_order_relaxed);
+    if (!s.ok() && s.error().code() == ErrorCode::kCorruption && result_.first_bad == 0) {
+      // The storage could not read a record (a table block that fails its
+      // checksum): the record at expected_ is the first one not seen.
+      Fail(expected_, "cannot be read: " + s.error().message());
+      return result_;
+    }
     if (!s.ok()) return s.error();
     if (result_.first_bad == 0 && expected_ == to_ + 1) result_.checked = to_ - from_ + 1;
     if (result_.first_bad == 0 && expected_ != to_ + 1 && earliest_bad_.load() > expected_) {
@@ -65,7 +72,7 @@ class Segment {
       result_.first_bad = expected_;
       result_.reason = "missing event: log ends before the head " + std::to_string(range_to_);
       if (to_ != range_to_) {  // name the next stored record, as a sequential pass would
-        Status next = log_.Scan(to_ + 1, range_to_, [&](const EventView& v) {
+        Status next = log_.ScanRecords(to_ + 1, range_to_, [&](const EventView& v) {
           result_.reason = "missing event: next stored position is " + std::to_string(v.position);
           ++result_.checked;  // counted as a bad record, as a sequential pass counts it
           return false;
@@ -162,16 +169,24 @@ Result<VerifyReport> VerifyChain(const EventLog& log, uint64_t from, uint64_t to
   report_progress();
 
   // The earliest segment with a bad record holds the first bad record.
+  std::optional<Error> failed;
   for (auto& f : running) {
     auto r = f.get();
-    if (!r.ok()) return r.error();
-    if (report.first_bad != 0) continue;  // already decided; still collect every future
+    if (!r.ok()) {
+      if (!failed) failed = r.error();
+      continue;  // still collect every future
+    }
+    if (report.first_bad != 0 || failed) continue;  // already decided
     report.checked += r->checked;
     if (r->first_bad != 0) {
       report.first_bad = r->first_bad;
       report.reason = std::move(r->reason);
     }
   }
+  if (failed && report.first_bad == 0) return *failed;
+  // What a verifier finds, the log knows from then on (a running tallyd
+  // refuses writes).
+  if (report.first_bad != 0) log.damage().Report({report.first_bad, report.first_bad, "chain", report.reason});
   return report;
 }
 

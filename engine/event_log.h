@@ -16,6 +16,7 @@
 #include "engine/base/result.h"
 #include "engine/chain_hash.h"
 #include "engine/clock.h"
+#include "engine/log_damage.h"
 #include "engine/personal/personal_data.h"
 
 namespace tally {
@@ -202,11 +203,22 @@ class EventLog : public personal::KeyRing {
                                                       uint64_t from_version,
                                                       size_t max) const = 0;
 
-  // Calls `fn` for each stored record with position in [from, to], in order,
-  // until it returns false. Records are not verified: that is the caller's
-  // job (see VerifyChain). The snapshot is taken at the start of the scan.
-  virtual Status Scan(uint64_t from, uint64_t to,
-                      const std::function<bool(const EventView&)>& fn) const = 0;
+  // Calls `fn` for each stored record with position in [from, to] (`to`
+  // clamped to the head), in order, until it returns false, checking the
+  // chain as it goes: each record must follow the one before it (no gap),
+  // hold a hash, and that hash must be SHA-256(hash(n-1) || envelope(n))
+  // with hash(from-1) as stored. A record that fails is never given to `fn`:
+  // the scan reports it to damage() and returns kCorruption naming its
+  // position, as it does when the storage cannot read a record (a table
+  // block that fails its checksum) or the log ends before `to`. Envelopes
+  // are not verified here (FlatBuffers): that is the reader's job. The
+  // snapshot is taken at the start of the scan.
+  Status Scan(uint64_t from, uint64_t to, const std::function<bool(const EventView&)>& fn) const;
+
+  // Scan without the chain check: every stored record in [from, to] as it
+  // is, for a verifier that reports damaged records itself (VerifyChain).
+  virtual Status ScanRecords(uint64_t from, uint64_t to,
+                             const std::function<bool(const EventView&)>& fn) const = 0;
 
   // The current version of a stream (0 if it does not exist).
   virtual Result<uint64_t> StreamVersion(std::string_view stream_id) const = 0;
@@ -226,6 +238,13 @@ class EventLog : public personal::KeyRing {
 
   // The chain hash stored at `position` (kGenesisDigest for position 0).
   virtual Result<ChainDigest> HashAt(uint64_t position) const = 0;
+
+  // The damage this log has seen (any thread; see log_damage.h). A log
+  // with damage refuses writes: WriteFailure says why.
+  LogDamageLatch& damage() const { return damage_; }
+
+ private:
+  mutable LogDamageLatch damage_;
 };
 
 }  // namespace tally

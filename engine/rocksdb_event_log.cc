@@ -129,6 +129,7 @@ class RocksDbEventLog::Batch final : public PreparedBatch {
   rocksdb::WriteBatch wb;
   uint64_t seq = 0;            // 1, 2, 3, ... in Prepare order
   uint64_t last_position = 0;  // the head once this batch is durable
+  ChainDigest last_hash{};     // the chain hash at last_position
   std::vector<std::string> request_ids;  // staged here, pending until durable
   std::vector<std::string> claims;
   // Index entries, inserted sorted after the events: sorted inserts are
@@ -150,8 +151,20 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::Open(
   return OpenImpl(path, options, Mode::kWrite);
 }
 
-Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenReadOnly(const std::string& path) {
-  return OpenImpl(path, RocksDbEventLogOptions{}, Mode::kReadOnly);
+Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenReadOnly(const std::string& path, bool salvage_wal) {
+  RocksDbEventLogOptions options;
+  options.salvage_wal = salvage_wal;
+  return OpenImpl(path, options, Mode::kReadOnly);
+}
+
+void RocksDbEventLog::RecordHeadMark(uint64_t position, const ChainDigest& hash, bool sync) {
+  if (!mark_) return;
+  Status s = mark_->Record({position, hash}, sync);
+  if (!s.ok() && !mark_failed_) {
+    mark_failed_ = true;  // said once: the mark is a witness, the commit stands
+    std::fprintf(stderr, "tally event log: %s (the head mark is behind; damage to the log's tail may go unseen)\n",
+                 s.error().ToString().c_str());
+  }
 }
 
 Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenFollower(const std::string& path,
@@ -179,6 +192,16 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenImpl(
   EventLogStorageOptions storage = MakeEventLogStorageOptions(options.block_cache_bytes);
   rocksdb::DBOptions& db_options = storage.db;
   db_options.create_if_missing = !read_only;
+  // A damaged record in the write-ahead log is an error, not its end: the
+  // default (point-in-time recovery) drops everything after it, acknowledged
+  // events included, and opens as if nothing happened. A torn last record
+  // (a write that was never synced, so never acknowledged) is still
+  // tolerated; a cut at a record boundary is not seen by RocksDB at all:
+  // the head mark is that witness. Tracking WALs in the MANIFEST catches a
+  // rotated WAL that is cut or missing (the live one is never tracked).
+  db_options.wal_recovery_mode = options.salvage_wal ? rocksdb::WALRecoveryMode::kPointInTimeRecovery
+                                                     : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  db_options.track_and_verify_wals_in_manifest = true;
   db_options.create_missing_column_families = !read_only;
   if (options.file_system) {
     log->env_ = rocksdb::NewCompositeEnv(options.file_system);
@@ -214,11 +237,18 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenImpl(
                  path + " holds format '" + format + "', this build reads '" + kFormatValue + "'");
   }
   TALLY_RETURN_IF_ERROR(log->LoadHead());
+  if (mode == Mode::kWrite) {
+    auto mark = HeadMarkWriter::Open(path);
+    if (!mark.ok()) return mark.error();
+    log->mark_ = std::move(*mark);
+  }
   return log;
 }
 
 RocksDbEventLog::~RocksDbEventLog() {
   if (!db_) return;
+  // Closing: the mark says exactly where the log ends (synced).
+  if (staging_ && !failed() && staging_->position == Head()) RecordHeadMark(Head(), staging_->hash, /*sync=*/true);
   // Nothing to do about a failure here: every acknowledged write is synced.
   for (auto* cf : cf_) db_->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
   db_->Close().PermitUncheckedError();
@@ -384,9 +414,9 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
 std::unique_ptr<PreparedBatch> RocksDbEventLog::Prepare(std::span<AppendRequest> requests) {
   auto batch = std::make_unique<Batch>();
   batch->results.reserve(requests.size());
-  std::optional<Error> refuse;
-  if (!staging_) refuse = Error(ErrorCode::kInvalidArgument, "event log is open read-only");
-  if (failed()) refuse = WriteFailure();
+  std::optional<Error> refuse = damage().AsError();  // nothing is decided on a damaged log
+  if (!refuse && !staging_) refuse = Error(ErrorCode::kInvalidArgument, "event log is open read-only");
+  if (!refuse && failed()) refuse = WriteFailure();
   if (refuse) {  // Commit refuses it too
     for (size_t i = 0; i < requests.size(); ++i) batch->results.emplace_back(*refuse);
     return batch;
@@ -396,6 +426,7 @@ std::unique_ptr<PreparedBatch> RocksDbEventLog::Prepare(std::span<AppendRequest>
   if ((refuse = BelowReserve())) {  // an empty batch, committed in its turn
     for (size_t i = 0; i < requests.size(); ++i) batch->results.emplace_back(*refuse);
     batch->last_position = staging_->position;
+    batch->last_hash = staging_->hash;
     return batch;
   }
   // Look up every request id of the batch in one MultiGet: batched bloom
@@ -421,6 +452,7 @@ std::unique_ptr<PreparedBatch> RocksDbEventLog::Prepare(std::span<AppendRequest>
     batch->results.push_back(Stage(*batch, requests[i], stored));
   }
   batch->last_position = staging_->position;
+  batch->last_hash = staging_->hash;
 
   for (auto [entries, cf] : {std::pair{&batch->stream_entries, kStreams},
                              std::pair{&batch->request_entries, kRequests},
@@ -459,7 +491,11 @@ Status RocksDbEventLog::Commit(std::span<PreparedBatch* const> batches) {
     if (!s.ok()) return Fail(FromRocks(s, "writing " + std::to_string(batches.size()) + " prepared batches"));
   }
   auto* final_batch = static_cast<Batch*>(batches.back());
-  // Durable: publish to readers, then let the stager forget pending ids.
+  // Durable: the head mark first (a witness never ahead of the log), then
+  // publish to readers, then let the stager forget pending ids.
+  if (final_batch->last_position != head_.load(std::memory_order_relaxed)) {
+    RecordHeadMark(final_batch->last_position, final_batch->last_hash);
+  }
   head_.store(final_batch->last_position, std::memory_order_release);
   committed_seq_.store(final_batch->seq, std::memory_order_release);
   return OkStatus();
@@ -485,7 +521,10 @@ Error RocksDbEventLog::Fail(Error error) {
 }
 
 std::optional<Error> RocksDbEventLog::WriteFailure() const {
-  if (!failed()) return staging_ ? BelowReserve() : std::nullopt;
+  if (!failed()) {
+    if (auto damaged = damage().AsError()) return damaged;
+    return staging_ ? BelowReserve() : std::nullopt;
+  }
   MutexLock lock(&failure_mu_);
   return failure_;
 }

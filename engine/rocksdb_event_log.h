@@ -10,6 +10,7 @@
 #include "engine/base/mutex.h"
 #include "engine/clock.h"
 #include "engine/event_log.h"
+#include "engine/head_mark.h"
 #include "engine/rocksdb_log_staging.h"
 
 namespace rocksdb {
@@ -38,6 +39,12 @@ struct RocksDbEventLogOptions {
   // room, so that a full disk stops the log first and never leaves a read
   // model behind an acknowledged write. 0: no reserve (tools, benchmarks).
   uint64_t min_free_bytes = 0;
+  // Recover a damaged write-ahead log to its last good record (RocksDB's
+  // point-in-time recovery) instead of refusing to open: only for healing
+  // (tallyctl restore --from-kafka --heal), which then refills what was lost
+  // and verifies. Default: a damaged record that is not a torn tail fails
+  // the open with kCorruption.
+  bool salvage_wal = false;
   // The file system RocksDB writes through (null: the default, the disk).
   // Tests pass a fault-injecting one (tests/testing/fault_fs.h) to fail or
   // drop writes and syncs on demand.
@@ -55,7 +62,9 @@ class RocksDbEventLog final : public EventLog {
   // Opens an existing log read-only (tools on a stopped folder, or beside a
   // running tallyd: RocksDB then shows the log as of this open). Prepare
   // fails every request with kInvalidArgument.
-  static Result<std::unique_ptr<RocksDbEventLog>> OpenReadOnly(const std::string& path);
+  // `salvage_wal`: as RocksDbEventLogOptions::salvage_wal (to learn where
+  // a damaged WAL's good records end).
+  static Result<std::unique_ptr<RocksDbEventLog>> OpenReadOnly(const std::string& path, bool salvage_wal = false);
   // Opens an existing log as a follower (a RocksDB secondary instance,
   // keeping its own small files in `scratch_dir`): read-only like
   // OpenReadOnly, and CatchUp shows what the writing process appended since.
@@ -74,8 +83,8 @@ class RocksDbEventLog final : public EventLog {
   Result<std::vector<StoredEvent>> Read(uint64_t from, size_t max) const override;
   Result<std::vector<StoredEvent>> ReadStream(std::string_view stream_id, uint64_t from_version,
                                               size_t max) const override;
-  Status Scan(uint64_t from, uint64_t to,
-              const std::function<bool(const EventView&)>& fn) const override;
+  Status ScanRecords(uint64_t from, uint64_t to,
+                     const std::function<bool(const EventView&)>& fn) const override;
   Result<uint64_t> StreamVersion(std::string_view stream_id) const override;
   Result<std::optional<std::string>> UniqueOwner(std::string_view key) const override;
   Result<ChainDigest> HashAt(uint64_t position) const override;
@@ -173,6 +182,12 @@ class RocksDbEventLog final : public EventLog {
   // than options_.min_free_bytes; nullopt otherwise (or with no reserve).
   std::optional<Error> BelowReserve() const;
   std::string path_;
+  // The head mark (head_mark.h): written by the commit thread; null in the
+  // read-only and follower modes.
+  std::unique_ptr<HeadMarkWriter> mark_;
+  bool mark_failed_ = false;  // its write failure was said once
+  // Records (position, hash) in the mark, if this log keeps one.
+  void RecordHeadMark(uint64_t position, const ChainDigest& hash, bool sync = false);
   // The writing mode's staging state; null in the read-only and follower
   // modes.
   std::unique_ptr<LogStaging> staging_;

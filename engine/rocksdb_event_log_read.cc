@@ -34,8 +34,8 @@ Result<std::vector<StoredEvent>> RocksDbEventLog::Read(uint64_t from, size_t max
   return out;
 }
 
-Status RocksDbEventLog::Scan(uint64_t from, uint64_t to,
-                             const std::function<bool(const EventView&)>& fn) const {
+Status RocksDbEventLog::ScanRecords(uint64_t from, uint64_t to,
+                                    const std::function<bool(const EventView&)>& fn) const {
   const uint64_t head = Head();
   if (to > head) to = head;
   if (from == 0) from = 1;
@@ -111,18 +111,41 @@ Result<std::vector<StoredEvent>> RocksDbEventLog::ReadStream(std::string_view st
     return keys.size() < max;
   }));
   if (keys.empty()) return out;
+  // Each event is checked against the hash stored before it (its link in
+  // the chain), so that no command is decided on changed bytes: the record
+  // at position - 1 is read with it.
+  const size_t n = keys.size();
+  for (size_t i = 0; i < n; ++i) keys.push_back(EventKey(GetBigEndian64(keys[i]) - 1));
   rocksdb::ReadOptions ro;
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::ColumnFamilyHandle*> cfs(keys.size(), cf_[kEvents]);
   std::vector<std::string> values;
   auto statuses = db_->MultiGet(ro, cfs, slices, &values);
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (!statuses[i].ok()) return FromRocks(statuses[i], "reading a stream's event");
-    if (values[i].size() < kHashSize) return Error(ErrorCode::kCorruption, "event record too short");
+  auto damaged = [this](uint64_t position, std::string detail) {
+    LogDamage d{position, position, "chain", std::move(detail)};
+    Error e(ErrorCode::kLogDamaged, "the event log is damaged at " + d.ToString());
+    damage().Report(std::move(d));
+    return e;
+  };
+  thread_local ChainHasher hasher;
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t position = GetBigEndian64(keys[i]);
+    for (size_t k : {i, n + i}) {
+      if (k == n + i && position == 1) continue;  // before position 1: the genesis hash
+      if (statuses[k].IsNotFound()) return damaged(position, "missing: the stream index names it");
+      if (statuses[k].IsCorruption()) return damaged(position, "cannot be read: " + statuses[k].ToString());
+      if (!statuses[k].ok()) return FromRocks(statuses[k], "reading a stream's event");
+      if (values[k].size() < kHashSize) return damaged(position, "the record is shorter than its hash");
+    }
+    ChainDigest previous = kGenesisDigest;
+    if (position > 1) std::memcpy(previous.data(), values[n + i].data(), kHashSize);
     StoredEvent e;
-    e.position = GetBigEndian64(keys[i]);
+    e.position = position;
     std::memcpy(e.hash.data(), values[i].data(), kHashSize);
     e.envelope = values[i].substr(kHashSize);
+    if (hasher.Next(previous, e.envelope) != e.hash) {
+      return damaged(position, "chain hash mismatch: the stored event differs from what was written");
+    }
     out.push_back(std::move(e));
   }
   return out;

@@ -100,6 +100,7 @@ Status RocksDbEventLog::AppendStamped(std::span<StampedEvent> events) {
   staging_->hash = hash;
   for (const auto& [stream, v] : versions) staging_->stream_versions[stream] = v;
   head_.store(position, std::memory_order_release);
+  RecordHeadMark(position, hash);
   return OkStatus();
 }
 

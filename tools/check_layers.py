@@ -24,7 +24,8 @@ LAYERS = [
     ("base", ["engine/base/"]),                      # Result, error codes, locks
     ("events", ["events/"]),                         # the event schema and codec
     ("personal", ["engine/personal/"]),              # sealing personal data
-    ("log interface", ["engine/event_log.h", "engine/clock.h", "engine/chain_hash.h", "engine/chain_hash.cc"]),  # what a log is
+    ("log interface", ["engine/event_log.h", "engine/event_log.cc", "engine/log_damage.h", "engine/log_damage.cc",
+                       "engine/clock.h", "engine/chain_hash.h", "engine/chain_hash.cc"]),  # what a log is
     ("domain", ["engine/domain/"]),                  # pure decisions: no RocksDB, no Kafka
     ("engine", ["engine/"]),                         # the RocksDB log, writer, processor, chain
     ("kafka", ["engine/kafka/"]),                    # librdkafka, the relay

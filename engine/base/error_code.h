@@ -26,6 +26,7 @@ enum class ErrorCode : int32_t {
   kInvalidCatalog = 90011,     // the offer catalog file is malformed (start-up error)
   kKafka = 90012,              // Kafka is unreachable or refused (the relay retries; commands never wait)
   kStorageFull = 90013,        // the disk is full: writes are refused until space returns (HTTP 503)
+  kLogDamaged = 90014,         // the log lost or changed acknowledged events: writes are refused until healed (HTTP 503)
 
   // Domain rejections, Partner Center numbering where one exists.
   kQuantityOutOfRange = 2002,                  // quantity outside the offer's min/max

@@ -18,6 +18,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kInvalidCatalog: return "invalid_catalog";
     case ErrorCode::kKafka: return "kafka";
     case ErrorCode::kStorageFull: return "storage_full";
+    case ErrorCode::kLogDamaged: return "log_damaged";
     case ErrorCode::kNotPartnerOfRecord: return "not_partner_of_record";
     case ErrorCode::kPartnerOfRecordLeavesLast: return "partner_of_record_leaves_last";
     case ErrorCode::kQuantityOutOfRange: return "quantity_out_of_range";
@@ -116,6 +117,7 @@ int HttpStatus(ErrorCode code) {
     case ErrorCode::kBusy:
     case ErrorCode::kShuttingDown:
     case ErrorCode::kStorageFull:
+    case ErrorCode::kLogDamaged:
     case ErrorCode::kIoError:  // the disk failed a write: a retry later may work
       return 503;
     case ErrorCode::kKafka:

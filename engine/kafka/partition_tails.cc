@@ -110,3 +110,20 @@ Result<std::vector<PartitionTail>> ReadPartitionTails(const Config& config, cons
 }
 
 }  // namespace tally::kafka
+
+namespace tally::kafka {
+
+Result<std::vector<PartitionTail>> ReadTopicTails(const Config& config, const std::string& topic, int timeout_ms) {
+  const auto started = std::chrono::steady_clock::now();
+  auto conf = MakeConf(config);
+  if (!conf.ok()) return conf.error();
+  auto probe = NewHandle(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!probe.ok()) return probe.error();
+  auto partitions = PartitionCount(probe->get(), topic, timeout_ms);
+  if (!partitions.ok()) return partitions.error();
+  const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  return ReadPartitionTails(config, topic, *partitions,
+                            static_cast<int>(std::max<int64_t>(1, timeout_ms - spent.count())));
+}
+
+}  // namespace tally::kafka

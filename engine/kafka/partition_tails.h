@@ -24,4 +24,8 @@ struct PartitionTail {
 Result<std::vector<PartitionTail>> ReadPartitionTails(const Config& config, const std::string& topic,
                                                       int32_t partitions, int timeout_ms);
 
+// The same for a topic whose partition count is asked first (tallyd's
+// start-up check of the log against the topic). One deadline for the call.
+Result<std::vector<PartitionTail>> ReadTopicTails(const Config& config, const std::string& topic, int timeout_ms);
+
 }  // namespace tally::kafka

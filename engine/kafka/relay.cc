@@ -128,7 +128,7 @@ void Relay::Run() {
     }
     if (next_ <= head_) {
       tally::Status s = Produce();
-      if (!s.ok() && s.error().code() == ErrorCode::kCorruption) {
+      if (!s.ok() && (s.error().code() == ErrorCode::kCorruption || s.error().code() == ErrorCode::kLogDamaged)) {
         // The log, not Kafka: what was produced before the bad record is
         // committed; look at the record again later.
         SetError(s.error());
@@ -251,6 +251,14 @@ tally::Status Relay::Connect() {
     const std::string where = options_.topic + " partition " + std::to_string(p) + " ends at position " +
                               std::to_string(tail.position);
     if (tail.position > head) {
+      // Positions the topic holds and the log lacks: lost from the log (a
+      // damaged write-ahead log), unless the log was restored from an older
+      // backup or the topic is another log's. Either way a write now would
+      // give a published position to another event: the log refuses writes.
+      log_.damage().Report({head + 1, tail.position, "kafka topic " + options_.topic,
+                            "missing: partition " + std::to_string(p) + " holds position " +
+                                std::to_string(tail.position) + " but the log ends at " + std::to_string(head) +
+                                " (or the topic belongs to another log)"});
       return Error(ErrorCode::kKafka, where + ", beyond this log's head " + std::to_string(head) +
                                           ": the topic belongs to another log (or the log was restored from "
                                           "an older backup); not publishing");
@@ -261,6 +269,10 @@ tally::Status Relay::Connect() {
     auto env = events::VerifyEnvelope((*stored)[0].envelope);
     if (!env.ok()) return env.error();
     if (events::View((*env)->event_id()) != tail.event_id) {
+      log_.damage().Report({tail.position, tail.position, "kafka topic " + options_.topic,
+                            "differs: the topic's event " + tail.event_id + " is not the log's " +
+                                std::string(events::View((*env)->event_id())) +
+                                " (or the topic belongs to another log)"});
       return Error(ErrorCode::kKafka, where + " with event " + tail.event_id + ", but this log has event " +
                                           std::string(events::View((*env)->event_id())) +
                                           " there: the topic belongs to another log; not publishing");

@@ -46,7 +46,7 @@ class FakeEventLog final : public EventLog {
   Result<std::vector<StoredEvent>> ReadStream(std::string_view, uint64_t, size_t) const override {
     return Unsupported();
   }
-  Status Scan(uint64_t, uint64_t, const std::function<bool(const EventView&)>&) const override {
+  Status ScanRecords(uint64_t, uint64_t, const std::function<bool(const EventView&)>&) const override {
     return Unsupported();
   }
   Result<uint64_t> StreamVersion(std::string_view) const override { return Unsupported(); }

@@ -20,6 +20,7 @@
 #include "engine/group_commit_writer.h"
 #include "engine/kafka/embedded.h"
 #include "engine/kafka/relay.h"
+#include "engine/head_mark.h"
 #include "engine/rocksdb_event_log.h"
 #include "events/codec.h"
 #include "projections/as_of.h"
@@ -34,6 +35,7 @@
 #include "tools/common/control.h"
 #include "tools/tallyd/control_server.h"
 #include "tools/tallyd/descriptors.h"
+#include "tools/tallyd/log_check.h"
 #include "tools/tallyd/scheduler.h"
 
 int main(int argc, char** argv) {
@@ -82,6 +84,13 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(1, 1024));
   app.add_option("--kafka-property", kafka_properties,
                  "extra librdkafka property KEY=VALUE for the relay (repeatable), e.g. security.protocol=ssl");
+  std::string on_damage = "refuse";
+  app.add_option("--on-damage", on_damage,
+                 "when the start-up check finds the event log damaged (acknowledged events lost or changed): "
+                 "refuse (print the damage and exit 3) or read-only (serve reads, refuse writes with 503 "
+                 "log_damaged)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"refuse", "read-only"}));
   if (auto rc = tally::tools::ParseArgs(app, argc, argv)) return *rc;
   auto kafka_config = tally::kafka::ParseProperties(kafka_properties);
   if (!kafka_config.ok()) {
@@ -147,7 +156,37 @@ int main(int argc, char** argv) {
   tally::RocksDbEventLogOptions log_options;
   if (simulated) log_options.clock = simulated.get();
   log_options.min_free_bytes = min_free_mib << 20;
-  auto log = tally::RocksDbEventLog::Open(data + "/log", log_options);
+  const std::string log_dir = data + "/log";
+  const bool kafka_witness = !kafka_bootstrap.empty();  // the embedded Kafka is emptied at every start
+  auto log = tally::RocksDbEventLog::Open(log_dir, log_options);
+  if (!log.ok() && log.error().code() == tally::ErrorCode::kCorruption) {
+    // RocksDB refused a damaged write-ahead log: where do its good records
+    // end, and what did the head mark see?
+    std::fprintf(stderr, "tallyd: the event log's storage is damaged: %s\n", log.error().message().c_str());
+    auto salvaged = tally::RocksDbEventLog::OpenReadOnly(log_dir, /*salvage_wal=*/true);
+    if (!salvaged.ok()) {
+      std::fprintf(stderr, "tallyd: it cannot be read even to its last good record: %s\n",
+                   salvaged.error().ToString().c_str());
+      tally::PrintDamageAdvice(data, kafka_witness, kafka_bootstrap, kafka_topic);
+      return 3;
+    }
+    const uint64_t good = (*salvaged)->Head();
+    auto mark = tally::ReadHeadMark(log_dir);
+    const uint64_t marked = mark.ok() && mark->has_value() ? (*mark)->position : 0;
+    tally::LogDamage damage{good + 1, std::max(good + 1, marked), "write-ahead log",
+                            "unreadable after position " + std::to_string(good) +
+                                (marked > good ? " (the head mark saw " + std::to_string(marked) + " durable)" : "") +
+                                ": " + log.error().message()};
+    std::fprintf(stderr, "tallyd: the event log is DAMAGED:\ntallyd:   %s\n", damage.ToString().c_str());
+    (*salvaged)->damage().Report(std::move(damage));
+    if (on_damage == "refuse") {
+      tally::PrintDamageAdvice(data, kafka_witness, kafka_bootstrap, kafka_topic);
+      return 3;
+    }
+    std::fprintf(stderr, "tallyd: --on-damage=read-only: serving the log up to position %llu, refusing writes\n",
+                 static_cast<unsigned long long>(good));
+    log = std::move(salvaged);
+  }
   if (!log.ok()) {
     std::fprintf(stderr, "tallyd: %s\n", log.error().ToString().c_str());
     return 2;
@@ -175,6 +214,22 @@ int main(int argc, char** argv) {
     if (!added.ok()) {
       std::fprintf(stderr, "tallyd: %s\n", added.error().ToString().c_str());
       return 2;
+    }
+  }
+  {
+    // Before anything is served or published: the log against its witnesses.
+    tally::StartCheckOptions check;
+    check.log_dir = log_dir;
+    check.kafka = kafka_witness;
+    check.topic = kafka_topic;
+    check.kafka_config = {{"bootstrap.servers", kafka_bootstrap}, {"client.id", "tallyd-check"}};
+    check.kafka_config.insert(check.kafka_config.end(), kafka_config->begin(), kafka_config->end());
+    if (tally::CheckLogAtStart(**log, runner.Statuses(), check)) {
+      if (on_damage == "refuse") {
+        tally::PrintDamageAdvice(data, kafka_witness, kafka_bootstrap, kafka_topic);
+        return 3;
+      }
+      std::fprintf(stderr, "tallyd: --on-damage=read-only: serving reads, refusing writes (503 log_damaged)\n");
     }
   }
   runner.Start();

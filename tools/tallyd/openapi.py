@@ -135,8 +135,11 @@ schemas = {
  "Changed": obj({"customerId": string, "position": integer}, ["customerId", "position"]),
  "Invitation": obj({"customerId": string, "invitationId": string, "position": integer},
                    ["customerId", "invitationId", "position"]),
- "Health": obj({"status": string, "head": integer, "instance": string, "writes": {"type": "object"},
+ "Health": obj({"status": {"enum": ["ok", "degraded", "damaged"]}, "head": integer, "instance": string,
+                "writes": {"type": "object"}, "damage": {"type": "array", "items": ref("LogDamage")},
                 "readModels": {"type": "array"}, "kafka": {"type": "object"}}, ["status", "head"]),
+ "LogDamage": obj({"firstPosition": integer, "lastPosition": integer, "witness": string, "detail": string},
+                  ["firstPosition", "lastPosition", "witness", "detail"]),
  "Erasure": obj({"customerId": string, "position": integer, "erasedBefore": boolean},
                 ["customerId", "position", "erasedBefore"]),
 }
@@ -205,7 +208,10 @@ def op(summary, responses, params=(), request=None, security=True, tag="partner"
     return o
 
 paths = {
- "/healthz": {"get": op("Liveness, the log head, read models and Kafka relay state", ok("Health"), security=False, tag="operations")},
+ "/healthz": {"get": op("Liveness, the log head, read models and Kafka relay state; 503 while the log is damaged",
+                        {**ok("Health"), **ok("Health", "503", "The event log is damaged")}, security=False, tag="operations")},
+ "/readyz": {"get": op("Whether writes are served: as /healthz, 503 also while writes are refused (a full disk)",
+                       {**ok("Health"), **ok("Health", "503", "Writes are refused")}, security=False, tag="operations")},
  "/metrics": {"get": op("Prometheus metrics", ok({"type": "string"}, ctype="text/plain"), security=False, tag="operations")},
  "/openapi.json": {"get": op("This document", ok({"type": "object"}), security=False, tag="operations")},
  "/admin/v1/customers/{customerId}/forget": {"post": {**op("Erase a customer's personal data (operator token)", ok("Erasure"),
@@ -242,7 +248,8 @@ paths = {
         tag="admin"), "security": [{"operatorToken": []}]}},
  "/admin/v1/verify": {"post": {**op("Recompute the hash chain over a range of positions (operator token)",
         ok(obj({"ok": boolean, "checked": integer, "from": integer, "to": integer, "seconds": {"type": "number"},
-                "firstBad": integer, "reason": string}, ["ok", "checked", "from", "to"])), tag="admin"),
+                "firstBad": integer, "reason": string, "damage": {"type": "array", "items": ref("LogDamage")}},
+               ["ok", "checked", "from", "to"])), tag="admin"),
         "requestBody": {"required": False, "content": {"application/json": {"schema": obj(
             {"from": {"type": "integer", "minimum": 1}, "to": {"type": "integer", "minimum": 0}})}}},
         "security": [{"operatorToken": []}]}},

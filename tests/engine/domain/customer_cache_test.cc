@@ -66,8 +66,8 @@ class GatedLog final : public EventLog {
   Result<std::vector<StoredEvent>> ReadStream(std::string_view stream, uint64_t from, size_t max) const override {
     return log_.ReadStream(stream, from, max);
   }
-  Status Scan(uint64_t from, uint64_t to, const std::function<bool(const EventView&)>& fn) const override {
-    return log_.Scan(from, to, fn);
+  Status ScanRecords(uint64_t from, uint64_t to, const std::function<bool(const EventView&)>& fn) const override {
+    return log_.ScanRecords(from, to, fn);
   }
   Result<uint64_t> StreamVersion(std::string_view stream) const override { return log_.StreamVersion(stream); }
   Result<std::optional<std::string>> UniqueOwner(std::string_view key) const override {

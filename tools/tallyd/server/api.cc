@@ -59,9 +59,14 @@ void Api::Handle(Request request, Respond respond, Post post) {
 
 void Api::Route(Call& call) {
   const auto& p = call.path;
-  if (p.size() == 1 && p[0] == "healthz") {
+  if (p.size() == 1 && (p[0] == "healthz" || p[0] == "readyz")) {
     if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET only");
-    return call.Answer(call.Make(http::status::ok, HealthJson(ctx_)));
+    // /healthz: 503 only while the log is damaged (an operator must act);
+    // /readyz: 503 also while writes are refused for a while (a full disk).
+    json health = HealthJson(ctx_);
+    const std::string status = health["status"];
+    const bool serving = status == "ok" || (p[0] == "healthz" && status == "degraded");
+    return call.Answer(call.Make(serving ? http::status::ok : http::status::service_unavailable, health));
   }
   if (p.size() == 1 && p[0] == "metrics") {
     if (call.method() != http::verb::get) return call.Error(ErrorCode::kMethodNotAllowed, "GET only");

@@ -12,6 +12,7 @@
 #include "projections/as_of.h"
 #include "tools/tallyd/server/api_call.h"
 #include "tools/tallyd/server/auth.h"
+#include "tools/tallyd/server/server_status.h"
 
 namespace tally::server {
 namespace {
@@ -285,6 +286,9 @@ void Api::AdminVerify(Call& call) {
       body["firstBad"] = report->first_bad;
       body["reason"] = report->reason;
     }
+    // Everything the log has seen, this check's finding included (a lost
+    // tail is beyond any range: the start-up check's witnesses found it).
+    body["damage"] = DamageJson(*ctx_.log);
     shared->Answer(shared->Make(http::status::ok, body));
   });
   if (!queued) shared->Error(ErrorCode::kBusy, "the operators' queue is full, or tallyd is stopping; retry later");

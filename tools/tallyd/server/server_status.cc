@@ -6,6 +6,14 @@ namespace tally::server {
 
 using nlohmann::json;
 
+json DamageJson(const EventLog& log) {
+  json out = json::array();
+  for (const LogDamage& d : log.damage().List()) {
+    out.push_back({{"firstPosition", d.first}, {"lastPosition", d.last}, {"witness", d.witness}, {"detail", d.detail}});
+  }
+  return out;
+}
+
 json HealthJson(const ApiContext& ctx) {
   json models = json::array();
   for (const auto& m : ctx.runner->Statuses()) {
@@ -19,7 +27,9 @@ json HealthJson(const ApiContext& ctx) {
     writes["code"] = static_cast<int32_t>(refused->code());
     writes["reason"] = refused->message();
   }
-  json body = {{"status", refused ? "degraded" : "ok"}, {"head", ctx.log->Head()},
+  json damage = DamageJson(*ctx.log);
+  const char* status = !damage.empty() ? "damaged" : refused ? "degraded" : "ok";
+  json body = {{"status", status}, {"head", ctx.log->Head()}, {"damage", std::move(damage)},
                {"instance", domain::InstanceName(ctx.instance)}, {"writes", writes}, {"readModels", models},
                {"kafka_bootstrap", ctx.kafka_bootstrap}};
   if (ctx.relay != nullptr) {
@@ -64,6 +74,12 @@ std::string RenderMetrics(const ApiMetrics& api, const ApiContext& ctx) {
              "Customers' states read from the log because they were not in memory.");
   AppendSample(out, "tally_customer_states_loaded_total", "", static_cast<double>(ctx.processor->customers_loaded()));
   const uint64_t head = ctx.log->Head();
+  AppendHelp(out, "tally_log_damaged", "gauge",
+             "1 when the event log lost or changed acknowledged events (writes are refused; /healthz says where).");
+  AppendSample(out, "tally_log_damaged", "", ctx.log->damage().damaged() ? 1 : 0);
+  AppendHelp(out, "tally_log_damage_reports_total", "counter",
+             "Damage found in the event log since start (start-up check, readers' chain checks, verify, the relay).");
+  AppendSample(out, "tally_log_damage_reports_total", "", static_cast<double>(ctx.log->damage().reports()));
   AppendHelp(out, "tally_log_head_position", "gauge", "The event log's last position.");
   AppendSample(out, "tally_log_head_position", "", static_cast<double>(head));
   AppendHelp(out, "tally_read_model_position", "gauge", "The last position applied to a read model.");

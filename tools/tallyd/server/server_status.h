@@ -12,8 +12,14 @@
 
 namespace tally::server {
 
-// The body of GET /healthz.
+// The body of GET /healthz and GET /readyz. `status` is "ok", "degraded"
+// (writes refused for a while: a full disk) or "damaged" (the log lost or
+// changed acknowledged events: `damage` lists what was found, and writes are
+// refused until an operator heals it).
 nlohmann::json HealthJson(const ApiContext& ctx);
+
+// The damage the log has seen, as /healthz and /admin/v1/verify show it.
+nlohmann::json DamageJson(const EventLog& log);
 
 // The body of GET /metrics: `api`'s metrics, then the engine's.
 std::string RenderMetrics(const ApiMetrics& api, const ApiContext& ctx);

@@ -1,0 +1,55 @@
+// Damage found in the event log: a position missing, or stored bytes that
+// differ from what was written. Whoever finds it (the start-up check against
+// the log's witnesses, a reader walking the chain, a table block that fails
+// its checksum, the relay finding the topic ahead of the log) reports it
+// here; from then on the log refuses writes, so that nothing is decided on
+// damaged bytes and no acknowledged position is given to another event.
+// Damage is never cleared in a running process: the operator heals the log
+// (tallyctl restore --from-kafka --heal) or accepts the loss, and restarts.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/base/mutex.h"
+#include "engine/base/result.h"
+
+namespace tally {
+
+// One finding: positions [first, last] (equal for one event) and who saw it.
+struct LogDamage {
+  uint64_t first = 0;
+  uint64_t last = 0;
+  // The witness or reader that saw it: "head mark", "read model customer",
+  // "kafka topic", "chain", "storage", "relay", ...
+  std::string witness;
+  std::string detail;  // what is wrong, in a sentence
+  // "positions 10-12 (head mark): ..." or "position 10 (chain): ...".
+  std::string ToString() const;
+  bool operator==(const LogDamage&) const = default;
+};
+
+// The damage a log has seen. Thread-safe; bounded (kMaxKept findings kept,
+// every report counted).
+class LogDamageLatch {
+ public:
+  static constexpr size_t kMaxKept = 32;
+
+  // Records `damage` (a finding already kept is counted, not kept twice).
+  void Report(LogDamage damage) EXCLUDES(mu_);
+  bool damaged() const EXCLUDES(mu_);
+  std::vector<LogDamage> List() const EXCLUDES(mu_);
+  uint64_t reports() const EXCLUDES(mu_);
+  // The error writes are refused with while damaged (kCorruption, naming the
+  // first finding and what to do), or nullopt.
+  std::optional<Error> AsError() const EXCLUDES(mu_);
+
+ private:
+  mutable Mutex mu_;
+  std::vector<LogDamage> kept_ GUARDED_BY(mu_);
+  uint64_t reports_ GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace tally

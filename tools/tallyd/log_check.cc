@@ -1,0 +1,68 @@
+#include "tools/tallyd/log_check.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "engine/kafka/partition_tails.h"
+
+namespace tally {
+
+bool CheckLogAtStart(const EventLog& log, const std::vector<projections::ModelStatus>& models,
+                     const StartCheckOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  std::optional<HeadMarkEntry> mark;
+  if (auto read = ReadHeadMark(options.log_dir); read.ok()) {
+    mark = *read;
+  } else {
+    // A torn mark is not damage to the log: the check goes on without it.
+    std::fprintf(stderr, "tallyd: the head mark is unusable (%s); checking without it\n",
+                 read.error().ToString().c_str());
+  }
+  std::vector<Witness> witnesses;
+  for (const auto& m : models) witnesses.push_back({"read model " + m.model, m.checkpoint.position, ""});
+  std::string kafka_note = "no Kafka witness (embedded Kafka)";
+  if (options.kafka) {
+    auto tails = kafka::ReadTopicTails(options.kafka_config, options.topic, options.kafka_timeout_ms);
+    if (tails.ok()) {
+      uint64_t highest = 0;
+      for (size_t p = 0; p < tails->size(); ++p) {
+        const kafka::PartitionTail& t = (*tails)[p];
+        if (t.position == 0) continue;
+        highest = std::max(highest, t.position);
+        witnesses.push_back({"kafka topic " + options.topic + " partition " + std::to_string(p), t.position, t.event_id});
+      }
+      kafka_note = "Kafka topic " + options.topic + " up to position " + std::to_string(highest);
+    } else {
+      kafka_note = "Kafka not checked (" + tails.error().message() + ")";
+    }
+  }
+  auto report = CheckAgainstWitnesses(log, mark, witnesses);
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  if (!report.ok()) {
+    std::fprintf(stderr, "tallyd: the start-up check of the event log could not read it: %s\n",
+                 report.error().ToString().c_str());
+    log.damage().Report({log.Head(), log.Head(), "start-up check", report.error().message()});
+    return true;
+  }
+  std::printf("tallyd: event log checked in %.0f ms: head %llu, head mark %s, %zu read models, %s; chain verified "
+              "from %llu (%s)\n",
+              ms, static_cast<unsigned long long>(report->head),
+              mark ? std::to_string(mark->position).c_str() : "none", models.size(), kafka_note.c_str(),
+              static_cast<unsigned long long>(report->verified_from), report->anchor.c_str());
+  if (report->damage.empty()) return false;
+  std::fprintf(stderr, "tallyd: the event log is DAMAGED (head %llu):\n", static_cast<unsigned long long>(report->head));
+  for (const auto& d : report->damage) std::fprintf(stderr, "tallyd:   %s\n", d.ToString().c_str());
+  return true;
+}
+
+void PrintDamageAdvice(const std::string& data, bool kafka, const std::string& bootstrap, const std::string& topic) {
+  std::fprintf(stderr,
+               "tallyd: no write was accepted and nothing was published from the damaged log. To heal it from a Kafka "
+               "topic that holds what is missing (tallyd stopped):\n"
+               "tallyd:   tallyctl restore --from-kafka %s --topic %s --heal --data %s\n"
+               "tallyd: (README, \"Damage to the log\"). --on-damage=read-only serves reads meanwhile.\n",
+               kafka ? bootstrap.c_str() : "BOOTSTRAP", topic.c_str(), data.c_str());
+}
+
+}  // namespace tally
