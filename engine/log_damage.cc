@@ -22,7 +22,7 @@ void LogDamageLatch::Report(LogDamage damage) {
     }
   }
   // Said once per finding, where operators look first.
-  if (fresh) std::fprintf(stderr, "tally event log: DAMAGE at %s; writes are refused\n", damage.ToString().c_str());
+  if (fresh && print_.load(std::memory_order_relaxed)) std::fprintf(stderr, "tally event log: DAMAGE at %s; writes are refused\n", damage.ToString().c_str());
 }
 
 bool LogDamageLatch::damaged() const {

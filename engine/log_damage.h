@@ -8,6 +8,7 @@
 // (tallyctl restore --from-kafka --heal) or accepts the loss, and restarts.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -39,6 +40,9 @@ class LogDamageLatch {
 
   // Records `damage` (a finding already kept is counted, not kept twice).
   void Report(LogDamage damage) EXCLUDES(mu_);
+  // From now on each new finding is also printed to stderr (a server's
+  // log; tools print their own report instead).
+  void PrintFindings() { print_.store(true, std::memory_order_relaxed); }
   bool damaged() const EXCLUDES(mu_);
   std::vector<LogDamage> List() const EXCLUDES(mu_);
   uint64_t reports() const EXCLUDES(mu_);
@@ -50,6 +54,7 @@ class LogDamageLatch {
   mutable Mutex mu_;
   std::vector<LogDamage> kept_ GUARDED_BY(mu_);
   uint64_t reports_ GUARDED_BY(mu_) = 0;
+  std::atomic<bool> print_{false};
 };
 
 }  // namespace tally

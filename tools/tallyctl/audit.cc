@@ -8,14 +8,17 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "engine/chain_verifier.h"
+#include "engine/log_witnesses.h"
 #include "engine/domain/decide.h"
 #include "engine/personal/event_json.h"
 #include "events/codec.h"
 #include "events/json.h"
 #include "projections/as_of.h"
+#include "projections/projection.h"
 #include "tools/common/followed_log.h"
 #include "tools/common/progress.h"
 
@@ -41,7 +44,31 @@ void Leaves(const nlohmann::json& j, const std::string& prefix, std::string& out
 }  // namespace
 
 int Verify(const std::string& data, uint64_t from, uint64_t to) {
-  auto log = OpenOrDie(data);
+  const std::string log_dir = data + "/log";
+  auto mark = ReadHeadMark(log_dir);
+  if (!mark.ok()) std::fprintf(stderr, "tallyctl verify: the head mark is unusable: %s\n", mark.error().ToString().c_str());
+  const uint64_t marked = mark.ok() && mark->has_value() ? (*mark)->position : 0;
+  auto opened = RocksDbEventLog::OpenReadOnly(log_dir);
+  if (!opened.ok() && opened.error().code() == ErrorCode::kCorruption) {
+    // A damaged write-ahead log: where do its good records end?
+    auto salvaged = RocksDbEventLog::OpenReadOnly(log_dir, /*salvage_wal=*/true);
+    if (!salvaged.ok()) {
+      std::printf("FAILED: the log cannot be read even to its last good record: %s\n",
+                  salvaged.error().ToString().c_str());
+      return 1;
+    }
+    const uint64_t good = (*salvaged)->Head();
+    std::printf("FAILED at position %llu: the write-ahead log is unreadable after position %llu%s: %s\n",
+                static_cast<unsigned long long>(good + 1), static_cast<unsigned long long>(good),
+                marked > good ? (" (the head mark saw " + std::to_string(marked) + " durable)").c_str() : "",
+                opened.error().message().c_str());
+    return 1;
+  }
+  if (!opened.ok()) {
+    std::fprintf(stderr, "tallyctl: cannot open %s: %s\n", log_dir.c_str(), opened.error().ToString().c_str());
+    return 2;
+  }
+  auto& log = *opened;
   const uint64_t last = (to == 0 || to > log->Head()) ? log->Head() : to;
   tools::Progress progress("verify", last >= from ? last - from + 1 : 0);
   auto report = VerifyChain(*log, from, to, [&](uint64_t n) { progress.Update(n); });
@@ -57,13 +84,42 @@ int Verify(const std::string& data, uint64_t from, uint64_t to) {
                 static_cast<unsigned long long>(report->checked));
     return 1;
   }
-  std::printf("OK: %llu events verified (positions %llu..%llu) in %.2fs\n",
+  // The chain holds; does the log still end where its witnesses saw it end
+  // (a cut write-ahead log leaves a shorter log whose chain holds)?
+  std::vector<Witness> witnesses;
+  if (std::filesystem::exists(data + "/projections")) {
+    projections::ProjectionStoreOptions options;
+    options.read_only = true;
+    auto store = projections::ProjectionStore::Open(data + "/projections", projections::ModelNames(), options);
+    if (store.ok()) {
+      for (const auto& model : projections::ModelNames()) {
+        auto copy = (*store)->Active(model);
+        if (copy == nullptr) continue;
+        auto checkpoint = (*store)->ReadCheckpoint(*copy);
+        if (checkpoint.ok()) witnesses.push_back({"read model " + model, checkpoint->position, ""});
+      }
+    } else {
+      std::fprintf(stderr, "tallyctl verify: the read models are not checked: %s\n", store.error().ToString().c_str());
+    }
+  }
+  auto checked = CheckAgainstWitnesses(*log, mark.ok() ? *mark : std::nullopt, witnesses, /*tail_without_mark=*/0);
+  if (!checked.ok()) {
+    std::fprintf(stderr, "tallyctl verify: %s\n", checked.error().ToString().c_str());
+    return 2;
+  }
+  if (!checked->damage.empty()) {
+    const LogDamage& d = checked->damage.front();
+    std::printf("FAILED at position %llu: %s\n", static_cast<unsigned long long>(d.first), d.ToString().c_str());
+    for (size_t i = 1; i < checked->damage.size(); ++i) std::printf("also: %s\n", checked->damage[i].ToString().c_str());
+    return 1;
+  }
+  std::printf("OK: %llu events verified (positions %llu..%llu) in %.2fs; the log ends where its witnesses saw it "
+              "(head mark %s, %zu read models)\n",
               static_cast<unsigned long long>(report->checked),
-              static_cast<unsigned long long>(from), static_cast<unsigned long long>(last), secs);
+              static_cast<unsigned long long>(from), static_cast<unsigned long long>(last), secs,
+              marked ? std::to_string(marked).c_str() : "none", witnesses.size());
   return 0;
 }
-
-
 
 int Replay(const std::string& data, uint64_t from, uint64_t to, const std::string& stream,
            const ReplayFilter& filter) {

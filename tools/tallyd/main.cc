@@ -224,7 +224,9 @@ int main(int argc, char** argv) {
     check.topic = kafka_topic;
     check.kafka_config = {{"bootstrap.servers", kafka_bootstrap}, {"client.id", "tallyd-check"}};
     check.kafka_config.insert(check.kafka_config.end(), kafka_config->begin(), kafka_config->end());
-    if (tally::CheckLogAtStart(**log, runner.Statuses(), check)) {
+    const bool damaged = tally::CheckLogAtStart(**log, runner.Statuses(), check);
+    (*log)->damage().PrintFindings();  // what readers find from now on
+    if (damaged) {
       if (on_damage == "refuse") {
         tally::PrintDamageAdvice(data, kafka_witness, kafka_bootstrap, kafka_topic);
         return 3;
