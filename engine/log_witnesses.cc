@@ -60,6 +60,7 @@ Result<WitnessReport> CheckAgainstWitnesses(const EventLog& log, const std::opti
     }
   }
   // 3. The chain from the last vouched-for position to the head.
+  if (head == 0) report.anchor = "an empty log";
   if (head > 0) {
     const uint64_t from = anchor > 0 ? std::min(anchor + 1, head) : (head > tail_without_mark ? head - tail_without_mark + 1 : 1);
     if (report.anchor.empty()) report.anchor = from == 1 ? "the log's start" : "no witness (the last positions only)";

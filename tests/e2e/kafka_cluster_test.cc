@@ -566,6 +566,78 @@ TEST_F(KafkaClusterTest, ALogRestoredFromTheTopicAloneEqualsTheOriginalAndTallyd
   EXPECT_EQ(keyless_copy.hashes[head - 1], original.hashes.back());
 }
 
+// Issue 33, "healed where a copy exists": a stopped tallyd's write-ahead
+// log loses its last 64 KiB. tallyd refuses to start, naming the positions
+// the head mark, the read models and the topic saw; `tallyctl restore
+// --from-kafka --heal` brings them back from the topic byte for byte (the
+// positions the log kept compared with the topic, the chain verified), the
+// topic is unchanged, and tallyd then goes on from the old head: no
+// position is given twice.
+TEST_F(KafkaClusterTest, ACutWriteAheadLogIsRefusedThenHealedByARestoreFromTheTopic) {
+  testing::TempDir dir;
+  const std::string data = dir.Sub("var"), tallyctl = TALLYCTL;
+  std::string token;
+  uint64_t head = 0;
+  {
+    testing::TallydProcess tallyd(TALLYD, data, TallydArgs());
+    ASSERT_TRUE(tallyd.running()) << tallyd.output();
+    token = tallyd.dev_token();
+    HttpClient partner(tallyd.port(), token);
+    for (int i = 0; i < 120; ++i) {
+      auto created = partner.Post("/v1/customers", NewCustomer("heal" + std::to_string(i), json::array({Line(kBasic, 2)})));
+      ASSERT_EQ(created.status, 201) << created.body;
+    }
+    head = testing::WaitPublished(tallyd.port(), 60s);
+    EXPECT_EQ(tallyd.Stop(), 0) << tallyd.output();
+  }
+  auto exported = testing::RunCommand(tallyctl + " keys export " + dir.Sub("keys.jsonl") + " --data " + data);
+  ASSERT_EQ(exported.exit_code, 0) << exported.text;
+  const LogCopy original = ReadLog(data);
+  ASSERT_EQ(original.envelopes.size(), head);
+  const size_t topic_records = testing::ReadTopic(cluster->bootstrap(), topic, 60000).size();
+  std::string wal;
+  for (const auto& e : std::filesystem::directory_iterator(data + "/log")) {
+    if (e.path().extension() == ".log") wal = e.path();
+  }
+  ASSERT_FALSE(wal.empty());
+  std::filesystem::resize_file(wal, std::filesystem::file_size(wal) - 65536);
+  {
+    testing::TallydProcess refused(TALLYD, data, TallydArgs());
+    EXPECT_FALSE(refused.running());
+    EXPECT_EQ(refused.Kill(SIGTERM), 3) << refused.output();
+    EXPECT_NE(refused.output().find("-" + std::to_string(head) + " (head mark): missing"), std::string::npos)
+        << refused.output();
+    EXPECT_NE(refused.output().find("(kafka topic " + topic + " partition"), std::string::npos) << refused.output();
+  }
+  EXPECT_EQ(ReadLog(data).envelopes.size() < head, true) << "the cut lost events";
+  auto healed = testing::RunCommand(tallyctl + " restore --from-kafka --heal --bootstrap " + cluster->bootstrap() +
+                                    " --topic " + topic + " --keys " + dir.Sub("keys.jsonl") + " --data " + data);
+  ASSERT_EQ(healed.exit_code, 0) << healed.text;
+  std::printf("[ heal       ] %s", healed.text.c_str());
+  const LogCopy copy = ReadLog(data);
+  ASSERT_EQ(copy.envelopes.size(), head);
+  size_t differing = 0;
+  for (size_t i = 0; i < copy.envelopes.size(); ++i) {
+    differing += copy.envelopes[i] != original.envelopes[i] || copy.hashes[i] != original.hashes[i] ? 1 : 0;
+  }
+  EXPECT_EQ(differing, 0u) << "positions whose bytes or chain hash differ after the heal";
+  EXPECT_EQ(testing::RunCommand(tallyctl + " verify --data " + data).exit_code, 0);
+  EXPECT_EQ(testing::ReadTopic(cluster->bootstrap(), topic, 60000).size(), topic_records) << "the topic changed";
+  uint64_t new_head = 0;
+  {
+    testing::TallydProcess tallyd(TALLYD, data, TallydArgs());
+    ASSERT_TRUE(tallyd.running()) << tallyd.output();
+    EXPECT_EQ(Health(tallyd.port())["status"], "ok");
+    auto fresh = HttpClient(tallyd.port(), token).Post("/v1/customers", NewCustomer("healfresh"));
+    EXPECT_EQ(fresh.status, 201) << fresh.body;
+    new_head = testing::WaitPublished(tallyd.port(), 60s);
+    EXPECT_GT(new_head, head);
+    EXPECT_EQ(tallyd.Stop(), 0) << tallyd.output();
+  }
+  testing::ExpectExactlyOnce("the topic after the healed tallyd went on",
+                             testing::ReadTopic(cluster->bootstrap(), topic, 60000), new_head);
+}
+
 TEST_F(KafkaClusterTest, ATopicWithAGapIsRefusedByTheRestore) {
   testing::TempDir dir;
   uint64_t head = 0;

@@ -11,6 +11,8 @@
 //   tallyctl restore DIR --data NEWDIR             restore into a new folder, then verify the chain
 //   tallyctl restore --from-kafka --bootstrap LIST --data NEWDIR (--keys FILE | --without-keys) [--partners FILE]
 //                                                  rebuild the log from the topic alone, verify it, project it
+//   tallyctl restore --from-kafka --bootstrap LIST --heal --data DIR [--keys FILE]
+//                                                  heal a damaged log from the topic (tallyd stopped)
 //   tallyctl keys export FILE [--data DIR]         back up the customers' personal-data keys (mode 0600)
 //
 // The log is always opened read-only (so these may run beside tallyd; they
@@ -498,6 +500,9 @@ int main(int argc, char** argv) {
   restore->add_option("--keys", restore_kafka.keys_file, "with --from-kafka: a key backup (tallyctl keys export)");
   restore->add_flag("--without-keys", restore_kafka.without_keys,
                     "with --from-kafka and no key backup: personal fields stay unreadable (shown as erased)");
+  restore->add_flag("--heal", restore_kafka.heal,
+                    "with --from-kafka: heal the damaged log in --data from the topic (keeps a copy of it, compares "
+                    "what it holds with the topic, appends what it lost; tallyd stopped; --keys optional)");
   restore->add_option("--partners", restore_kafka.partners_file,
                       "with --from-kafka: a partners.json to copy (partner and operator tokens are not in the topic)");
   restore->add_option("--property,--kafka-property", restore_properties,
@@ -592,6 +597,7 @@ int main(int argc, char** argv) {
     }
     if (!tally::KafkaProperties("restore", restore_properties, restore_kafka.properties)) return 2;
     restore_kafka.data = data;
+    if (restore_kafka.heal) return tally::HealFromKafka(restore_kafka);  // tallyd's start catches the models up
     if (const int rc = tally::RestoreFromKafka(restore_kafka); rc != 0) return rc;
     return tally::Project(data, batch, false);  // the read models, from the restored log
   }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <cstdio>
+#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "engine/chain_verifier.h"
+#include "engine/head_mark.h"
 #include "engine/domain/decide.h"
 #include "engine/rocksdb_event_log.h"
 #include "events/codec.h"
@@ -84,14 +86,17 @@ struct Received {
 
 class Restorer {
  public:
+  // Appends what the topic holds after the log's head; positions up to the
+  // head must be in the log with the same bytes.
   Restorer(const RestoreFromKafkaOptions& options, RocksDbEventLog& log,
            const std::map<std::string, std::optional<personal::Key>>* keys)
-      : options_(options), log_(log), keys_(keys) {}
+      : options_(options), log_(log), keys_(keys), next_(log.Head() + 1) {}
 
   // Exit code as RestoreFromKafka.
   int Run();
 
   uint64_t customers_without_key = 0, duplicates = 0;
+  uint64_t matched = 0;  // records of positions the log held before (a heal), compared byte for byte
 
  private:
   // The claims and key changes the log wrote with this event.
@@ -104,7 +109,8 @@ class Restorer {
   RocksDbEventLog& log_;
   const std::map<std::string, std::optional<personal::Key>>* keys_;
   std::vector<RocksDbEventLog::StampedEvent> pending_;
-  uint64_t next_ = 1;  // the position the log needs next
+  uint64_t next_;  // the position the log needs next
+  const uint64_t healed_from_ = next_ - 1;  // the log's head before the restore
   std::vector<std::deque<Received>> queues_;
 };
 
@@ -156,9 +162,11 @@ Status Restorer::Drain() {
           if (!stored.ok()) return stored.error();
           if (stored->empty() || (*stored)[0].envelope != r.envelope) {
             return Error(ErrorCode::kCorruption,
-                         "position " + std::to_string(r.position) + " is in the topic twice, with other bytes");
+                         "position " + std::to_string(r.position) +
+                             (r.position <= healed_from_ ? " differs between the log and the topic"
+                                                         : " is in the topic twice, with other bytes"));
           }
-          ++duplicates;
+          ++(r.position <= healed_from_ ? matched : duplicates);
           continue;
         }
         TALLY_RETURN_IF_ERROR(Stage(std::move(r.envelope)));
@@ -406,6 +414,118 @@ int RestoreFromKafka(const RestoreFromKafkaOptions& options) {
     std::printf("note: %llu customers have no key in %s: their personal fields stay unreadable (shown as erased)\n",
                 static_cast<unsigned long long>(without_key),
                 options.without_keys ? "a restore --without-keys" : options.keys_file.c_str());
+  }
+  return 0;
+}
+
+namespace {
+
+// A copy of a damaged log folder before it is healed: table files (never
+// changed by RocksDB once written) as hard links, the rest copied.
+Result<std::string> KeepCopy(const std::string& log_dir) {
+  namespace fs = std::filesystem;
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
+  const std::string copy = log_dir + ".damaged-" + stamp;
+  std::error_code ec;
+  fs::create_directory(copy, ec);
+  if (ec) return Error(ErrorCode::kIoError, "creating " + copy + ": " + ec.message());
+  fs::permissions(copy, fs::perms::owner_all, ec);
+  for (const auto& entry : fs::directory_iterator(log_dir, ec)) {
+    if (!entry.is_regular_file() || entry.path().filename() == "LOCK") continue;
+    const fs::path to = fs::path(copy) / entry.path().filename();
+    if (entry.path().extension() == ".sst") {
+      fs::create_hard_link(entry.path(), to, ec);
+      if (!ec) continue;  // no hard links here: copied instead
+    }
+    fs::copy_file(entry.path(), to, ec);
+    if (ec) return Error(ErrorCode::kIoError, "copying " + entry.path().string() + ": " + ec.message());
+  }
+  if (ec) return Error(ErrorCode::kIoError, "reading " + log_dir + ": " + ec.message());
+  return copy;
+}
+
+}  // namespace
+
+int HealFromKafka(const RestoreFromKafkaOptions& options) {
+  namespace fs = std::filesystem;
+  const std::string log_dir = options.data + "/log";
+  std::error_code ec;
+  if (!fs::exists(log_dir, ec)) {
+    std::fprintf(stderr, "tallyctl restore --heal: %s does not exist: restore into a new folder without --heal\n",
+                 log_dir.c_str());
+    return 2;
+  }
+  std::optional<std::map<std::string, std::optional<personal::Key>>> keys;
+  if (!options.keys_file.empty()) {
+    auto loaded = LoadKeys(options.keys_file);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "tallyctl restore: %s\n", loaded.error().ToString().c_str());
+      return 2;
+    }
+    keys = std::move(*loaded);
+  }
+  auto mark = ReadHeadMark(log_dir);
+  const uint64_t marked = mark.ok() && mark->has_value() ? (*mark)->position : 0;
+  auto kept = KeepCopy(log_dir);
+  if (!kept.ok()) {
+    std::fprintf(stderr, "tallyctl restore --heal: %s\n", kept.error().ToString().c_str());
+    return 2;
+  }
+  std::fprintf(stderr, "tallyctl restore --heal: the damaged log is kept as it was in %s\n", kept->c_str());
+  const auto start = std::chrono::steady_clock::now();
+  auto log = RocksDbEventLog::Open(log_dir);
+  if (!log.ok() && log.error().code() == ErrorCode::kCorruption) {
+    std::fprintf(stderr, "tallyctl restore --heal: %s; recovering the write-ahead log to its last good record\n",
+                 log.error().message().c_str());
+    RocksDbEventLogOptions salvage;
+    salvage.salvage_wal = true;
+    log = RocksDbEventLog::Open(log_dir, salvage);
+  }
+  if (!log.ok()) {
+    std::fprintf(stderr, "tallyctl restore --heal: %s\n", log.error().ToString().c_str());
+    return 2;
+  }
+  const uint64_t before = (*log)->Head();
+  std::fprintf(stderr, "tallyctl restore --heal: the log holds positions 1..%llu%s\n",
+               static_cast<unsigned long long>(before),
+               marked > before ? (", its head mark " + std::to_string(marked)).c_str() : "");
+  Restorer restorer(options, **log, keys ? &*keys : nullptr);
+  const int rc = restorer.Run();
+  const uint64_t head = (*log)->Head();
+  if (rc != 0) {
+    std::fprintf(stderr, "tallyctl restore --heal: stopped at position %llu (healed %llu positions); the log is "
+                         "consistent up to there\n",
+                 static_cast<unsigned long long>(head), static_cast<unsigned long long>(head - before));
+    return rc;
+  }
+  auto report = VerifyChain(**log);
+  if (!report.ok() || !report->ok()) {
+    std::fprintf(stderr, "tallyctl restore --heal: the healed log does not verify: %s\n",
+                 report.ok() ? ("position " + std::to_string(report->first_bad) + ": " + report->reason).c_str()
+                             : report.error().ToString().c_str());
+    return 1;
+  }
+  if (auto s = (*log)->Flush(); !s.ok()) {
+    std::fprintf(stderr, "tallyctl restore --heal: %s\n", s.error().ToString().c_str());
+    return 2;
+  }
+  std::printf("%s: the log held positions 1..%llu (%llu compared with the topic, the same bytes); %llu positions "
+              "healed from %s; head %llu; chain verified in %.1fs\n",
+              marked > head ? "INCOMPLETE" : "OK", static_cast<unsigned long long>(before),
+              static_cast<unsigned long long>(restorer.matched), static_cast<unsigned long long>(head - before),
+              options.topic.c_str(), static_cast<unsigned long long>(head),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  if (restorer.customers_without_key > 0) {
+    std::printf("note: %llu customers created in the healed positions have no key (give --keys from a key "
+                "backup): their personal fields stay unreadable\n",
+                static_cast<unsigned long long>(restorer.customers_without_key));
+  }
+  if (marked > head) {
+    std::printf("positions %llu-%llu were durable (the head mark) but are in no copy: they are lost\n",
+                static_cast<unsigned long long>(head + 1), static_cast<unsigned long long>(marked));
+    return 1;
   }
   return 0;
 }

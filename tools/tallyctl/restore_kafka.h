@@ -26,6 +26,13 @@ struct RestoreFromKafkaOptions {
   std::string partners_file;  // copied to data/partners.json if given
   kafka::Config properties;
   int timeout_ms = 30000;     // waiting for the brokers before giving up
+  // Heal an existing, damaged log instead of making a new one: keep a copy
+  // of its folder, recover its write-ahead log to the last good record if
+  // RocksDB refuses it, compare every position it still holds with the
+  // topic byte for byte, append what the topic holds after its head, and
+  // verify the chain. A key backup is optional: customers created in the
+  // healed positions have no key without one.
+  bool heal = false;
 };
 
 // Reads every partition of the topic from offset 0 to its end as it is at
@@ -34,6 +41,12 @@ struct RestoreFromKafkaOptions {
 // the events to a new log in `data`/log; then verifies the new chain.
 // Exit code: 0, 1 (the topic does not hold a whole log), 2 (usage, I/O).
 int RestoreFromKafka(const RestoreFromKafkaOptions& options);
+
+// options.heal: heals the log in options.data from the topic (tallyd
+// stopped). Exit code: 0 (healed: the log reaches its head mark and every
+// witness), 1 (the topic differs from the log, or does not hold everything
+// that was lost: what is still missing is printed), 2 (usage, I/O).
+int HealFromKafka(const RestoreFromKafkaOptions& options);
 
 // Writes every customer's key record of the log in `data` to `out` (a new
 // file, mode 0600): JSON lines {"customer": ID, "key": HEX} or {"customer":

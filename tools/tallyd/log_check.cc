@@ -60,7 +60,7 @@ void PrintDamageAdvice(const std::string& data, bool kafka, const std::string& b
   std::fprintf(stderr,
                "tallyd: no write was accepted and nothing was published from the damaged log. To heal it from a Kafka "
                "topic that holds what is missing (tallyd stopped):\n"
-               "tallyd:   tallyctl restore --from-kafka %s --topic %s --heal --data %s\n"
+               "tallyd:   tallyctl restore --from-kafka --bootstrap %s --topic %s --heal --data %s\n"
                "tallyd: (README, \"Damage to the log\"). --on-damage=read-only serves reads meanwhile.\n",
                kafka ? bootstrap.c_str() : "BOOTSTRAP", topic.c_str(), data.c_str());
 }
