@@ -46,7 +46,7 @@ std::optional<Error> LogDamageLatch::AsError() const {
   return Error(ErrorCode::kLogDamaged,
                "the event log is damaged at " + kept_.front().ToString() +
                    "; writes are refused until it is healed (tallyctl restore --from-kafka --heal) or the loss "
-                   "is accepted; see README, \"Damage to the log\"");
+                   "is accepted (tallyctl accept-loss), tallyd stopped; see README, \"Damage to the log\"");
 }
 
 }  // namespace tally

@@ -19,7 +19,7 @@ namespace tally::events {
 
 // The schema version written into every new envelope. Bump it with every
 // schema change (FORMAT.md, "Evolution").
-inline constexpr uint16_t kSchemaVersion = 5;
+inline constexpr uint16_t kSchemaVersion = 6;
 
 // Envelope fields the caller provides.
 struct EnvelopeFields {

@@ -128,6 +128,9 @@ std::string SampleEvents::OfType(Payload type, const std::string& customer_id) {
                                                       "MicrosoftCustomerAgreement", 1'770'000'000'000'000)
                     .Union();
       break;
+    case Payload::LogPositionsLost:
+      payload = CreateLogPositionsLostDirect(fbb, 7, 9, "head mark", "sample").Union();
+      break;
     default:
       type = Payload::CustomerPersonalDataErased;
       payload = CreateCustomerPersonalDataErasedDirect(fbb, "sample").Union();

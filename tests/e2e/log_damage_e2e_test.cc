@@ -144,6 +144,42 @@ TEST_F(LogDamageE2eTest, ACutWriteAheadLogIsRefusedAndNamedNeverServedAsHealthy)
   EXPECT_NE(again.output().find(lost_to), std::string::npos) << again.output();
 }
 
+// With no copy to heal from, the operator accepts the loss explicitly: a
+// LogPositionsLost event stands at each lost position, the read models are
+// rebuilt from the log (a lost customer is no longer served), and new events
+// go after every position that was ever acknowledged.
+TEST_F(LogDamageE2eTest, AnAcceptedLossIsRecordedAndNoPositionIsGivenTwice) {
+  fs::resize_file(Wal(), fs::file_size(Wal()) - 65536);
+  const std::string tallyctl = TALLYCTL;
+  auto unexplained = testing::RunCommand(tallyctl + " accept-loss --data " + Data());
+  EXPECT_EQ(unexplained.exit_code, 2) << unexplained.text;  // --reason is required
+  auto accepted = testing::RunCommand(tallyctl + " accept-loss --data " + Data() +
+                                      " --operator alice --reason 'the disk lost the tail; no Kafka copy'");
+  ASSERT_EQ(accepted.exit_code, 0) << accepted.text;
+  EXPECT_NE(accepted.text.find("-" + std::to_string(head_) + " are lost"), std::string::npos) << accepted.text;
+  auto verify = Verify();
+  EXPECT_EQ(verify.exit_code, 0) << verify.text;
+  auto lost = testing::RunCommand(tallyctl + " replay --type LogPositionsLost --data " + Data() + " 2>/dev/null");
+  EXPECT_NE(lost.text.find("\"position\": " + std::to_string(head_) + ","), std::string::npos) << lost.text;
+  EXPECT_NE(lost.text.find("operator:alice"), std::string::npos) << lost.text;
+  testing::TallydProcess tallyd(TALLYD, Data());
+  ASSERT_TRUE(tallyd.running()) << tallyd.output();
+  HttpClient partner(tallyd.port(), *token_);
+  auto fresh = partner.Post("/v1/customers", NewCustomer("afterloss"));
+  ASSERT_EQ(fresh.status, 201) << fresh.body;
+  json health;
+  for (int i = 0; i < 100; ++i) {  // the read models are built again from position 1
+    health = HttpClient(tallyd.port()).Get("/healthz").json;
+    if (health["readModels"][0]["lag"] == 0 && health["readModels"][0]["position"] > head_) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(health["status"], "ok") << health.dump();
+  EXPECT_GT(health["head"].get<uint64_t>(), head_) << "new events go after every acknowledged position";
+  EXPECT_EQ(partner.Get("/v1/customers/" + fresh.json["id"].get<std::string>()).status, 200);
+  EXPECT_EQ(partner.Get("/v1/customers/" + ids_->back()).status, 404) << "the last customer was lost";
+  EXPECT_EQ(partner.Get("/v1/customers/" + ids_->front()).status, 200);
+}
+
 TEST_F(LogDamageE2eTest, AFlippedBitInTheWriteAheadLogIsRefusedAndNamed) {
   FlipByte(Wal(), fs::file_size(Wal()) / 2);
   testing::TallydProcess refused(TALLYD, Data());

@@ -13,6 +13,8 @@
 //                                                  rebuild the log from the topic alone, verify it, project it
 //   tallyctl restore --from-kafka --bootstrap LIST --heal --data DIR [--keys FILE]
 //                                                  heal a damaged log from the topic (tallyd stopped)
+//   tallyctl accept-loss --reason TEXT [--data DIR] [--bootstrap LIST]
+//                                                  record that a damaged log's lost positions are gone
 //   tallyctl keys export FILE [--data DIR]         back up the customers' personal-data keys (mode 0600)
 //
 // The log is always opened read-only (so these may run beside tallyd; they
@@ -48,6 +50,7 @@
 #include "tools/common/progress.h"
 #include "tools/tallyctl/audit.h"
 #include "tools/tallyctl/consume.h"
+#include "tools/tallyctl/accept_loss.h"
 #include "tools/tallyctl/restore_kafka.h"
 
 #include <sys/socket.h>
@@ -556,8 +559,29 @@ int main(int argc, char** argv) {
   bool follow = false;
   replay->add_flag("--follow", follow, "after the head, keep printing what tallyd appends (until --to, or Ctrl-C)");
 
+  tally::AcceptLossOptions accept;
+  std::vector<std::string> accept_properties;
+  auto* accept_loss = app.add_subcommand(
+      "accept-loss",
+      "record, with tallyd stopped, that positions a damaged log lost are gone for good (no copy holds them): "
+      "one LogPositionsLost event at each, read models set aside to be rebuilt");
+  accept_loss->add_option("--data", data, "data folder (tallyd --data)")->capture_default_str();
+  accept_loss->add_option("--reason", accept.reason, "why, in the operator's words (recorded in the log)")->required();
+  accept_loss->add_option("--operator", accept.operator_name, "who accepts it (recorded as operator:NAME)");
+  accept_loss->add_option("--bootstrap", accept.bootstrap,
+                          "the Kafka topic's bootstrap.servers: checked first (a topic holding lost positions is a "
+                          "copy: heal from it instead)");
+  accept_loss->add_option("--topic", accept.topic, "with --bootstrap: the topic")->capture_default_str();
+  accept_loss->add_option("--property,--kafka-property", accept_properties,
+                          "with --bootstrap: librdkafka property KEY=VALUE (repeatable)");
+
   if (auto rc = tally::tools::ParseArgs(app, argc, argv)) return *rc;
   if (*verify) return tally::Verify(data, from, to);
+  if (*accept_loss) {
+    if (!tally::KafkaProperties("accept-loss", accept_properties, accept.properties)) return 2;
+    accept.data = data;
+    return tally::AcceptLoss(accept);
+  }
   if (*replay) {
     tally::ReplayFilter filter{type, replay_partner, std::nullopt, std::nullopt, follow};
     for (auto [text, target] : {std::pair{&since, &filter.since_us}, std::pair{&until, &filter.until_us}}) {

@@ -61,8 +61,11 @@ void PrintDamageAdvice(const std::string& data, bool kafka, const std::string& b
                "tallyd: no write was accepted and nothing was published from the damaged log. To heal it from a Kafka "
                "topic that holds what is missing (tallyd stopped):\n"
                "tallyd:   tallyctl restore --from-kafka --bootstrap %s --topic %s --heal --data %s\n"
+               "tallyd: With no copy, accept the loss explicitly (recorded in the log; the read models are rebuilt):\n"
+               "tallyd:   tallyctl accept-loss --data %s --reason TEXT%s\n"
                "tallyd: (README, \"Damage to the log\"). --on-damage=read-only serves reads meanwhile.\n",
-               kafka ? bootstrap.c_str() : "BOOTSTRAP", topic.c_str(), data.c_str());
+               kafka ? bootstrap.c_str() : "BOOTSTRAP", topic.c_str(), data.c_str(), data.c_str(),
+               kafka ? (" --bootstrap " + bootstrap + " --topic " + topic).c_str() : "");
 }
 
 }  // namespace tally
