@@ -414,16 +414,18 @@ Result<AppendOutcome> RocksDbEventLog::Stage(Batch& batch, AppendRequest& req,
 std::unique_ptr<PreparedBatch> RocksDbEventLog::Prepare(std::span<AppendRequest> requests) {
   auto batch = std::make_unique<Batch>();
   batch->results.reserve(requests.size());
-  std::optional<Error> refuse = damage().AsError();  // nothing is decided on a damaged log
-  if (!refuse && !staging_) refuse = Error(ErrorCode::kInvalidArgument, "event log is open read-only");
-  if (!refuse && failed()) refuse = WriteFailure();
+  std::optional<Error> refuse;
+  if (!staging_) refuse = damage().AsError().value_or(Error(ErrorCode::kInvalidArgument, "event log is open read-only"));
+  if (failed()) refuse = WriteFailure();
   if (refuse) {  // Commit refuses it too
     for (size_t i = 0; i < requests.size(); ++i) batch->results.emplace_back(*refuse);
     return batch;
   }
   staging_->ForgetUpTo(committed_seq_.load(std::memory_order_acquire));
   batch->seq = ++staging_->seq;
-  if ((refuse = BelowReserve())) {  // an empty batch, committed in its turn
+  // Nothing is decided on a damaged log; the disk's reserve. Either way an
+  // empty batch, committed in its turn.
+  if ((refuse = damage().AsError()) || (refuse = BelowReserve())) {
     for (size_t i = 0; i < requests.size(); ++i) batch->results.emplace_back(*refuse);
     batch->last_position = staging_->position;
     batch->last_hash = staging_->hash;

@@ -63,6 +63,27 @@ TEST_F(LogDamageTest, ScanStopsBeforeAChangedEventAndTheLogRefusesWrites) {
   EXPECT_EQ(log_->Head(), 10u);
 }
 
+// Group commit: a batch prepared before the damage was found commits; the
+// one prepared after is refused with log_damaged; the log is not failed (a
+// refused batch keeps its place in the commit order).
+TEST_F(LogDamageTest, ABatchPreparedAfterTheDamageIsRefusedWithoutFailingTheLog) {
+  std::vector<AppendRequest> before, after;
+  before.push_back(Request("c", 2, "r3"));
+  after.push_back(Request("d", 1, "r4"));
+  auto first = log_->Prepare(before);
+  log_->damage().Report({4, 4, "chain", "test"});
+  auto second = log_->Prepare(after);
+  ASSERT_FALSE(second->results[0].ok());
+  EXPECT_EQ(second->results[0].error().code(), ErrorCode::kLogDamaged);
+  PreparedBatch* both[] = {first.get(), second.get()};
+  Status committed = log_->Commit(both);
+  ASSERT_TRUE(committed.ok()) << committed.error().ToString();
+  EXPECT_TRUE(first->results[0].ok());
+  EXPECT_FALSE(log_->failed());
+  EXPECT_EQ(log_->Head(), 12u);
+  EXPECT_EQ(log_->WriteFailure()->code(), ErrorCode::kLogDamaged);
+}
+
 TEST_F(LogDamageTest, ReadsFromTheMiddleCheckTheLinkBeforeThem) {
   ChangeEnvelope(8);
   auto read = log_->Read(8, 3);

@@ -827,10 +827,21 @@
         say(rebuildBox, err.message);
       }
     }
+    // /healthz answers 503 with the same body while the log is damaged.
+    async function health() {
+      try {
+        return (await api('GET', '/healthz')).data;
+      } catch (err) {
+        if (err.status === 503 && err.body && err.body.status) return err.body;
+        throw err;
+      }
+    }
     async function refresh() {
       try {
-        const {data} = await api('GET', '/healthz');
-        say(box, '');
+        const data = await health();
+        const damage = data.damage || [];
+        say(box, damage.length === 0 ? '' : 'The event log is damaged; writes are refused until an operator heals it '
+            + 'or accepts the loss: ' + damage.map((d) => `positions ${d.firstPosition}-${d.lastPosition} (${d.witness}): ${d.detail}`).join('; '));
         facts.replaceChildren(
           h('dt', {}, 'Status'), h('dd', {}, data.status), h('dt', {}, 'Log head'), h('dd', {}, data.head),
           h('dt', {}, 'Instance'), h('dd', {}, data.instance),
