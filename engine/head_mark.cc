@@ -74,7 +74,15 @@ Result<std::unique_ptr<HeadMarkWriter>> HeadMarkWriter::Open(const std::string& 
   const uint64_t floor = existing.ok() && existing->has_value() ? (*existing)->position : 0;
   const int fd = ::open(PathIn(log_dir).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Error(ErrorCode::kIoError, "opening " + PathIn(log_dir) + ": " + std::strerror(errno));
-  return std::unique_ptr<HeadMarkWriter>(new HeadMarkWriter(fd, floor));
+  std::unique_ptr<HeadMarkWriter> writer(new HeadMarkWriter(fd, floor));
+  // The first write goes to the slot that does not hold the best entry, so
+  // that a torn write never loses it.
+  char slot_a[kSlot];
+  if (floor > 0 && ::pread(fd, slot_a, kSlot, 0) == static_cast<ssize_t>(kSlot)) {
+    auto a = Decode(std::string_view(slot_a, kSlot));
+    if (a && a->position == floor) writer->writes_ = 1;
+  }
+  return writer;
 }
 
 HeadMarkWriter::~HeadMarkWriter() {

@@ -158,7 +158,9 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenReadOnly(const std
 }
 
 void RocksDbEventLog::RecordHeadMark(uint64_t position, const ChainDigest& hash, bool sync) {
-  if (!mark_) return;
+  // Unsynced appends (benchmarks' generation) are marked only at close,
+  // once the WAL is synced: a mark never claims what a crash can lose.
+  if (!mark_ || (!options_.sync && !sync)) return;
   Status s = mark_->Record({position, hash}, sync);
   if (!s.ok() && !mark_failed_) {
     mark_failed_ = true;  // said once: the mark is a witness, the commit stands
@@ -201,7 +203,13 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenImpl(
   // rotated WAL that is cut or missing (the live one is never tracked).
   db_options.wal_recovery_mode = options.salvage_wal ? rocksdb::WALRecoveryMode::kPointInTimeRecovery
                                                      : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
-  db_options.track_and_verify_wals_in_manifest = true;
+  // Only when writing: a salvage must open what tracking refuses, and a
+  // read-only open beside a running tallyd can race its purge of a WAL (a
+  // false "Missing WAL"). RocksDB 7.8 also has a rare false "Missing WAL"
+  // after a sync racing a purge (fixed in 7.10, facebook/rocksdb#10892):
+  // tallyd then refuses to start, and a heal (which opens with tracking
+  // off, so clears it) lets it start again.
+  db_options.track_and_verify_wals_in_manifest = mode == Mode::kWrite && !options.salvage_wal;
   db_options.create_missing_column_families = !read_only;
   if (options.file_system) {
     log->env_ = rocksdb::NewCompositeEnv(options.file_system);
@@ -248,7 +256,9 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenImpl(
 RocksDbEventLog::~RocksDbEventLog() {
   if (!db_) return;
   // Closing: the mark says exactly where the log ends (synced).
-  if (staging_ && !failed() && staging_->position == Head()) RecordHeadMark(Head(), staging_->hash, /*sync=*/true);
+  if (staging_ && !failed() && staging_->position == Head() && (options_.sync || db_->FlushWAL(/*sync=*/true).ok())) {
+    RecordHeadMark(Head(), staging_->hash, /*sync=*/true);
+  }
   // Nothing to do about a failure here: every acknowledged write is synced.
   for (auto* cf : cf_) db_->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
   db_->Close().PermitUncheckedError();

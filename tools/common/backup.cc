@@ -4,6 +4,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -99,6 +100,30 @@ Result<RestoreReport> RestoreBackup(const std::string& dir, const std::string& d
                                              " (or the head hashes differ)");
   }
   return report;
+}
+
+Result<std::string> KeepDamagedCopy(const std::string& log_dir) {
+  namespace fs = std::filesystem;
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
+  const std::string copy = log_dir + ".damaged-" + stamp;
+  std::error_code ec;
+  fs::create_directory(copy, ec);
+  if (ec) return Error(ErrorCode::kIoError, "creating " + copy + ": " + ec.message());
+  fs::permissions(copy, fs::perms::owner_all, ec);
+  for (const auto& entry : fs::directory_iterator(log_dir, ec)) {
+    if (!entry.is_regular_file() || entry.path().filename() == "LOCK") continue;
+    const fs::path to = fs::path(copy) / entry.path().filename();
+    if (entry.path().extension() == ".sst") {
+      fs::create_hard_link(entry.path(), to, ec);
+      if (!ec) continue;  // no hard links here: copied instead
+    }
+    fs::copy_file(entry.path(), to, ec);
+    if (ec) return Error(ErrorCode::kIoError, "copying " + entry.path().string() + ": " + ec.message());
+  }
+  if (ec) return Error(ErrorCode::kIoError, "reading " + log_dir + ": " + ec.message());
+  return copy;
 }
 
 }  // namespace tally::tools

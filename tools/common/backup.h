@@ -41,4 +41,10 @@ struct RestoreReport {
 // (kCorruption) names the first bad position.
 Result<RestoreReport> RestoreBackup(const std::string& dir, const std::string& data);
 
+// Before a damaged log folder is changed (a heal, an accepted loss, a
+// dropped torn tail): a copy of it beside it, `<log_dir>.damaged-<UTC time>`
+// (mode 0700), table files hard-linked (RocksDB never changes them), the
+// rest copied. Returns the copy's path.
+Result<std::string> KeepDamagedCopy(const std::string& log_dir);
+
 }  // namespace tally::tools

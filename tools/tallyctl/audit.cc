@@ -45,6 +45,24 @@ void Leaves(const nlohmann::json& j, const std::string& prefix, std::string& out
 
 int Verify(const std::string& data, uint64_t from, uint64_t to) {
   const std::string log_dir = data + "/log";
+  // The witnesses first, then the log: beside a running tallyd they may
+  // only be behind the log as this command sees it, never ahead.
+  std::vector<Witness> witnesses;
+  if (std::filesystem::exists(data + "/projections")) {
+    projections::ProjectionStoreOptions options;
+    options.read_only = true;
+    auto store = projections::ProjectionStore::Open(data + "/projections", projections::ModelNames(), options);
+    if (store.ok()) {
+      for (const auto& model : projections::ModelNames()) {
+        auto copy = (*store)->Active(model);
+        if (copy == nullptr) continue;
+        auto checkpoint = (*store)->ReadCheckpoint(*copy);
+        if (checkpoint.ok()) witnesses.push_back({"read model " + model, checkpoint->position, ""});
+      }
+    } else {
+      std::fprintf(stderr, "tallyctl verify: the read models are not checked: %s\n", store.error().ToString().c_str());
+    }
+  }
   auto mark = ReadHeadMark(log_dir);
   if (!mark.ok()) std::fprintf(stderr, "tallyctl verify: the head mark is unusable: %s\n", mark.error().ToString().c_str());
   const uint64_t marked = mark.ok() && mark->has_value() ? (*mark)->position : 0;
@@ -86,22 +104,6 @@ int Verify(const std::string& data, uint64_t from, uint64_t to) {
   }
   // The chain holds; does the log still end where its witnesses saw it end
   // (a cut write-ahead log leaves a shorter log whose chain holds)?
-  std::vector<Witness> witnesses;
-  if (std::filesystem::exists(data + "/projections")) {
-    projections::ProjectionStoreOptions options;
-    options.read_only = true;
-    auto store = projections::ProjectionStore::Open(data + "/projections", projections::ModelNames(), options);
-    if (store.ok()) {
-      for (const auto& model : projections::ModelNames()) {
-        auto copy = (*store)->Active(model);
-        if (copy == nullptr) continue;
-        auto checkpoint = (*store)->ReadCheckpoint(*copy);
-        if (checkpoint.ok()) witnesses.push_back({"read model " + model, checkpoint->position, ""});
-      }
-    } else {
-      std::fprintf(stderr, "tallyctl verify: the read models are not checked: %s\n", store.error().ToString().c_str());
-    }
-  }
   auto checked = CheckAgainstWitnesses(*log, mark.ok() ? *mark : std::nullopt, witnesses, /*tail_without_mark=*/0);
   if (!checked.ok()) {
     std::fprintf(stderr, "tallyctl verify: %s\n", checked.error().ToString().c_str());

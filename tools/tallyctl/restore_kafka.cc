@@ -20,6 +20,7 @@
 
 #include "engine/chain_verifier.h"
 #include "engine/head_mark.h"
+#include "tools/common/backup.h"
 #include "engine/domain/decide.h"
 #include "engine/rocksdb_event_log.h"
 #include "events/codec.h"
@@ -418,36 +419,6 @@ int RestoreFromKafka(const RestoreFromKafkaOptions& options) {
   return 0;
 }
 
-namespace {
-
-// A copy of a damaged log folder before it is healed: table files (never
-// changed by RocksDB once written) as hard links, the rest copied.
-Result<std::string> KeepCopy(const std::string& log_dir) {
-  namespace fs = std::filesystem;
-  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
-  const std::string copy = log_dir + ".damaged-" + stamp;
-  std::error_code ec;
-  fs::create_directory(copy, ec);
-  if (ec) return Error(ErrorCode::kIoError, "creating " + copy + ": " + ec.message());
-  fs::permissions(copy, fs::perms::owner_all, ec);
-  for (const auto& entry : fs::directory_iterator(log_dir, ec)) {
-    if (!entry.is_regular_file() || entry.path().filename() == "LOCK") continue;
-    const fs::path to = fs::path(copy) / entry.path().filename();
-    if (entry.path().extension() == ".sst") {
-      fs::create_hard_link(entry.path(), to, ec);
-      if (!ec) continue;  // no hard links here: copied instead
-    }
-    fs::copy_file(entry.path(), to, ec);
-    if (ec) return Error(ErrorCode::kIoError, "copying " + entry.path().string() + ": " + ec.message());
-  }
-  if (ec) return Error(ErrorCode::kIoError, "reading " + log_dir + ": " + ec.message());
-  return copy;
-}
-
-}  // namespace
-
 int HealFromKafka(const RestoreFromKafkaOptions& options) {
   namespace fs = std::filesystem;
   const std::string log_dir = options.data + "/log";
@@ -468,7 +439,7 @@ int HealFromKafka(const RestoreFromKafkaOptions& options) {
   }
   auto mark = ReadHeadMark(log_dir);
   const uint64_t marked = mark.ok() && mark->has_value() ? (*mark)->position : 0;
-  auto kept = KeepCopy(log_dir);
+  auto kept = tools::KeepDamagedCopy(log_dir);
   if (!kept.ok()) {
     std::fprintf(stderr, "tallyctl restore --heal: %s\n", kept.error().ToString().c_str());
     return 2;

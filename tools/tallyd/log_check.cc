@@ -4,10 +4,12 @@
 #include <cstdio>
 
 #include "engine/kafka/partition_tails.h"
+#include "projections/projection.h"
+#include "projections/store.h"
 
 namespace tally {
 
-bool CheckLogAtStart(const EventLog& log, const std::vector<projections::ModelStatus>& models,
+Result<bool> CheckLogAtStart(const EventLog& log, const std::vector<projections::ModelStatus>& models,
                      const StartCheckOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   std::optional<HeadMarkEntry> mark;
@@ -39,12 +41,7 @@ bool CheckLogAtStart(const EventLog& log, const std::vector<projections::ModelSt
   auto report = CheckAgainstWitnesses(log, mark, witnesses);
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  if (!report.ok()) {
-    std::fprintf(stderr, "tallyd: the start-up check of the event log could not read it: %s\n",
-                 report.error().ToString().c_str());
-    log.damage().Report({log.Head(), log.Head(), "start-up check", report.error().message()});
-    return true;
-  }
+  if (!report.ok()) return report.error();  // not damage: the log could not be read (I/O)
   std::printf("tallyd: event log checked in %.0f ms: head %llu, head mark %s, %zu read models, %s; chain verified "
               "from %llu (%s)\n",
               ms, static_cast<unsigned long long>(report->head),
@@ -54,6 +51,41 @@ bool CheckLogAtStart(const EventLog& log, const std::vector<projections::ModelSt
   std::fprintf(stderr, "tallyd: the event log is DAMAGED (head %llu):\n", static_cast<unsigned long long>(report->head));
   for (const auto& d : report->damage) std::fprintf(stderr, "tallyd:   %s\n", d.ToString().c_str());
   return true;
+}
+
+bool OnlyAnUnacknowledgedTailIsDamaged(uint64_t good_head, const std::string& data,
+                                       const StartCheckOptions& options, std::string& seen) {
+  auto mark = ReadHeadMark(options.log_dir);
+  if (!mark.ok() || !mark->has_value()) {
+    seen = "no head mark";
+    return false;
+  }
+  uint64_t highest = (*mark)->position;
+  seen = "head mark " + std::to_string(highest);
+  projections::ProjectionStoreOptions read_only;
+  read_only.read_only = true;
+  if (auto store = projections::ProjectionStore::Open(data + "/projections", projections::ModelNames(), read_only);
+      store.ok()) {
+    for (const auto& model : projections::ModelNames()) {
+      auto copy = (*store)->Active(model);
+      auto checkpoint = copy ? (*store)->ReadCheckpoint(*copy) : Result<projections::Checkpoint>(projections::Checkpoint{});
+      if (!checkpoint.ok()) continue;
+      highest = std::max(highest, checkpoint->position);
+      seen += ", read model " + model + " " + std::to_string(checkpoint->position);
+    }
+  }
+  if (options.kafka) {
+    auto tails = kafka::ReadTopicTails(options.kafka_config, options.topic, options.kafka_timeout_ms);
+    if (!tails.ok()) {
+      seen += ", Kafka not reachable";
+      return false;  // the topic may hold what the log lost
+    }
+    uint64_t topic = 0;
+    for (const auto& t : *tails) topic = std::max(topic, t.position);
+    highest = std::max(highest, topic);
+    seen += ", Kafka topic " + std::to_string(topic);
+  }
+  return good_head >= highest;
 }
 
 void PrintDamageAdvice(const std::string& data, bool kafka, const std::string& bootstrap, const std::string& topic) {

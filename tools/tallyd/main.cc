@@ -31,6 +31,7 @@
 #include "projections/projection.h"
 #include "projections/runner.h"
 #include "tools/common/allocator.h"
+#include "tools/common/backup.h"
 #include "tools/common/cli.h"
 #include "tools/common/control.h"
 #include "tools/tallyd/control_server.h"
@@ -171,6 +172,43 @@ int main(int argc, char** argv) {
       return 3;
     }
     const uint64_t good = (*salvaged)->Head();
+    tally::StartCheckOptions witnesses;
+    witnesses.log_dir = log_dir;
+    witnesses.kafka = kafka_witness;
+    witnesses.topic = kafka_topic;
+    witnesses.kafka_config = {{"bootstrap.servers", kafka_bootstrap}, {"client.id", "tallyd-check"}};
+    witnesses.kafka_config.insert(witnesses.kafka_config.end(), kafka_config->begin(), kafka_config->end());
+    std::string seen;
+    if (tally::OnlyAnUnacknowledgedTailIsDamaged(good, data, witnesses, seen)) {
+      // Writes a crash cut short before their sync: never acknowledged.
+      // Dropped (a copy kept), as RocksDB drops a torn last record.
+      salvaged->reset();
+      auto kept = tally::tools::KeepDamagedCopy(log_dir);
+      if (kept.ok()) {
+        tally::RocksDbEventLogOptions salvage = log_options;
+        salvage.salvage_wal = true;
+        log = tally::RocksDbEventLog::Open(log_dir, salvage);
+      }
+      if (!kept.ok() || !log.ok()) {
+        std::fprintf(stderr, "tallyd: %s\n", (kept.ok() ? log.error() : kept.error()).ToString().c_str());
+        return 2;
+      }
+      std::fprintf(stderr,
+                   "tallyd: WARNING: the write-ahead log ends in damaged records after position %llu, beyond "
+                   "everything acknowledged (%s): writes a crash cut short before their sync. Dropped; the log as "
+                   "it was is kept in %s\n",
+                   static_cast<unsigned long long>(good), seen.c_str(), kept->c_str());
+    }
+  }
+  if (!log.ok() && log.error().code() == tally::ErrorCode::kCorruption) {
+    auto salvaged = tally::RocksDbEventLog::OpenReadOnly(log_dir, /*salvage_wal=*/true);
+    if (!salvaged.ok()) {
+      std::fprintf(stderr, "tallyd: it cannot be read even to its last good record: %s\n",
+                   salvaged.error().ToString().c_str());
+      tally::PrintDamageAdvice(data, kafka_witness, kafka_bootstrap, kafka_topic);
+      return 3;
+    }
+    const uint64_t good = (*salvaged)->Head();
     auto mark = tally::ReadHeadMark(log_dir);
     const uint64_t marked = mark.ok() && mark->has_value() ? (*mark)->position : 0;
     tally::LogDamage damage{good + 1, std::max(good + 1, marked), "write-ahead log",
@@ -224,9 +262,14 @@ int main(int argc, char** argv) {
     check.topic = kafka_topic;
     check.kafka_config = {{"bootstrap.servers", kafka_bootstrap}, {"client.id", "tallyd-check"}};
     check.kafka_config.insert(check.kafka_config.end(), kafka_config->begin(), kafka_config->end());
-    const bool damaged = tally::CheckLogAtStart(**log, runner.Statuses(), check);
+    auto damaged = tally::CheckLogAtStart(**log, runner.Statuses(), check);
+    if (!damaged.ok()) {
+      std::fprintf(stderr, "tallyd: the start-up check of the event log could not read it: %s\n",
+                   damaged.error().ToString().c_str());
+      return 2;
+    }
     (*log)->damage().PrintFindings();  // what readers find from now on
-    if (damaged) {
+    if (*damaged) {
       if (on_damage == "refuse") {
         tally::PrintDamageAdvice(data, kafka_witness, kafka_bootstrap, kafka_topic);
         return 3;
