@@ -158,7 +158,10 @@ TEST_F(LogDamageE2eTest, AnAcceptedLossIsRecordedAndNoPositionIsGivenTwice) {
   const std::string tallyctl = TALLYCTL;
   auto unexplained = testing::RunCommand(tallyctl + " accept-loss --data " + Data());
   EXPECT_EQ(unexplained.exit_code, 2) << unexplained.text;  // --reason is required
-  auto accepted = testing::RunCommand(tallyctl + " accept-loss --data " + Data() +
+  auto unnamed = testing::RunCommand(tallyctl + " accept-loss --data " + Data() + " --reason x");
+  EXPECT_EQ(unnamed.exit_code, 2) << unnamed.text;  // the topic to check, or --no-kafka
+  EXPECT_NE(unnamed.text.find("--no-kafka"), std::string::npos) << unnamed.text;
+  auto accepted = testing::RunCommand(tallyctl + " accept-loss --no-kafka --data " + Data() +
                                       " --operator alice --reason 'the disk lost the tail; no Kafka copy'");
   ASSERT_EQ(accepted.exit_code, 0) << accepted.text;
   EXPECT_NE(accepted.text.find("-" + std::to_string(head_) + " are lost"), std::string::npos) << accepted.text;

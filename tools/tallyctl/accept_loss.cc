@@ -14,6 +14,7 @@
 #include "events/uuid.h"
 #include "projections/projection.h"
 #include "projections/store.h"
+#include "tools/common/backup.h"
 
 namespace tally {
 namespace {
@@ -61,6 +62,11 @@ int AcceptLoss(const AcceptLossOptions& options) {
     }
   }
   uint64_t topic_highest = 0;
+  if (options.bootstrap.empty() && !options.no_kafka) {
+    std::fprintf(stderr, "tallyctl accept-loss: name the Kafka topic tallyd published to (--bootstrap, --topic), so "
+                         "that positions it holds are healed from it, not accepted as lost; or say --no-kafka\n");
+    return 2;
+  }
   if (!options.bootstrap.empty()) {
     kafka::Config config = {{"bootstrap.servers", options.bootstrap}};
     config.insert(config.end(), options.properties.begin(), options.properties.end());
@@ -76,6 +82,12 @@ int AcceptLoss(const AcceptLossOptions& options) {
   if (!log.ok() && log.error().code() == ErrorCode::kCorruption) {
     std::fprintf(stderr, "tallyctl accept-loss: %s; recovering the write-ahead log to its last good record\n",
                  log.error().message().c_str());
+    auto kept = tools::KeepDamagedCopy(log_dir);
+    if (!kept.ok()) {
+      std::fprintf(stderr, "tallyctl accept-loss: %s\n", kept.error().ToString().c_str());
+      return 2;
+    }
+    std::fprintf(stderr, "tallyctl accept-loss: the damaged log is kept as it was in %s\n", kept->c_str());
     RocksDbEventLogOptions salvage;
     salvage.salvage_wal = true;
     log = RocksDbEventLog::Open(log_dir, salvage);
@@ -99,38 +111,9 @@ int AcceptLoss(const AcceptLossOptions& options) {
     return 1;
   }
   const uint64_t first = head + 1;
-  // One event at each lost position, in one synced write.
-  AppendRequest request;
-  request.request_id = "accept-loss-" + std::to_string(first) + "-" + std::to_string(highest);
-  request.fingerprint = request.request_id;
-  std::random_device seed;
-  std::mt19937_64 ids((static_cast<uint64_t>(seed()) << 32) ^ seed());
-  const std::string partner = "operator:" + (options.operator_name.empty() ? std::string("tallyctl") : options.operator_name);
-  for (uint64_t p = first; p <= highest; ++p) {
-    flatbuffers::FlatBufferBuilder fbb;
-    auto payload =
-        events::CreateLogPositionsLostDirect(fbb, first, highest, witnesses.c_str(), options.reason.c_str()).Union();
-    const std::string event_id = events::FormatUuidV4(ids(), ids());
-    request.events.push_back(events::FinishEnvelope(
-        fbb, {kStream, event_id, request.request_id, request.request_id, partner, ""},
-        events::Payload::LogPositionsLost, payload));
-  }
-  std::vector<AppendRequest> batch;
-  batch.push_back(std::move(request));
-  auto appended = (*log)->AppendBatch(batch);
-  if (!appended[0].ok()) {
-    std::fprintf(stderr, "tallyctl accept-loss: %s\n", appended[0].error().ToString().c_str());
-    return 2;
-  }
-  auto report = VerifyChain(**log);
-  if (!report.ok() || !report->ok()) {
-    std::fprintf(stderr, "tallyctl accept-loss: the log does not verify: %s\n",
-                 report.ok() ? report->reason.c_str() : report.error().ToString().c_str());
-    return 1;
-  }
-  log->reset();
-  // The read models hold what the lost events did: set aside; tallyd
-  // builds them again from the log at its next start.
+  // The read models hold what the lost events did: set aside first (a
+  // rerun after a crash below then still finds the loss through the head
+  // mark); tallyd builds them again from the log at its next start.
   std::string set_aside;
   if (fs::exists(options.data + "/projections")) {
     set_aside = options.data + "/projections.before-loss-" + Stamp();
@@ -141,6 +124,42 @@ int AcceptLoss(const AcceptLossOptions& options) {
       return 2;
     }
   }
+  // One event at each lost position, in synced writes of at most
+  // kChunkEvents events (memory stays bounded for a large loss).
+  constexpr uint64_t kChunkEvents = 10000;
+  std::random_device seed;
+  std::mt19937_64 ids((static_cast<uint64_t>(seed()) << 32) ^ seed());
+  const std::string partner = "operator:" + (options.operator_name.empty() ? std::string("tallyctl") : options.operator_name);
+  for (uint64_t from = first; from <= highest; from += kChunkEvents) {
+    const uint64_t to = std::min(highest, from + kChunkEvents - 1);
+    AppendRequest request;
+    request.request_id = "accept-loss-" + std::to_string(first) + "-" + std::to_string(highest) + "-at-" +
+                         std::to_string(from);
+    request.fingerprint = request.request_id;
+    for (uint64_t p = from; p <= to; ++p) {
+      flatbuffers::FlatBufferBuilder fbb;
+      auto payload =
+          events::CreateLogPositionsLostDirect(fbb, first, highest, witnesses.c_str(), options.reason.c_str()).Union();
+      const std::string event_id = events::FormatUuidV4(ids(), ids());
+      request.events.push_back(events::FinishEnvelope(
+          fbb, {kStream, event_id, request.request_id, request.request_id, partner, ""},
+          events::Payload::LogPositionsLost, payload));
+    }
+    std::vector<AppendRequest> batch;
+    batch.push_back(std::move(request));
+    auto appended = (*log)->AppendBatch(batch);
+    if (!appended[0].ok()) {
+      std::fprintf(stderr, "tallyctl accept-loss: %s\n", appended[0].error().ToString().c_str());
+      return 2;
+    }
+  }
+  auto report = VerifyChain(**log);
+  if (!report.ok() || !report->ok()) {
+    std::fprintf(stderr, "tallyctl accept-loss: the log does not verify: %s\n",
+                 report.ok() ? report->reason.c_str() : report.error().ToString().c_str());
+    return 1;
+  }
+  log->reset();
   std::printf("ACCEPTED: positions %llu-%llu are lost (seen by: %s); a LogPositionsLost event now stands at each of "
               "them, so no position is given twice; the chain verifies to %llu\n",
               static_cast<unsigned long long>(first), static_cast<unsigned long long>(highest), witnesses.c_str(),

@@ -19,6 +19,9 @@ struct AcceptLossOptions {
   std::string bootstrap;
   std::string topic{kafka::kDefaultTopic};
   kafka::Config properties;
+  // No topic to check: tallyd published to its embedded Kafka only (or
+  // the topic is gone). Either this or a bootstrap is required.
+  bool no_kafka = false;
 };
 
 // With tallyd stopped: finds the lost positions (the log's head + 1 up to

@@ -13,7 +13,7 @@
 //                                                  rebuild the log from the topic alone, verify it, project it
 //   tallyctl restore --from-kafka --bootstrap LIST --heal --data DIR [--keys FILE]
 //                                                  heal a damaged log from the topic (tallyd stopped)
-//   tallyctl accept-loss --reason TEXT [--data DIR] [--bootstrap LIST]
+//   tallyctl accept-loss --reason TEXT [--data DIR] (--bootstrap LIST [--topic T] | --no-kafka)
 //                                                  record that a damaged log's lost positions are gone
 //   tallyctl keys export FILE [--data DIR]         back up the customers' personal-data keys (mode 0600)
 //
@@ -572,6 +572,8 @@ int main(int argc, char** argv) {
                           "the Kafka topic's bootstrap.servers: checked first (a topic holding lost positions is a "
                           "copy: heal from it instead)");
   accept_loss->add_option("--topic", accept.topic, "with --bootstrap: the topic")->capture_default_str();
+  accept_loss->add_flag("--no-kafka", accept.no_kafka,
+                        "no topic to check: tallyd published to its embedded Kafka only, or the topic is gone");
   accept_loss->add_option("--property,--kafka-property", accept_properties,
                           "with --bootstrap: librdkafka property KEY=VALUE (repeatable)");
 

@@ -97,7 +97,7 @@ void PrintDamageAdvice(const std::string& data, bool kafka, const std::string& b
                "tallyd:   tallyctl accept-loss --data %s --reason TEXT%s\n"
                "tallyd: (README, \"Damage to the log\"). --on-damage=read-only serves reads meanwhile.\n",
                kafka ? bootstrap.c_str() : "BOOTSTRAP", topic.c_str(), data.c_str(), data.c_str(),
-               kafka ? (" --bootstrap " + bootstrap + " --topic " + topic).c_str() : "");
+               kafka ? (" --bootstrap " + bootstrap + " --topic " + topic).c_str() : " --no-kafka");
 }
 
 }  // namespace tally
