@@ -6,6 +6,9 @@
 // damaged bytes and no acknowledged position is given to another event.
 // Damage is never cleared in a running process: the operator heals the log
 // (tallyctl restore --from-kafka --heal) or accepts the loss, and restarts.
+// Nor by a restart: each finding is also recorded in a file beside the log
+// (kDamageFile), which tallyd's start-up check reads as a witness, and which
+// only a heal or an accepted loss whose whole chain then verifies sets aside.
 #pragma once
 
 #include <atomic>
@@ -32,6 +35,13 @@ struct LogDamage {
   bool operator==(const LogDamage&) const = default;
 };
 
+// The file beside the log where findings are recorded: one line each,
+// "first<TAB>last<TAB>witness<TAB>detail".
+inline constexpr char kDamageFile[] = "TALLY-DAMAGE";
+
+// The findings recorded in `path` (none when it does not exist).
+Result<std::vector<LogDamage>> ReadRecordedDamage(const std::string& path);
+
 // The damage a log has seen. Thread-safe; bounded (kMaxKept findings kept,
 // every report counted).
 class LogDamageLatch {
@@ -43,6 +53,10 @@ class LogDamageLatch {
   // From now on each new finding is also printed to stderr (a server's
   // log; tools print their own report instead).
   void PrintFindings() { print_.store(true, std::memory_order_relaxed); }
+  // From now on each new finding is also appended to `path` and synced
+  // (the log sets its kDamageFile at open). A failure to record is said on
+  // stderr once; the finding still stands in memory.
+  void RecordTo(std::string path) EXCLUDES(mu_);
   bool damaged() const EXCLUDES(mu_);
   std::vector<LogDamage> List() const EXCLUDES(mu_);
   uint64_t reports() const EXCLUDES(mu_);
@@ -55,6 +69,9 @@ class LogDamageLatch {
   std::vector<LogDamage> kept_ GUARDED_BY(mu_);
   uint64_t reports_ GUARDED_BY(mu_) = 0;
   std::atomic<bool> print_{false};
+  std::string record_path_ GUARDED_BY(mu_);
+  std::vector<LogDamage> recorded_ GUARDED_BY(mu_);  // in the file already (bounded as kept_)
+  bool record_failed_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace tally

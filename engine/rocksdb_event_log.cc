@@ -245,6 +245,9 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenImpl(
                  path + " holds format '" + format + "', this build reads '" + kFormatValue + "'");
   }
   TALLY_RETURN_IF_ERROR(log->LoadHead());
+  // Findings outlive the process (log_damage.h). A follower's folder is
+  // the writer's: it records nothing there.
+  if (mode != Mode::kFollow) log->damage().RecordTo(path + "/" + kDamageFile);
   if (mode == Mode::kWrite) {
     auto mark = HeadMarkWriter::Open(path);
     if (!mark.ok()) return mark.error();

@@ -126,4 +126,18 @@ Result<std::string> KeepDamagedCopy(const std::string& log_dir) {
   return copy;
 }
 
+Result<std::string> SetRecordedDamageAside(const std::string& log_dir) {
+  namespace fs = std::filesystem;
+  const std::string file = log_dir + "/" + kDamageFile;
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return std::string();
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
+  const std::string aside = file + ".resolved-" + stamp;
+  fs::rename(file, aside, ec);
+  if (ec) return Error(ErrorCode::kIoError, "setting " + file + " aside: " + ec.message());
+  return aside;
+}
+
 }  // namespace tally::tools

@@ -47,4 +47,10 @@ Result<RestoreReport> RestoreBackup(const std::string& dir, const std::string& d
 // rest copied. Returns the copy's path.
 Result<std::string> KeepDamagedCopy(const std::string& log_dir);
 
+// After a heal or an accepted loss whose whole chain verifies: the damage
+// recorded beside the log (kDamageFile) is set aside as `<file>.resolved-
+// <UTC time>`, so that tallyd starts again. Returns that path, or "" when
+// nothing was recorded.
+Result<std::string> SetRecordedDamageAside(const std::string& log_dir);
+
 }  // namespace tally::tools

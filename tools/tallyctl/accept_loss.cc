@@ -160,6 +160,13 @@ int AcceptLoss(const AcceptLossOptions& options) {
     return 1;
   }
   log->reset();
+  // The whole chain verifies: what readers had recorded is resolved.
+  if (auto aside = tools::SetRecordedDamageAside(log_dir); !aside.ok()) {
+    std::fprintf(stderr, "tallyctl %s: %s\n", "accept-loss", aside.error().ToString().c_str());
+    return 2;
+  } else if (!aside->empty()) {
+    std::fprintf(stderr, "tallyctl %s: the damage recorded beside the log is resolved (kept in %s)\n", "accept-loss", aside->c_str());
+  }
   std::printf("ACCEPTED: positions %llu-%llu are lost (seen by: %s); a LogPositionsLost event now stands at each of "
               "them, so no position is given twice; the chain verifies to %llu\n",
               static_cast<unsigned long long>(first), static_cast<unsigned long long>(highest), witnesses.c_str(),

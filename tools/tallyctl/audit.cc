@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -108,6 +109,15 @@ int Verify(const std::string& data, uint64_t from, uint64_t to) {
   if (!checked.ok()) {
     std::fprintf(stderr, "tallyctl verify: %s\n", checked.error().ToString().c_str());
     return 2;
+  }
+  // Found earlier by a reader (the relay, a rebuild, a command's load) and
+  // recorded beside the log; a heal or an accepted loss sets them aside.
+  auto recorded = ReadRecordedDamage(log_dir + "/" + kDamageFile);
+  if (recorded.ok()) {
+    for (const LogDamage& d : *recorded) {
+      if (std::find(checked->damage.begin(), checked->damage.end(), d) != checked->damage.end()) continue;  // found now
+      checked->damage.push_back({d.first, d.last, "recorded: " + d.witness, d.detail});
+    }
   }
   if (!checked->damage.empty()) {
     const LogDamage& d = checked->damage.front();

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
+#include <rocksdb/db.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -22,8 +23,12 @@
 #include "engine/head_mark.h"
 #include "tools/common/backup.h"
 #include "engine/domain/decide.h"
+#include "engine/log_format.h"
+#include "engine/rocksdb_error.h"
 #include "engine/rocksdb_event_log.h"
 #include "events/codec.h"
+#include "projections/projection.h"
+#include "projections/store.h"
 
 namespace tally {
 namespace {
@@ -98,6 +103,7 @@ class Restorer {
 
   uint64_t customers_without_key = 0, duplicates = 0;
   uint64_t matched = 0;  // records of positions the log held before (a heal), compared byte for byte
+  uint64_t repaired() const { return repaired_; }
 
  private:
   // The claims and key changes the log wrote with this event.
@@ -105,6 +111,11 @@ class Restorer {
   Status Flush();
   // Moves every record that is next in position order to the log.
   Status Drain();
+  // A heal, for a position the log held before: the same bytes (counted in
+  // `matched`), or bytes changed in the log whose original the topic holds
+  // (put back, counted in `repaired_`), or an error.
+  Status CompareOrRepair(const Received& r);
+  ChainHasher hasher_;
 
   const RestoreFromKafkaOptions& options_;
   RocksDbEventLog& log_;
@@ -113,6 +124,7 @@ class Restorer {
   uint64_t next_;  // the position the log needs next
   const uint64_t healed_from_ = next_ - 1;  // the log's head before the restore
   std::vector<std::deque<Received>> queues_;
+  uint64_t repaired_ = 0;
 };
 
 Status Restorer::Stage(std::string envelope) {
@@ -149,6 +161,53 @@ Status Restorer::Flush() {
   return s;
 }
 
+Status Restorer::CompareOrRepair(const Received& r) {
+  rocksdb::DB* db = log_.db();
+  std::string stored;
+  const rocksdb::Status got = db->Get(rocksdb::ReadOptions(), log_.events_cf(), log_format::EventKey(r.position), &stored);
+  if (!got.ok() || stored.size() < log_format::kHashSize) {
+    return Error(ErrorCode::kCorruption, "position " + std::to_string(r.position) + " cannot be read from the log (" +
+                                             (got.ok() ? std::string("too short") : got.ToString()) +
+                                             "): not healed here");
+  }
+  if (std::string_view(stored).substr(log_format::kHashSize) == r.envelope) {
+    ++matched;
+    return OkStatus();
+  }
+  // The bytes differ. The topic's are the original if they give the hash
+  // the log stored for this position when it was written (the hash kept,
+  // the envelope changed): then they are put back.
+  ChainDigest previous = kGenesisDigest;
+  if (r.position > 1) {
+    std::string before;
+    const rocksdb::Status prev =
+        db->Get(rocksdb::ReadOptions(), log_.events_cf(), log_format::EventKey(r.position - 1), &before);
+    if (!prev.ok() || before.size() < log_format::kHashSize) {
+      return Error(ErrorCode::kCorruption, "position " + std::to_string(r.position) +
+                                               " differs between the log and the topic, and the hash before it "
+                                               "cannot be read");
+    }
+    std::memcpy(previous.data(), before.data(), log_format::kHashSize);
+  }
+  const ChainDigest original = hasher_.Next(previous, r.envelope);
+  if (std::memcmp(original.data(), stored.data(), log_format::kHashSize) != 0) {
+    return Error(ErrorCode::kCorruption, "position " + std::to_string(r.position) +
+                                             " differs between the log and the topic, and the topic's bytes do not "
+                                             "give the hash the log stored: not healed");
+  }
+  std::string repaired(stored.data(), log_format::kHashSize);
+  repaired += r.envelope;
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  if (auto put = db->Put(wo, log_.events_cf(), log_format::EventKey(r.position), repaired); !put.ok()) {
+    return FromRocks(put, "putting back position " + std::to_string(r.position));
+  }
+  std::fprintf(stderr, "tallyctl restore --heal: position %llu put back from the topic (its bytes had changed)\n",
+               static_cast<unsigned long long>(r.position));
+  ++repaired_;
+  return OkStatus();
+}
+
 Status Restorer::Drain() {
   for (bool moved = true; moved;) {
     moved = false;
@@ -156,6 +215,10 @@ Status Restorer::Drain() {
       while (!queue.empty() && queue.front().position <= next_) {
         Received r = std::move(queue.front());
         queue.pop_front();
+        if (r.position <= healed_from_) {  // a heal: the log held it before
+          TALLY_RETURN_IF_ERROR(CompareOrRepair(r));
+          continue;
+        }
         if (r.position < next_) {
           // Twice in the topic: only the same bytes may repeat.
           TALLY_RETURN_IF_ERROR(Flush());
@@ -163,11 +226,9 @@ Status Restorer::Drain() {
           if (!stored.ok()) return stored.error();
           if (stored->empty() || (*stored)[0].envelope != r.envelope) {
             return Error(ErrorCode::kCorruption,
-                         "position " + std::to_string(r.position) +
-                             (r.position <= healed_from_ ? " differs between the log and the topic"
-                                                         : " is in the topic twice, with other bytes"));
+                         "position " + std::to_string(r.position) + " is in the topic twice, with other bytes");
           }
-          ++(r.position <= healed_from_ ? matched : duplicates);
+          ++duplicates;
           continue;
         }
         TALLY_RETURN_IF_ERROR(Stage(std::move(r.envelope)));
@@ -314,7 +375,10 @@ int Restorer::Run() {
                          " after " + std::to_string(queues_[p].back().position));
     }
     queues_[p].push_back({position, std::move(envelope)});
-    if (Status s = Drain(); !s.ok()) return fail(s.error().code() == ErrorCode::kCorruption ? 1 : 2, s.error().ToString());
+    if (Status s = Drain(); !s.ok()) {
+      const ErrorCode code = s.error().code();
+      return fail(code == ErrorCode::kCorruption || code == ErrorCode::kLogDamaged ? 1 : 2, s.error().ToString());
+    }
     // A gap: every partition is read to its end or waits with a later
     // position at its head, so no partition can still bring next_.
     bool gap = true, waiting = false;
@@ -439,20 +503,28 @@ int HealFromKafka(const RestoreFromKafkaOptions& options) {
   }
   auto mark = ReadHeadMark(log_dir);
   const uint64_t marked = mark.ok() && mark->has_value() ? (*mark)->position : 0;
+  const auto start = std::chrono::steady_clock::now();
+  // Opened first (a running tallyd holds the folder: refused before
+  // anything is copied), then copied before anything changes.
+  auto log = RocksDbEventLog::Open(log_dir);
+  const bool salvage = !log.ok() && log.error().code() == ErrorCode::kCorruption;
+  if (!log.ok() && !salvage) {
+    std::fprintf(stderr, "tallyctl restore --heal: %s (is tallyd running on it? stop it first)\n",
+                 log.error().ToString().c_str());
+    return 2;
+  }
   auto kept = tools::KeepDamagedCopy(log_dir);
   if (!kept.ok()) {
     std::fprintf(stderr, "tallyctl restore --heal: %s\n", kept.error().ToString().c_str());
     return 2;
   }
   std::fprintf(stderr, "tallyctl restore --heal: the damaged log is kept as it was in %s\n", kept->c_str());
-  const auto start = std::chrono::steady_clock::now();
-  auto log = RocksDbEventLog::Open(log_dir);
-  if (!log.ok() && log.error().code() == ErrorCode::kCorruption) {
+  if (salvage) {
     std::fprintf(stderr, "tallyctl restore --heal: %s; recovering the write-ahead log to its last good record\n",
                  log.error().message().c_str());
-    RocksDbEventLogOptions salvage;
-    salvage.salvage_wal = true;
-    log = RocksDbEventLog::Open(log_dir, salvage);
+    RocksDbEventLogOptions salvage_options;
+    salvage_options.salvage_wal = true;
+    log = RocksDbEventLog::Open(log_dir, salvage_options);
   }
   if (!log.ok()) {
     std::fprintf(stderr, "tallyctl restore --heal: %s\n", log.error().ToString().c_str());
@@ -482,21 +554,50 @@ int HealFromKafka(const RestoreFromKafkaOptions& options) {
     std::fprintf(stderr, "tallyctl restore --heal: %s\n", s.error().ToString().c_str());
     return 2;
   }
-  std::printf("%s: the log held positions 1..%llu (%llu compared with the topic, the same bytes); %llu positions "
-              "healed from %s; head %llu; chain verified in %.1fs\n",
-              marked > head ? "INCOMPLETE" : "OK", static_cast<unsigned long long>(before),
-              static_cast<unsigned long long>(restorer.matched), static_cast<unsigned long long>(head - before),
-              options.topic.c_str(), static_cast<unsigned long long>(head),
+  // The read models are witnesses too: a heal that leaves them ahead of
+  // the log is not done.
+  uint64_t models = 0;
+  std::string model_name;
+  if (fs::exists(options.data + "/projections")) {
+    projections::ProjectionStoreOptions ro;
+    ro.read_only = true;
+    if (auto store = projections::ProjectionStore::Open(options.data + "/projections", projections::ModelNames(), ro);
+        store.ok()) {
+      for (const auto& model : projections::ModelNames()) {
+        auto copy = (*store)->Active(model);
+        auto checkpoint = copy ? (*store)->ReadCheckpoint(*copy) : Result<projections::Checkpoint>(projections::Checkpoint{});
+        if (checkpoint.ok() && checkpoint->position > models) {
+          models = checkpoint->position;
+          model_name = model;
+        }
+      }
+    }
+  }
+  const uint64_t witnessed = std::max(marked, models);
+  std::printf("%s: the log held positions 1..%llu (%llu compared with the topic: the same bytes; %llu changed, put "
+              "back); %llu positions healed from %s; head %llu; chain verified in %.1fs\n",
+              witnessed > head ? "INCOMPLETE" : "OK", static_cast<unsigned long long>(before),
+              static_cast<unsigned long long>(restorer.matched), static_cast<unsigned long long>(restorer.repaired()),
+              static_cast<unsigned long long>(head - before), options.topic.c_str(),
+              static_cast<unsigned long long>(head),
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   if (restorer.customers_without_key > 0) {
     std::printf("note: %llu customers created in the healed positions have no key (give --keys from a key "
                 "backup): their personal fields stay unreadable\n",
                 static_cast<unsigned long long>(restorer.customers_without_key));
   }
-  if (marked > head) {
-    std::printf("positions %llu-%llu were durable (the head mark) but are in no copy: they are lost\n",
-                static_cast<unsigned long long>(head + 1), static_cast<unsigned long long>(marked));
+  if (witnessed > head) {
+    std::printf("positions %llu-%llu were durable (%s) but are in no copy: they are lost (tallyctl accept-loss)\n",
+                static_cast<unsigned long long>(head + 1), static_cast<unsigned long long>(witnessed),
+                marked >= models ? "the head mark" : ("the read model " + model_name).c_str());
     return 1;
+  }
+  // The whole chain verifies: what readers had recorded is resolved.
+  if (auto aside = tools::SetRecordedDamageAside(log_dir); !aside.ok()) {
+    std::fprintf(stderr, "tallyctl %s: %s\n", "restore --heal", aside.error().ToString().c_str());
+    return 2;
+  } else if (!aside->empty()) {
+    std::fprintf(stderr, "tallyctl %s: the damage recorded beside the log is resolved (kept in %s)\n", "restore --heal", aside->c_str());
   }
   return 0;
 }

@@ -38,6 +38,9 @@ Result<bool> CheckLogAtStart(const EventLog& log, const std::vector<projections:
       kafka_note = "Kafka not checked (" + tails.error().message() + ")";
     }
   }
+  // What readers found before a restart (log_damage.h): damage until healed.
+  auto recorded = ReadRecordedDamage(options.log_dir + "/" + kDamageFile);
+  if (!recorded.ok()) return recorded.error();
   auto report = CheckAgainstWitnesses(log, mark, witnesses);
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
@@ -47,6 +50,10 @@ Result<bool> CheckLogAtStart(const EventLog& log, const std::vector<projections:
               ms, static_cast<unsigned long long>(report->head),
               mark ? std::to_string(mark->position).c_str() : "none", models.size(), kafka_note.c_str(),
               static_cast<unsigned long long>(report->verified_from), report->anchor.c_str());
+  for (const LogDamage& d : *recorded) {
+    log.damage().Report(d);
+    report->damage.push_back({d.first, d.last, "recorded: " + d.witness, d.detail});
+  }
   if (report->damage.empty()) return false;
   std::fprintf(stderr, "tallyd: the event log is DAMAGED (head %llu):\n", static_cast<unsigned long long>(report->head));
   for (const auto& d : report->damage) std::fprintf(stderr, "tallyd:   %s\n", d.ToString().c_str());
