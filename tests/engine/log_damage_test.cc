@@ -179,6 +179,24 @@ TEST_F(LogDamageTest, TheWitnessCheckVerifiesTheChainFromTheMark) {
   EXPECT_EQ(report->damage[0].witness, "chain");
 }
 
+// A finding is recorded beside the log at once, read back after a reopen,
+// and not recorded twice when it is found again.
+TEST_F(LogDamageTest, AFindingIsRecordedBesideTheLogOnceAndOutlivesTheProcess) {
+  const std::string file = dir_.Sub("log") + "/" + kDamageFile;
+  EXPECT_TRUE(ReadRecordedDamage(file)->empty());
+  ChangeEnvelope(6);
+  EXPECT_FALSE(log_->Scan(1, 10, [](const EventView&) { return true; }).ok());
+  auto recorded = ReadRecordedDamage(file);
+  ASSERT_TRUE(recorded.ok());
+  ASSERT_EQ(recorded->size(), 1u);
+  EXPECT_EQ((*recorded)[0].first, 6u);
+  EXPECT_EQ((*recorded)[0].witness, "chain");
+  Reopen();
+  EXPECT_FALSE(log_->damage().damaged()) << "the latch itself starts empty; tallyd's check reads the file";
+  EXPECT_FALSE(log_->Scan(1, 10, [](const EventView&) { return true; }).ok());
+  EXPECT_EQ(ReadRecordedDamage(file)->size(), 1u) << "found again: not recorded twice";
+}
+
 TEST(LogDamageLatchTest, KeepsABoundedListAndCountsEveryReport) {
   LogDamageLatch latch;
   EXPECT_FALSE(latch.AsError().has_value());
