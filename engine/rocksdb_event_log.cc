@@ -15,9 +15,11 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 #include <unordered_set>
 
 #include "engine/log_format.h"
@@ -203,13 +205,17 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenImpl(
   // rotated WAL that is cut or missing (the live one is never tracked).
   db_options.wal_recovery_mode = options.salvage_wal ? rocksdb::WALRecoveryMode::kPointInTimeRecovery
                                                      : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
-  // Only when writing: a salvage must open what tracking refuses, and a
-  // read-only open beside a running tallyd can race its purge of a WAL (a
-  // false "Missing WAL"). RocksDB 7.8 also has a rare false "Missing WAL"
-  // after a sync racing a purge (fixed in 7.10, facebook/rocksdb#10892):
-  // tallyd then refuses to start, and a heal (which opens with tracking
-  // off, so clears it) lets it start again.
-  db_options.track_and_verify_wals_in_manifest = mode == Mode::kWrite && !options.salvage_wal;
+  // Not for a secondary (unsupported), nor for a salvage that writes (a
+  // heal must open what tracking refuses: opened without it, RocksDB
+  // clears the tracked WALs). A read-only open must track as the writer did:
+  // RocksDB 7.8 asserts (aborts) when a read-only open without tracking
+  // finds tracked WALs in the MANIFEST; beside a running tallyd it can race
+  // a WAL's purge (a false "Missing WAL"), so it is tried again. RocksDB 7.8
+  // also has a rare false "Missing WAL" after a sync racing a purge (fixed
+  // in 7.10, facebook/rocksdb#10892): tallyd then refuses to start, and a
+  // heal clears it.
+  db_options.track_and_verify_wals_in_manifest =
+      mode == Mode::kReadOnly || (mode == Mode::kWrite && !options.salvage_wal);
   db_options.create_missing_column_families = !read_only;
   if (options.file_system) {
     log->env_ = rocksdb::NewCompositeEnv(options.file_system);
@@ -226,6 +232,14 @@ Result<std::unique_ptr<RocksDbEventLog>> RocksDbEventLog::OpenImpl(
       mode == Mode::kFollow ? rocksdb::DB::OpenAsSecondary(db_options, path, follower_dir, cfs, &log->cf_, &raw)
       : read_only           ? rocksdb::DB::OpenForReadOnly(db_options, path, cfs, &log->cf_, &raw)
                             : rocksdb::DB::Open(db_options, path, cfs, &log->cf_, &raw);
+  // A read-only open that read the MANIFEST just before a running writer
+  // purged a WAL it lists: read again (a real loss stays missing).
+  for (int attempt = 0; mode == Mode::kReadOnly && attempt < 3 && s.IsCorruption() &&
+                        s.ToString().find("Missing WAL") != std::string::npos;
+       ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    s = rocksdb::DB::OpenForReadOnly(db_options, path, cfs, &log->cf_, &raw);
+  }
   if (!s.ok()) return FromRocks(s, "opening event log at " + path);
   log->db_.reset(raw);
 

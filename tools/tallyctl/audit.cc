@@ -104,7 +104,13 @@ int Verify(const std::string& data, uint64_t from, uint64_t to) {
     return 1;
   }
   // The chain holds; does the log still end where its witnesses saw it end
-  // (a cut write-ahead log leaves a shorter log whose chain holds)?
+  // (a cut write-ahead log leaves a shorter log whose chain holds)? Asked
+  // when the range reaches the head; recorded findings when they fall in it.
+  const bool to_head = to == 0 || to >= log->Head();
+  if (!to_head) {
+    witnesses.clear();
+    if (mark.ok()) *mark = std::nullopt;
+  }
   auto checked = CheckAgainstWitnesses(*log, mark.ok() ? *mark : std::nullopt, witnesses, /*tail_without_mark=*/0);
   if (!checked.ok()) {
     std::fprintf(stderr, "tallyctl verify: %s\n", checked.error().ToString().c_str());
@@ -116,6 +122,7 @@ int Verify(const std::string& data, uint64_t from, uint64_t to) {
   if (recorded.ok()) {
     for (const LogDamage& d : *recorded) {
       if (std::find(checked->damage.begin(), checked->damage.end(), d) != checked->damage.end()) continue;  // found now
+      if (d.last < from || (!to_head && d.first > last)) continue;  // outside the range asked for
       checked->damage.push_back({d.first, d.last, "recorded: " + d.witness, d.detail});
     }
   }
