@@ -383,7 +383,9 @@ TEST_F(KafkaClusterTest, TwoProjectorsInOneGroupWhileABrokerIsKilledEachEqualARe
               victim, static_cast<unsigned long long>(published_at_kill), static_cast<unsigned long long>(head),
               applied_while_down.c_str());
 
-  // Both have applied what they hold once neither has written for 3 s.
+  // Both have applied what they hold once each has applied something and
+  // neither has written for 3 s (a group whose coordinator was on the
+  // killed node can take longer than that to start consuming again).
   std::string last_a, last_b;
   auto quiet_since = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() < deadline + 60s) {
@@ -392,7 +394,8 @@ TEST_F(KafkaClusterTest, TwoProjectorsInOneGroupWhileABrokerIsKilledEachEqualARe
       last_a = now_a;
       last_b = now_b;
       quiet_since = std::chrono::steady_clock::now();
-    } else if (std::chrono::steady_clock::now() - quiet_since > 3s) {
+    } else if (std::chrono::steady_clock::now() - quiet_since > 3s && applied(now_a) == std::string("yes") &&
+               applied(now_b) == std::string("yes")) {
       break;
     }
     std::this_thread::sleep_for(100ms);
