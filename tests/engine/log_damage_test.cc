@@ -144,7 +144,9 @@ TEST_F(LogDamageTest, TheHeadMarkFollowsCommitsAndNeverGoesBack) {
 
 TEST_F(LogDamageTest, TheWitnessCheckNamesLostAndChangedPositions) {
   // The log agrees with its witnesses: nothing found.
-  auto env = events::VerifyEnvelope((*log_->Read(4, 1))[0].envelope);
+  auto read = log_->Read(4, 1);
+  ASSERT_TRUE(read.ok());
+  auto env = events::VerifyEnvelope((*read)[0].envelope);
   ASSERT_TRUE(env.ok());
   const std::string id4(events::View((*env)->event_id()));
   HeadMarkEntry mark{10, *log_->HashAt(10)};
