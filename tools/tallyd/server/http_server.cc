@@ -17,6 +17,44 @@ namespace tally::server {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
+
+std::optional<std::string> FramingProblem(const http::fields& header, unsigned version) {
+  // RFC 9112 6.1-6.3: a transfer coding other than a single final chunked
+  // (tally decodes no other) leaves the body's length to guesswork, and
+  // Transfer-Encoding beside Content-Length lets a proxy and this server
+  // frame the message differently: request smuggling. Refused.
+  size_t codings = 0;
+  bool chunked_only = true;
+  std::string named;
+  for (const auto& field : header) {
+    if (field.name() != http::field::transfer_encoding) continue;
+    named += (named.empty() ? "" : ", ") + std::string(field.value());
+    std::string_view value(field.value().data(), field.value().size());
+    while (!value.empty()) {
+      const size_t comma = value.find(',');
+      std::string_view token = value.substr(0, comma);
+      value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+      while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+      if (token.empty()) continue;
+      ++codings;
+      chunked_only = chunked_only && beast::iequals(beast::string_view(token.data(), token.size()), "chunked");
+    }
+  }
+  if (!named.empty() && (codings != 1 || !chunked_only)) {
+    return "Transfer-Encoding '" + named + "' is not supported: send chunked alone, or Content-Length";
+  }
+  if (!named.empty() && header.count(http::field::content_length) > 0) {
+    return "Transfer-Encoding and Content-Length together: send one";
+  }
+  // RFC 9112 3.2: an HTTP/1.1 request has exactly one Host.
+  if (version >= 11 && header.count(http::field::host) != 1) {
+    return header.count(http::field::host) == 0 ? "an HTTP/1.1 request needs a Host header"
+                                                : "more than one Host header";
+  }
+  if (header.count(http::field::authorization) > 1) return "more than one Authorization header";
+  return std::nullopt;
+}
 using tcp = net::ip::tcp;
 
 // One io_context per thread, each run by that thread alone (concurrency
@@ -81,6 +119,16 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
   // requests do; .NET's HttpClient waits for it) is told to go on before
   // its body is read; a body over the limit was refused with the header.
   void OnHeader(beast::error_code ec) {
+    if (!ec) {
+      // Framing a proxy could read otherwise: answered 400, the connection
+      // closed, nothing after the header read (it could be a second request).
+      if (auto problem = FramingProblem(parser_->get(), parser_->get().version())) {
+        keep_alive_ = false;
+        busy_ = true;
+        return Write(server_.handler_.Reject(ErrorCode::kInvalidArgument, "malformed HTTP request: " + *problem,
+                                             parser_->get().version()));
+      }
+    }
     if (ec || parser_->is_done()) return OnRead(ec);
     auto rest = [self = shared_from_this()] {
       http::async_read(self->stream_, self->buffer_, *self->parser_,

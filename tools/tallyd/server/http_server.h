@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -78,5 +79,11 @@ class HttpServer {
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
 };
+
+// Why a request's header must be refused before its body is read (400,
+// connection closed), or nullopt: a Transfer-Encoding other than a single
+// chunked, Transfer-Encoding beside Content-Length, an HTTP/1.1 request
+// without exactly one Host, more than one Authorization.
+std::optional<std::string> FramingProblem(const http::fields& header, unsigned version);
 
 }  // namespace tally::server
