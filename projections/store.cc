@@ -389,4 +389,22 @@ Result<Checkpoint> ProjectionStore::ReadCheckpoint(const Copy& copy) const {
   return Checkpoint::Decode(**value);
 }
 
+Result<std::vector<std::pair<std::string, uint64_t>>> ReadCheckpointPositions(const std::string& path,
+                                                                              const std::vector<std::string>& models) {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return out;
+  ProjectionStoreOptions read_only;
+  read_only.read_only = true;
+  auto store = ProjectionStore::Open(path, models, read_only);
+  if (!store.ok()) return store.error();
+  for (const auto& model : models) {
+    auto copy = (*store)->Active(model);
+    if (copy == nullptr) continue;
+    auto checkpoint = (*store)->ReadCheckpoint(*copy);
+    if (checkpoint.ok()) out.emplace_back(model, checkpoint->position);
+  }
+  return out;
+}
+
 }  // namespace tally::projections

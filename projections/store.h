@@ -150,4 +150,13 @@ class ProjectionStore {
   std::vector<rocksdb::ColumnFamilyHandle*> dropped_;  // destroyed with the DB
 };
 
+// Where each of `models`' active copies stands (its checkpoint's
+// position), read from the store in folder `path` opened read-only (beside a
+// running writer too: a position read may be behind the writer's, never
+// ahead). Empty when the folder does not exist; a model whose copy or
+// checkpoint cannot be read is left out; an error when the store cannot be
+// opened. What the log's damage checks take as the read models' witness.
+Result<std::vector<std::pair<std::string, uint64_t>>> ReadCheckpointPositions(const std::string& path,
+                                                                              const std::vector<std::string>& models);
+
 }  // namespace tally::projections

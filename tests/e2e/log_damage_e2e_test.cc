@@ -90,6 +90,15 @@ class LogDamageE2eTest : public ::testing::Test {
     }
     return health;
   }
+  // POST /admin/v1/verify with an operator's token: answered 200 with the
+  // finding as data (ok false), never a 5xx.
+  testing::HttpReply AdminVerify(uint16_t port) {
+    const std::string ops = testing::AddedToken(TALLYCTL, Data(), "operators add ops");
+    auto verified = HttpClient(port, ops).Post("/admin/v1/verify", json::object());
+    EXPECT_EQ(verified.status, 200) << verified.body;
+    EXPECT_EQ(verified.json["ok"], false) << verified.body;
+    return verified;
+  }
   // A write, as a partner tool makes it: refused with 503 log_damaged.
   static void ExpectWritesRefused(uint16_t port) {
     for (int i = 0; i < 2; ++i) {  // the second too: a refusal leaves the log refusing, not failed otherwise
@@ -276,10 +285,7 @@ TEST_F(LogDamageE2eTest, AnEventChangedWithValidChecksumsIsNeverPublishedOrDecid
   EXPECT_LT(health["kafka"]["published"].get<uint64_t>(), changed) << health.dump();
   ExpectWritesRefused(tallyd.port());
   // The operators' verify answers the finding as data.
-  const std::string ops = testing::AddedToken(TALLYCTL, Data(), "operators add ops");
-  auto verified = HttpClient(tallyd.port(), ops).Post("/admin/v1/verify", json::object());
-  EXPECT_EQ(verified.status, 200) << verified.body;
-  EXPECT_EQ(verified.json["ok"], false) << verified.body;
+  auto verified = AdminVerify(tallyd.port());
   EXPECT_EQ(verified.json["firstBad"], changed) << verified.body;
   auto verify = Verify();
   EXPECT_EQ(verify.exit_code, 1) << verify.text;
@@ -316,10 +322,7 @@ TEST_F(LogDamageE2eTest, AFlippedBitInATableFileNamesItsPosition) {
   EXPECT_GT(health["damage"][0]["firstPosition"].get<uint64_t>(), 0u) << health.dump();
   EXPECT_LT(health["kafka"]["published"].get<uint64_t>(), head_) << health.dump();
   ExpectWritesRefused(tallyd.port());
-  const std::string ops = testing::AddedToken(TALLYCTL, Data(), "operators add ops");
-  auto verified = HttpClient(tallyd.port(), ops).Post("/admin/v1/verify", json::object());
-  EXPECT_EQ(verified.status, 200) << verified.body;
-  EXPECT_EQ(verified.json["ok"], false) << verified.body;
+  auto verified = AdminVerify(tallyd.port());
   EXPECT_GT(verified.json.value("firstBad", 0), 0) << verified.body;
   auto verify = Verify();
   EXPECT_EQ(verify.exit_code, 1) << verify.text;

@@ -102,11 +102,16 @@ Result<RestoreReport> RestoreBackup(const std::string& dir, const std::string& d
   return report;
 }
 
-Result<std::string> KeepDamagedCopy(const std::string& log_dir) {
-  namespace fs = std::filesystem;
+std::string UtcStamp() {
   const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
+  return stamp;
+}
+
+Result<std::string> KeepDamagedCopy(const std::string& log_dir) {
+  namespace fs = std::filesystem;
+  const std::string stamp = UtcStamp();
   const std::string copy = log_dir + ".damaged-" + stamp;
   std::error_code ec;
   fs::create_directory(copy, ec);
@@ -131,9 +136,7 @@ Result<std::string> SetRecordedDamageAside(const std::string& log_dir) {
   const std::string file = log_dir + "/" + kDamageFile;
   std::error_code ec;
   if (!fs::exists(file, ec)) return std::string();
-  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
+  const std::string stamp = UtcStamp();
   const std::string aside = file + ".resolved-" + stamp;
   fs::rename(file, aside, ec);
   if (ec) return Error(ErrorCode::kIoError, "setting " + file + " aside: " + ec.message());

@@ -41,6 +41,9 @@ struct RestoreReport {
 // (kCorruption) names the first bad position.
 Result<RestoreReport> RestoreBackup(const std::string& dir, const std::string& data);
 
+// The time now, UTC, as a file name's suffix: "20261205T201248Z".
+std::string UtcStamp();
+
 // Before a damaged log folder is changed (a heal, an accepted loss, a
 // dropped torn tail): a copy of it beside it, `<log_dir>.damaged-<UTC time>`
 // (mode 0700), table files hard-linked (RocksDB never changes them), the

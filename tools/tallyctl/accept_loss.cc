@@ -1,8 +1,6 @@
 #include "tools/tallyctl/accept_loss.h"
 
-#include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <random>
 
@@ -20,13 +18,6 @@ namespace tally {
 namespace {
 
 constexpr char kStream[] = "tally-log";
-
-std::string Stamp() {
-  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
-  return stamp;
-}
 
 }  // namespace
 
@@ -47,20 +38,12 @@ int AcceptLoss(const AcceptLossOptions& options) {
   };
   auto mark = ReadHeadMark(log_dir);
   if (mark.ok() && mark->has_value()) saw("head mark", (*mark)->position);
-  if (fs::exists(options.data + "/projections")) {
-    projections::ProjectionStoreOptions ro;
-    ro.read_only = true;
-    auto store = projections::ProjectionStore::Open(options.data + "/projections", projections::ModelNames(), ro);
-    if (!store.ok()) {
-      std::fprintf(stderr, "tallyctl accept-loss: %s\n", store.error().ToString().c_str());
-      return 2;
-    }
-    for (const auto& model : projections::ModelNames()) {
-      auto copy = (*store)->Active(model);
-      auto checkpoint = copy ? (*store)->ReadCheckpoint(*copy) : Result<projections::Checkpoint>(projections::Checkpoint{});
-      if (checkpoint.ok()) saw("read model " + model, checkpoint->position);
-    }
+  auto models = projections::ReadCheckpointPositions(options.data + "/projections", projections::ModelNames());
+  if (!models.ok()) {
+    std::fprintf(stderr, "tallyctl accept-loss: %s\n", models.error().ToString().c_str());
+    return 2;
   }
+  for (const auto& [model, position] : *models) saw("read model " + model, position);
   uint64_t topic_highest = 0;
   if (options.bootstrap.empty() && !options.no_kafka) {
     std::fprintf(stderr, "tallyctl accept-loss: name the Kafka topic tallyd published to (--bootstrap, --topic), so "
@@ -116,7 +99,7 @@ int AcceptLoss(const AcceptLossOptions& options) {
   // mark); tallyd builds them again from the log at its next start.
   std::string set_aside;
   if (fs::exists(options.data + "/projections")) {
-    set_aside = options.data + "/projections.before-loss-" + Stamp();
+    set_aside = options.data + "/projections.before-loss-" + tools::UtcStamp();
     std::error_code ec;
     fs::rename(options.data + "/projections", set_aside, ec);
     if (ec) {

@@ -49,20 +49,10 @@ int Verify(const std::string& data, uint64_t from, uint64_t to) {
   // The witnesses first, then the log: beside a running tallyd they may
   // only be behind the log as this command sees it, never ahead.
   std::vector<Witness> witnesses;
-  if (std::filesystem::exists(data + "/projections")) {
-    projections::ProjectionStoreOptions options;
-    options.read_only = true;
-    auto store = projections::ProjectionStore::Open(data + "/projections", projections::ModelNames(), options);
-    if (store.ok()) {
-      for (const auto& model : projections::ModelNames()) {
-        auto copy = (*store)->Active(model);
-        if (copy == nullptr) continue;
-        auto checkpoint = (*store)->ReadCheckpoint(*copy);
-        if (checkpoint.ok()) witnesses.push_back({"read model " + model, checkpoint->position, ""});
-      }
-    } else {
-      std::fprintf(stderr, "tallyctl verify: the read models are not checked: %s\n", store.error().ToString().c_str());
-    }
+  if (auto models = projections::ReadCheckpointPositions(data + "/projections", projections::ModelNames()); models.ok()) {
+    for (const auto& [model, position] : *models) witnesses.push_back({"read model " + model, position, ""});
+  } else {
+    std::fprintf(stderr, "tallyctl verify: the read models are not checked: %s\n", models.error().ToString().c_str());
   }
   auto mark = ReadHeadMark(log_dir);
   if (!mark.ok()) std::fprintf(stderr, "tallyctl verify: the head mark is unusable: %s\n", mark.error().ToString().c_str());

@@ -85,6 +85,19 @@ Result<std::map<std::string, std::optional<personal::Key>>> LoadKeys(const std::
   return keys;
 }
 
+// The key backup in `path` into `keys` (nothing when `path` is empty);
+// false, having said why, when it cannot be read.
+bool LoadKeyBackup(const std::string& path, std::optional<std::map<std::string, std::optional<personal::Key>>>& keys) {
+  if (path.empty()) return true;
+  auto loaded = LoadKeys(path);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "tallyctl restore: %s\n", loaded.error().ToString().c_str());
+    return false;
+  }
+  keys = std::move(*loaded);
+  return true;
+}
+
 struct Received {
   uint64_t position;
   std::string envelope;
@@ -426,14 +439,7 @@ int RestoreFromKafka(const RestoreFromKafkaOptions& options) {
     return 2;
   }
   std::optional<std::map<std::string, std::optional<personal::Key>>> keys;
-  if (!options.keys_file.empty()) {
-    auto loaded = LoadKeys(options.keys_file);
-    if (!loaded.ok()) {
-      std::fprintf(stderr, "tallyctl restore: %s\n", loaded.error().ToString().c_str());
-      return 2;
-    }
-    keys = std::move(*loaded);
-  }
+  if (!LoadKeyBackup(options.keys_file, keys)) return 2;
   fs::create_directories(options.data, ec);
   if (!options.partners_file.empty()) {
     fs::copy_file(options.partners_file, options.data + "/partners.json", ec);
@@ -493,14 +499,7 @@ int HealFromKafka(const RestoreFromKafkaOptions& options) {
     return 2;
   }
   std::optional<std::map<std::string, std::optional<personal::Key>>> keys;
-  if (!options.keys_file.empty()) {
-    auto loaded = LoadKeys(options.keys_file);
-    if (!loaded.ok()) {
-      std::fprintf(stderr, "tallyctl restore: %s\n", loaded.error().ToString().c_str());
-      return 2;
-    }
-    keys = std::move(*loaded);
-  }
+  if (!LoadKeyBackup(options.keys_file, keys)) return 2;
   auto mark = ReadHeadMark(log_dir);
   const uint64_t marked = mark.ok() && mark->has_value() ? (*mark)->position : 0;
   const auto start = std::chrono::steady_clock::now();
@@ -558,18 +557,12 @@ int HealFromKafka(const RestoreFromKafkaOptions& options) {
   // the log is not done.
   uint64_t models = 0;
   std::string model_name;
-  if (fs::exists(options.data + "/projections")) {
-    projections::ProjectionStoreOptions ro;
-    ro.read_only = true;
-    if (auto store = projections::ProjectionStore::Open(options.data + "/projections", projections::ModelNames(), ro);
-        store.ok()) {
-      for (const auto& model : projections::ModelNames()) {
-        auto copy = (*store)->Active(model);
-        auto checkpoint = copy ? (*store)->ReadCheckpoint(*copy) : Result<projections::Checkpoint>(projections::Checkpoint{});
-        if (checkpoint.ok() && checkpoint->position > models) {
-          models = checkpoint->position;
-          model_name = model;
-        }
+  if (auto read = projections::ReadCheckpointPositions(options.data + "/projections", projections::ModelNames());
+      read.ok()) {
+    for (const auto& [model, position] : *read) {
+      if (position > models) {
+        models = position;
+        model_name = model;
       }
     }
   }

@@ -69,16 +69,11 @@ bool OnlyAnUnacknowledgedTailIsDamaged(uint64_t good_head, const std::string& da
   }
   uint64_t highest = (*mark)->position;
   seen = "head mark " + std::to_string(highest);
-  projections::ProjectionStoreOptions read_only;
-  read_only.read_only = true;
-  if (auto store = projections::ProjectionStore::Open(data + "/projections", projections::ModelNames(), read_only);
-      store.ok()) {
-    for (const auto& model : projections::ModelNames()) {
-      auto copy = (*store)->Active(model);
-      auto checkpoint = copy ? (*store)->ReadCheckpoint(*copy) : Result<projections::Checkpoint>(projections::Checkpoint{});
-      if (!checkpoint.ok()) continue;
-      highest = std::max(highest, checkpoint->position);
-      seen += ", read model " + model + " " + std::to_string(checkpoint->position);
+  if (auto models = projections::ReadCheckpointPositions(data + "/projections", projections::ModelNames());
+      models.ok()) {
+    for (const auto& [model, position] : *models) {
+      highest = std::max(highest, position);
+      seen += ", read model " + model + " " + std::to_string(position);
     }
   }
   if (options.kafka) {

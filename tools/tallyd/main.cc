@@ -159,10 +159,17 @@ int main(int argc, char** argv) {
   log_options.min_free_bytes = min_free_mib << 20;
   const std::string log_dir = data + "/log";
   const bool kafka_witness = !kafka_bootstrap.empty();  // the embedded Kafka is emptied at every start
+  // The log's witnesses, asked when a damaged WAL is met and at the start-up check.
+  tally::StartCheckOptions check;
+  check.log_dir = log_dir;
+  check.kafka = kafka_witness;
+  check.topic = kafka_topic;
+  check.kafka_config = {{"bootstrap.servers", kafka_bootstrap}, {"client.id", "tallyd-check"}};
+  check.kafka_config.insert(check.kafka_config.end(), kafka_config->begin(), kafka_config->end());
   auto log = tally::RocksDbEventLog::Open(log_dir, log_options);
   if (!log.ok() && log.error().code() == tally::ErrorCode::kCorruption) {
     // RocksDB refused a damaged write-ahead log: where do its good records
-    // end, and what did the head mark see?
+    // end, and what did the witnesses see?
     std::fprintf(stderr, "tallyd: the event log's storage is damaged: %s\n", log.error().message().c_str());
     auto salvaged = tally::RocksDbEventLog::OpenReadOnly(log_dir, /*salvage_wal=*/true);
     if (!salvaged.ok()) {
@@ -172,14 +179,8 @@ int main(int argc, char** argv) {
       return 3;
     }
     const uint64_t good = (*salvaged)->Head();
-    tally::StartCheckOptions witnesses;
-    witnesses.log_dir = log_dir;
-    witnesses.kafka = kafka_witness;
-    witnesses.topic = kafka_topic;
-    witnesses.kafka_config = {{"bootstrap.servers", kafka_bootstrap}, {"client.id", "tallyd-check"}};
-    witnesses.kafka_config.insert(witnesses.kafka_config.end(), kafka_config->begin(), kafka_config->end());
     std::string seen;
-    if (tally::OnlyAnUnacknowledgedTailIsDamaged(good, data, witnesses, seen)) {
+    if (tally::OnlyAnUnacknowledgedTailIsDamaged(good, data, check, seen)) {
       // Writes a crash cut short before their sync: never acknowledged.
       // Dropped (a copy kept), as RocksDB drops a torn last record.
       salvaged->reset();
@@ -198,32 +199,23 @@ int main(int argc, char** argv) {
                    "everything acknowledged (%s): writes a crash cut short before their sync. Dropped; the log as "
                    "it was is kept in %s\n",
                    static_cast<unsigned long long>(good), seen.c_str(), kept->c_str());
+    } else {
+      auto mark = tally::ReadHeadMark(log_dir);
+      const uint64_t marked = mark.ok() && mark->has_value() ? (*mark)->position : 0;
+      tally::LogDamage damage{good + 1, std::max(good + 1, marked), "write-ahead log",
+                              "unreadable after position " + std::to_string(good) +
+                                  (marked > good ? " (the head mark saw " + std::to_string(marked) + " durable)" : "") +
+                                  ": " + log.error().message()};
+      std::fprintf(stderr, "tallyd: the event log is DAMAGED:\ntallyd:   %s\n", damage.ToString().c_str());
+      (*salvaged)->damage().Report(std::move(damage));
+      if (on_damage == "refuse") {
+        tally::PrintDamageAdvice(data, kafka_witness, kafka_bootstrap, kafka_topic);
+        return 3;
+      }
+      std::fprintf(stderr, "tallyd: --on-damage=read-only: serving the log up to position %llu, refusing writes\n",
+                   static_cast<unsigned long long>(good));
+      log = std::move(salvaged);
     }
-  }
-  if (!log.ok() && log.error().code() == tally::ErrorCode::kCorruption) {
-    auto salvaged = tally::RocksDbEventLog::OpenReadOnly(log_dir, /*salvage_wal=*/true);
-    if (!salvaged.ok()) {
-      std::fprintf(stderr, "tallyd: it cannot be read even to its last good record: %s\n",
-                   salvaged.error().ToString().c_str());
-      tally::PrintDamageAdvice(data, kafka_witness, kafka_bootstrap, kafka_topic);
-      return 3;
-    }
-    const uint64_t good = (*salvaged)->Head();
-    auto mark = tally::ReadHeadMark(log_dir);
-    const uint64_t marked = mark.ok() && mark->has_value() ? (*mark)->position : 0;
-    tally::LogDamage damage{good + 1, std::max(good + 1, marked), "write-ahead log",
-                            "unreadable after position " + std::to_string(good) +
-                                (marked > good ? " (the head mark saw " + std::to_string(marked) + " durable)" : "") +
-                                ": " + log.error().message()};
-    std::fprintf(stderr, "tallyd: the event log is DAMAGED:\ntallyd:   %s\n", damage.ToString().c_str());
-    (*salvaged)->damage().Report(std::move(damage));
-    if (on_damage == "refuse") {
-      tally::PrintDamageAdvice(data, kafka_witness, kafka_bootstrap, kafka_topic);
-      return 3;
-    }
-    std::fprintf(stderr, "tallyd: --on-damage=read-only: serving the log up to position %llu, refusing writes\n",
-                 static_cast<unsigned long long>(good));
-    log = std::move(salvaged);
   }
   if (!log.ok()) {
     std::fprintf(stderr, "tallyd: %s\n", log.error().ToString().c_str());
@@ -256,12 +248,6 @@ int main(int argc, char** argv) {
   }
   {
     // Before anything is served or published: the log against its witnesses.
-    tally::StartCheckOptions check;
-    check.log_dir = log_dir;
-    check.kafka = kafka_witness;
-    check.topic = kafka_topic;
-    check.kafka_config = {{"bootstrap.servers", kafka_bootstrap}, {"client.id", "tallyd-check"}};
-    check.kafka_config.insert(check.kafka_config.end(), kafka_config->begin(), kafka_config->end());
     auto damaged = tally::CheckLogAtStart(**log, runner.Statuses(), check);
     if (!damaged.ok()) {
       std::fprintf(stderr, "tallyd: the start-up check of the event log could not read it: %s\n",
